@@ -1,0 +1,646 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
+import { canonicalBytes, canonicalJson, parseJsonArgument } from '../lib/canonical-json';
+import { isoTime, timestampToIso } from '../lib/clock';
+import { HemsContext } from '../lib/context';
+import { verifyDeviceCertificate, verifyDeviceSignature, MAX_CERTIFICATE_PEM_BYTES } from '../lib/certificates';
+import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
+import { collectionOf, KeyType } from '../lib/keys';
+import {
+  homeReference,
+  loadAggregates,
+  loadHomeRefSecret,
+  loadOrgCertificates,
+  loadRevokedSerials,
+  loadSlot,
+  peerOfOrgPolicy,
+  requireTransient,
+  sha256Hex,
+} from '../lib/ledger';
+import { drain, drainHistory, readPrivate, readState, writePrivate, writeState } from '../lib/state';
+import {
+  parseBusId,
+  parseDecimalArgument,
+  parseHomeRef,
+  parseIntegerArgument,
+  parseMspId,
+  parseReason,
+  parseSlotId,
+  parseTimestamp,
+  requireArray,
+  requireObject,
+  requireOnlyKeys,
+} from '../lib/validation';
+import {
+  allowedPowerKw,
+  decodeNonce,
+  kwToWatts,
+  MAX_PAYLOAD_BYTES,
+  parseForecastPayload,
+  parseRevealedForecast,
+  storedForecastFromBytes,
+  wattsToKw,
+  type StoredForecast,
+} from '../model/forecast';
+import { enrolmentFromBytes } from '../model/governance';
+import { parsePrices } from '../model/prices';
+import {
+  aggregateFromBytes,
+  allAggregatesPublished,
+  slotFromBytes,
+  slotStatus,
+  type AggregateRecord,
+  type BusLambda,
+  type DispatchRecord,
+  type ExpectedAggregate,
+  type SlotRecord,
+} from '../model/slot';
+
+/** How far ahead of the transaction a slot's deadline may be. */
+export const MAX_DEADLINE_LEAD_MS = 7 * 24 * 3600 * 1000;
+export const MAX_PRICES_BYTES = 256 * 1024;
+export const MAX_SIGNATURE_BYTES = 256;
+export const MAX_PAGE_SIZE = 100;
+
+export const SlotEvents = {
+  opened: 'SlotOpened',
+  aggregatePublished: 'AggregatePublished',
+  dispatchPublished: 'DispatchPublished',
+  settled: 'SlotSettled',
+} as const;
+
+/** Per-bus view over all utilities: what the DSO needs to compute λ. */
+interface BusTotal {
+  readonly bus: string;
+  readonly homes: number;
+  readonly lower: number;
+  readonly upper: number;
+  /** Orgs whose aggregate for this bus is published with sums. */
+  readonly orgs: readonly string[];
+  /** Orgs whose aggregate is published but withheld (fewer than k homes). */
+  readonly withheldOrgs: readonly string[];
+  /** Orgs whose aggregate is not published yet. */
+  readonly pendingOrgs: readonly string[];
+}
+
+function busTotals(aggregates: readonly AggregateRecord[]): BusTotal[] {
+  const buses = [...new Set(aggregates.map((agg) => agg.bus))].sort();
+  return buses.map((bus) => {
+    const ofBus = aggregates.filter((agg) => agg.bus === bus);
+    const summed = ofBus.filter((agg) => agg.published && agg.withheld !== true);
+    return {
+      bus,
+      homes: summed.reduce((total, agg) => total + (agg.homes ?? 0), 0),
+      lower: wattsToKw(summed.reduce((total, agg) => total + kwToWatts(agg.lower ?? 0), 0)),
+      upper: wattsToKw(summed.reduce((total, agg) => total + kwToWatts(agg.upper ?? 0), 0)),
+      orgs: summed.map((agg) => agg.org),
+      withheldOrgs: ofBus.filter((agg) => agg.published && agg.withheld === true).map((agg) => agg.org),
+      pendingOrgs: ofBus.filter((agg) => !agg.published).map((agg) => agg.org),
+    };
+  });
+}
+
+function slotView(slot: SlotRecord, aggregates: readonly AggregateRecord[], now: Date): Record<string, unknown> {
+  return {
+    ...slot,
+    status: slotStatus(slot, aggregates, now),
+    aggregates,
+    busTotals: busTotals(aggregates),
+  };
+}
+
+function parsePerBusLambdas(text: string): BusLambda[] {
+  if (text === '') {
+    return [];
+  }
+  const list = requireArray(parseJsonArgument(text, 'perBus', 64 * 1024), 'perBus', 1000);
+  const entries = list.map((item, index) => {
+    const name = `perBus[${index}]`;
+    const entry = requireObject(item, name);
+    requireOnlyKeys(entry, name, ['bus', 'lambda']);
+    if (typeof entry.lambda !== 'number' || !Number.isFinite(entry.lambda) || entry.lambda < 0 || entry.lambda > 1) {
+      throw invalidArgument(`${name}.lambda must be a number between 0 and 1`);
+    }
+    return { bus: parseBusId(entry.bus, `${name}.bus`), lambda: entry.lambda };
+  });
+  if (new Set(entries.map((entry) => entry.bus)).size !== entries.length) {
+    throw invalidArgument('perBus lists a bus twice');
+  }
+  return entries.sort((a, b) => (a.bus < b.bus ? -1 : 1));
+}
+
+/**
+ * One timeslot of the HEMS protocol (Edmonds et al., Algorithm 1, on Fabric):
+ * the DSO opens a slot with price ranges, each utility's relay submits its homes' device-signed
+ * forecast ranges into the utility's private collection, each utility's peer publishes per-bus
+ * sums, the DSO publishes λ, and each home's allowed power is λ·Lmax + (1−λ)·Lmin.
+ */
+@Info({
+  title: 'TimeslotContract',
+  description: 'Private HEMS forecast ranges, public per-bus aggregates and DSO dispatch for each timeslot',
+})
+export class TimeslotContract extends Contract {
+  constructor() {
+    super('timeslot');
+  }
+
+  override createContext(): HemsContext {
+    return new HemsContext();
+  }
+
+  /** DSO `submitPrice`: opens a slot with its forecast deadline and per-bus price ranges. */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier, e.g. 2026-11-21T10:15Z')
+  @Param('deadline', 'string', 'RFC 3339 time when forecast submission closes')
+  @Param('prices', 'string', 'JSON {"default":{"lower","upper"},"buses":[{"bus","lower","upper"}]}, per MWh')
+  @Returns('string')
+  async OpenSlot(ctx: HemsContext, slotId: string, deadline: string, prices: string): Promise<string> {
+    await ctx.requireDso('OpenSlot');
+    const id = parseSlotId(slotId);
+    const deadlineAt = parseTimestamp(deadline, 'deadline');
+    const now = ctx.now;
+    if (deadlineAt <= now) {
+      throw invalidArgument('deadline must be after the transaction time');
+    }
+    if (deadlineAt.getTime() - now.getTime() > MAX_DEADLINE_LEAD_MS) {
+      throw invalidArgument('deadline must be at most 7 days after the transaction time');
+    }
+    const parsedPrices = parsePrices(parseJsonArgument(prices, 'prices', MAX_PRICES_BYTES));
+    const slotKey = ctx.keys.slot(id);
+    if ((await readState(ctx.stub, slotKey)) !== undefined) {
+      throw conflict(`slot ${id} already exists`);
+    }
+
+    const expected = await this.enrolmentSnapshot(ctx);
+    const slot: SlotRecord = {
+      slotId: id,
+      deadline: isoTime(deadlineAt),
+      openedAt: isoTime(now),
+      openTxId: ctx.stub.getTxID(),
+      prices: parsedPrices,
+      expected,
+    };
+    await writeState(ctx.stub, slotKey, slot);
+
+    // One pending aggregate per (utility, bus). Its key-level endorsement policy names only that
+    // utility's peer: no other org holds the private forecasts needed to compute the sums, so the
+    // chaincode-level policy could never be satisfied for this write.
+    const aggregates: AggregateRecord[] = [];
+    for (const { org, bus, homes } of expected) {
+      const key = ctx.keys.aggregate(id, org, bus);
+      const pending: AggregateRecord = { slotId: id, org, bus, expectedHomes: homes, published: false };
+      aggregates.push(pending);
+      await writeState(ctx.stub, key, pending);
+      await ctx.stub.setStateValidationParameter(key, peerOfOrgPolicy(org));
+    }
+
+    ctx.stub.setEvent(
+      SlotEvents.opened,
+      canonicalBytes({
+        slotId: id,
+        deadline: slot.deadline,
+        prices: parsedPrices,
+        buses: expected.map(({ org, bus }) => ({ org, bus })),
+      }),
+    );
+    return canonicalJson(slotView(slot, aggregates, now));
+  }
+
+  /** The enrolled (org, bus) pairs with at least one home, as registered by each utility. */
+  private async enrolmentSnapshot(ctx: HemsContext): Promise<ExpectedAggregate[]> {
+    const utilities = (await ctx.settings()).utilityMspIds;
+    const rows = await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.enrolment, []));
+    return rows
+      .map((row) => enrolmentFromBytes(row.value))
+      .filter((enrolment) => enrolment.homes > 0 && utilities.includes(enrolment.org))
+      .map(({ org, bus, homes }) => ({ org, bus, homes }));
+  }
+
+  /** `getPrice` / `getLambda`: the slot's public record with derived status, aggregates and λ. */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async GetSlot(ctx: HemsContext, slotId: string): Promise<string> {
+    await ctx.requireMember('GetSlot');
+    const id = parseSlotId(slotId);
+    const slot = await loadSlot(ctx, id);
+    return canonicalJson(slotView(slot, await loadAggregates(ctx, id), ctx.now));
+  }
+
+  /** Slots in key order, a page at a time. */
+  @Transaction(false)
+  @Param('pageSize', 'string', 'number of slots per page, 1-100')
+  @Param('bookmark', 'string', 'bookmark from the previous page, or empty for the first page')
+  @Returns('string')
+  async ListSlots(ctx: HemsContext, pageSize: string, bookmark: string): Promise<string> {
+    await ctx.requireMember('ListSlots');
+    const size = parseIntegerArgument(pageSize, 'pageSize', 1, MAX_PAGE_SIZE);
+    if (typeof bookmark !== 'string' || bookmark.length > 1024) {
+      throw invalidArgument('bookmark must be a string of at most 1024 characters');
+    }
+    const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
+      KeyType.slot,
+      [],
+      size,
+      bookmark,
+    );
+    const rows = await drain(Promise.resolve(iterator));
+    const now = ctx.now;
+    const slots = [];
+    for (const row of rows) {
+      const slot = slotFromBytes(row.value);
+      const aggregates = await loadAggregates(ctx, slot.slotId);
+      slots.push({
+        slotId: slot.slotId,
+        deadline: slot.deadline,
+        openedAt: slot.openedAt,
+        status: slotStatus(slot, aggregates, now),
+        lambda: slot.dispatch?.lambda,
+      });
+    }
+    return canonicalJson({ slots, fetched: metadata.fetchedRecordsCount, bookmark: metadata.bookmark });
+  }
+
+  /**
+   * `submitRange`: stores one home's device-signed forecast range in the relay's utility
+   * collection. Everything private travels in transient data:
+   *   payload     – the exact bytes the device signed: JSON {slotId, lower, upper, nonce}
+   *   signature   – ECDSA-SHA256 over payload (DER or P1363), raw bytes
+   *   certificate – the device's PEM certificate, issued by the utility's CA
+   * The only argument is the public slot id. The response holds no home reference, because a
+   * submitted transaction's response is written into the block.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the forecast itself is in transient data')
+  @Returns('string')
+  async SubmitForecast(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('SubmitForecast', ['relay']);
+    const org = caller.mspId;
+    const id = parseSlotId(slotId);
+    const payloadBytes = requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES);
+    const signature = requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES);
+    const certificatePem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
+
+    const slot = await loadSlot(ctx, id);
+    const now = ctx.now;
+    if (slot.dispatch !== undefined || now >= new Date(slot.deadline)) {
+      throw failedPrecondition(`slot ${id} closed for forecasts at its deadline ${slot.deadline}`);
+    }
+
+    const device = verifyDeviceCertificate({
+      pem: certificatePem,
+      org,
+      trustedCertificates: await loadOrgCertificates(ctx, org),
+      revokedSerials: await loadRevokedSerials(ctx, org),
+      at: now,
+    });
+    if (!verifyDeviceSignature(device.publicKey, payloadBytes, signature)) {
+      throw forbidden('forecast signature does not verify against the device certificate');
+    }
+    const settings = await ctx.settings();
+    const payload = parseForecastPayload(payloadBytes, settings.maxHomeKw);
+    if (payload.slotId !== id) {
+      throw invalidArgument('payload.slotId does not match the slotId argument');
+    }
+
+    // Read all of the org's aggregates for the slot (a range), not the device's bus alone: a
+    // single-key read would put the home's bus in the public read set of this transaction.
+    const aggregate = (await loadAggregates(ctx, id, org)).find((agg) => agg.bus === device.bus);
+    if (aggregate === undefined) {
+      throw failedPrecondition(`the device's bus has no enrolled homes of ${org} in slot ${id}`);
+    }
+    if (aggregate.published) {
+      throw failedPrecondition(`the aggregate for the device's bus in slot ${id} is published: its window is closed`);
+    }
+
+    const collection = collectionOf(org);
+    const homeRef = homeReference(await loadHomeRefSecret(ctx, org), device.homeId);
+    const nonceKey = ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(payload.nonce)));
+    if ((await readPrivate(ctx.stub, collection, nonceKey)) !== undefined) {
+      throw conflict('the payload nonce was already used: every submission needs a fresh random nonce');
+    }
+    const stored: StoredForecast = { ...payload, bus: device.bus };
+    // Same key for every submission of this home in this slot: a resubmission replaces the last.
+    await writePrivate(ctx.stub, collection, ctx.keys.forecast(id, homeRef), stored);
+    await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
+    return canonicalJson({ slotId: id, txId: ctx.stub.getTxID(), acceptedAt: isoTime(now) });
+  }
+
+  /**
+   * `getAgg`: sums the forecasts of one bus held by this peer's utility and publishes
+   * {homes, lower: ΣLmin, upper: ΣLmax}, or only the home count when fewer than k homes submitted.
+   * Allowed after the deadline, or earlier once every enrolled home of the bus has submitted.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('bus', 'string', 'feeder bus identifier')
+  @Returns('string')
+  async PublishAggregate(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
+    const settings = await ctx.settings();
+    const org = ctx.peerMspId;
+    if (!settings.utilityMspIds.includes(org)) {
+      throw forbidden('PublishAggregate must be endorsed by a peer of a utility organization');
+    }
+    const caller = ctx.caller;
+    const isDso = settings.dsoMspIds.includes(caller.mspId) && caller.role === 'dso';
+    const isOwnUtility = caller.mspId === org && (caller.role === 'relay' || caller.isAdmin);
+    if (!isDso && !isOwnUtility) {
+      throw forbidden("PublishAggregate is for DSO operators or the utility's own relay or administrator");
+    }
+    const id = parseSlotId(slotId);
+    const busId = parseBusId(bus);
+    const slot = await loadSlot(ctx, id);
+    const key = ctx.keys.aggregate(id, org, busId);
+    const pendingBytes = await readState(ctx.stub, key);
+    if (pendingBytes === undefined) {
+      throw notFound(`slot ${id} expects no aggregate from ${org} for bus ${busId}`);
+    }
+    const pending = aggregateFromBytes(pendingBytes);
+    if (pending.published) {
+      throw conflict(`the aggregate of ${org} for bus ${busId} in slot ${id} is already published`);
+    }
+
+    const rows = await drain(ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.forecast, [id]));
+    const forecasts = rows.map((row) => storedForecastFromBytes(row.value)).filter((f) => f.bus === busId);
+    const now = ctx.now;
+    if (now < new Date(slot.deadline) && forecasts.length < pending.expectedHomes) {
+      throw failedPrecondition(
+        `slot ${id} is still open for bus ${busId} of ${org}: its deadline has not passed and not every enrolled home has submitted`,
+      );
+    }
+
+    const homes = forecasts.length;
+    const withheld = homes < settings.minGroupSize;
+    const sums = withheld
+      ? {}
+      : {
+          lower: wattsToKw(forecasts.reduce((total, f) => total + kwToWatts(f.lower), 0)),
+          upper: wattsToKw(forecasts.reduce((total, f) => total + kwToWatts(f.upper), 0)),
+        };
+    const published: AggregateRecord = {
+      ...pending,
+      published: true,
+      homes,
+      withheld,
+      ...sums,
+      publishedAt: isoTime(now),
+      publishTxId: ctx.stub.getTxID(),
+    };
+    await writeState(ctx.stub, key, published);
+    ctx.stub.setEvent(
+      SlotEvents.aggregatePublished,
+      canonicalBytes({ slotId: id, org, bus: busId, homes, withheld, ...sums }),
+    );
+    return canonicalJson(published);
+  }
+
+  /**
+   * `submitLambda`: the DSO's dispatch factor λ ∈ [0, 1] for the slot, optionally per bus.
+   * A second dispatch is refused unless it carries a revision reason; revisions stay in the
+   * slot key's history.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('lambda', 'string', 'dispatch factor between 0 and 1, e.g. 0.42')
+  @Param('perBus', 'string', 'JSON [{"bus","lambda"}] overriding λ for some buses, or empty')
+  @Param('revisionReason', 'string', 'empty for the first dispatch; the reason when revising it')
+  @Returns('string')
+  async PublishDispatch(
+    ctx: HemsContext,
+    slotId: string,
+    lambda: string,
+    perBus: string,
+    revisionReason: string,
+  ): Promise<string> {
+    await ctx.requireDso('PublishDispatch');
+    const id = parseSlotId(slotId);
+    const lambdaValue = parseDecimalArgument(lambda, 'lambda');
+    if (lambdaValue < 0 || lambdaValue > 1) {
+      throw invalidArgument('lambda must be between 0 and 1');
+    }
+    if (typeof perBus !== 'string' || typeof revisionReason !== 'string') {
+      throw invalidArgument('perBus and revisionReason must be strings (empty when unused)');
+    }
+    const perBusLambdas = parsePerBusLambdas(perBus);
+    const slot = await loadSlot(ctx, id);
+    const knownBuses = new Set([...slot.expected.map((e) => e.bus), ...slot.prices.buses.map((p) => p.bus)]);
+    const unknownBus = perBusLambdas.find((entry) => !knownBuses.has(entry.bus));
+    if (unknownBus !== undefined) {
+      throw invalidArgument(`perBus names bus ${unknownBus.bus}, which is not part of slot ${id}`);
+    }
+    if (slot.settledAt !== undefined) {
+      throw failedPrecondition(`slot ${id} is settled; its dispatch can no longer change`);
+    }
+    const aggregates = await loadAggregates(ctx, id);
+    const now = ctx.now;
+    if (now < new Date(slot.deadline) && !allAggregatesPublished(slot, aggregates)) {
+      throw failedPrecondition(
+        `slot ${id} has no complete set of aggregates yet; dispatch after they are published or after the deadline ${slot.deadline}`,
+      );
+    }
+    let revision = 0;
+    let reason: string | undefined;
+    if (slot.dispatch !== undefined) {
+      if (revisionReason === '') {
+        throw conflict(
+          `slot ${id} is already dispatched (revision ${slot.dispatch.revision}); a new λ must be an explicit revision with a reason`,
+        );
+      }
+      revision = slot.dispatch.revision + 1;
+      reason = parseReason(revisionReason, 'revisionReason', 500);
+    } else if (revisionReason !== '') {
+      throw invalidArgument(`slot ${id} has no dispatch to revise; leave revisionReason empty`);
+    }
+    const missing = slot.expected
+      .filter((e) => !aggregates.some((agg) => agg.org === e.org && agg.bus === e.bus && agg.published))
+      .map(({ org, bus }) => ({ org, bus }));
+    const dispatch: DispatchRecord = {
+      lambda: lambdaValue,
+      perBus: perBusLambdas,
+      revision,
+      ...(reason === undefined ? {} : { reason }),
+      publishedAt: isoTime(now),
+      txId: ctx.stub.getTxID(),
+      missing,
+    };
+    const updated: SlotRecord = { ...slot, dispatch };
+    await writeState(ctx.stub, ctx.keys.slot(id), updated);
+    ctx.stub.setEvent(
+      SlotEvents.dispatchPublished,
+      canonicalBytes({ slotId: id, lambda: lambdaValue, perBus: perBusLambdas, revision }),
+    );
+    return canonicalJson(slotView(updated, aggregates, now));
+  }
+
+  /**
+   * Paper eq. (1) for one home, evaluated on its utility's peer for the utility's relay: the
+   * home's allowed power and the λ that applies to its bus, nothing about any other home.
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('homeRef', 'string', "the home's reference from GetHomeRef")
+  @Returns('string')
+  async GetAllowedPower(ctx: HemsContext, slotId: string, homeRef: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetAllowedPower', ['relay']);
+    const id = parseSlotId(slotId);
+    const ref = parseHomeRef(homeRef);
+    const slot = await loadSlot(ctx, id);
+    if (slot.dispatch === undefined) {
+      throw failedPrecondition(`slot ${id} has no dispatch yet`);
+    }
+    const bytes = await readPrivate(ctx.stub, collectionOf(caller.mspId), ctx.keys.forecast(id, ref));
+    if (bytes === undefined) {
+      throw notFound(`no forecast of this home is held for slot ${id}`);
+    }
+    const forecast = storedForecastFromBytes(bytes);
+    const lambda = slot.dispatch.perBus.find((entry) => entry.bus === forecast.bus)?.lambda ?? slot.dispatch.lambda;
+    return canonicalJson({
+      slotId: id,
+      lambda,
+      allowedKw: allowedPowerKw(lambda, forecast.lower, forecast.upper),
+      revision: slot.dispatch.revision,
+    });
+  }
+
+  /**
+   * The home reference of the device whose certificate is in transient field `certificate`,
+   * evaluated on the utility's peer for its relay (the relay authenticated the device by mTLS).
+   * Evaluations are not ordered, so the reference never reaches the ledger.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async GetHomeRef(ctx: HemsContext): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetHomeRef', ['relay']);
+    const org = caller.mspId;
+    const pem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
+    const device = verifyDeviceCertificate({
+      pem,
+      org,
+      trustedCertificates: await loadOrgCertificates(ctx, org),
+      revokedSerials: await loadRevokedSerials(ctx, org),
+      at: ctx.now,
+    });
+    return canonicalJson({ homeRef: homeReference(await loadHomeRefSecret(ctx, org), device.homeId), bus: device.bus });
+  }
+
+  /** Marks a dispatched slot settled after its delivery; its private forecasts may then be purged. */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async SettleSlot(ctx: HemsContext, slotId: string): Promise<string> {
+    await ctx.requireDso('SettleSlot');
+    const id = parseSlotId(slotId);
+    const slot = await loadSlot(ctx, id);
+    if (slot.settledAt !== undefined) {
+      throw conflict(`slot ${id} is already settled`);
+    }
+    if (slot.dispatch === undefined) {
+      throw failedPrecondition(`slot ${id} cannot settle before its dispatch`);
+    }
+    const now = ctx.now;
+    if (now < new Date(slot.deadline)) {
+      throw failedPrecondition(`slot ${id} cannot settle before its deadline ${slot.deadline}`);
+    }
+    const updated: SlotRecord = { ...slot, settledAt: isoTime(now) };
+    await writeState(ctx.stub, ctx.keys.slot(id), updated);
+    ctx.stub.setEvent(SlotEvents.settled, canonicalBytes({ slotId: id, settledAt: updated.settledAt }));
+    return canonicalJson(slotView(updated, await loadAggregates(ctx, id), now));
+  }
+
+  /**
+   * P5: purges this utility's private forecasts (and nonce markers) of a slot once it is settled
+   * or its retention has run out. Their hashes stay in the blocks. The collection's blockToLive is
+   * the backstop when nobody purges.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async PurgeForecasts(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('PurgeForecasts', ['relay', 'admin']);
+    const id = parseSlotId(slotId);
+    const slot = await loadSlot(ctx, id);
+    const settings = await ctx.settings();
+    const retentionEnds = new Date(new Date(slot.deadline).getTime() + settings.retentionSeconds * 1000);
+    if (slot.settledAt === undefined && ctx.now < retentionEnds) {
+      throw failedPrecondition(
+        `slot ${id} is neither settled nor past its retention (until ${isoTime(retentionEnds)}); its forecasts are kept`,
+      );
+    }
+    const collection = collectionOf(caller.mspId);
+    let purged = 0;
+    for (const type of [KeyType.forecast, KeyType.forecastNonce]) {
+      for (const row of await drain(ctx.stub.getPrivateDataByPartialCompositeKey(collection, type, [id]))) {
+        await ctx.stub.purgePrivateData(collection, row.key);
+        purged += 1;
+      }
+    }
+    return canonicalJson({ slotId: id, org: caller.mspId, purgedRecords: purged });
+  }
+
+  /** P4: every version of the slot's public records (slot, aggregates) with tx id and time. */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async GetSlotHistory(ctx: HemsContext, slotId: string): Promise<string> {
+    await ctx.requireMember('GetSlotHistory');
+    const id = parseSlotId(slotId);
+    const slot = await loadSlot(ctx, id);
+    const records: { key: string; record: string }[] = [{ key: ctx.keys.slot(id), record: 'slot' }];
+    for (const { org, bus } of slot.expected) {
+      records.push({ key: ctx.keys.aggregate(id, org, bus), record: `aggregate ${org} ${bus}` });
+    }
+    const entries = [];
+    for (const { key, record } of records) {
+      for (const modification of await drainHistory(ctx.stub.getHistoryForKey(key))) {
+        entries.push({
+          record,
+          txId: modification.txId,
+          timestamp: timestampToIso(modification.timestamp),
+          isDelete: modification.isDelete,
+          value: modification.isDelete ? null : (JSON.parse(Buffer.from(modification.value).toString('utf8')) as unknown),
+        });
+      }
+    }
+    entries.sort((a, b) => (a.timestamp === b.timestamp ? (a.txId < b.txId ? -1 : 1) : a.timestamp < b.timestamp ? -1 : 1));
+    return canonicalJson({ slotId: id, entries });
+  }
+
+  /**
+   * P4 proof of submission: a home reveals its forecast {slotId, bus, lower, upper, nonce} in
+   * transient field `revealed`; the contract compares its canonical SHA-256 with the hash Fabric
+   * keeps on every peer for the home's private key. Works on peers outside the collection.
+   */
+  @Transaction(false)
+  @Param('org', 'string', "the home's utility MSP id")
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('homeRef', 'string', "the home's reference")
+  @Returns('string')
+  async VerifyForecastProof(ctx: HemsContext, org: string, slotId: string, homeRef: string): Promise<string> {
+    await ctx.requireMember('VerifyForecastProof');
+    const utility = parseMspId(org, 'org');
+    const settings = await ctx.settings();
+    if (!settings.utilityMspIds.includes(utility)) {
+      throw invalidArgument(`${utility} is not a utility organization of this channel`);
+    }
+    const id = parseSlotId(slotId);
+    const ref = parseHomeRef(homeRef);
+    const revealed = parseRevealedForecast(
+      parseJsonArgument(Buffer.from(requireTransient(ctx, 'revealed', MAX_PAYLOAD_BYTES)).toString('utf8'), 'revealed', MAX_PAYLOAD_BYTES),
+      settings.maxHomeKw,
+    );
+    if (revealed.slotId !== id) {
+      throw invalidArgument('revealed.slotId does not match the slotId argument');
+    }
+    const onChain = Buffer.from(await ctx.stub.getPrivateDataHash(collectionOf(utility), ctx.keys.forecast(id, ref)));
+    if (onChain.length === 0) {
+      return canonicalJson({ slotId: id, org: utility, match: false, reason: 'no forecast hash is held for this reference' });
+    }
+    const computed = Buffer.from(sha256Hex(canonicalBytes(revealed)), 'hex');
+    const match = computed.length === onChain.length && timingSafeEqual(computed, onChain);
+    return canonicalJson(
+      match
+        ? { slotId: id, org: utility, match }
+        : { slotId: id, org: utility, match, reason: 'the revealed forecast does not match the on-chain hash' },
+    );
+  }
+}

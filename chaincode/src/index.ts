@@ -1,0 +1,15 @@
+/*
+ * Chaincode entry point. fabric-chaincode-node (start/server) loads `contracts` from here; the
+ * first contract is the default, so timeslot transactions are called by their bare names
+ * (OpenSlot, SubmitForecast, ...) and governance ones as governance:<Name>.
+ */
+import { TimeslotContract } from './contracts/timeslot-contract';
+import { GovernanceContract } from './contracts/governance-contract';
+
+export { TimeslotContract } from './contracts/timeslot-contract';
+export { GovernanceContract } from './contracts/governance-contract';
+export { ContractError } from './lib/errors';
+export { canonicalJson } from './lib/canonical-json';
+export { collectionOf } from './lib/keys';
+
+export const contracts: (typeof TimeslotContract | typeof GovernanceContract)[] = [TimeslotContract, GovernanceContract];

@@ -1,0 +1,117 @@
+import { Context } from 'fabric-contract-api';
+import { transactionTime } from './clock';
+import { forbidden } from './errors';
+import { Keys } from './keys';
+import { readState } from './state';
+import { DEFAULT_SETTINGS, memberOrgs, settingsFromBytes, type ChannelSettings } from '../model/settings';
+
+/** Roles carried in the `hems.role` attribute of MSP-issued certificates. */
+export type HemsRole = 'dso' | 'relay' | 'meter' | 'auditor' | 'admin' | 'hems';
+
+export const ROLE_ATTRIBUTE = 'hems.role';
+
+/** The identity that submitted the proposal, as Fabric authenticated it. */
+export interface Caller {
+  readonly mspId: string;
+  readonly role: string | null;
+  /** An org administrator: NodeOU `admin` in the certificate subject, or hems.role=admin. */
+  readonly isAdmin: boolean;
+}
+
+/**
+ * Per-transaction context. Authorization is by MSP id plus certificate attribute, never by an
+ * argument that names the caller. Settings are read once per transaction.
+ */
+export class HemsContext extends Context {
+  private cachedSettings: ChannelSettings | undefined;
+  private cachedKeys: Keys | undefined;
+
+  get keys(): Keys {
+    this.cachedKeys ??= new Keys(this.stub);
+    return this.cachedKeys;
+  }
+
+  get now(): Date {
+    return transactionTime(this.stub);
+  }
+
+  /** MSP of the peer executing this proposal (CORE_PEER_LOCALMSPID of the chaincode server). */
+  get peerMspId(): string {
+    return this.stub.getMspID();
+  }
+
+  async settings(): Promise<ChannelSettings> {
+    if (this.cachedSettings === undefined) {
+      const bytes = await readState(this.stub, this.keys.settings());
+      this.cachedSettings = bytes === undefined ? DEFAULT_SETTINGS : settingsFromBytes(bytes);
+    }
+    return this.cachedSettings;
+  }
+
+  get caller(): Caller {
+    const mspId = this.clientIdentity.getMSPID();
+    const role = this.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE);
+    const subject = this.clientIdentity.getID().split('::')[1] ?? '';
+    const nodeOuAdmin = subject.split('/').includes('OU=admin');
+    return { mspId, role, isAdmin: nodeOuAdmin || role === 'admin' };
+  }
+
+  /** Caller must be a DSO operator: a DSO MSP and hems.role=dso. */
+  async requireDso(action: string): Promise<Caller> {
+    const caller = this.caller;
+    const settings = await this.settings();
+    if (!settings.dsoMspIds.includes(caller.mspId) || caller.role !== 'dso') {
+      throw forbidden(`${action} is for DSO operators (a DSO MSP with ${ROLE_ATTRIBUTE}=dso)`);
+    }
+    return caller;
+  }
+
+  /** Caller must belong to an org of the channel (any role). */
+  async requireMember(action: string): Promise<Caller> {
+    const caller = this.caller;
+    if (!memberOrgs(await this.settings()).includes(caller.mspId)) {
+      throw forbidden(`${action} is for members of the channel's organizations`);
+    }
+    return caller;
+  }
+
+  /** Caller must be an administrator of a member org. */
+  async requireOrgAdmin(action: string): Promise<Caller> {
+    const caller = await this.requireMember(action);
+    if (!caller.isAdmin) {
+      throw forbidden(`${action} is for organization administrators`);
+    }
+    return caller;
+  }
+
+  /** Caller must be an administrator of a utility org. */
+  async requireUtilityAdmin(action: string): Promise<Caller> {
+    const caller = this.caller;
+    if (!(await this.settings()).utilityMspIds.includes(caller.mspId) || !caller.isAdmin) {
+      throw forbidden(`${action} is for administrators of a utility organization`);
+    }
+    return caller;
+  }
+
+  /**
+   * Caller must be a utility identity with one of `roles`, and the proposal must be executing on a
+   * peer of the caller's own utility: only that peer holds the utility's private collection, and
+   * endorsing there is what keeps the data inside the org.
+   */
+  async requireUtilityRoleOnOwnPeer(action: string, roles: readonly HemsRole[]): Promise<Caller> {
+    const caller = this.caller;
+    const settings = await this.settings();
+    const hasRole = roles.some((role) => (role === 'admin' ? caller.isAdmin : caller.role === role));
+    if (!settings.utilityMspIds.includes(caller.mspId) || !hasRole) {
+      throw forbidden(`${action} is for a utility's ${roles.join(' or ')} identity`);
+    }
+    this.requireOwnPeer(caller, action);
+    return caller;
+  }
+
+  requireOwnPeer(caller: Caller, action: string): void {
+    if (caller.mspId !== this.peerMspId) {
+      throw forbidden(`${action} must be endorsed by a peer of the caller's own organization (${caller.mspId})`);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { invalidArgument } from './errors';
+
+/**
+ * Parsers for transaction arguments. Fabric hands every argument over as a string; each parser
+ * accepts exactly one spelling and names the argument in its refusal, never the value (which may
+ * be private).
+ */
+
+const SLOT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const BUS_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+const PROPOSAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DECIMAL = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,12})?$/;
+const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const HOME_REF = /^[0-9a-f]{64}$/;
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string') {
+    throw invalidArgument(`${name} must be a string`);
+  }
+  return value;
+}
+
+function requirePattern(value: unknown, name: string, pattern: RegExp, form: string): string {
+  const text = requireString(value, name);
+  if (!pattern.test(text)) {
+    throw invalidArgument(`${name} must be ${form}`);
+  }
+  return text;
+}
+
+export function parseSlotId(value: unknown, name = 'slotId'): string {
+  return requirePattern(value, name, SLOT_ID, '1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit');
+}
+
+export function parseBusId(value: unknown, name = 'bus'): string {
+  return requirePattern(value, name, BUS_ID, '1-32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+}
+
+export function parseProposalId(value: unknown, name = 'proposalId'): string {
+  return requirePattern(value, name, PROPOSAL_ID, '1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+}
+
+export function parseMspId(value: unknown, name = 'mspId'): string {
+  return requirePattern(value, name, MSP_ID, 'an MSP id (1-64 characters of A-Z a-z 0-9 . _ -)');
+}
+
+export function parseHomeRef(value: unknown, name = 'homeRef'): string {
+  return requirePattern(value, name, HOME_REF, '64 lowercase hexadecimal characters');
+}
+
+/** A decimal number written plainly (no exponent, no hex, no spaces, no leading '+'). */
+export function parseDecimalArgument(value: unknown, name: string): number {
+  const text = requirePattern(value, name, DECIMAL, 'a plain decimal number such as 0.25');
+  return Number(text);
+}
+
+export function parseIntegerArgument(value: unknown, name: string, min: number, max: number): number {
+  const text = requirePattern(value, name, INTEGER, 'a non-negative whole number');
+  return requireInteger(Number(text), name, min, max);
+}
+
+export function requireInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw invalidArgument(`${name} must be a whole number`);
+  }
+  if (value < min || value > max) {
+    throw invalidArgument(`${name} must be between ${min} and ${max}`);
+  }
+  return value;
+}
+
+/** A finite JSON number within [min, max]; the refusal names the bounds, not the value. */
+export function requireFiniteNumber(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') {
+    throw invalidArgument(`${name} must be a number`);
+  }
+  if (!Number.isFinite(value)) {
+    throw invalidArgument(`${name} must be a finite number`);
+  }
+  if (value < min || value > max) {
+    throw invalidArgument(`${name} must be between ${min} and ${max}`);
+  }
+  return value;
+}
+
+/** At most `places` decimal places, so sums can be done exactly in integer units. */
+export function requireDecimalPlaces(value: number, name: string, places: number): number {
+  const scale = 10 ** places;
+  if (Math.abs(Math.round(value * scale) - value * scale) > 1e-6) {
+    throw invalidArgument(`${name} must have at most ${places} decimal places`);
+  }
+  return value;
+}
+
+/** An RFC 3339 timestamp with an explicit zone, e.g. 2026-11-21T10:15:00Z. */
+export function parseTimestamp(value: unknown, name: string): Date {
+  const text = requirePattern(value, name, RFC3339, 'an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z');
+  const millis = Date.parse(text);
+  if (Number.isNaN(millis)) {
+    throw invalidArgument(`${name} is not a valid date`);
+  }
+  return new Date(millis);
+}
+
+/** Free text such as a revision reason: bounded, printable, single line. */
+export function parseReason(value: unknown, name: string, maxLength: number): string {
+  const text = requireString(value, name);
+  if (text.length === 0 || text.length > maxLength) {
+    throw invalidArgument(`${name} must be 1-${maxLength} characters`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    throw invalidArgument(`${name} must not contain control characters`);
+  }
+  return text;
+}
+
+export function requireObject(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`${name} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function requireArray(value: unknown, name: string, maxItems: number): unknown[] {
+  if (!Array.isArray(value)) {
+    throw invalidArgument(`${name} must be a JSON array`);
+  }
+  if (value.length > maxItems) {
+    throw invalidArgument(`${name} must have at most ${maxItems} entries`);
+  }
+  return value;
+}
+
+/** Refuses members other than `allowed`, so typos and smuggled fields fail loudly. */
+export function requireOnlyKeys(record: Record<string, unknown>, name: string, allowed: readonly string[]): void {
+  const unknown = Object.keys(record).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) {
+    throw invalidArgument(`${name} has unknown field(s): ${unknown.map(describeKey).join(', ')}; allowed: ${allowed.join(', ')}`);
+  }
+}
+
+function describeKey(key: string): string {
+  // Keys come from the caller: print them only when they are short and tame.
+  return /^[A-Za-z0-9_.-]{1,32}$/.test(key) ? key : '(unprintable key)';
+}

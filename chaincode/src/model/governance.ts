@@ -1,0 +1,63 @@
+import { parseStoredRecord as stored } from '../lib/canonical-json';
+import type { SettingsChange } from './settings';
+
+/** An org's registered CA certificates (PEM), used to verify its HEMS device certificates. */
+export interface OrgCertificatesRecord {
+  readonly mspId: string;
+  readonly certificates: readonly string[];
+  /** SHA-256 fingerprints, as node:crypto prints them, for operators to compare. */
+  readonly fingerprints: readonly string[];
+  readonly registeredAt: string;
+  readonly txId: string;
+}
+
+export interface RevokedCertificate {
+  readonly serial: string;
+  readonly revokedAt: string;
+  readonly reason: string;
+}
+
+/**
+ * One revocation list per org, not one key per device: SubmitForecast reads it, and a per-device
+ * key name in the public read set would let every member link a home's submissions across slots.
+ */
+export interface RevocationsRecord {
+  readonly mspId: string;
+  readonly revoked: readonly RevokedCertificate[];
+}
+
+export interface EnrolmentRecord {
+  readonly org: string;
+  readonly bus: string;
+  readonly homes: number;
+  readonly updatedAt: string;
+}
+
+export type ProposalStatus = 'PENDING' | 'APPLIED';
+
+export interface SettingsProposal {
+  readonly proposalId: string;
+  readonly change: SettingsChange;
+  readonly proposedBy: string;
+  readonly approvals: readonly string[];
+  readonly status: ProposalStatus;
+  readonly createdAt: string;
+  readonly appliedAt?: string;
+  readonly appliedVersion?: number;
+}
+
+export function orgCertificatesFromBytes(bytes: Uint8Array): OrgCertificatesRecord {
+  return stored(bytes, 'org certificates', ['mspId', 'certificates']);
+}
+
+export function revocationsFromBytes(bytes: Uint8Array): RevocationsRecord {
+  return stored(bytes, 'revocations', ['mspId', 'revoked']);
+}
+
+export function enrolmentFromBytes(bytes: Uint8Array): EnrolmentRecord {
+  return stored(bytes, 'enrolment', ['org', 'bus', 'homes']);
+}
+
+export function proposalFromBytes(bytes: Uint8Array): SettingsProposal {
+  return stored(bytes, 'settings proposal', ['proposalId', 'change', 'approvals', 'status']);
+}

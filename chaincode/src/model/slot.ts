@@ -1,0 +1,93 @@
+import { parseStoredRecord } from '../lib/canonical-json';
+import type { SlotPrices } from './prices';
+
+export type SlotStatus = 'OPEN' | 'CLOSED' | 'AGGREGATED' | 'DISPATCHED' | 'SETTLED';
+
+/** An aggregate the slot waits for: one per utility org and bus with enrolled homes at opening. */
+export interface ExpectedAggregate {
+  readonly org: string;
+  readonly bus: string;
+  readonly homes: number;
+}
+
+export interface BusLambda {
+  readonly bus: string;
+  readonly lambda: number;
+}
+
+export interface DispatchRecord {
+  readonly lambda: number;
+  readonly perBus: readonly BusLambda[];
+  /** 0 for the first dispatch; each explicit revision adds one and is kept in the key's history. */
+  readonly revision: number;
+  readonly reason?: string;
+  readonly publishedAt: string;
+  readonly txId: string;
+  /** Expected aggregates that were not published when the DSO dispatched (after the deadline). */
+  readonly missing: readonly { readonly org: string; readonly bus: string }[];
+}
+
+/** Public record of one timeslot, written by the DSO. */
+export interface SlotRecord {
+  readonly slotId: string;
+  readonly deadline: string;
+  readonly openedAt: string;
+  readonly openTxId: string;
+  readonly prices: SlotPrices;
+  readonly expected: readonly ExpectedAggregate[];
+  readonly dispatch?: DispatchRecord;
+  readonly settledAt?: string;
+}
+
+/** Public per-org, per-bus aggregate, written by the utility's peer. */
+export interface AggregateRecord {
+  readonly slotId: string;
+  readonly org: string;
+  readonly bus: string;
+  readonly expectedHomes: number;
+  readonly published: boolean;
+  /** Homes that submitted; present once published. */
+  readonly homes?: number;
+  /** True when fewer than k homes submitted: the sums are withheld (P3). */
+  readonly withheld?: boolean;
+  /** ΣLmin and ΣLmax in kW; absent while pending or withheld. */
+  readonly lower?: number;
+  readonly upper?: number;
+  readonly publishedAt?: string;
+  readonly publishTxId?: string;
+}
+
+export function slotFromBytes(bytes: Uint8Array): SlotRecord {
+  return parseStoredRecord<SlotRecord>(bytes, 'slot', ['slotId', 'deadline', 'openedAt', 'prices', 'expected']);
+}
+
+export function aggregateFromBytes(bytes: Uint8Array): AggregateRecord {
+  return parseStoredRecord<AggregateRecord>(bytes, 'aggregate', ['slotId', 'org', 'bus', 'expectedHomes', 'published']);
+}
+
+/** Every aggregate the slot expects has been published (and it expects at least one). */
+export function allAggregatesPublished(slot: SlotRecord, aggregates: readonly AggregateRecord[]): boolean {
+  return (
+    slot.expected.length > 0 &&
+    slot.expected.every((expected) =>
+      aggregates.some((agg) => agg.org === expected.org && agg.bus === expected.bus && agg.published),
+    )
+  );
+}
+
+/**
+ * The slot's state is derived, not stored: aggregates are written by each utility's peer under
+ * their own key-level endorsement policy and cannot also update the DSO's slot record.
+ */
+export function slotStatus(slot: SlotRecord, aggregates: readonly AggregateRecord[], now: Date): SlotStatus {
+  if (slot.settledAt !== undefined) {
+    return 'SETTLED';
+  }
+  if (slot.dispatch !== undefined) {
+    return 'DISPATCHED';
+  }
+  if (allAggregatesPublished(slot, aggregates)) {
+    return 'AGGREGATED';
+  }
+  return now >= new Date(slot.deadline) ? 'CLOSED' : 'OPEN';
+}

@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import * as sinon from 'sinon';
+import { ChaincodeStub, ClientIdentity } from 'fabric-shim';
+import type { Iterators } from 'fabric-shim-api';
+import { HemsContext } from '../../src/lib/context';
+
+/** Who submits a proposal in a test. */
+export interface TestIdentity {
+  readonly mspId: string;
+  readonly role?: string;
+  /** NodeOU admin in the certificate subject. */
+  readonly nodeOuAdmin?: boolean;
+  readonly name?: string;
+}
+
+export const identities = {
+  dso: (): TestIdentity => ({ mspId: 'DSOMSP', role: 'dso', name: 'operator1' }),
+  relay: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'relay', name: 'relay' }),
+  meter: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'meter', name: 'meter' }),
+  admin: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, nodeOuAdmin: true, name: 'Admin' }),
+  auditor: (): TestIdentity => ({ mspId: 'RegulatorMSP', role: 'auditor', name: 'auditor1' }),
+  outsider: (): TestIdentity => ({ mspId: 'MalloryMSP', role: 'dso', name: 'mallory' }),
+} as const;
+
+export interface InvokeOptions {
+  /** MSP of the endorsing peer; defaults to the caller's MSP. */
+  readonly peer?: string;
+  readonly transient?: Record<string, Uint8Array | string>;
+  /** Transaction timestamp; defaults to the ledger's clock. */
+  readonly at?: Date;
+}
+
+/** Everything a channel member outside the home's utility could see of one committed transaction. */
+export interface CommittedTransaction {
+  readonly txId: string;
+  readonly creator: string;
+  readonly creatorRole: string | undefined;
+  readonly endorser: string;
+  readonly publicWrites: readonly { key: string; value: string }[];
+  /** Fabric puts SHA-256 of private keys and values on the shared ledger. */
+  readonly privateWriteHashes: readonly { collection: string; keyHash: string; valueHash: string }[];
+  readonly privateKeys: readonly { collection: string; key: string }[];
+  readonly events: readonly { name: string; payload: string }[];
+  readonly response: string;
+}
+
+interface PendingWrites {
+  readonly state: Map<string, Buffer | null>;
+  readonly validation: Map<string, Buffer>;
+  readonly privateData: Map<string, Map<string, Buffer | null>>;
+  readonly events: { name: string; payload: string }[];
+}
+
+const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** Owner org of a collection named `<MSP>PrivateCollection`. */
+function collectionOwner(collection: string): string {
+  return collection.replace(/PrivateCollection$/, '');
+}
+
+/**
+ * An in-memory ledger behind sinon stubs of ChaincodeStub and ClientIdentity, with Fabric's
+ * semantics where they matter to the contracts: a transaction reads committed state only (never
+ * its own writes), its writes commit only if it succeeds, private data is readable and writable
+ * only on a peer of the collection's member org, history and private-data hashes are kept, and
+ * at most one event per transaction survives.
+ */
+export class FakeLedger {
+  readonly state = new Map<string, Buffer>();
+  readonly validationParameters = new Map<string, Buffer>();
+  readonly privateData = new Map<string, Map<string, Buffer>>();
+  readonly history = new Map<string, Iterators.KeyModification[]>();
+  readonly committed: CommittedTransaction[] = [];
+  /** Error messages of failed transactions, for privacy checks. */
+  readonly errors: string[] = [];
+  now = new Date('2026-11-21T10:00:00.000Z');
+  private txCounter = 0;
+
+  advance(ms: number): void {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+
+  /** Runs one transaction; its writes commit only when `fn` resolves. */
+  async invoke(
+    identity: TestIdentity,
+    fn: (ctx: HemsContext) => Promise<string>,
+    options: InvokeOptions = {},
+  ): Promise<string> {
+    this.txCounter += 1;
+    const txId = sha256(`tx-${this.txCounter}`);
+    const at = options.at ?? this.now;
+    const peer = options.peer ?? identity.mspId;
+    const pending: PendingWrites = { state: new Map(), validation: new Map(), privateData: new Map(), events: [] };
+    const ctx = this.context(identity, txId, at, peer, options.transient ?? {}, pending);
+    let response: string;
+    try {
+      response = await fn(ctx);
+    } catch (error) {
+      this.errors.push(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    this.commit(identity, txId, at, peer, pending, response);
+    return response;
+  }
+
+  /** Runs a read-only evaluation: like invoke, but anything it wrote is discarded. */
+  async evaluate(
+    identity: TestIdentity,
+    fn: (ctx: HemsContext) => Promise<string>,
+    options: InvokeOptions = {},
+  ): Promise<string> {
+    const pending: PendingWrites = { state: new Map(), validation: new Map(), privateData: new Map(), events: [] };
+    const ctx = this.context(identity, sha256('eval'), options.at ?? this.now, options.peer ?? identity.mspId, options.transient ?? {}, pending);
+    try {
+      const result = await fn(ctx);
+      if (pending.state.size > 0 || pending.privateData.size > 0) {
+        throw new Error('an evaluate-only transaction wrote state');
+      }
+      return result;
+    } catch (error) {
+      this.errors.push(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  collection(name: string): Map<string, Buffer> {
+    let map = this.privateData.get(name);
+    if (map === undefined) {
+      map = new Map();
+      this.privateData.set(name, map);
+    }
+    return map;
+  }
+
+  private commit(identity: TestIdentity, txId: string, at: Date, peer: string, pending: PendingWrites, response: string): void {
+    const timestamp = { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1e6 };
+    const publicWrites: { key: string; value: string }[] = [];
+    for (const [key, value] of pending.state) {
+      if (value === null) {
+        this.state.delete(key);
+      } else {
+        this.state.set(key, value);
+      }
+      publicWrites.push({ key, value: value?.toString('utf8') ?? '' });
+      const entries = this.history.get(key) ?? [];
+      entries.push({
+        txId,
+        timestamp: timestamp as unknown as Iterators.KeyModification['timestamp'],
+        isDelete: value === null,
+        value: value ?? Buffer.alloc(0),
+      });
+      this.history.set(key, entries);
+    }
+    for (const [key, value] of pending.validation) {
+      this.validationParameters.set(key, value);
+    }
+    const privateWriteHashes: CommittedTransaction['privateWriteHashes'][number][] = [];
+    const privateKeys: { collection: string; key: string }[] = [];
+    for (const [collection, writes] of pending.privateData) {
+      for (const [key, value] of writes) {
+        if (value === null) {
+          this.collection(collection).delete(key);
+        } else {
+          this.collection(collection).set(key, value);
+        }
+        privateKeys.push({ collection, key });
+        privateWriteHashes.push({ collection, keyHash: sha256(key), valueHash: value === null ? '' : sha256(value) });
+      }
+    }
+    this.committed.push({
+      txId,
+      creator: identity.mspId,
+      creatorRole: identity.role,
+      endorser: peer,
+      publicWrites,
+      privateWriteHashes,
+      privateKeys,
+      // Fabric keeps only the last event a transaction sets.
+      events: pending.events.slice(-1),
+      response,
+    });
+  }
+
+  private context(
+    identity: TestIdentity,
+    txId: string,
+    at: Date,
+    peer: string,
+    transient: Record<string, Uint8Array | string>,
+    pending: PendingWrites,
+  ): HemsContext {
+    const stub = sinon.createStubInstance(ChaincodeStub);
+    const real = ChaincodeStub.prototype;
+    stub.createCompositeKey.callsFake((type: string, attrs: string[]) => real.createCompositeKey.call(stub, type, attrs));
+    stub.splitCompositeKey.callsFake((key: string) => real.splitCompositeKey.call(stub, key));
+    stub.getTxID.returns(txId);
+    stub.getChannelID.returns('hems');
+    stub.getMspID.returns(peer);
+    stub.getDateTimestamp.returns(new Date(at));
+    stub.getTxTimestamp.returns({
+      seconds: { toString: () => String(Math.floor(at.getTime() / 1000)) },
+      nanos: (at.getTime() % 1000) * 1e6,
+    } as unknown as ReturnType<ChaincodeStub['getTxTimestamp']>);
+    stub.getTransient.returns(
+      new Map(Object.entries(transient).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : Buffer.from(value)])),
+    );
+
+    stub.getState.callsFake((key: string) => Promise.resolve(this.state.get(key) ?? Buffer.alloc(0)));
+    stub.putState.callsFake((key: string, value: Uint8Array) => {
+      if (key === '' || !(value instanceof Uint8Array)) {
+        return Promise.reject(new Error('putState needs a key and bytes'));
+      }
+      pending.state.set(key, Buffer.from(value));
+      return Promise.resolve();
+    });
+    stub.deleteState.callsFake((key: string) => {
+      pending.state.set(key, null);
+      return Promise.resolve();
+    });
+    stub.setStateValidationParameter.callsFake((key: string, ep: Uint8Array) => {
+      pending.validation.set(key, Buffer.from(ep));
+      return Promise.resolve();
+    });
+    stub.getStateByPartialCompositeKey.callsFake((type: string, attrs: string[]) => {
+      const prefix = real.createCompositeKey.call(stub, type, attrs);
+      return iterator(sortedEntries(this.state, prefix)) as unknown as ReturnType<ChaincodeStub['getStateByPartialCompositeKey']>;
+    });
+    stub.getStateByPartialCompositeKeyWithPagination.callsFake(
+      (type: string, attrs: string[], pageSize: number, bookmark?: string) => {
+        const prefix = real.createCompositeKey.call(stub, type, attrs);
+        const all = sortedEntries(this.state, prefix).filter(([key]) => !bookmark || key > bookmark);
+        const page = all.slice(0, pageSize);
+        const next = all.length > pageSize ? (page[page.length - 1]?.[0] ?? '') : '';
+        return Promise.resolve({
+          iterator: makeIterator(page),
+          metadata: { fetchedRecordsCount: page.length, bookmark: next },
+        }) as unknown as ReturnType<ChaincodeStub['getStateByPartialCompositeKeyWithPagination']>;
+      },
+    );
+    stub.getHistoryForKey.callsFake(
+      (key: string) =>
+        Promise.resolve(makeIterator([...(this.history.get(key) ?? [])].map((entry) => ['', entry] as const), true)) as unknown as ReturnType<
+          ChaincodeStub['getHistoryForKey']
+        >,
+    );
+    stub.setEvent.callsFake((name: string, payload: Uint8Array) => {
+      pending.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
+    });
+
+    const requireMember = (collection: string, action: string): void => {
+      if (collectionOwner(collection) !== peer) {
+        throw new Error(`peer of ${peer} is not a member of collection ${collection}; cannot ${action}`);
+      }
+    };
+    stub.getPrivateData.callsFake((collection: string, key: string) => {
+      requireMember(collection, 'read');
+      return Promise.resolve(this.collection(collection).get(key) ?? Buffer.alloc(0));
+    });
+    stub.getPrivateDataHash.callsFake((collection: string, key: string) => {
+      const value = this.collection(collection).get(key);
+      return Promise.resolve(value === undefined ? Buffer.alloc(0) : createHash('sha256').update(value).digest());
+    });
+    stub.putPrivateData.callsFake((collection: string, key: string, value: Uint8Array) => {
+      requireMember(collection, 'write');
+      const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
+      writes.set(key, Buffer.from(value));
+      pending.privateData.set(collection, writes);
+      return Promise.resolve();
+    });
+    stub.purgePrivateData.callsFake((collection: string, key: string) => {
+      requireMember(collection, 'purge');
+      const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
+      writes.set(key, null);
+      pending.privateData.set(collection, writes);
+      return Promise.resolve();
+    });
+    stub.getPrivateDataByPartialCompositeKey.callsFake((collection: string, type: string, attrs: string[]) => {
+      requireMember(collection, 'query');
+      const prefix = real.createCompositeKey.call(stub, type, attrs);
+      return iterator(sortedEntries(this.collection(collection), prefix)) as unknown as ReturnType<
+        ChaincodeStub['getPrivateDataByPartialCompositeKey']
+      >;
+    });
+
+    const clientIdentity = sinon.createStubInstance(ClientIdentity);
+    clientIdentity.getMSPID.returns(identity.mspId);
+    clientIdentity.getAttributeValue.callsFake((name: string) => (name === 'hems.role' ? (identity.role ?? null) : null));
+    const ou = identity.nodeOuAdmin ? 'admin' : 'client';
+    clientIdentity.getID.returns(
+      `x509::/C=US/O=${identity.mspId}/OU=${ou}/CN=${identity.name ?? 'user'}::/C=US/O=${identity.mspId}/CN=ca.${identity.mspId}`,
+    );
+
+    const ctx = new HemsContext();
+    ctx.stub = stub;
+    ctx.clientIdentity = clientIdentity;
+    return ctx;
+  }
+}
+
+function sortedEntries(map: Map<string, Buffer>, prefix: string): [string, Buffer][] {
+  return [...map.entries()].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function makeIterator<T>(entries: readonly (readonly [string, T])[], history = false): Iterators.CommonIterator<unknown> {
+  let index = 0;
+  return {
+    next: () => {
+      const entry = entries[index];
+      index += 1;
+      if (entry === undefined) {
+        return Promise.resolve({ done: true, value: undefined as unknown });
+      }
+      return Promise.resolve({
+        done: false,
+        value: history ? entry[1] : { namespace: 'hems', key: entry[0], value: entry[1] },
+      });
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function iterator(entries: [string, Buffer][]): Promise<Iterators.CommonIterator<unknown>> {
+  return Promise.resolve(makeIterator(entries));
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { GovernanceContract } from '../../src/contracts/governance-contract';
+import { TimeslotContract } from '../../src/contracts/timeslot-contract';
+import { FakeLedger, identities, type InvokeOptions, type TestIdentity } from './fake-ledger';
+import { createCa, issueDevice, signForecast, type DeviceOptions, type TestCa, type TestDevice } from './pki';
+
+export const UTILITY_A = 'UtilityAMSP';
+export const UTILITY_B = 'UtilityBMSP';
+
+/** Enrolled homes per (org, bus) in the standard scenario; bus-2 of A is below k = 5. */
+export const ENROLMENT: readonly { org: string; bus: string; homes: number }[] = [
+  { org: UTILITY_A, bus: 'bus-1', homes: 5 },
+  { org: UTILITY_A, bus: 'bus-2', homes: 2 },
+  { org: UTILITY_B, bus: 'bus-1', homes: 5 },
+];
+
+export const DEFAULT_PRICES = JSON.stringify({
+  default: { lower: 20, upper: 80 },
+  buses: [{ bus: 'bus-2', lower: 35.5, upper: 120 }],
+});
+
+export const MINUTE = 60 * 1000;
+
+/** A channel with both utilities' CAs, secrets and enrolment registered, and helpers for each step. */
+export class Scenario {
+  readonly ledger = new FakeLedger();
+  readonly timeslot = new TimeslotContract();
+  readonly governance = new GovernanceContract();
+  readonly cas = new Map<string, TestCa>();
+  private homeCounter = 0;
+
+  static async create(): Promise<Scenario> {
+    const scenario = new Scenario();
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      const ca = await createCa(org);
+      scenario.cas.set(org, ca);
+      await scenario.ledger.invoke(identities.admin(org), (ctx) => scenario.governance.RegisterOrgCAs(ctx, ca.pem));
+      await scenario.ledger.invoke(identities.admin(org), (ctx) => scenario.governance.SetHomeRefSecret(ctx), {
+        transient: { secret: randomBytes(32) },
+      });
+    }
+    for (const { org, bus, homes } of ENROLMENT) {
+      await scenario.ledger.invoke(identities.admin(org), (ctx) =>
+        scenario.governance.SetEnrolledHomes(ctx, bus, String(homes)),
+      );
+    }
+    return scenario;
+  }
+
+  ca(org: string): TestCa {
+    const ca = this.cas.get(org);
+    if (ca === undefined) {
+      throw new Error(`no test CA for ${org}`);
+    }
+    return ca;
+  }
+
+  async device(org: string, bus: string, options: Partial<DeviceOptions> = {}): Promise<TestDevice> {
+    this.homeCounter += 1;
+    return issueDevice(this.ca(org), { homeId: `home-${org}-${this.homeCounter}`, bus, ...options });
+  }
+
+  async openSlot(slotId: string, options: { deadlineInMs?: number; prices?: string } = {}): Promise<string> {
+    const deadline = new Date(this.ledger.now.getTime() + (options.deadlineInMs ?? 15 * MINUTE)).toISOString();
+    return this.ledger.invoke(identities.dso(), (ctx) =>
+      this.timeslot.OpenSlot(ctx, slotId, deadline, options.prices ?? DEFAULT_PRICES),
+    );
+  }
+
+  /** The relay of the device's org submits the device's signed forecast. */
+  async submit(
+    org: string,
+    device: TestDevice,
+    forecast: { slotId: string; lower: unknown; upper: unknown; nonce?: unknown },
+    options: InvokeOptions & { relay?: TestIdentity; argSlotId?: string } = {},
+  ): Promise<string> {
+    const signed = signForecast(device, forecast);
+    return this.ledger.invoke(
+      options.relay ?? identities.relay(org),
+      (ctx) => this.timeslot.SubmitForecast(ctx, options.argSlotId ?? forecast.slotId),
+      { transient: { ...signed }, ...options },
+    );
+  }
+
+  async publishAggregate(slotId: string, org: string, bus: string, caller: TestIdentity = identities.relay(org)): Promise<string> {
+    return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), { peer: org });
+  }
+
+  async dispatch(slotId: string, lambda: string, perBus = '', reason = ''): Promise<string> {
+    return this.ledger.invoke(identities.dso(), (ctx) => this.timeslot.PublishDispatch(ctx, slotId, lambda, perBus, reason));
+  }
+
+  async getSlot(slotId: string, caller: TestIdentity = identities.auditor()): Promise<Record<string, unknown>> {
+    return JSON.parse(await this.ledger.evaluate(caller, (ctx) => this.timeslot.GetSlot(ctx, slotId))) as Record<string, unknown>;
+  }
+
+  async homeRef(org: string, device: TestDevice): Promise<string> {
+    const result = await this.ledger.evaluate(identities.relay(org), (ctx) => this.timeslot.GetHomeRef(ctx), {
+      transient: { certificate: device.pem },
+    });
+    return (JSON.parse(result) as { homeRef: string }).homeRef;
+  }
+
+  /** Submits `forecasts` for fresh devices on (org, bus); returns the devices. */
+  async submitMany(
+    slotId: string,
+    org: string,
+    bus: string,
+    forecasts: readonly (readonly [number, number])[],
+  ): Promise<TestDevice[]> {
+    const devices: TestDevice[] = [];
+    for (const [lower, upper] of forecasts) {
+      const device = await this.device(org, bus);
+      await this.submit(org, device, { slotId, lower, upper });
+      devices.push(device);
+    }
+    return devices;
+  }
+}
+
+/** Asserts that `promise` rejects with a ContractError of `code` whose message matches `pattern`. */
+export async function expectRefusal(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<Error> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'expected the transaction to be refused').to.be.instanceOf(Error);
+  const error = caught as Error;
+  expect(error.message.startsWith(`${code}: `), `"${error.message}" should start with ${code}`).to.equal(true);
+  if (pattern !== undefined) {
+    expect(error.message).to.match(pattern);
+  }
+  return error;
+}
