@@ -12,4 +12,7 @@ export { ContractError } from './lib/errors';
 export { canonicalJson } from './lib/canonical-json';
 export { collectionOf } from './lib/keys';
 
-export const contracts: (typeof TimeslotContract | typeof GovernanceContract)[] = [TimeslotContract, GovernanceContract];
+export const contracts: (typeof TimeslotContract | typeof GovernanceContract)[] = [
+  TimeslotContract,
+  GovernanceContract,
+];

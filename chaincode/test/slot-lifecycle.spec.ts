@@ -41,7 +41,11 @@ describe('a full timeslot across two utilities', () => {
     await s.publishAggregate('slot-1', UTILITY_A, 'bus-1');
     await s.publishAggregate('slot-1', UTILITY_B, 'bus-1', identities.dso());
     // A/bus-2 has 1 of 2 homes: it must wait for the deadline.
-    await expectRefusal(s.publishAggregate('slot-1', UTILITY_A, 'bus-2'), 'FAILED_PRECONDITION', /still open/);
+    await expectRefusal(
+      s.publishAggregate('slot-1', UTILITY_A, 'bus-2'),
+      'FAILED_PRECONDITION',
+      /still open/,
+    );
 
     s.ledger.advance(16 * MINUTE);
     await s.publishAggregate('slot-1', UTILITY_A, 'bus-2');
@@ -62,7 +66,9 @@ describe('a full timeslot across two utilities', () => {
     expect(bus1).to.deep.include({ homes: 10, lower: 14.875, upper: 33.749 });
     expect(slot.busTotals.find((t) => t.bus === 'bus-2')?.withheldOrgs).to.deep.equal([UTILITY_A]);
 
-    const dispatched = JSON.parse(await s.dispatch('slot-1', '0.4', JSON.stringify([{ bus: 'bus-2', lambda: 1 }]))) as {
+    const dispatched = JSON.parse(
+      await s.dispatch('slot-1', '0.4', JSON.stringify([{ bus: 'bus-2', lambda: 1 }])),
+    ) as {
       status: string;
       dispatch: { lambda: number; revision: number; missing: unknown[] };
     };
@@ -73,7 +79,9 @@ describe('a full timeslot across two utilities', () => {
     for (const [index, device] of aDevices.entries()) {
       const homeRef = await s.homeRef(UTILITY_A, device);
       const result = JSON.parse(
-        await s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) => s.timeslot.GetAllowedPower(ctx, 'slot-1', homeRef)),
+        await s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) =>
+          s.timeslot.GetAllowedPower(ctx, 'slot-1', homeRef),
+        ),
       ) as { allowedKw: number; lambda: number };
       const [lower, upper] = aBus1[index] ?? [0, 0];
       expect(result.lambda).to.equal(0.4);

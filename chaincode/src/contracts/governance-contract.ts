@@ -7,7 +7,13 @@ import { conflict, invalidArgument, notFound } from '../lib/errors';
 import { collectionOf, HOME_REF_SECRET_KEY, KeyType } from '../lib/keys';
 import { loadRevocations, requireTransient } from '../lib/ledger';
 import { drain, readPrivate, readState, writeState } from '../lib/state';
-import { parseBusId, parseIntegerArgument, parseMspId, parseProposalId, requireString } from '../lib/validation';
+import {
+  parseBusId,
+  parseIntegerArgument,
+  parseMspId,
+  parseProposalId,
+  requireString,
+} from '../lib/validation';
 import {
   enrolmentFromBytes,
   orgCertificatesFromBytes,
@@ -32,7 +38,10 @@ export const MAX_SECRET_BYTES = 64;
  * home references) and the channel-wide settings that protect homes, which change only by a
  * majority of the member organizations.
  */
-@Info({ title: 'GovernanceContract', description: 'Org CA registration, revocation, enrolment and channel settings' })
+@Info({
+  title: 'GovernanceContract',
+  description: 'Org CA registration, revocation, enrolment and channel settings',
+})
 export class GovernanceContract extends Contract {
   constructor() {
     super('governance');
@@ -113,11 +122,14 @@ export class GovernanceContract extends Contract {
       throw conflict(`certificate ${normalized} of ${caller.mspId} is already revoked`);
     }
     if (current.revoked.length >= MAX_REVOCATIONS) {
-      throw invalidArgument(`${caller.mspId} has reached ${MAX_REVOCATIONS} revocations; rotate its CA instead`);
+      throw invalidArgument(
+        `${caller.mspId} has reached ${MAX_REVOCATIONS} revocations; rotate its CA instead`,
+      );
     }
-    const revoked = [...current.revoked, { serial: normalized, revokedAt: isoTime(ctx.now), reason: why }].sort(
-      (a, b) => (a.serial < b.serial ? -1 : 1),
-    );
+    const revoked = [
+      ...current.revoked,
+      { serial: normalized, revokedAt: isoTime(ctx.now), reason: why },
+    ].sort((a, b) => (a.serial < b.serial ? -1 : 1));
     const record: RevocationsRecord = { mspId: caller.mspId, revoked };
     await writeState(ctx.stub, ctx.keys.revocations(caller.mspId), record);
     return canonicalJson({ mspId: caller.mspId, serial: normalized, revoked: revoked.length });
@@ -167,7 +179,9 @@ export class GovernanceContract extends Contract {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('SetHomeRefSecret', ['admin']);
     const secret = requireTransient(ctx, 'secret', MAX_SECRET_BYTES);
     if (secret.length < MIN_SECRET_BYTES) {
-      throw invalidArgument(`transient field 'secret' must be ${MIN_SECRET_BYTES}-${MAX_SECRET_BYTES} random bytes`);
+      throw invalidArgument(
+        `transient field 'secret' must be ${MIN_SECRET_BYTES}-${MAX_SECRET_BYTES} random bytes`,
+      );
     }
     const collection = collectionOf(caller.mspId);
     if ((await readPrivate(ctx.stub, collection, HOME_REF_SECRET_KEY)) !== undefined) {
@@ -234,7 +248,11 @@ export class GovernanceContract extends Contract {
     return canonicalJson(await this.applyIfQuorum(ctx, key, { ...proposal, approvals }));
   }
 
-  private async applyIfQuorum(ctx: HemsContext, key: string, proposal: SettingsProposal): Promise<SettingsProposal> {
+  private async applyIfQuorum(
+    ctx: HemsContext,
+    key: string,
+    proposal: SettingsProposal,
+  ): Promise<SettingsProposal> {
     const settings = await ctx.settings();
     const members = memberOrgs(settings);
     const valid = proposal.approvals.filter((org) => members.includes(org));
@@ -267,4 +285,3 @@ export class GovernanceContract extends Contract {
     return canonicalJson(proposalFromBytes(bytes));
   }
 }
-

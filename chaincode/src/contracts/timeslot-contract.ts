@@ -3,7 +3,11 @@ import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api
 import { canonicalBytes, canonicalJson, parseJsonArgument } from '../lib/canonical-json';
 import { isoTime, timestampToIso } from '../lib/clock';
 import { HemsContext } from '../lib/context';
-import { verifyDeviceCertificate, verifyDeviceSignature, MAX_CERTIFICATE_PEM_BYTES } from '../lib/certificates';
+import {
+  verifyDeviceCertificate,
+  verifyDeviceSignature,
+  MAX_CERTIFICATE_PEM_BYTES,
+} from '../lib/certificates';
 import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
 import { collectionOf, KeyType } from '../lib/keys';
 import {
@@ -100,13 +104,21 @@ function busTotals(aggregates: readonly AggregateRecord[]): BusTotal[] {
   });
 }
 
-function slotView(slot: SlotRecord, aggregates: readonly AggregateRecord[], now: Date): Record<string, unknown> {
+function slotView(
+  slot: SlotRecord,
+  aggregates: readonly AggregateRecord[],
+  now: Date,
+): Record<string, unknown> {
   return {
     ...slot,
     status: slotStatus(slot, aggregates, now),
     aggregates,
     busTotals: busTotals(aggregates),
   };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function parsePerBusLambdas(text: string): BusLambda[] {
@@ -118,7 +130,12 @@ function parsePerBusLambdas(text: string): BusLambda[] {
     const name = `perBus[${index}]`;
     const entry = requireObject(item, name);
     requireOnlyKeys(entry, name, ['bus', 'lambda']);
-    if (typeof entry.lambda !== 'number' || !Number.isFinite(entry.lambda) || entry.lambda < 0 || entry.lambda > 1) {
+    if (
+      typeof entry.lambda !== 'number' ||
+      !Number.isFinite(entry.lambda) ||
+      entry.lambda < 0 ||
+      entry.lambda > 1
+    ) {
       throw invalidArgument(`${name}.lambda must be a number between 0 and 1`);
     }
     return { bus: parseBusId(entry.bus, `${name}.bus`), lambda: entry.lambda };
@@ -126,7 +143,7 @@ function parsePerBusLambdas(text: string): BusLambda[] {
   if (new Set(entries.map((entry) => entry.bus)).size !== entries.length) {
     throw invalidArgument('perBus lists a bus twice');
   }
-  return entries.sort((a, b) => (a.bus < b.bus ? -1 : 1));
+  return entries.sort((a, b) => compareText(a.bus, b.bus));
 }
 
 /**
@@ -279,7 +296,9 @@ export class TimeslotContract extends Contract {
     const id = parseSlotId(slotId);
     const payloadBytes = requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES);
     const signature = requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES);
-    const certificatePem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
+    const certificatePem = Buffer.from(
+      requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
+    ).toString('utf8');
 
     const slot = await loadSlot(ctx, id);
     const now = ctx.now;
@@ -310,7 +329,9 @@ export class TimeslotContract extends Contract {
       throw failedPrecondition(`the device's bus has no enrolled homes of ${org} in slot ${id}`);
     }
     if (aggregate.published) {
-      throw failedPrecondition(`the aggregate for the device's bus in slot ${id} is published: its window is closed`);
+      throw failedPrecondition(
+        `the aggregate for the device's bus in slot ${id} is published: its window is closed`,
+      );
     }
 
     const collection = collectionOf(org);
@@ -360,7 +381,9 @@ export class TimeslotContract extends Contract {
       throw conflict(`the aggregate of ${org} for bus ${busId} in slot ${id} is already published`);
     }
 
-    const rows = await drain(ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.forecast, [id]));
+    const rows = await drain(
+      ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.forecast, [id]),
+    );
     const forecasts = rows.map((row) => storedForecastFromBytes(row.value)).filter((f) => f.bus === busId);
     const now = ctx.now;
     if (now < new Date(slot.deadline) && forecasts.length < pending.expectedHomes) {
@@ -493,7 +516,8 @@ export class TimeslotContract extends Contract {
       throw notFound(`no forecast of this home is held for slot ${id}`);
     }
     const forecast = storedForecastFromBytes(bytes);
-    const lambda = slot.dispatch.perBus.find((entry) => entry.bus === forecast.bus)?.lambda ?? slot.dispatch.lambda;
+    const lambda =
+      slot.dispatch.perBus.find((entry) => entry.bus === forecast.bus)?.lambda ?? slot.dispatch.lambda;
     return canonicalJson({
       slotId: id,
       lambda,
@@ -520,7 +544,10 @@ export class TimeslotContract extends Contract {
       revokedSerials: await loadRevokedSerials(ctx, org),
       at: ctx.now,
     });
-    return canonicalJson({ homeRef: homeReference(await loadHomeRefSecret(ctx, org), device.homeId), bus: device.bus });
+    return canonicalJson({
+      homeRef: homeReference(await loadHomeRefSecret(ctx, org), device.homeId),
+      bus: device.bus,
+    });
   }
 
   /** Marks a dispatched slot settled after its delivery; its private forecasts may then be purged. */
@@ -597,11 +624,14 @@ export class TimeslotContract extends Contract {
           txId: modification.txId,
           timestamp: timestampToIso(modification.timestamp),
           isDelete: modification.isDelete,
-          value: modification.isDelete ? null : (JSON.parse(Buffer.from(modification.value).toString('utf8')) as unknown),
+          value: modification.isDelete
+            ? null
+            : (JSON.parse(Buffer.from(modification.value).toString('utf8')) as unknown),
         });
       }
     }
-    entries.sort((a, b) => (a.timestamp === b.timestamp ? (a.txId < b.txId ? -1 : 1) : a.timestamp < b.timestamp ? -1 : 1));
+    // Stable sort: versions written by one transaction keep their record order.
+    entries.sort((a, b) => compareText(a.timestamp, b.timestamp) || compareText(a.txId, b.txId));
     return canonicalJson({ slotId: id, entries });
   }
 
@@ -625,22 +655,38 @@ export class TimeslotContract extends Contract {
     const id = parseSlotId(slotId);
     const ref = parseHomeRef(homeRef);
     const revealed = parseRevealedForecast(
-      parseJsonArgument(Buffer.from(requireTransient(ctx, 'revealed', MAX_PAYLOAD_BYTES)).toString('utf8'), 'revealed', MAX_PAYLOAD_BYTES),
+      parseJsonArgument(
+        Buffer.from(requireTransient(ctx, 'revealed', MAX_PAYLOAD_BYTES)).toString('utf8'),
+        'revealed',
+        MAX_PAYLOAD_BYTES,
+      ),
       settings.maxHomeKw,
     );
     if (revealed.slotId !== id) {
       throw invalidArgument('revealed.slotId does not match the slotId argument');
     }
-    const onChain = Buffer.from(await ctx.stub.getPrivateDataHash(collectionOf(utility), ctx.keys.forecast(id, ref)));
+    const onChain = Buffer.from(
+      await ctx.stub.getPrivateDataHash(collectionOf(utility), ctx.keys.forecast(id, ref)),
+    );
     if (onChain.length === 0) {
-      return canonicalJson({ slotId: id, org: utility, match: false, reason: 'no forecast hash is held for this reference' });
+      return canonicalJson({
+        slotId: id,
+        org: utility,
+        match: false,
+        reason: 'no forecast hash is held for this reference',
+      });
     }
     const computed = Buffer.from(sha256Hex(canonicalBytes(revealed)), 'hex');
     const match = computed.length === onChain.length && timingSafeEqual(computed, onChain);
     return canonicalJson(
       match
         ? { slotId: id, org: utility, match }
-        : { slotId: id, org: utility, match, reason: 'the revealed forecast does not match the on-chain hash' },
+        : {
+            slotId: id,
+            org: utility,
+            match,
+            reason: 'the revealed forecast does not match the on-chain hash',
+          },
     );
   }
 }

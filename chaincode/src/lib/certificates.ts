@@ -46,8 +46,8 @@ export function fabricAttributes(certificate: X509Certificate): Record<string, s
   let extensionValue: ArrayBuffer | undefined;
   try {
     const parsed = AsnConvert.parse(certificate.raw, Certificate);
-    extensionValue = parsed.tbsCertificate.extensions?.find((ext) => ext.extnID === FABRIC_ATTRIBUTES_OID)?.extnValue
-      .buffer;
+    extensionValue = parsed.tbsCertificate.extensions?.find((ext) => ext.extnID === FABRIC_ATTRIBUTES_OID)
+      ?.extnValue.buffer;
   } catch {
     throw invalidArgument('certificate could not be decoded');
   }
@@ -61,7 +61,9 @@ export function fabricAttributes(certificate: X509Certificate): Record<string, s
       return {};
     }
     return Object.fromEntries(
-      Object.entries(attrs as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      Object.entries(attrs as Record<string, unknown>).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
     );
   } catch {
     throw invalidArgument('certificate attribute extension is not valid JSON');
@@ -130,7 +132,11 @@ export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceId
  * ECDSA-SHA256 over the exact payload bytes. Accepts DER (what OpenSSL and node:crypto produce)
  * and IEEE P1363 r||s (what WebCrypto produces, 64 bytes for P-256).
  */
-export function verifyDeviceSignature(publicKey: KeyObject, payload: Uint8Array, signature: Uint8Array): boolean {
+export function verifyDeviceSignature(
+  publicKey: KeyObject,
+  payload: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.length === 0 || signature.length > 80) {
     return false;
   }

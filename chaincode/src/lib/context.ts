@@ -111,7 +111,9 @@ export class HemsContext extends Context {
 
   requireOwnPeer(caller: Caller, action: string): void {
     if (caller.mspId !== this.peerMspId) {
-      throw forbidden(`${action} must be endorsed by a peer of the caller's own organization (${caller.mspId})`);
+      throw forbidden(
+        `${action} must be endorsed by a peer of the caller's own organization (${caller.mspId})`,
+      );
     }
   }
 }

@@ -18,7 +18,11 @@ export async function loadSlot(ctx: HemsContext, slotId: string): Promise<SlotRe
 }
 
 /** All aggregate records of a slot, or of one org in it, in key order (org, bus). */
-export async function loadAggregates(ctx: HemsContext, slotId: string, org?: string): Promise<AggregateRecord[]> {
+export async function loadAggregates(
+  ctx: HemsContext,
+  slotId: string,
+  org?: string,
+): Promise<AggregateRecord[]> {
   const attributes = org === undefined ? [slotId] : [slotId, org];
   const rows = await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.aggregate, attributes));
   return rows.map((row) => aggregateFromBytes(row.value));

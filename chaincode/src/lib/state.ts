@@ -15,12 +15,21 @@ export async function writeState(stub: ChaincodeStub, key: string, value: unknow
   await stub.putState(key, canonicalBytes(value));
 }
 
-export async function readPrivate(stub: ChaincodeStub, collection: string, key: string): Promise<Uint8Array | undefined> {
+export async function readPrivate(
+  stub: ChaincodeStub,
+  collection: string,
+  key: string,
+): Promise<Uint8Array | undefined> {
   const bytes = await stub.getPrivateData(collection, key);
   return bytes.length > 0 ? bytes : undefined;
 }
 
-export async function writePrivate(stub: ChaincodeStub, collection: string, key: string, value: unknown): Promise<void> {
+export async function writePrivate(
+  stub: ChaincodeStub,
+  collection: string,
+  key: string,
+  value: unknown,
+): Promise<void> {
   await stub.putPrivateData(collection, key, canonicalBytes(value));
 }
 
@@ -37,7 +46,9 @@ export async function drain(iterator: Promise<Iterators.StateQueryIterator>): Pr
   return results;
 }
 
-export async function drainHistory(iterator: Promise<Iterators.HistoryQueryIterator>): Promise<Iterators.KeyModification[]> {
+export async function drainHistory(
+  iterator: Promise<Iterators.HistoryQueryIterator>,
+): Promise<Iterators.KeyModification[]> {
   const results: Iterators.KeyModification[] = [];
   const it = await iterator;
   try {

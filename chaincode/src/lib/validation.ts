@@ -31,15 +31,30 @@ function requirePattern(value: unknown, name: string, pattern: RegExp, form: str
 }
 
 export function parseSlotId(value: unknown, name = 'slotId'): string {
-  return requirePattern(value, name, SLOT_ID, '1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit');
+  return requirePattern(
+    value,
+    name,
+    SLOT_ID,
+    '1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit',
+  );
 }
 
 export function parseBusId(value: unknown, name = 'bus'): string {
-  return requirePattern(value, name, BUS_ID, '1-32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+  return requirePattern(
+    value,
+    name,
+    BUS_ID,
+    '1-32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
+  );
 }
 
 export function parseProposalId(value: unknown, name = 'proposalId'): string {
-  return requirePattern(value, name, PROPOSAL_ID, '1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+  return requirePattern(
+    value,
+    name,
+    PROPOSAL_ID,
+    '1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
+  );
 }
 
 export function parseMspId(value: unknown, name = 'mspId'): string {
@@ -96,7 +111,12 @@ export function requireDecimalPlaces(value: number, name: string, places: number
 
 /** An RFC 3339 timestamp with an explicit zone, e.g. 2026-11-21T10:15:00Z. */
 export function parseTimestamp(value: unknown, name: string): Date {
-  const text = requirePattern(value, name, RFC3339, 'an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z');
+  const text = requirePattern(
+    value,
+    name,
+    RFC3339,
+    'an RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:15:00Z',
+  );
   const millis = Date.parse(text);
   if (Number.isNaN(millis)) {
     throw invalidArgument(`${name} is not a valid date`);
@@ -135,10 +155,16 @@ export function requireArray(value: unknown, name: string, maxItems: number): un
 }
 
 /** Refuses members other than `allowed`, so typos and smuggled fields fail loudly. */
-export function requireOnlyKeys(record: Record<string, unknown>, name: string, allowed: readonly string[]): void {
+export function requireOnlyKeys(
+  record: Record<string, unknown>,
+  name: string,
+  allowed: readonly string[],
+): void {
   const unknown = Object.keys(record).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw invalidArgument(`${name} has unknown field(s): ${unknown.map(describeKey).join(', ')}; allowed: ${allowed.join(', ')}`);
+    throw invalidArgument(
+      `${name} has unknown field(s): ${unknown.map(describeKey).join(', ')}; allowed: ${allowed.join(', ')}`,
+    );
   }
 }
 

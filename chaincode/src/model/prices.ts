@@ -28,8 +28,16 @@ export const MAX_PRICE = 100000;
 export const MAX_PRICED_BUSES = 1000;
 
 function parseRange(value: Record<string, unknown>, name: string): PriceRange {
-  const lower = requireDecimalPlaces(requireFiniteNumber(value.lower, `${name}.lower`, -MAX_PRICE, MAX_PRICE), `${name}.lower`, 4);
-  const upper = requireDecimalPlaces(requireFiniteNumber(value.upper, `${name}.upper`, -MAX_PRICE, MAX_PRICE), `${name}.upper`, 4);
+  const lower = requireDecimalPlaces(
+    requireFiniteNumber(value.lower, `${name}.lower`, -MAX_PRICE, MAX_PRICE),
+    `${name}.lower`,
+    4,
+  );
+  const upper = requireDecimalPlaces(
+    requireFiniteNumber(value.upper, `${name}.upper`, -MAX_PRICE, MAX_PRICE),
+    `${name}.upper`,
+    4,
+  );
   if (lower > upper) {
     throw invalidArgument(`${name}.lower must not exceed ${name}.upper`);
   }
@@ -64,8 +72,4 @@ export function parsePrices(value: unknown): SlotPrices {
   }
   const sorted = [...buses].sort((a, b) => (a.bus < b.bus ? -1 : a.bus > b.bus ? 1 : 0));
   return defaultRange === undefined ? { buses: sorted } : { default: defaultRange, buses: sorted };
-}
-
-export function priceFor(prices: SlotPrices, bus: string): PriceRange | undefined {
-  return prices.buses.find((entry) => entry.bus === bus) ?? prices.default;
 }

@@ -53,7 +53,9 @@ export type SettingsChange = Partial<Omit<ChannelSettings, 'version'>>;
 const MAX_ORGS_PER_ROLE = 32;
 
 function parseMspList(value: unknown, name: string): string[] {
-  const list = requireArray(value, name, MAX_ORGS_PER_ROLE).map((item, index) => parseMspId(item, `${name}[${index}]`));
+  const list = requireArray(value, name, MAX_ORGS_PER_ROLE).map((item, index) =>
+    parseMspId(item, `${name}[${index}]`),
+  );
   if (new Set(list).size !== list.length) {
     throw invalidArgument(`${name} lists an MSP id twice`);
   }
@@ -72,10 +74,19 @@ export function parseSettingsChange(value: unknown): SettingsChange {
     change.minGroupSize = requireInteger(record.minGroupSize, 'minGroupSize', 1, 100000);
   }
   if (record.maxHomeKw !== undefined) {
-    change.maxHomeKw = requireDecimalPlaces(requireFiniteNumber(record.maxHomeKw, 'maxHomeKw', 0.001, 10000), 'maxHomeKw', 3);
+    change.maxHomeKw = requireDecimalPlaces(
+      requireFiniteNumber(record.maxHomeKw, 'maxHomeKw', 0.001, 10000),
+      'maxHomeKw',
+      3,
+    );
   }
   if (record.retentionSeconds !== undefined) {
-    change.retentionSeconds = requireInteger(record.retentionSeconds, 'retentionSeconds', 0, 10 * 366 * 24 * 3600);
+    change.retentionSeconds = requireInteger(
+      record.retentionSeconds,
+      'retentionSeconds',
+      0,
+      10 * 366 * 24 * 3600,
+    );
   }
   for (const field of ['dsoMspIds', 'utilityMspIds', 'auditorMspIds'] as const) {
     if (record[field] !== undefined) {
@@ -102,7 +113,11 @@ export function settingsFromBytes(bytes: Uint8Array): ChannelSettings {
   const change = parseSettingsChange(
     Object.fromEntries(SETTINGS_FIELDS.map((field) => [field, record[field]])),
   );
-  return { ...DEFAULT_SETTINGS, ...change, version: requireInteger(record.version, 'version', 0, Number.MAX_SAFE_INTEGER) };
+  return {
+    ...DEFAULT_SETTINGS,
+    ...change,
+    version: requireInteger(record.version, 'version', 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 /** Every organization that takes part in governance. */

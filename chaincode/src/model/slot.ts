@@ -58,11 +58,23 @@ export interface AggregateRecord {
 }
 
 export function slotFromBytes(bytes: Uint8Array): SlotRecord {
-  return parseStoredRecord<SlotRecord>(bytes, 'slot', ['slotId', 'deadline', 'openedAt', 'prices', 'expected']);
+  return parseStoredRecord<SlotRecord>(bytes, 'slot', [
+    'slotId',
+    'deadline',
+    'openedAt',
+    'prices',
+    'expected',
+  ]);
 }
 
 export function aggregateFromBytes(bytes: Uint8Array): AggregateRecord {
-  return parseStoredRecord<AggregateRecord>(bytes, 'aggregate', ['slotId', 'org', 'bus', 'expectedHomes', 'published']);
+  return parseStoredRecord<AggregateRecord>(bytes, 'aggregate', [
+    'slotId',
+    'org',
+    'bus',
+    'expectedHomes',
+    'published',
+  ]);
 }
 
 /** Every aggregate the slot expects has been published (and it expects at least one). */

@@ -37,6 +37,8 @@ export interface CommittedTransaction {
   readonly creatorRole: string | undefined;
   readonly endorser: string;
   readonly publicWrites: readonly { key: string; value: string }[];
+  /** Public keys and ranges read: their names travel in the block's read set. */
+  readonly publicReads: readonly string[];
   /** Fabric puts SHA-256 of private keys and values on the shared ledger. */
   readonly privateWriteHashes: readonly { collection: string; keyHash: string; valueHash: string }[];
   readonly privateKeys: readonly { collection: string; key: string }[];
@@ -49,6 +51,7 @@ interface PendingWrites {
   readonly validation: Map<string, Buffer>;
   readonly privateData: Map<string, Map<string, Buffer | null>>;
   readonly events: { name: string; payload: string }[];
+  readonly reads: string[];
 }
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -90,7 +93,13 @@ export class FakeLedger {
     const txId = sha256(`tx-${this.txCounter}`);
     const at = options.at ?? this.now;
     const peer = options.peer ?? identity.mspId;
-    const pending: PendingWrites = { state: new Map(), validation: new Map(), privateData: new Map(), events: [] };
+    const pending: PendingWrites = {
+      state: new Map(),
+      validation: new Map(),
+      privateData: new Map(),
+      events: [],
+      reads: [],
+    };
     const ctx = this.context(identity, txId, at, peer, options.transient ?? {}, pending);
     let response: string;
     try {
@@ -109,8 +118,21 @@ export class FakeLedger {
     fn: (ctx: HemsContext) => Promise<string>,
     options: InvokeOptions = {},
   ): Promise<string> {
-    const pending: PendingWrites = { state: new Map(), validation: new Map(), privateData: new Map(), events: [] };
-    const ctx = this.context(identity, sha256('eval'), options.at ?? this.now, options.peer ?? identity.mspId, options.transient ?? {}, pending);
+    const pending: PendingWrites = {
+      state: new Map(),
+      validation: new Map(),
+      privateData: new Map(),
+      events: [],
+      reads: [],
+    };
+    const ctx = this.context(
+      identity,
+      sha256('eval'),
+      options.at ?? this.now,
+      options.peer ?? identity.mspId,
+      options.transient ?? {},
+      pending,
+    );
     try {
       const result = await fn(ctx);
       if (pending.state.size > 0 || pending.privateData.size > 0) {
@@ -132,7 +154,14 @@ export class FakeLedger {
     return map;
   }
 
-  private commit(identity: TestIdentity, txId: string, at: Date, peer: string, pending: PendingWrites, response: string): void {
+  private commit(
+    identity: TestIdentity,
+    txId: string,
+    at: Date,
+    peer: string,
+    pending: PendingWrites,
+    response: string,
+  ): void {
     const timestamp = { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1e6 };
     const publicWrites: { key: string; value: string }[] = [];
     for (const [key, value] of pending.state) {
@@ -164,7 +193,11 @@ export class FakeLedger {
           this.collection(collection).set(key, value);
         }
         privateKeys.push({ collection, key });
-        privateWriteHashes.push({ collection, keyHash: sha256(key), valueHash: value === null ? '' : sha256(value) });
+        privateWriteHashes.push({
+          collection,
+          keyHash: sha256(key),
+          valueHash: value === null ? '' : sha256(value),
+        });
       }
     }
     this.committed.push({
@@ -173,6 +206,7 @@ export class FakeLedger {
       creatorRole: identity.role,
       endorser: peer,
       publicWrites,
+      publicReads: pending.reads,
       privateWriteHashes,
       privateKeys,
       // Fabric keeps only the last event a transaction sets.
@@ -191,7 +225,9 @@ export class FakeLedger {
   ): HemsContext {
     const stub = sinon.createStubInstance(ChaincodeStub);
     const real = ChaincodeStub.prototype;
-    stub.createCompositeKey.callsFake((type: string, attrs: string[]) => real.createCompositeKey.call(stub, type, attrs));
+    stub.createCompositeKey.callsFake((type: string, attrs: string[]) =>
+      real.createCompositeKey.call(stub, type, attrs),
+    );
     stub.splitCompositeKey.callsFake((key: string) => real.splitCompositeKey.call(stub, key));
     stub.getTxID.returns(txId);
     stub.getChannelID.returns('hems');
@@ -202,10 +238,18 @@ export class FakeLedger {
       nanos: (at.getTime() % 1000) * 1e6,
     } as unknown as ReturnType<ChaincodeStub['getTxTimestamp']>);
     stub.getTransient.returns(
-      new Map(Object.entries(transient).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : Buffer.from(value)])),
+      new Map(
+        Object.entries(transient).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? Buffer.from(value) : Buffer.from(value),
+        ]),
+      ),
     );
 
-    stub.getState.callsFake((key: string) => Promise.resolve(this.state.get(key) ?? Buffer.alloc(0)));
+    stub.getState.callsFake((key: string) => {
+      pending.reads.push(key);
+      return Promise.resolve(this.state.get(key) ?? Buffer.alloc(0));
+    });
     stub.putState.callsFake((key: string, value: Uint8Array) => {
       if (key === '' || !(value instanceof Uint8Array)) {
         return Promise.reject(new Error('putState needs a key and bytes'));
@@ -223,7 +267,10 @@ export class FakeLedger {
     });
     stub.getStateByPartialCompositeKey.callsFake((type: string, attrs: string[]) => {
       const prefix = real.createCompositeKey.call(stub, type, attrs);
-      return iterator(sortedEntries(this.state, prefix)) as unknown as ReturnType<ChaincodeStub['getStateByPartialCompositeKey']>;
+      pending.reads.push(`range:${prefix}`);
+      return iterator(sortedEntries(this.state, prefix)) as unknown as ReturnType<
+        ChaincodeStub['getStateByPartialCompositeKey']
+      >;
     });
     stub.getStateByPartialCompositeKeyWithPagination.callsFake(
       (type: string, attrs: string[], pageSize: number, bookmark?: string) => {
@@ -239,9 +286,12 @@ export class FakeLedger {
     );
     stub.getHistoryForKey.callsFake(
       (key: string) =>
-        Promise.resolve(makeIterator([...(this.history.get(key) ?? [])].map((entry) => ['', entry] as const), true)) as unknown as ReturnType<
-          ChaincodeStub['getHistoryForKey']
-        >,
+        Promise.resolve(
+          makeIterator(
+            [...(this.history.get(key) ?? [])].map((entry) => ['', entry] as const),
+            true,
+          ),
+        ) as unknown as ReturnType<ChaincodeStub['getHistoryForKey']>,
     );
     stub.setEvent.callsFake((name: string, payload: Uint8Array) => {
       pending.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
@@ -258,7 +308,9 @@ export class FakeLedger {
     });
     stub.getPrivateDataHash.callsFake((collection: string, key: string) => {
       const value = this.collection(collection).get(key);
-      return Promise.resolve(value === undefined ? Buffer.alloc(0) : createHash('sha256').update(value).digest());
+      return Promise.resolve(
+        value === undefined ? Buffer.alloc(0) : createHash('sha256').update(value).digest(),
+      );
     });
     stub.putPrivateData.callsFake((collection: string, key: string, value: Uint8Array) => {
       requireMember(collection, 'write');
@@ -274,17 +326,21 @@ export class FakeLedger {
       pending.privateData.set(collection, writes);
       return Promise.resolve();
     });
-    stub.getPrivateDataByPartialCompositeKey.callsFake((collection: string, type: string, attrs: string[]) => {
-      requireMember(collection, 'query');
-      const prefix = real.createCompositeKey.call(stub, type, attrs);
-      return iterator(sortedEntries(this.collection(collection), prefix)) as unknown as ReturnType<
-        ChaincodeStub['getPrivateDataByPartialCompositeKey']
-      >;
-    });
+    stub.getPrivateDataByPartialCompositeKey.callsFake(
+      (collection: string, type: string, attrs: string[]) => {
+        requireMember(collection, 'query');
+        const prefix = real.createCompositeKey.call(stub, type, attrs);
+        return iterator(sortedEntries(this.collection(collection), prefix)) as unknown as ReturnType<
+          ChaincodeStub['getPrivateDataByPartialCompositeKey']
+        >;
+      },
+    );
 
     const clientIdentity = sinon.createStubInstance(ClientIdentity);
     clientIdentity.getMSPID.returns(identity.mspId);
-    clientIdentity.getAttributeValue.callsFake((name: string) => (name === 'hems.role' ? (identity.role ?? null) : null));
+    clientIdentity.getAttributeValue.callsFake((name: string) =>
+      name === 'hems.role' ? (identity.role ?? null) : null,
+    );
     const ou = identity.nodeOuAdmin ? 'admin' : 'client';
     clientIdentity.getID.returns(
       `x509::/C=US/O=${identity.mspId}/OU=${ou}/CN=${identity.name ?? 'user'}::/C=US/O=${identity.mspId}/CN=ca.${identity.mspId}`,
@@ -298,17 +354,22 @@ export class FakeLedger {
 }
 
 function sortedEntries(map: Map<string, Buffer>, prefix: string): [string, Buffer][] {
-  return [...map.entries()].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...map.entries()]
+    .filter(([key]) => key.startsWith(prefix))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function makeIterator<T>(entries: readonly (readonly [string, T])[], history = false): Iterators.CommonIterator<unknown> {
+function makeIterator<T>(
+  entries: readonly (readonly [string, T])[],
+  history = false,
+): Iterators.CommonIterator<unknown> {
   let index = 0;
   return {
     next: () => {
       const entry = entries[index];
       index += 1;
       if (entry === undefined) {
-        return Promise.resolve({ done: true, value: undefined as unknown });
+        return Promise.resolve({ done: true, value: undefined });
       }
       return Promise.resolve({
         done: false,

@@ -2,7 +2,9 @@ import { KeyObject, randomBytes, sign, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { FABRIC_ATTRIBUTES_OID } from '../../src/lib/certificates';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto);
+
+type KeyPair = webcrypto.CryptoKeyPair;
 
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -14,7 +16,7 @@ export interface TestCa {
   readonly name: string;
   readonly certificate: x509.X509Certificate;
   readonly pem: string;
-  readonly keys: CryptoKeyPair;
+  readonly keys: KeyPair;
 }
 
 export interface TestDevice {
@@ -33,6 +35,8 @@ export interface DeviceOptions {
   readonly notAfter?: Date;
   /** Extra or replacement Fabric attributes. */
   readonly attrs?: Record<string, string>;
+  /** Fabric attributes to leave out. */
+  readonly omit?: readonly string[];
   /** Use a P-384 key instead of P-256. */
   readonly p384?: boolean;
 }
@@ -46,7 +50,7 @@ function nextSerial(): string {
 
 /** A test certificate authority per org, like Fabric CA issuing enrolment certificates. */
 export async function createCa(name: string, notBefore = VALID_FROM, notAfter = VALID_TO): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: nextSerial(),
     name: `CN=ca.${name.toLowerCase()}.example.com, O=${name}, C=US`,
@@ -65,7 +69,7 @@ export async function createCa(name: string, notBefore = VALID_FROM, notAfter = 
 
 export async function issueDevice(ca: TestCa, options: DeviceOptions): Promise<TestDevice> {
   const algorithm = options.p384 ? { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' } : ECDSA;
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const attrs: Record<string, string> = {
     'hf.EnrollmentID': options.homeId,
     'hems.home': options.homeId,
@@ -73,6 +77,9 @@ export async function issueDevice(ca: TestCa, options: DeviceOptions): Promise<T
     ...(options.role === null ? {} : { 'hems.role': options.role ?? 'hems' }),
     ...options.attrs,
   };
+  for (const name of options.omit ?? []) {
+    delete attrs[name];
+  }
   const serial = nextSerial();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
@@ -117,7 +124,12 @@ export function signForecast(
   encoding: 'der' | 'ieee-p1363' = 'der',
 ): { payload: Buffer; signature: Buffer; certificate: string } {
   const payload = Buffer.from(
-    JSON.stringify({ slotId: input.slotId, lower: input.lower, upper: input.upper, nonce: input.nonce ?? freshNonce() }),
+    JSON.stringify({
+      slotId: input.slotId,
+      lower: input.lower,
+      upper: input.upper,
+      nonce: input.nonce ?? freshNonce(),
+    }),
   );
   return signPayload(device, payload, encoding);
 }

@@ -35,10 +35,16 @@ export class Scenario {
     for (const org of [UTILITY_A, UTILITY_B]) {
       const ca = await createCa(org);
       scenario.cas.set(org, ca);
-      await scenario.ledger.invoke(identities.admin(org), (ctx) => scenario.governance.RegisterOrgCAs(ctx, ca.pem));
-      await scenario.ledger.invoke(identities.admin(org), (ctx) => scenario.governance.SetHomeRefSecret(ctx), {
-        transient: { secret: randomBytes(32) },
-      });
+      await scenario.ledger.invoke(identities.admin(org), (ctx) =>
+        scenario.governance.RegisterOrgCAs(ctx, ca.pem),
+      );
+      await scenario.ledger.invoke(
+        identities.admin(org),
+        (ctx) => scenario.governance.SetHomeRefSecret(ctx),
+        {
+          transient: { secret: randomBytes(32) },
+        },
+      );
     }
     for (const { org, bus, homes } of ENROLMENT) {
       await scenario.ledger.invoke(identities.admin(org), (ctx) =>
@@ -62,7 +68,9 @@ export class Scenario {
   }
 
   async openSlot(slotId: string, options: { deadlineInMs?: number; prices?: string } = {}): Promise<string> {
-    const deadline = new Date(this.ledger.now.getTime() + (options.deadlineInMs ?? 15 * MINUTE)).toISOString();
+    const deadline = new Date(
+      this.ledger.now.getTime() + (options.deadlineInMs ?? 15 * MINUTE),
+    ).toISOString();
     return this.ledger.invoke(identities.dso(), (ctx) =>
       this.timeslot.OpenSlot(ctx, slotId, deadline, options.prices ?? DEFAULT_PRICES),
     );
@@ -83,16 +91,30 @@ export class Scenario {
     );
   }
 
-  async publishAggregate(slotId: string, org: string, bus: string, caller: TestIdentity = identities.relay(org)): Promise<string> {
-    return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), { peer: org });
+  async publishAggregate(
+    slotId: string,
+    org: string,
+    bus: string,
+    caller: TestIdentity = identities.relay(org),
+  ): Promise<string> {
+    return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), {
+      peer: org,
+    });
   }
 
   async dispatch(slotId: string, lambda: string, perBus = '', reason = ''): Promise<string> {
-    return this.ledger.invoke(identities.dso(), (ctx) => this.timeslot.PublishDispatch(ctx, slotId, lambda, perBus, reason));
+    return this.ledger.invoke(identities.dso(), (ctx) =>
+      this.timeslot.PublishDispatch(ctx, slotId, lambda, perBus, reason),
+    );
   }
 
-  async getSlot(slotId: string, caller: TestIdentity = identities.auditor()): Promise<Record<string, unknown>> {
-    return JSON.parse(await this.ledger.evaluate(caller, (ctx) => this.timeslot.GetSlot(ctx, slotId))) as Record<string, unknown>;
+  async getSlot(
+    slotId: string,
+    caller: TestIdentity = identities.auditor(),
+  ): Promise<Record<string, unknown>> {
+    return JSON.parse(
+      await this.ledger.evaluate(caller, (ctx) => this.timeslot.GetSlot(ctx, slotId)),
+    ) as Record<string, unknown>;
   }
 
   async homeRef(org: string, device: TestDevice): Promise<string> {
@@ -120,7 +142,11 @@ export class Scenario {
 }
 
 /** Asserts that `promise` rejects with a ContractError of `code` whose message matches `pattern`. */
-export async function expectRefusal(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<Error> {
+export async function expectRefusal(
+  promise: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<Error> {
   let caught: unknown;
   try {
     await promise;
@@ -129,7 +155,9 @@ export async function expectRefusal(promise: Promise<unknown>, code: string, pat
   }
   expect(caught, 'expected the transaction to be refused').to.be.instanceOf(Error);
   const error = caught as Error;
-  expect(error.message.startsWith(`${code}: `), `"${error.message}" should start with ${code}`).to.equal(true);
+  expect(error.message.startsWith(`${code}: `), `"${error.message}" should start with ${code}`).to.equal(
+    true,
+  );
   if (pattern !== undefined) {
     expect(error.message).to.match(pattern);
   }
