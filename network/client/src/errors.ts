@@ -1,0 +1,25 @@
+import { GatewayError } from '@hyperledger/fabric-gateway';
+
+const CODE = /\b(INVALID_ARGUMENT|FORBIDDEN|NOT_FOUND|CONFLICT|FAILED_PRECONDITION): .*/s;
+
+/**
+ * The chaincode's refusal (e.g. "FORBIDDEN: ...") inside a Fabric error, or undefined when the
+ * failure is not a chaincode refusal (network, timeout, MVCC conflict, ...). Peers wrap the
+ * chaincode message as "chaincode response 500, <message>" in the error details.
+ */
+export function chaincodeRefusal(error: unknown): { code: string; message: string } | undefined {
+  const texts: string[] = [];
+  if (error instanceof GatewayError) {
+    texts.push(...error.details.map((detail) => detail.message));
+  }
+  if (error instanceof Error) {
+    texts.push(error.message);
+  }
+  for (const text of texts) {
+    const match = CODE.exec(text);
+    if (match?.[1] !== undefined) {
+      return { code: match[1], message: match[0].trim() };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,5 @@
+export * from './network-description';
+export * from './connection';
+export * from './errors';
+export * from './transactions';
+export * from './bootstrap';
