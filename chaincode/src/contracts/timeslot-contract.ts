@@ -21,7 +21,7 @@ import {
   requireTransient,
   sha256Hex,
 } from '../lib/ledger';
-import { drain, drainHistory, readPrivate, readState, writePrivate, writeState } from '../lib/state';
+import { drain, drainPage, readPrivate, readState, writePrivate, writeState } from '../lib/state';
 import {
   parseBusId,
   parseDecimalArgument,
@@ -261,7 +261,7 @@ export class TimeslotContract extends Contract {
       size,
       bookmark,
     );
-    const rows = await drain(Promise.resolve(iterator));
+    const rows = await drainPage(iterator);
     const now = ctx.now;
     const slots = [];
     for (const row of rows) {
@@ -618,7 +618,7 @@ export class TimeslotContract extends Contract {
     }
     const entries = [];
     for (const { key, record } of records) {
-      for (const modification of await drainHistory(ctx.stub.getHistoryForKey(key))) {
+      for (const modification of await drain(ctx.stub.getHistoryForKey(key))) {
         entries.push({
           record,
           txId: modification.txId,

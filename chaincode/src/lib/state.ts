@@ -33,30 +33,28 @@ export async function writePrivate(
   await stub.putPrivateData(collection, key, canonicalBytes(value));
 }
 
-export async function drain(iterator: Promise<Iterators.StateQueryIterator>): Promise<Iterators.KV[]> {
-  const results: Iterators.KV[] = [];
-  const it = await iterator;
-  try {
-    for (let next = await it.next(); !next.done; next = await it.next()) {
-      results.push(next.value);
-    }
-  } finally {
-    await it.close();
+/**
+ * Collects a range or history query. The shim's results are async iterables that close the
+ * peer-side iterator when exhausted; they also hide that private-data ranges resolve to
+ * `{iterator}` while public ones resolve to the iterator itself.
+ */
+export async function drain<T>(results: AsyncIterable<T>): Promise<T[]> {
+  const rows: T[] = [];
+  for await (const row of results) {
+    rows.push(row);
   }
-  return results;
+  return rows;
 }
 
-export async function drainHistory(
-  iterator: Promise<Iterators.HistoryQueryIterator>,
-): Promise<Iterators.KeyModification[]> {
-  const results: Iterators.KeyModification[] = [];
-  const it = await iterator;
+/** Collects a page of a paginated query (its iterator is not wrapped as an async iterable). */
+export async function drainPage(iterator: Iterators.StateQueryIterator): Promise<Iterators.KV[]> {
+  const rows: Iterators.KV[] = [];
   try {
-    for (let next = await it.next(); !next.done; next = await it.next()) {
-      results.push(next.value);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      rows.push(next.value);
     }
   } finally {
-    await it.close();
+    await iterator.close();
   }
-  return results;
+  return rows;
 }

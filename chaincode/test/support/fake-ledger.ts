@@ -284,15 +284,12 @@ export class FakeLedger {
         }) as unknown as ReturnType<ChaincodeStub['getStateByPartialCompositeKeyWithPagination']>;
       },
     );
-    stub.getHistoryForKey.callsFake(
-      (key: string) =>
-        Promise.resolve(
-          makeIterator(
-            [...(this.history.get(key) ?? [])].map((entry) => ['', entry] as const),
-            true,
-          ),
-        ) as unknown as ReturnType<ChaincodeStub['getHistoryForKey']>,
-    );
+    stub.getHistoryForKey.callsFake((key: string) => {
+      const versions = [...(this.history.get(key) ?? [])].map((entry) => ['', entry] as const);
+      return queryResult(makeIterator(versions, true), false) as unknown as ReturnType<
+        ChaincodeStub['getHistoryForKey']
+      >;
+    });
     stub.setEvent.callsFake((name: string, payload: Uint8Array) => {
       pending.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
     });
@@ -330,7 +327,7 @@ export class FakeLedger {
       (collection: string, type: string, attrs: string[]) => {
         requireMember(collection, 'query');
         const prefix = real.createCompositeKey.call(stub, type, attrs);
-        return iterator(sortedEntries(this.collection(collection), prefix)) as unknown as ReturnType<
+        return iterator(sortedEntries(this.collection(collection), prefix), true) as unknown as ReturnType<
           ChaincodeStub['getPrivateDataByPartialCompositeKey']
         >;
       },
@@ -364,8 +361,12 @@ function makeIterator<T>(
   history = false,
 ): Iterators.CommonIterator<unknown> {
   let index = 0;
+  let closed = false;
   return {
     next: () => {
+      if (closed) {
+        return Promise.reject(new Error('iterator used after close'));
+      }
       const entry = entries[index];
       index += 1;
       if (entry === undefined) {
@@ -376,10 +377,39 @@ function makeIterator<T>(
         value: history ? entry[1] : { namespace: 'hems', key: entry[0], value: entry[1] },
       });
     },
-    close: () => Promise.resolve(),
+    close: () => {
+      closed = true;
+      return Promise.resolve();
+    },
   };
 }
 
-function iterator(entries: [string, Buffer][]): Promise<Iterators.CommonIterator<unknown>> {
-  return Promise.resolve(makeIterator(entries));
+/**
+ * Like fabric-shim's query results: a promise that is also an async iterable. As in the shim,
+ * public ranges and history resolve to the iterator itself, private ranges to `{iterator}`.
+ */
+function queryResult(
+  iterator: Iterators.CommonIterator<unknown>,
+  wrapped: boolean,
+): Promise<unknown> & AsyncIterable<unknown> {
+  const promise = Promise.resolve(wrapped ? { iterator } : iterator) as Promise<unknown> &
+    AsyncIterable<unknown>;
+  promise[Symbol.asyncIterator] = () => ({
+    next: async () => {
+      const next = await iterator.next();
+      if (next.done) {
+        await iterator.close();
+      }
+      return next as IteratorResult<unknown>;
+    },
+    return: async () => {
+      await iterator.close();
+      return { done: true, value: undefined };
+    },
+  });
+  return promise;
+}
+
+function iterator(entries: [string, Buffer][], wrapped = false): Promise<unknown> & AsyncIterable<unknown> {
+  return queryResult(makeIterator(entries), wrapped);
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connectAs, type FabricConnection } from './connection';
 import { chaincodeRefusal } from './errors';
 import type { NetworkDescription } from './network-description';
+import { waitForEndorsers } from './readiness';
 import { evaluateJson, submitJson } from './transactions';
 
 interface Settings {
@@ -50,6 +51,17 @@ export async function bootstrapChaincode(
   description: NetworkDescription,
   log: (line: string) => void = console.log,
 ): Promise<void> {
+  // Every org's gateway peer must be able to plan a channel-wide endorsement before anything is
+  // submitted through it.
+  for (const peer of description.peers) {
+    const admin = connectAs(description, { mspId: peer.mspId, identity: 'orgadmin' });
+    try {
+      const waited = await waitForEndorsers(admin);
+      log(`${peer.mspId}: its peer can plan endorsements (waited ${waited} ms for gossip)`);
+    } finally {
+      admin.close();
+    }
+  }
   const probe = connectAs(description, { mspId: 'DSOMSP', identity: 'orgadmin' });
   let utilities: readonly string[];
   try {

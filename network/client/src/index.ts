@@ -3,3 +3,5 @@ export * from './connection';
 export * from './errors';
 export * from './transactions';
 export * from './bootstrap';
+export * from './devices';
+export * from './readiness';

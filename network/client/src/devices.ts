@@ -1,7 +1,11 @@
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { readCredentials, type IdentityDescription, type NetworkDescription } from '@hems/network-client';
+import { readCredentials } from './connection';
+import type { IdentityDescription, NetworkDescription } from './network-description';
 
-/** A sample HEMS device enrolled by the network scripts: its certificate and its own key. */
+/**
+ * A HEMS device as the network scripts enrolled it (sample devices for tests and the demo): its
+ * certificate and its own private key. A real device keeps its key in its own secure storage.
+ */
 export interface Device {
   readonly name: string;
   readonly mspId: string;
@@ -11,6 +15,7 @@ export interface Device {
   readonly privateKey: KeyObject;
 }
 
+/** The HEMS devices (hems.role=hems) of an org, in name order. */
 export function devicesOf(description: NetworkDescription, mspId: string): Device[] {
   return description.identities
     .filter((identity) => identity.mspId === mspId && identity.attributes['hems.role'] === 'hems')
