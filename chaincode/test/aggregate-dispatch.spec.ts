@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { identities } from './support/fake-ledger';
+import { identities, type TestIdentity } from './support/fake-ledger';
 import { MINUTE, Scenario, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
 const FIVE: readonly (readonly [number, number])[] = [
@@ -29,7 +29,7 @@ describe('PublishAggregate', () => {
     await s.openSlot(slotId);
   });
 
-  it('publishes the sums and home count with an AggregatePublished event, by the relay, an admin or the DSO', async () => {
+  it('publishes the sums and home count with an AggregatePublished event, by the relay or an admin', async () => {
     await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE);
     const result = JSON.parse(await s.publishAggregate(slotId, UTILITY_A, 'bus-1')) as Record<
       string,
@@ -56,7 +56,7 @@ describe('PublishAggregate', () => {
     });
     s.ledger.advance(15 * MINUTE);
     await s.publishAggregate(slotId, UTILITY_A, 'bus-2', identities.admin(UTILITY_A));
-    await s.publishAggregate(slotId, UTILITY_B, 'bus-1', identities.dso());
+    await s.publishAggregate(slotId, UTILITY_B, 'bus-1', identities.relay(UTILITY_B));
   });
 
   it('withholds the sums below the minimum group size k and publishes them at exactly k (P3)', async () => {
@@ -99,32 +99,64 @@ describe('PublishAggregate', () => {
   });
 
   describe('refuses', () => {
-    it('on a peer that is not a utility peer', async () => {
-      s.ledger.advance(15 * MINUTE);
-      await expectRefusal(
-        s.ledger.invoke(identities.dso(), (ctx) => s.timeslot.PublishAggregate(ctx, slotId, 'bus-1'), {
-          peer: 'DSOMSP',
-        }),
-        'FORBIDDEN',
-        /peer of a utility/,
-      );
-    });
+    const publishWith = (who: TestIdentity, refs: unknown, peer = UTILITY_A): Promise<string> =>
+      s.ledger.invoke(who, (ctx) => s.timeslot.PublishAggregate(ctx, slotId, 'bus-1'), {
+        peer,
+        transient: { refs: JSON.stringify(refs) },
+      });
 
-    it('callers other than the DSO or the utility itself', async () => {
+    it("callers other than the utility's own relay or admin, and other orgs' peers (the DSO asks the utility's gateway)", async () => {
       s.ledger.advance(15 * MINUTE);
       for (const who of [
+        identities.dso(),
         identities.relay(UTILITY_B),
         identities.auditor(),
         identities.meter(UTILITY_A),
         identities.outsider(),
         identities.admin(UTILITY_B),
       ]) {
+        await expectRefusal(publishWith(who, []), 'FORBIDDEN', /relay or admin|own organization/);
         await expectRefusal(
-          s.publishAggregate(slotId, UTILITY_A, 'bus-1', who),
+          s.listRefs(slotId, UTILITY_A, 'bus-1', who),
           'FORBIDDEN',
-          /DSO operators or the utility/,
+          /relay or admin|own organization/,
         );
       }
+      await expectRefusal(publishWith(identities.dso(), [], 'DSOMSP'), 'FORBIDDEN');
+      await expectRefusal(
+        publishWith(identities.relay(UTILITY_A), [], UTILITY_B),
+        'FORBIDDEN',
+        /own organization/,
+      );
+    });
+
+    it('a missing, malformed, duplicated, stale or foreign list of forecast references', async () => {
+      const [device] = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE.slice(0, 1));
+      await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE.slice(0, 1));
+      s.ledger.advance(15 * MINUTE);
+      const relay = identities.relay(UTILITY_A);
+      const [ref] = await s.listRefs(slotId, UTILITY_A, 'bus-1');
+      const [bus2Ref] = await s.listRefs(slotId, UTILITY_A, 'bus-2');
+      expect(await s.listRefs(slotId, UTILITY_A, '')).to.have.length(2);
+      expect(device).to.not.equal(undefined);
+      await expectRefusal(
+        s.ledger.invoke(relay, (ctx) => s.timeslot.PublishAggregate(ctx, slotId, 'bus-1'), {
+          peer: UTILITY_A,
+        }),
+        'INVALID_ARGUMENT',
+        /'refs' is required/,
+      );
+      await expectRefusal(publishWith(relay, 'x'), 'INVALID_ARGUMENT', /refs must be a JSON array/);
+      await expectRefusal(publishWith(relay, ['nope']), 'INVALID_ARGUMENT', /refs\[0\] must be 64/);
+      await expectRefusal(publishWith(relay, [ref, ref]), 'INVALID_ARGUMENT', /twice/);
+      await expectRefusal(publishWith(relay, ['0'.repeat(64)]), 'CONFLICT', /does not exist/);
+      await expectRefusal(publishWith(relay, [ref, bus2Ref]), 'INVALID_ARGUMENT', /not on bus bus-1/);
+      await expectRefusal(
+        s.ledger.evaluate(relay, (ctx) => s.timeslot.ListForecastRefs(ctx, slotId, 'bad bus'), {
+          peer: UTILITY_A,
+        }),
+        'INVALID_ARGUMENT',
+      );
     });
 
     it('before the deadline while enrolled homes are missing', async () => {

@@ -115,8 +115,16 @@ describe('VerifyForecastProof', () => {
 
 describe('SettleSlot and PurgeForecasts', () => {
   let s: Scenario;
-  const purge = (who = identities.relay(UTILITY_A), peer = UTILITY_A): Promise<string> =>
-    s.ledger.invoke(who, (ctx) => s.timeslot.PurgeForecasts(ctx, slotId), { peer });
+  const purge = async (who = identities.relay(UTILITY_A), peer = UTILITY_A): Promise<string> => {
+    const refs =
+      peer === UTILITY_A && (who.role === 'relay' || who.nodeOuAdmin)
+        ? await s.listRefs(slotId, UTILITY_A, '', who)
+        : [];
+    return s.ledger.invoke(who, (ctx) => s.timeslot.PurgeForecasts(ctx, slotId), {
+      peer,
+      transient: { refs: JSON.stringify(refs) },
+    });
+  };
   const settle = (who = identities.dso()): Promise<string> =>
     s.ledger.invoke(who, (ctx) => s.timeslot.SettleSlot(ctx, slotId));
 
@@ -138,8 +146,8 @@ describe('SettleSlot and PurgeForecasts', () => {
     expect(event.status).to.equal('SETTLED');
     expect(s.ledger.committed.at(-1)?.events[0]?.name).to.equal('SlotSettled');
     await expectRefusal(settle(), 'CONFLICT', /already settled/);
-    const result = JSON.parse(await purge()) as { purgedRecords: number };
-    expect(result.purgedRecords).to.equal(4);
+    const result = JSON.parse(await purge()) as { purgedForecasts: number };
+    expect(result.purgedForecasts).to.equal(2);
     expect([...s.ledger.collection(collectionA).keys()].filter((k) => k.includes(slotId))).to.deep.equal([]);
     // The purge transaction itself wrote nothing public.
     expect(s.ledger.committed.at(-1)?.publicWrites).to.deep.equal([]);
@@ -147,8 +155,8 @@ describe('SettleSlot and PurgeForecasts', () => {
 
   it('purges after the retention window even when the slot was never settled', async () => {
     s.ledger.advance(15 * MINUTE + 7 * 24 * 60 * MINUTE);
-    const result = JSON.parse(await purge(identities.admin(UTILITY_A))) as { purgedRecords: number };
-    expect(result.purgedRecords).to.equal(4);
+    const result = JSON.parse(await purge(identities.admin(UTILITY_A))) as { purgedForecasts: number };
+    expect(result.purgedForecasts).to.equal(2);
   });
 
   it('refuses the wrong roles and peers, and settling before the deadline', async () => {

@@ -69,7 +69,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
     s.ledger.advance(15 * MINUTE);
     await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
     await s.publishAggregate(slotId, UTILITY_A, 'bus-2');
-    await s.publishAggregate(slotId, UTILITY_B, 'bus-1', identities.dso());
+    await s.publishAggregate(slotId, UTILITY_B, 'bus-1', identities.admin(UTILITY_B));
     await s.dispatch(slotId, '0.5');
     await expectRefusal(
       s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) =>
@@ -98,13 +98,23 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
       {
         bus: 'bus-1',
         homes: 10,
+        withheldHomes: 0,
         lower: 25.75,
         upper: 63.75,
         orgs: [UTILITY_A, UTILITY_B],
         withheldOrgs: [],
         pendingOrgs: [],
       },
-      { bus: 'bus-2', homes: 0, lower: 0, upper: 0, orgs: [], withheldOrgs: [UTILITY_A], pendingOrgs: [] },
+      {
+        bus: 'bus-2',
+        homes: 0,
+        withheldHomes: 1,
+        lower: 0,
+        upper: 0,
+        orgs: [],
+        withheldOrgs: [UTILITY_A],
+        pendingOrgs: [],
+      },
     ]);
   });
 

@@ -39,7 +39,7 @@ describe('a full timeslot across two utilities', () => {
 
     // Every enrolled home of A/bus-1 and B/bus-1 submitted: both may publish before the deadline.
     await s.publishAggregate('slot-1', UTILITY_A, 'bus-1');
-    await s.publishAggregate('slot-1', UTILITY_B, 'bus-1', identities.dso());
+    await s.publishAggregate('slot-1', UTILITY_B, 'bus-1', identities.admin(UTILITY_B));
     // A/bus-2 has 1 of 2 homes: it must wait for the deadline.
     await expectRefusal(
       s.publishAggregate('slot-1', UTILITY_A, 'bus-2'),

@@ -65,6 +65,9 @@ export const MAX_DEADLINE_LEAD_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PRICES_BYTES = 256 * 1024;
 export const MAX_SIGNATURE_BYTES = 256;
 export const MAX_PAGE_SIZE = 100;
+/** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
+export const MAX_LISTED_REFS = 100000;
+export const MAX_REFS_BYTES = MAX_LISTED_REFS * 67 + 2;
 
 export const SlotEvents = {
   opened: 'SlotOpened',
@@ -76,7 +79,10 @@ export const SlotEvents = {
 /** Per-bus view over all utilities: what the DSO needs to compute λ. */
 interface BusTotal {
   readonly bus: string;
+  /** Homes whose ranges are in the sums. */
   readonly homes: number;
+  /** Homes counted in aggregates whose sums were withheld (fewer than k homes). */
+  readonly withheldHomes: number;
   readonly lower: number;
   readonly upper: number;
   /** Orgs whose aggregate for this bus is published with sums. */
@@ -95,6 +101,9 @@ function busTotals(aggregates: readonly AggregateRecord[]): BusTotal[] {
     return {
       bus,
       homes: summed.reduce((total, agg) => total + (agg.homes ?? 0), 0),
+      withheldHomes: ofBus
+        .filter((agg) => agg.published && agg.withheld === true)
+        .reduce((total, agg) => total + (agg.homes ?? 0), 0),
       lower: wattsToKw(summed.reduce((total, agg) => total + kwToWatts(agg.lower ?? 0), 0)),
       upper: wattsToKw(summed.reduce((total, agg) => total + kwToWatts(agg.upper ?? 0), 0)),
       orgs: summed.map((agg) => agg.org),
@@ -348,26 +357,45 @@ export class TimeslotContract extends Contract {
   }
 
   /**
+   * The home references of this utility's forecasts in a slot (on one bus, or on all when `bus`
+   * is empty), evaluated on the utility's own peer for its relay or admin. Fabric refuses any
+   * write in a transaction that range-queries private data, so aggregation and purging run in two
+   * steps: this read-only listing, then PublishAggregate / PurgeForecasts with the list in
+   * transient data, which point-read every listed forecast (and so are MVCC-checked).
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('bus', 'string', 'feeder bus identifier, or empty for every bus')
+  @Returns('string')
+  async ListForecastRefs(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListForecastRefs', ['relay', 'admin']);
+    const id = parseSlotId(slotId);
+    const busId = bus === '' ? undefined : parseBusId(bus);
+    const rows = await drain(
+      ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(caller.mspId), KeyType.forecast, [id]),
+    );
+    const refs = rows
+      .filter((row) => busId === undefined || storedForecastFromBytes(row.value).bus === busId)
+      .map((row) => ctx.stub.splitCompositeKey(row.key).attributes[1] ?? '')
+      .sort(compareText);
+    return canonicalJson({ slotId: id, bus, refs });
+  }
+
+  /**
    * `getAgg`: sums the forecasts of one bus held by this peer's utility and publishes
    * {homes, lower: ΣLmin, upper: ΣLmax}, or only the home count when fewer than k homes submitted.
    * Allowed after the deadline, or earlier once every enrolled home of the bus has submitted.
+   * Transient field `refs`: the JSON list from ListForecastRefs(slotId, bus). The utility's
+   * gateway runs both steps, at the deadline or when the DSO asks it to.
    */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier')
   @Param('bus', 'string', 'feeder bus identifier')
   @Returns('string')
   async PublishAggregate(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('PublishAggregate', ['relay', 'admin']);
+    const org = caller.mspId;
     const settings = await ctx.settings();
-    const org = ctx.peerMspId;
-    if (!settings.utilityMspIds.includes(org)) {
-      throw forbidden('PublishAggregate must be endorsed by a peer of a utility organization');
-    }
-    const caller = ctx.caller;
-    const isDso = settings.dsoMspIds.includes(caller.mspId) && caller.role === 'dso';
-    const isOwnUtility = caller.mspId === org && (caller.role === 'relay' || caller.isAdmin);
-    if (!isDso && !isOwnUtility) {
-      throw forbidden("PublishAggregate is for DSO operators or the utility's own relay or administrator");
-    }
     const id = parseSlotId(slotId);
     const busId = parseBusId(bus);
     const slot = await loadSlot(ctx, id);
@@ -381,10 +409,7 @@ export class TimeslotContract extends Contract {
       throw conflict(`the aggregate of ${org} for bus ${busId} in slot ${id} is already published`);
     }
 
-    const rows = await drain(
-      ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.forecast, [id]),
-    );
-    const forecasts = rows.map((row) => storedForecastFromBytes(row.value)).filter((f) => f.bus === busId);
+    const forecasts = (await this.listedForecasts(ctx, org, id, busId)).map(({ forecast }) => forecast);
     const now = ctx.now;
     if (now < new Date(slot.deadline) && forecasts.length < pending.expectedHomes) {
       throw failedPrecondition(
@@ -415,6 +440,41 @@ export class TimeslotContract extends Contract {
       canonicalBytes({ slotId: id, org, bus: busId, homes, withheld, ...sums }),
     );
     return canonicalJson(published);
+  }
+
+  /** Point-reads the forecasts listed in transient field `refs`; each must exist and match slot and bus. */
+  private async listedForecasts(
+    ctx: HemsContext,
+    org: string,
+    slotId: string,
+    bus?: string,
+  ): Promise<{ ref: string; forecast: StoredForecast }[]> {
+    const list = requireArray(
+      parseJsonArgument(
+        Buffer.from(requireTransient(ctx, 'refs', MAX_REFS_BYTES)).toString('utf8'),
+        'refs',
+        MAX_REFS_BYTES,
+      ),
+      'refs',
+      MAX_LISTED_REFS,
+    );
+    const refs = list.map((ref, index) => parseHomeRef(ref, `refs[${index}]`));
+    if (new Set(refs).size !== refs.length) {
+      throw invalidArgument('refs lists a home reference twice');
+    }
+    const listed: { ref: string; forecast: StoredForecast }[] = [];
+    for (const ref of refs) {
+      const bytes = await readPrivate(ctx.stub, collectionOf(org), ctx.keys.forecast(slotId, ref));
+      if (bytes === undefined) {
+        throw conflict(`a listed forecast of slot ${slotId} does not exist (list it again)`);
+      }
+      const forecast = storedForecastFromBytes(bytes);
+      if (bus !== undefined && forecast.bus !== bus) {
+        throw invalidArgument(`a listed forecast is not on bus ${bus}`);
+      }
+      listed.push({ ref, forecast });
+    }
+    return listed;
   }
 
   /**
@@ -575,9 +635,11 @@ export class TimeslotContract extends Contract {
   }
 
   /**
-   * P5: purges this utility's private forecasts (and nonce markers) of a slot once it is settled
-   * or its retention has run out. Their hashes stay in the blocks. The collection's blockToLive is
-   * the backstop when nobody purges.
+   * P5: purges this utility's private forecasts of a slot, and the nonce markers of those
+   * forecasts, once the slot is settled or its retention has run out. Transient field `refs`: the
+   * list from ListForecastRefs(slotId, ''). The hashes stay in the blocks; the collection's
+   * blockToLive is the backstop for anything not purged (e.g. markers of replaced forecasts,
+   * which hold only a transaction id).
    */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier')
@@ -594,14 +656,15 @@ export class TimeslotContract extends Contract {
       );
     }
     const collection = collectionOf(caller.mspId);
-    let purged = 0;
-    for (const type of [KeyType.forecast, KeyType.forecastNonce]) {
-      for (const row of await drain(ctx.stub.getPrivateDataByPartialCompositeKey(collection, type, [id]))) {
-        await ctx.stub.purgePrivateData(collection, row.key);
-        purged += 1;
-      }
+    const listed = await this.listedForecasts(ctx, caller.mspId, id);
+    for (const { ref, forecast } of listed) {
+      await ctx.stub.purgePrivateData(collection, ctx.keys.forecast(id, ref));
+      await ctx.stub.purgePrivateData(
+        collection,
+        ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(forecast.nonce))),
+      );
     }
-    return canonicalJson({ slotId: id, org: caller.mspId, purgedRecords: purged });
+    return canonicalJson({ slotId: id, org: caller.mspId, purgedForecasts: listed.length });
   }
 
   /** P4: every version of the slot's public records (slot, aggregates) with tx id and time. */

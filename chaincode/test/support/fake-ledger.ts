@@ -52,6 +52,8 @@ interface PendingWrites {
   readonly privateData: Map<string, Map<string, Buffer | null>>;
   readonly events: { name: string; payload: string }[];
   readonly reads: string[];
+  /** Fabric refuses writes after a private-data range query, and such a query after writes. */
+  flags: { privateQuery: boolean; write: boolean };
 }
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -93,13 +95,7 @@ export class FakeLedger {
     const txId = sha256(`tx-${this.txCounter}`);
     const at = options.at ?? this.now;
     const peer = options.peer ?? identity.mspId;
-    const pending: PendingWrites = {
-      state: new Map(),
-      validation: new Map(),
-      privateData: new Map(),
-      events: [],
-      reads: [],
-    };
+    const pending = newPending();
     const ctx = this.context(identity, txId, at, peer, options.transient ?? {}, pending);
     let response: string;
     try {
@@ -118,13 +114,7 @@ export class FakeLedger {
     fn: (ctx: HemsContext) => Promise<string>,
     options: InvokeOptions = {},
   ): Promise<string> {
-    const pending: PendingWrites = {
-      state: new Map(),
-      validation: new Map(),
-      privateData: new Map(),
-      events: [],
-      reads: [],
-    };
+    const pending = newPending();
     const ctx = this.context(
       identity,
       sha256('eval'),
@@ -246,6 +236,12 @@ export class FakeLedger {
       ),
     );
 
+    const beforeWrite = (): void => {
+      if (pending.flags.privateQuery) {
+        throw new Error('Transaction has already performed queries on pvt data. Writes are not allowed');
+      }
+      pending.flags.write = true;
+    };
     stub.getState.callsFake((key: string) => {
       pending.reads.push(key);
       return Promise.resolve(this.state.get(key) ?? Buffer.alloc(0));
@@ -254,14 +250,17 @@ export class FakeLedger {
       if (key === '' || !(value instanceof Uint8Array)) {
         return Promise.reject(new Error('putState needs a key and bytes'));
       }
+      beforeWrite();
       pending.state.set(key, Buffer.from(value));
       return Promise.resolve();
     });
     stub.deleteState.callsFake((key: string) => {
+      beforeWrite();
       pending.state.set(key, null);
       return Promise.resolve();
     });
     stub.setStateValidationParameter.callsFake((key: string, ep: Uint8Array) => {
+      beforeWrite();
       pending.validation.set(key, Buffer.from(ep));
       return Promise.resolve();
     });
@@ -311,6 +310,7 @@ export class FakeLedger {
     });
     stub.putPrivateData.callsFake((collection: string, key: string, value: Uint8Array) => {
       requireMember(collection, 'write');
+      beforeWrite();
       const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
       writes.set(key, Buffer.from(value));
       pending.privateData.set(collection, writes);
@@ -318,6 +318,7 @@ export class FakeLedger {
     });
     stub.purgePrivateData.callsFake((collection: string, key: string) => {
       requireMember(collection, 'purge');
+      beforeWrite();
       const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
       writes.set(key, null);
       pending.privateData.set(collection, writes);
@@ -326,6 +327,10 @@ export class FakeLedger {
     stub.getPrivateDataByPartialCompositeKey.callsFake(
       (collection: string, type: string, attrs: string[]) => {
         requireMember(collection, 'query');
+        if (pending.flags.write) {
+          throw new Error('Queries on pvt data is supported only in a read-only transaction');
+        }
+        pending.flags.privateQuery = true;
         const prefix = real.createCompositeKey.call(stub, type, attrs);
         return iterator(sortedEntries(this.collection(collection), prefix), true) as unknown as ReturnType<
           ChaincodeStub['getPrivateDataByPartialCompositeKey']
@@ -348,6 +353,17 @@ export class FakeLedger {
     ctx.clientIdentity = clientIdentity;
     return ctx;
   }
+}
+
+function newPending(): PendingWrites {
+  return {
+    state: new Map(),
+    validation: new Map(),
+    privateData: new Map(),
+    events: [],
+    reads: [],
+    flags: { privateQuery: false, write: false },
+  };
 }
 
 function sortedEntries(map: Map<string, Buffer>, prefix: string): [string, Buffer][] {

@@ -91,15 +91,32 @@ export class Scenario {
     );
   }
 
+  /** What a utility gateway does at the deadline: list its forecast refs on its peer, then publish. */
   async publishAggregate(
     slotId: string,
     org: string,
     bus: string,
     caller: TestIdentity = identities.relay(org),
   ): Promise<string> {
+    const refs = await this.listRefs(slotId, org, bus, caller);
     return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), {
       peer: org,
+      transient: { refs: JSON.stringify(refs) },
     });
+  }
+
+  async listRefs(
+    slotId: string,
+    org: string,
+    bus: string,
+    caller: TestIdentity = identities.relay(org),
+  ): Promise<string[]> {
+    const listed = await this.ledger.evaluate(
+      caller,
+      (ctx) => this.timeslot.ListForecastRefs(ctx, slotId, bus),
+      { peer: org },
+    );
+    return (JSON.parse(listed) as { refs: string[] }).refs;
   }
 
   async dispatch(slotId: string, lambda: string, perBus = '', reason = ''): Promise<string> {
