@@ -14,6 +14,7 @@ const EXPECTED = {
     'GetSlot',
     'ListSlots',
     'SubmitForecast',
+    'ListForecastRefs',
     'PublishAggregate',
     'PublishDispatch',
     'GetAllowedPower',

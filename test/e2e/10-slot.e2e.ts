@@ -1,7 +1,6 @@
-import { evaluateJson, submitJson } from '@hems/network-client';
+import { type Device, devicesOf, evaluateJson, submitJson } from '@hems/network-client';
 import { expect } from 'chai';
 import { Actors, UTILITIES, UTILITY_A, UTILITY_B, forecastFor, sumKw, uniqueSlotId } from './support/actors';
-import { devicesOf, type Device } from './support/devices';
 
 interface SlotView {
   status: string;
@@ -46,11 +45,11 @@ describe('a full slot across both utilities on the real network', () => {
       devices.map((device) => actors.submitForecast(device, slotId, ...(ranges.get(device) ?? [0, 0]))),
     );
 
-    // Every enrolled home has submitted, so each bus may close before the deadline. UtilityA's
-    // relay publishes its own; the DSO triggers UtilityB's on UtilityB's peer.
+    // Every enrolled home has submitted, so each bus may close before the deadline: each utility
+    // lists its forecasts on its own peer and publishes the sums.
     for (const bus of ['bus-1', 'bus-2']) {
-      await actors.publishAggregate(actors.relay(UTILITY_A), UTILITY_A, slotId, bus);
-      await actors.publishAggregate(actors.dso, UTILITY_B, slotId, bus);
+      await actors.publishAggregate(UTILITY_A, slotId, bus);
+      await actors.publishAggregate(UTILITY_B, slotId, bus);
     }
 
     const slot = await evaluateJson<SlotView>(actors.dso.contract(), 'GetSlot', [slotId]);

@@ -6,7 +6,7 @@ import { fabricAttributes } from '../../chaincode/src/lib/certificates';
 import { canonicalJson } from '../../chaincode/src/lib/canonical-json';
 import { Actors, UTILITIES, UTILITY_A, expectRefusal, forecastFor, uniqueSlotId } from './support/actors';
 import { fetchBlocks, type FetchedBlock } from './support/blocks';
-import { devicesOf, type Device, type SignedForecast } from './support/devices';
+import { devicesOf, type Device, type SignedForecast } from '@hems/network-client';
 import { E2E_STATE_DIR } from './support/network';
 
 /** Every byte encoding of a value or text we can think of that could betray it in a block. */

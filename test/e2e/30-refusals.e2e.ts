@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { submitJson } from '@hems/network-client';
+import { devicesOf, submitJson } from '@hems/network-client';
 import { Actors, PRICES, UTILITY_A, UTILITY_B, expectRefusal, uniqueSlotId } from './support/actors';
-import { devicesOf } from './support/devices';
 
 describe('refusals surface through a real peer as clear errors', () => {
   let actors: Actors;

@@ -1,8 +1,14 @@
-import { chaincodeRefusal, evaluateJson, type FabricConnection } from '@hems/network-client';
+import {
+  chaincodeRefusal,
+  type Device,
+  devicesOf,
+  evaluateJson,
+  type FabricConnection,
+  signForecast,
+} from '@hems/network-client';
 import { common } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Actors, UTILITIES, UTILITY_A, forecastFor, sumKw, uniqueSlotId } from './support/actors';
-import { devicesOf, signForecast, type Device } from './support/devices';
 import { network } from './support/network';
 
 interface Aggregate {
@@ -90,7 +96,7 @@ describe('faults on the real network', () => {
           .map((d, i) => submitWithRetry(actors, d, slotId, ...(ranges[half + i] ?? [0, 0]))),
       );
       for (const mspId of UTILITIES) {
-        await actors.publishAggregate(actors.relay(mspId), mspId, slotId, 'bus-1');
+        await actors.publishAggregate(mspId, slotId, 'bus-1');
       }
     } finally {
       await network('start-node', leader);
@@ -143,7 +149,7 @@ describe('faults on the real network', () => {
     const caughtUp = await evaluateJson<{ slotId: string }>(relayA.contract(), 'GetSlot', [during]);
     expect(caughtUp.slotId).to.equal(during);
     // ...and still holds every forecast submitted before: its aggregate sums them all.
-    await actors.publishAggregate(relayA, UTILITY_A, before, 'bus-1');
+    await actors.publishAggregate(UTILITY_A, before, 'bus-1');
     const { aggregates } = await evaluateJson<{ aggregates: (Aggregate & { org: string; bus: string })[] }>(
       actors.auditor.contract(),
       'GetSlot',

@@ -23,3 +23,16 @@ export function chaincodeRefusal(error: unknown): { code: string; message: strin
   }
   return undefined;
 }
+
+/** A Fabric error with the per-peer details the gateway attached (each endorser's answer). */
+export function describeFabricError(error: unknown): string {
+  if (!(error instanceof Error)) {
+    return String(error);
+  }
+  const details =
+    error instanceof GatewayError
+      ? error.details.map((detail) => `${detail.mspId}@${detail.address}: ${detail.message}`).join('; ')
+      : '';
+  const txId = (error as { transactionId?: unknown }).transactionId;
+  return `${error.message}${details ? ` [${details}]` : ''}${typeof txId === 'string' ? ` (tx ${txId})` : ''}`;
+}

@@ -1,4 +1,5 @@
 import type { FabricConnection } from './connection';
+import { describeFabricError } from './errors';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -15,7 +16,7 @@ export async function waitForEndorsers(connection: FabricConnection, timeoutMs =
       await connection.contract('governance').newProposal('GetSettings').endorse();
       return Date.now() - started;
     } catch (error) {
-      const text = error instanceof Error ? `${error.message} ${String((error as { details?: unknown }).details ?? '')}` : '';
+      const text = describeFabricError(error);
       const notYet = /no combination of peers|no peer combination|failed to collect enough transaction endorsements|UNAVAILABLE/i.test(text);
       if (!notYet || Date.now() - started > timeoutMs) {
         throw error;

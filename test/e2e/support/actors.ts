@@ -1,14 +1,17 @@
 import {
   chaincodeRefusal,
   connectAs,
+  type Device,
   evaluateJson,
-  loadNetworkDescription,
-  submitJson,
   type FabricConnection,
+  loadNetworkDescription,
   type NetworkDescription,
+  type SignedForecast,
+  signForecast,
+  submitJson,
+  transientOf,
 } from '@hems/network-client';
 import { expect } from 'chai';
-import { signForecast, transientOf, type Device, type SignedForecast } from './devices';
 import { E2E_STATE_DIR } from './network';
 
 export const UTILITY_A = 'UtilityAMSP';
@@ -89,9 +92,13 @@ export class Actors {
     });
   }
 
-  async publishAggregate(by: FabricConnection, mspId: string, slotId: string, bus: string): Promise<void> {
-    await submitJson(by.contract(), 'PublishAggregate', {
+  /** What a utility's gateway does: list its forecast refs on its own peer, then publish the sums. */
+  async publishAggregate(mspId: string, slotId: string, bus: string): Promise<void> {
+    const contract = this.relay(mspId).contract();
+    const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, bus]);
+    await submitJson(contract, 'PublishAggregate', {
       args: [slotId, bus],
+      transientData: { refs: Buffer.from(JSON.stringify(refs)) },
       endorsingOrganizations: [mspId],
     });
   }
