@@ -17,7 +17,10 @@ export async function waitForEndorsers(connection: FabricConnection, timeoutMs =
       return Date.now() - started;
     } catch (error) {
       const text = describeFabricError(error);
-      const notYet = /no combination of peers|no peer combination|failed to collect enough transaction endorsements|UNAVAILABLE/i.test(text);
+      const notYet =
+        /no combination of peers|no peer combination|failed to collect enough transaction endorsements|UNAVAILABLE/i.test(
+          text,
+        );
       if (!notYet || Date.now() - started > timeoutMs) {
         throw error;
       }
