@@ -23,7 +23,7 @@ import {
   type Device,
   type FabricConnection,
 } from '@hems/network-client';
-import { planDispatch } from './lib/dispatch-optimizer';
+import { planDispatch } from '../gateway-api/src/services/dispatch-optimizer';
 
 const UTILITIES = ['UtilityAMSP', 'UtilityBMSP'];
 /** Feeder model: how much each bus can carry in this slot, kW. */

@@ -11,6 +11,8 @@ export { GovernanceContract } from './contracts/governance-contract';
 export { ContractError } from './lib/errors';
 export { canonicalJson } from './lib/canonical-json';
 export { collectionOf } from './lib/keys';
+export { fabricAttributes, normalizeSerial, FABRIC_ATTRIBUTES_OID } from './lib/certificates';
+export type { ErrorCode } from './lib/errors';
 
 export const contracts: (typeof TimeslotContract | typeof GovernanceContract)[] = [
   TimeslotContract,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { busLambda, planDispatch } from '../scripts/lib/dispatch-optimizer';
+import { busLambda, planDispatch } from '../src/services/dispatch-optimizer';
 
 describe('DSO dispatch optimizer', () => {
   it('clamps λ_b = (C − ΣLmin) / (ΣLmax − ΣLmin) to [0, 1]', () => {

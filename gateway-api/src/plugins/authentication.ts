@@ -1,0 +1,68 @@
+import type { X509Certificate } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { HttpError } from '../http/errors';
+import type { Caller, Role } from '../identity/caller';
+import type { TrustStore } from '../identity/trust-store';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated client; set for every /v1 route. */
+    caller: Caller;
+  }
+  interface FastifyContextConfig {
+    /** Roles allowed on the route; absent means any authenticated caller. */
+    roles?: readonly Role[];
+    /** Public route (health, metrics, docs): no client certificate needed. */
+    public?: boolean;
+  }
+}
+
+export type ClientCertificateSource = (request: FastifyRequest) => X509Certificate | undefined;
+
+/** The verified peer certificate of the mutual-TLS connection the request came on. */
+export const tlsClientCertificate: ClientCertificateSource = (request) => {
+  const socket = request.raw.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function') {
+    return undefined;
+  }
+  const peer = socket.getPeerCertificate(false);
+  return peer.raw === undefined ? undefined : new NodeX509Certificate(peer.raw);
+};
+
+export interface AuthenticationOptions {
+  readonly trust: TrustStore;
+  readonly clientCertificate: ClientCertificateSource;
+}
+
+/**
+ * Authenticates every non-public request by its client certificate (chain to a channel org's CA,
+ * validity, revocation, hems.role) and enforces each route's `config.roles`.
+ */
+export const authentication = fp(
+  (app: FastifyInstance, options: AuthenticationOptions, done: (error?: Error) => void) => {
+    app.decorateRequest('caller', null as unknown as Caller);
+    app.addHook('onRequest', (request, _reply, next) => {
+      const config = request.routeOptions.config;
+      // The API description is public; so are health checks and metrics (config.public).
+      if (config.public === true || request.url.startsWith('/docs')) {
+        next();
+        return;
+      }
+      try {
+        request.caller = options.trust.authenticate(options.clientCertificate(request));
+        const roles = config.roles;
+        if (roles !== undefined && !roles.includes(request.caller.role)) {
+          throw new HttpError(403, 'FORBIDDEN', `this operation is for ${roles.join(' or ')} identities`);
+        }
+        next();
+      } catch (error) {
+        next(error as Error);
+      }
+    });
+    done();
+  },
+  { name: 'authentication' },
+);

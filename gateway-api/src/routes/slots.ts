@@ -1,0 +1,447 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { chaincodeRefusal } from '@hems/network-client';
+import { HttpError } from '../http/errors';
+import type { Ledger, ServiceIdentity } from '../ledger/ports';
+import { planDispatch } from '../services/dispatch-optimizer';
+import { busId, decodeJson, slotIdParams, type SlotIdParams } from './common';
+
+interface PriceRange {
+  lower: number;
+  upper: number;
+}
+
+interface SlotView {
+  slotId: string;
+  status: string;
+  deadline: string;
+  openedAt: string;
+  prices: { default?: PriceRange; buses: (PriceRange & { bus: string })[] };
+  expected: { org: string; bus: string; homes: number }[];
+  aggregates: {
+    org: string;
+    bus: string;
+    expectedHomes: number;
+    published: boolean;
+    homes?: number;
+    withheld?: boolean;
+    lower?: number;
+    upper?: number;
+  }[];
+  busTotals: {
+    bus: string;
+    homes: number;
+    withheldHomes: number;
+    lower: number;
+    upper: number;
+    orgs: string[];
+    withheldOrgs: string[];
+    pendingOrgs: string[];
+  }[];
+  dispatch?: {
+    lambda: number;
+    perBus: { bus: string; lambda: number }[];
+    revision: number;
+    publishedAt: string;
+  };
+  settledAt?: string;
+}
+
+const priceRange = {
+  type: 'object',
+  required: ['lower', 'upper'],
+  additionalProperties: false,
+  properties: { lower: { type: 'number' }, upper: { type: 'number' } },
+} as const;
+
+const openSlotBody = {
+  type: 'object',
+  required: ['slotId', 'deadline', 'prices'],
+  additionalProperties: false,
+  properties: {
+    slotId: slotIdParams.properties.slotId,
+    deadline: {
+      type: 'string',
+      format: 'date-time',
+      description: 'RFC 3339 time when forecast submission closes',
+    },
+    prices: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Price ranges per MWh: a default and/or per bus',
+      properties: {
+        default: priceRange,
+        buses: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            required: ['bus', 'lower', 'upper'],
+            additionalProperties: false,
+            properties: { bus: busId, lower: { type: 'number' }, upper: { type: 'number' } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const forecastBody = {
+  type: 'object',
+  required: ['payload', 'signature'],
+  additionalProperties: false,
+  properties: {
+    payload: {
+      type: 'string',
+      minLength: 2,
+      maxLength: 1024,
+      description:
+        'The exact JSON text the device signed: {"slotId","lower","upper","nonce"} (kW, base64 nonce of >= 16 bytes)',
+    },
+    signature: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9+/_-]+={0,2}$',
+      maxLength: 200,
+      description: 'ECDSA P-256 SHA-256 signature over payload by the device key, base64 (DER or P1363)',
+    },
+  },
+} as const;
+
+const dispatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    lambda: { type: 'number', minimum: 0, maximum: 1 },
+    perBus: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        required: ['bus', 'lambda'],
+        additionalProperties: false,
+        properties: { bus: busId, lambda: { type: 'number', minimum: 0, maximum: 1 } },
+      },
+    },
+    capacities: {
+      type: 'object',
+      description: 'Feeder model: capacity in kW per bus; λ is then computed by the DSO optimizer',
+      maxProperties: 1000,
+      additionalProperties: { type: 'number', minimum: 0, maximum: 1000000 },
+    },
+    revisionReason: { type: 'string', minLength: 1, maxLength: 500 },
+  },
+  oneOf: [{ required: ['lambda'] }, { required: ['capacities'] }],
+} as const;
+
+const slotResponse = { type: 'object', additionalProperties: true } as const;
+
+/** The identity a gateway reads public slot data with. */
+function reader(ledger: Ledger): ServiceIdentity {
+  const identity = ledger.identities[0];
+  if (identity === undefined) {
+    throw new HttpError(503, 'UNAVAILABLE', 'this gateway holds no Fabric identity');
+  }
+  return identity;
+}
+
+function requireIdentity(ledger: Ledger, identity: ServiceIdentity, what: string): void {
+  if (!ledger.identities.includes(identity)) {
+    throw new HttpError(403, 'FORBIDDEN', `${what} goes through a gateway of a different organization`);
+  }
+}
+
+/** HEMS devices are served only by their own utility's gateway. */
+function requireOwnDevice(ledger: Ledger, request: FastifyRequest): { homeId: string; bus: string } {
+  const caller = request.caller;
+  if (caller.mspId !== ledger.mspId || caller.homeId === undefined || caller.bus === undefined) {
+    throw new HttpError(403, 'FORBIDDEN', `this gateway serves HEMS devices of ${ledger.mspId} only`);
+  }
+  requireIdentity(ledger, 'relay', 'relaying forecasts');
+  return { homeId: caller.homeId, bus: caller.bus };
+}
+
+export async function loadSlot(ledger: Ledger, slotId: string): Promise<SlotView> {
+  return decodeJson<SlotView>(
+    await ledger.contract(reader(ledger)).evaluate('GetSlot', { arguments: [slotId] }),
+  );
+}
+
+export function slotRoutes(ledger: Ledger) {
+  return (app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
+    app.get<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId',
+      {
+        schema: {
+          tags: ['slots'],
+          summary: "A slot: prices, state and λ (HEMS devices see their own bus's prices and λ)",
+          params: slotIdParams,
+          response: { 200: slotResponse },
+        },
+      },
+      async (request) => {
+        const slot = await loadSlot(ledger, request.params.slotId);
+        if (request.caller.role !== 'hems') {
+          return slot;
+        }
+        const { bus } = requireOwnDevice(ledger, request);
+        return {
+          slotId: slot.slotId,
+          status: slot.status,
+          deadline: slot.deadline,
+          bus,
+          prices: slot.prices.buses.find((entry) => entry.bus === bus) ?? slot.prices.default ?? null,
+          lambda:
+            slot.dispatch?.perBus.find((entry) => entry.bus === bus)?.lambda ?? slot.dispatch?.lambda ?? null,
+        };
+      },
+    );
+
+    app.post<{ Body: { slotId: string; deadline: string; prices: unknown } }>(
+      '/v1/slots',
+      {
+        config: { roles: ['dso'] },
+        schema: {
+          tags: ['slots'],
+          summary: 'DSO: open a slot with its deadline and price ranges',
+          body: openSlotBody,
+          response: { 201: slotResponse },
+        },
+      },
+      async (request, reply) => {
+        requireIdentity(ledger, 'dso', 'opening a slot');
+        const { slotId, deadline, prices } = request.body;
+        const submitted = await ledger
+          .contract('dso')
+          .submit('OpenSlot', { arguments: [slotId, deadline, JSON.stringify(prices)] });
+        void reply.status(201).header('x-transaction-id', submitted.transactionId);
+        return decodeJson(submitted.result);
+      },
+    );
+
+    app.post<{ Params: SlotIdParams; Body: { payload: string; signature: string } }>(
+      '/v1/slots/:slotId/forecast',
+      {
+        config: { roles: ['hems'] },
+        schema: {
+          tags: ['slots'],
+          summary: "HEMS device: submit its signed forecast range; relayed as the utility's relay identity",
+          params: slotIdParams,
+          body: forecastBody,
+          response: {
+            201: {
+              type: 'object',
+              required: ['slotId', 'txId', 'acceptedAt'],
+              properties: {
+                slotId: { type: 'string' },
+                txId: { type: 'string' },
+                acceptedAt: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        requireOwnDevice(ledger, request);
+        const signature = Buffer.from(request.body.signature.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        const submitted = await ledger.contract('relay').submit('SubmitForecast', {
+          arguments: [request.params.slotId],
+          transientData: {
+            payload: Buffer.from(request.body.payload, 'utf8'),
+            signature,
+            certificate: Buffer.from(request.caller.certificatePem, 'utf8'),
+          },
+          endorsingOrganizations: [ledger.mspId],
+        });
+        void reply.status(201).header('x-transaction-id', submitted.transactionId);
+        return decodeJson(submitted.result);
+      },
+    );
+
+    app.get<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId/dispatch',
+      {
+        config: { roles: ['hems'] },
+        schema: {
+          tags: ['slots'],
+          summary: 'HEMS device: its own allowed power for the slot (λ·Lmax + (1−λ)·Lmin)',
+          params: slotIdParams,
+          response: {
+            200: {
+              type: 'object',
+              required: ['slotId', 'lambda', 'allowedKw', 'revision'],
+              properties: {
+                slotId: { type: 'string' },
+                lambda: { type: 'number' },
+                allowedKw: { type: 'number' },
+                revision: { type: 'integer' },
+              },
+            },
+          },
+        },
+      },
+      async (request) => {
+        requireOwnDevice(ledger, request);
+        const relay = ledger.contract('relay');
+        const { homeRef } = decodeJson<{ homeRef: string }>(
+          await relay.evaluate('GetHomeRef', {
+            transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
+          }),
+        );
+        return decodeJson(
+          await relay.evaluate('GetAllowedPower', { arguments: [request.params.slotId, homeRef] }),
+        );
+      },
+    );
+
+    app.get<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId/aggregates',
+      {
+        config: { roles: ['dso', 'auditor'] },
+        schema: {
+          tags: ['slots'],
+          summary: 'DSO and auditors: per-bus sums over all utilities, homes counted, withheld buses marked',
+          params: slotIdParams,
+          response: { 200: slotResponse },
+        },
+      },
+      async (request) => {
+        const slot = await loadSlot(ledger, request.params.slotId);
+        return {
+          slotId: slot.slotId,
+          status: slot.status,
+          buses: slot.busTotals,
+          aggregates: slot.aggregates,
+        };
+      },
+    );
+
+    app.post<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId/aggregates',
+      {
+        config: { roles: ['dso', 'admin', 'relay'] },
+        schema: {
+          tags: ['slots'],
+          summary:
+            "Publish this utility's per-bus aggregates of the slot (the DSO asks each utility gateway)",
+          params: slotIdParams,
+          response: { 200: slotResponse },
+        },
+      },
+      async (request) => {
+        const caller = request.caller;
+        if (caller.role !== 'dso' && caller.mspId !== ledger.mspId) {
+          throw new HttpError(
+            403,
+            'FORBIDDEN',
+            `only the DSO or ${ledger.mspId} itself may trigger its aggregation`,
+          );
+        }
+        requireIdentity(ledger, 'relay', 'aggregation');
+        return publishOwnAggregates(ledger, request.params.slotId);
+      },
+    );
+
+    app.post<{
+      Params: SlotIdParams;
+      Body: {
+        lambda?: number;
+        perBus?: { bus: string; lambda: number }[];
+        capacities?: Record<string, number>;
+        revisionReason?: string;
+      };
+    }>(
+      '/v1/slots/:slotId/dispatch',
+      {
+        config: { roles: ['dso'] },
+        schema: {
+          tags: ['slots'],
+          summary: 'DSO: publish λ, explicit or computed by the optimizer from a feeder model',
+          params: slotIdParams,
+          body: dispatchBody,
+          response: { 201: slotResponse },
+        },
+      },
+      async (request, reply) => {
+        requireIdentity(ledger, 'dso', 'dispatch');
+        const { slotId } = request.params;
+        let lambda = request.body.lambda;
+        let perBus = request.body.perBus ?? [];
+        if (lambda === undefined) {
+          const slot = await loadSlot(ledger, slotId);
+          const plan = planDispatch(
+            slot.busTotals.map((total) => ({
+              ...total,
+              complete: total.withheldOrgs.length === 0 && total.pendingOrgs.length === 0,
+            })),
+            new Map(Object.entries(request.body.capacities ?? {})),
+          );
+          lambda = plan.lambda;
+          perBus = [];
+        }
+        const submitted = await ledger.contract('dso').submit('PublishDispatch', {
+          arguments: [
+            slotId,
+            String(lambda),
+            perBus.length > 0 ? JSON.stringify(perBus) : '',
+            request.body.revisionReason ?? '',
+          ],
+        });
+        void reply.status(201).header('x-transaction-id', submitted.transactionId);
+        return decodeJson(submitted.result);
+      },
+    );
+
+    done();
+  };
+}
+
+/**
+ * What a utility gateway does at a slot's deadline or when the DSO asks: for each of its
+ * pending aggregates, list its forecasts on its own peer and publish their sums. A bus that may not
+ * close yet (deadline not passed, enrolled homes missing) is reported, not failed.
+ */
+export async function publishOwnAggregates(
+  ledger: Ledger,
+  slotId: string,
+): Promise<{
+  slotId: string;
+  org: string;
+  buses: { bus: string; outcome: string; homes?: number; withheld?: boolean }[];
+}> {
+  const slot = await loadSlot(ledger, slotId);
+  const relay = ledger.contract('relay');
+  const buses = [];
+  for (const aggregate of slot.aggregates.filter((agg) => agg.org === ledger.mspId)) {
+    if (aggregate.published) {
+      buses.push({
+        bus: aggregate.bus,
+        outcome: 'already published',
+        homes: aggregate.homes ?? 0,
+        withheld: aggregate.withheld ?? false,
+      });
+      continue;
+    }
+    const { refs } = decodeJson<{ refs: string[] }>(
+      await relay.evaluate('ListForecastRefs', { arguments: [slotId, aggregate.bus] }),
+    );
+    try {
+      const submitted = await relay.submit('PublishAggregate', {
+        arguments: [slotId, aggregate.bus],
+        transientData: { refs: Buffer.from(JSON.stringify(refs)) },
+        endorsingOrganizations: [ledger.mspId],
+      });
+      const published = decodeJson<{ homes: number; withheld: boolean }>(submitted.result);
+      buses.push({
+        bus: aggregate.bus,
+        outcome: 'published',
+        homes: published.homes,
+        withheld: published.withheld,
+      });
+    } catch (error) {
+      if (chaincodeRefusal(error)?.code !== 'FAILED_PRECONDITION') {
+        throw error;
+      }
+      buses.push({ bus: aggregate.bus, outcome: 'not yet: the window is still open' });
+    }
+  }
+  return { slotId, org: ledger.mspId, buses };
+}
