@@ -1,3 +1,5 @@
+// @peculiar/x509 (certificate requests, attributes) needs the metadata polyfill loaded first.
+import 'reflect-metadata';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Ledger } from './ledger/ports';
 import { authentication, tlsClientCertificate, type ClientCertificateSource } from './plugins/authentication';
@@ -36,7 +38,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: 'info', redact: { paths: LOG_REDACTIONS, censor: '[redacted]' } },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     ...(options.https ? { https: options.https } : {}),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Strict types: a number where a string belongs is a 400, not silently converted.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Ids in logs, never bodies.
     requestIdHeader: 'x-request-id',
   });

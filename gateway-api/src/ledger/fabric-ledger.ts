@@ -4,6 +4,7 @@ import { connectAs, type FabricConnection, type NetworkDescription } from '@hems
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { HttpError } from '../http/errors';
 import type { BlockInfo, Ledger, LedgerContract, ServiceIdentity, TransactionInfo } from './ports';
+import type { ChaincodeEventStream, ChaincodeEventsOptions } from './ports';
 
 /** Enrolment ids of each service identity in the network's identities. */
 const ENROLMENT_ID: Readonly<Record<ServiceIdentity, string>> = {
@@ -133,6 +134,53 @@ export class FabricLedger implements Ledger {
     return found;
   }
 
+  /**
+   * Chaincode events of the HEMS chaincode from the org's own peer, read with the reader identity.
+   * fabric-gateway opens the stream asynchronously; the wrapper lets callers hold a closeable
+   * stream at once, and closing it before it opened closes it as soon as it does.
+   */
+  chaincodeEvents(options: ChaincodeEventsOptions = {}): ChaincodeEventStream {
+    const reader = this.identities[0];
+    if (reader === undefined) {
+      throw new HttpError(503, 'UNAVAILABLE', 'this gateway holds no Fabric identity');
+    }
+    const network = this.connection(reader).network;
+    const opened = network.getChaincodeEvents(
+      this.description.chaincode,
+      options.startBlock === undefined ? {} : { startBlock: options.startBlock },
+    );
+    // A stream that failed to open is reported to whoever iterates it, never as an unhandled rejection.
+    opened.catch(() => undefined);
+    let closed = false;
+    return {
+      close: () => {
+        closed = true;
+        void opened.then(
+          (events) => events.close(),
+          () => undefined,
+        );
+      },
+      async *[Symbol.asyncIterator]() {
+        const events = await opened;
+        try {
+          for await (const event of events) {
+            if (closed) {
+              return;
+            }
+            yield {
+              eventName: event.eventName,
+              payload: event.payload,
+              blockNumber: event.blockNumber,
+              transactionId: event.transactionId,
+            };
+          }
+        } finally {
+          events.close();
+        }
+      },
+    };
+  }
+
   close(): void {
     for (const connection of this.connections.values()) {
       connection.close();
@@ -192,7 +240,8 @@ export function decodeBlock(block: common.Block): BlockInfo {
           ?.getArgsList_asU8() ?? [];
       fn = args[0] === undefined ? '' : utf8.decode(args[0]);
     }
-    const timestamp = channelHeader.getTimestamp();
+    // google.protobuf.Timestamp; typed loosely here because its declaration lives in another package.
+    const timestamp = channelHeader.getTimestamp() as { getSeconds(): number; getNanos(): number } | undefined;
     transactions.push({
       transactionId: channelHeader.getTxId(),
       blockNumber: number,

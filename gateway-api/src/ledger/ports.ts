@@ -55,3 +55,35 @@ export interface Ledger {
   transaction(transactionId: string): Promise<TransactionInfo>;
   close(): void;
 }
+
+/** One chaincode event as committed on the gateway's peer (only events of valid transactions). */
+export interface LedgerChaincodeEvent {
+  readonly eventName: string;
+  readonly payload: Uint8Array;
+  readonly blockNumber: bigint;
+  readonly transactionId: string;
+}
+
+export interface ChaincodeEventsOptions {
+  /** First block to read; without it, events start at the next committed block. */
+  readonly startBlock?: bigint;
+}
+
+/** A live stream of chaincode events; close() ends it (a pending iteration then ends or throws). */
+export type ChaincodeEventStream = AsyncIterable<LedgerChaincodeEvent> & { close(): void };
+
+/** Where chaincode events come from: the Fabric ledger, or a fake in tests. */
+export interface ChaincodeEventSource {
+  chaincodeEvents(options: ChaincodeEventsOptions): ChaincodeEventStream;
+}
+
+/**
+ * The Ledger port with chaincode events. Kept apart from Ledger (instead of a required member)
+ * so that ledgers without events, such as route-test fakes, still satisfy Ledger.
+ */
+export type EventingLedger = Ledger & ChaincodeEventSource;
+
+/** Whether a ledger can stream chaincode events. */
+export function hasChaincodeEvents(ledger: Ledger): ledger is EventingLedger {
+  return typeof (ledger as Partial<ChaincodeEventSource>).chaincodeEvents === 'function';
+}

@@ -46,8 +46,13 @@ export const authentication = fp(
     app.decorateRequest('caller', null as unknown as Caller);
     app.addHook('onRequest', (request, _reply, next) => {
       const config = request.routeOptions.config;
-      // The API description is public; so are health checks and metrics (config.public).
-      if (config.public === true || request.url.startsWith('/docs')) {
+      // The API description is public; so are health checks and metrics (config.public); an
+      // unknown route is answered 404 by the not-found handler.
+      if (
+        config.public === true ||
+        request.url.startsWith('/docs') ||
+        request.routeOptions.url === undefined
+      ) {
         next();
         return;
       }

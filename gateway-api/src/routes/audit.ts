@@ -79,7 +79,7 @@ export function auditRoutes(ledger: Ledger) {
       async (request) => ledger.transaction(request.params.txId),
     );
 
-    app.get<{ Params: { number: number } }>(
+    app.get<{ Params: { number: string } }>(
       '/v1/audit/blocks/:number',
       {
         config: { roles: ['auditor', 'dso'] },
@@ -90,21 +90,18 @@ export function auditRoutes(ledger: Ledger) {
             type: 'object',
             required: ['number'],
             additionalProperties: false,
-            properties: { number: { type: 'integer', minimum: 0, maximum: 9007199254740991 } },
+            properties: { number: { type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' } },
           },
           response: { 200: anyObject },
         },
       },
       async (request) => {
+        const number = Number(request.params.number);
         const height = await ledger.blockHeight();
-        if (request.params.number >= height) {
-          throw new HttpError(
-            404,
-            'NOT_FOUND',
-            `block ${request.params.number} does not exist yet (height ${height})`,
-          );
+        if (number >= height) {
+          throw new HttpError(404, 'NOT_FOUND', `block ${number} does not exist yet (height ${height})`);
         }
-        return ledger.block(request.params.number);
+        return ledger.block(number);
       },
     );
 

@@ -1,0 +1,284 @@
+import type { X509Certificate } from 'node:crypto';
+import { expect } from 'chai';
+import { refusal } from './support/fake-ledger';
+import { TestGateway } from './support/gateway';
+
+const TOTALS = [
+  {
+    bus: 'bus-1',
+    homes: 12,
+    withheldHomes: 0,
+    lower: 10,
+    upper: 30,
+    orgs: ['UtilityAMSP', 'UtilityBMSP'],
+    withheldOrgs: [],
+    pendingOrgs: [],
+  },
+  {
+    bus: 'bus-2',
+    homes: 0,
+    withheldHomes: 4,
+    lower: 0,
+    upper: 0,
+    orgs: [],
+    withheldOrgs: ['UtilityAMSP', 'UtilityBMSP'],
+    pendingOrgs: [],
+  },
+];
+
+const SLOT = {
+  slotId: 'slot-1',
+  status: 'AGGREGATED',
+  deadline: '2030-01-01T10:15:00.000Z',
+  openedAt: '2030-01-01T10:00:00.000Z',
+  prices: { buses: [] },
+  expected: [],
+  aggregates: [
+    {
+      org: 'UtilityAMSP',
+      bus: 'bus-1',
+      expectedHomes: 6,
+      published: true,
+      homes: 6,
+      withheld: false,
+      lower: 5,
+      upper: 15,
+    },
+  ],
+  busTotals: TOTALS,
+};
+
+describe('DSO gateway: slot routes', () => {
+  let gateway: TestGateway;
+  let operator: X509Certificate;
+
+  beforeEach(async () => {
+    gateway = await TestGateway.create('DSOMSP', ['dso', 'admin']);
+    operator = await gateway.pki.role('DSOMSP', 'dso', 'operator1');
+  });
+
+  afterEach(() => gateway.app.close());
+
+  describe('POST /v1/slots', () => {
+    const body = {
+      slotId: '2030-01-01T10:15Z',
+      deadline: '2030-01-01T10:10:00Z',
+      prices: { default: { lower: 20, upper: 80 }, buses: [{ bus: 'bus-2', lower: 35, upper: 110 }] },
+    };
+
+    it('opens the slot as the DSO identity and answers 201 with the slot and its transaction id', async () => {
+      gateway.ledger.on('OpenSlot', { slotId: body.slotId, status: 'OPEN' });
+      const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
+      expect(response.statusCode).to.equal(201);
+      expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      const [call] = gateway.ledger.callsOf('OpenSlot');
+      expect(call?.identity).to.equal('dso');
+      expect(call?.options.arguments).to.deep.equal([
+        body.slotId,
+        body.deadline,
+        JSON.stringify(body.prices),
+      ]);
+    });
+
+    it('refuses non-DSO callers, bad bodies and a gateway without a DSO identity', async () => {
+      const relayDevice = await gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
+      const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
+      for (const caller of [relayDevice, auditor]) {
+        const response = await gateway.request(caller, { method: 'POST', url: '/v1/slots', payload: body });
+        expect(response.statusCode).to.equal(403);
+        expect(response.json<{ message: string }>().message).to.equal('this operation is for dso identities');
+      }
+      const bad: [unknown, RegExp][] = [
+        [{ ...body, deadline: 'tomorrow' }, /must match format "date-time"/],
+        [{ ...body, slotId: '../x' }, /must match pattern/],
+        [{ ...body, prices: { default: { lower: '1', upper: 2 } } }, /must be number/],
+        [{ ...body, prices: { buses: [{ bus: 'b', lower: 1 }] } }, /must have required property 'upper'/],
+        [{ ...body, extra: 1 }, /must NOT have additional properties/],
+      ];
+      for (const [payload, message] of bad) {
+        const response = await gateway.request(operator, {
+          method: 'POST',
+          url: '/v1/slots',
+          payload: payload as object,
+        });
+        expect(response.statusCode, message.source).to.equal(400);
+        expect(response.json<{ message: string }>().message).to.match(message);
+      }
+      const utility = await TestGateway.create('UtilityAMSP', ['relay'], { pki: gateway.pki });
+      const elsewhere = await utility.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
+      expect(elsewhere.statusCode).to.equal(403);
+      expect(elsewhere.json<{ message: string }>().message).to.match(/gateway of a different organization/);
+      await utility.app.close();
+    });
+
+    it('maps a double open to 409 with the chaincode message', async () => {
+      gateway.ledger.on('OpenSlot', () => {
+        throw refusal('CONFLICT', 'slot 2030-01-01T10:15Z already exists');
+      });
+      const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
+      expect(response.statusCode).to.equal(409);
+      expect(response.json()).to.include({
+        code: 'CONFLICT',
+        message: 'slot 2030-01-01T10:15Z already exists',
+      });
+    });
+  });
+
+  describe('GET /v1/slots/:slotId/aggregates', () => {
+    it('gives the DSO and auditors the per-bus sums with withheld buses marked', async () => {
+      gateway.ledger.on('GetSlot', SLOT);
+      for (const caller of [operator, await gateway.pki.role('RegulatorMSP', 'auditor')]) {
+        const response = await gateway.request(caller, { method: 'GET', url: '/v1/slots/slot-1/aggregates' });
+        expect(response.statusCode).to.equal(200);
+        expect(response.json()).to.deep.include({ slotId: 'slot-1', status: 'AGGREGATED', buses: TOTALS });
+      }
+      const device = await gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
+      expect(
+        (await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/aggregates' })).statusCode,
+      ).to.equal(403);
+    });
+  });
+
+  describe('POST /v1/slots/:slotId/dispatch', () => {
+    it('publishes an explicit λ with per-bus values and a revision reason', async () => {
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: {
+          lambda: 0.4,
+          perBus: [{ bus: 'bus-2', lambda: 0.1 }],
+          revisionReason: 'transformer derated',
+        },
+      });
+      expect(response.statusCode).to.equal(201);
+      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
+        'slot-1',
+        '0.4',
+        JSON.stringify([{ bus: 'bus-2', lambda: 0.1 }]),
+        'transformer derated',
+      ]);
+    });
+
+    it('computes λ with the DSO optimizer from a feeder model when no λ is given', async () => {
+      gateway.ledger.on('GetSlot', SLOT);
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
+      });
+      expect(response.statusCode).to.equal(201);
+      // bus-1: (17 − 10) / (30 − 10) = 0.35; bus-2 has no published sums and does not constrain λ.
+      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
+        'slot-1',
+        '0.35',
+        '',
+        '',
+      ]);
+    });
+
+    it('refuses λ out of range, both or neither of λ and capacities, and non-DSO callers', async () => {
+      const bad: unknown[] = [
+        { lambda: 1.5 },
+        { lambda: -0.1 },
+        { lambda: '0.5' },
+        {},
+        { lambda: 0.5, capacities: {} },
+        { capacities: { b: -1 } },
+      ];
+      for (const payload of bad) {
+        const response = await gateway.request(operator, {
+          method: 'POST',
+          url: '/v1/slots/slot-1/dispatch',
+          payload: payload as object,
+        });
+        expect(response.statusCode, JSON.stringify(payload)).to.equal(400);
+      }
+      const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
+      expect(
+        (
+          await gateway.request(auditor, {
+            method: 'POST',
+            url: '/v1/slots/slot-1/dispatch',
+            payload: { lambda: 0.5 },
+          })
+        ).statusCode,
+      ).to.equal(403);
+      gateway.ledger.on('PublishDispatch', () => {
+        throw refusal('FAILED_PRECONDITION', 'slot slot-1 has no complete set of aggregates yet');
+      });
+      const early = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: { lambda: 0.5 },
+      });
+      expect(early.statusCode).to.equal(409);
+    });
+  });
+});
+
+describe('utility gateway: POST /v1/slots/:slotId/aggregates', () => {
+  let gateway: TestGateway;
+
+  beforeEach(async () => {
+    gateway = await TestGateway.create('UtilityAMSP', ['relay', 'admin']);
+    gateway.ledger.on('GetSlot', {
+      ...SLOT,
+      aggregates: [
+        { org: 'UtilityAMSP', bus: 'bus-1', expectedHomes: 6, published: false },
+        { org: 'UtilityAMSP', bus: 'bus-2', expectedHomes: 2, published: false },
+        { org: 'UtilityAMSP', bus: 'bus-3', expectedHomes: 2, published: true, homes: 2, withheld: true },
+        { org: 'UtilityBMSP', bus: 'bus-1', expectedHomes: 6, published: false },
+      ],
+    });
+    gateway.ledger.on('ListForecastRefs', (options: { arguments?: readonly string[] }) => ({
+      refs: options.arguments?.[1] === 'bus-1' ? ['a'.repeat(64), 'b'.repeat(64)] : [],
+    }));
+    gateway.ledger.on('PublishAggregate', (options: { arguments?: readonly string[] }) => {
+      if (options.arguments?.[1] === 'bus-2') {
+        throw refusal('FAILED_PRECONDITION', 'slot slot-1 is still open for bus bus-2 of UtilityAMSP');
+      }
+      return { homes: 2, withheld: true };
+    });
+  });
+
+  afterEach(() => gateway.app.close());
+
+  it('lists and publishes each of its own pending buses when the DSO asks, reporting buses that may not close yet', async () => {
+    const operator = await gateway.pki.role('DSOMSP', 'dso');
+    const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots/slot-1/aggregates' });
+    expect(response.statusCode).to.equal(200);
+    expect(response.json()).to.deep.equal({
+      slotId: 'slot-1',
+      org: 'UtilityAMSP',
+      buses: [
+        { bus: 'bus-1', outcome: 'published', homes: 2, withheld: true },
+        { bus: 'bus-2', outcome: 'not yet: the window is still open' },
+        { bus: 'bus-3', outcome: 'already published', homes: 2, withheld: true },
+      ],
+    });
+    const [publish] = gateway.ledger.callsOf('PublishAggregate');
+    expect(publish?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+    expect(JSON.parse(Buffer.from(publish?.options.transientData?.refs ?? []).toString())).to.deep.equal([
+      'a'.repeat(64),
+      'b'.repeat(64),
+    ]);
+    expect(gateway.ledger.callsOf('ListForecastRefs').every((call) => call.kind === 'evaluate')).to.equal(
+      true,
+    );
+  });
+
+  it("refuses other utilities' admins, devices and auditors", async () => {
+    for (const caller of [
+      await gateway.pki.role('UtilityBMSP', 'admin'),
+      await gateway.pki.device('UtilityAMSP', 'h', 'bus-1'),
+      await gateway.pki.role('RegulatorMSP', 'auditor'),
+    ]) {
+      expect(
+        (await gateway.request(caller, { method: 'POST', url: '/v1/slots/slot-1/aggregates' })).statusCode,
+      ).to.equal(403);
+    }
+    expect(gateway.ledger.callsOf('PublishAggregate')).to.deep.equal([]);
+  });
+});

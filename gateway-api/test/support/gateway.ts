@@ -1,0 +1,58 @@
+import type { X509Certificate } from 'node:crypto';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app';
+import type { RevocationSource } from '../../src/identity/trust-store';
+import type { ServiceIdentity } from '../../src/ledger/ports';
+import { FakeLedger } from './fake-ledger';
+import { TestPki } from './pki';
+
+const CLIENT_HEADER = 'x-test-client';
+
+/**
+ * A gateway of `mspId` over a fake contract, with route tests' client certificates passed by
+ * reference in a test-only header (app.inject has no TLS socket). Production reads the mTLS peer
+ * certificate instead; that source is never configurable from a request.
+ */
+export class TestGateway {
+  private constructor(
+    readonly app: FastifyInstance,
+    readonly ledger: FakeLedger,
+    readonly pki: TestPki,
+    private readonly clients: Map<string, X509Certificate>,
+  ) {}
+
+  static async create(
+    mspId: string,
+    identities: readonly ServiceIdentity[],
+    options: { pki?: TestPki; revocations?: RevocationSource; devices?: unknown } = {},
+  ): Promise<TestGateway> {
+    const pki = options.pki ?? (await TestPki.create());
+    const ledger = new FakeLedger(mspId, identities);
+    const clients = new Map<string, X509Certificate>();
+    const app = await buildApp({
+      ledger,
+      trust: pki.trustStore(options.revocations),
+      clientCertificate: (request) => {
+        const name = request.headers[CLIENT_HEADER];
+        return typeof name === 'string' ? clients.get(name) : undefined;
+      },
+      logger: false,
+      devices: options.devices,
+    });
+    return new TestGateway(app, ledger, pki, clients);
+  }
+
+  /** Sends a request as the holder of `certificate` (or without one). */
+  async request(
+    certificate: X509Certificate | undefined,
+    options: InjectOptions,
+  ): Promise<LightMyRequestResponse> {
+    const headers: Record<string, string> = { ...(options.headers as Record<string, string> | undefined) };
+    if (certificate !== undefined) {
+      const name = certificate.fingerprint256;
+      this.clients.set(name, certificate);
+      headers[CLIENT_HEADER] = name;
+    }
+    return this.app.inject({ ...options, headers });
+  }
+}
