@@ -1,16 +1,17 @@
 // @peculiar/x509 (certificate requests, attributes) needs the metadata polyfill loaded first.
 import 'reflect-metadata';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Ledger } from './ledger/ports';
 import { authentication, tlsClientCertificate, type ClientCertificateSource } from './plugins/authentication';
 import { docs } from './plugins/docs';
 import { errorHandler } from './plugins/error-handler';
 import type { TrustStore } from './identity/trust-store';
-import { operations } from './plugins/operations';
+import { operations, type OperationsOptions } from './plugins/operations';
 import { auditRoutes } from './routes/audit';
-import { deviceRoutes } from './routes/devices';
+import { deviceRoutes, type DeviceRoutesOptions } from './routes/devices';
 import { healthRoutes } from './routes/health';
-import { slotRoutes } from './routes/slots';
+import { slotRoutes, type SlotLookup } from './routes/slots';
 
 export interface AppOptions {
   readonly ledger: Ledger;
@@ -19,11 +20,15 @@ export interface AppOptions {
   readonly clientCertificate?: ClientCertificateSource;
   readonly logger?: FastifyServerOptions['logger'];
   /** HTTPS server options (key, cert, ca, requestCert) for the real server. */
-  readonly https?: FastifyServerOptions extends { https?: infer H } ? H : never;
+  readonly https?: HttpsServerOptions;
   /** Maximum request body in bytes. */
   readonly bodyLimit?: number;
-  /** Device onboarding: the org's Fabric CA (see routes/devices.ts). */
-  readonly devices?: unknown;
+  /** Device onboarding: the org's Fabric CA; without it the device routes answer 503. */
+  readonly devices?: DeviceRoutesOptions;
+  /** Metrics, rate limit, idempotency and events settings. */
+  readonly operations?: Omit<OperationsOptions, 'ledger' | 'clientCertificate'>;
+  /** Public slot data fed by chaincode events; GET /v1/slots reads it before asking the peer. */
+  readonly slotCache?: SlotLookup;
 }
 
 /**
@@ -34,25 +39,35 @@ export const LOG_REDACTIONS = ['req.headers', 'req.body', 'body', 'payload', 'si
 
 /** Builds the gateway: one plugin per concern, routes per resource. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  const serverOptions: FastifyServerOptions = {
     logger: options.logger ?? { level: 'info', redact: { paths: LOG_REDACTIONS, censor: '[redacted]' } },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    ...(options.https ? { https: options.https } : {}),
     // Strict types: a number where a string belongs is a 400, not silently converted.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    // Ids in logs, never bodies.
     requestIdHeader: 'x-request-id',
-  });
+    // Let in-flight requests finish on close(); idle keep-alive connections are closed.
+    forceCloseConnections: 'idle',
+  };
+  // The HTTPS instance has the same plugin and route API; only its server type differs.
+  const app = (
+    options.https
+      ? Fastify({ ...(serverOptions as FastifyHttpsOptions<HttpsServer>), https: options.https })
+      : Fastify(serverOptions)
+  ) as FastifyInstance;
   await app.register(errorHandler);
   await app.register(docs, { org: options.ledger.mspId });
   await app.register(authentication, {
     trust: options.trust,
     clientCertificate: options.clientCertificate ?? tlsClientCertificate,
   });
-  await app.register(operations, { ledger: options.ledger });
+  await app.register(operations, {
+    ledger: options.ledger,
+    clientCertificate: options.clientCertificate ?? tlsClientCertificate,
+    ...options.operations,
+  });
   await app.register(healthRoutes(options.ledger));
   await app.register(deviceRoutes(options.ledger, options.devices));
-  await app.register(slotRoutes(options.ledger));
+  await app.register(slotRoutes(options.ledger, options.slotCache));
   await app.register(auditRoutes(options.ledger));
   return app;
 }

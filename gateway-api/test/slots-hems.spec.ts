@@ -236,6 +236,21 @@ describe('utility gateway: HEMS device routes', () => {
     });
   });
 
+  describe('GET /v1/me', () => {
+    it("answers the device's home, bus and home reference, to the device only", async () => {
+      gateway.ledger.on('GetHomeRef', { homeRef: 'c'.repeat(64), bus: 'bus-2' });
+      const response = await gateway.request(device, { method: 'GET', url: '/v1/me' });
+      expect(response.json()).to.deep.equal({
+        mspId: 'UtilityAMSP',
+        homeId: 'home-7',
+        bus: 'bus-2',
+        homeRef: 'c'.repeat(64),
+      });
+      const relay = await gateway.pki.role('UtilityAMSP', 'relay');
+      expect((await gateway.request(relay, { method: 'GET', url: '/v1/me' })).statusCode).to.equal(403);
+    });
+  });
+
   describe('GET /v1/slots/:slotId/dispatch', () => {
     it("answers the device's own allowed power through its home reference, evaluated on the utility's peer", async () => {
       gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });

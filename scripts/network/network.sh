@@ -211,11 +211,34 @@ setup_identities() { # <org key>
   done
 }
 
+# TLS server certificate of a peer org's REST gateway (gateway-api) in
+# orgs/<org>/gateway/tls/{server.crt,server.key,ca.crt}, enrolled like the peers'
+# (TLS profile of the org's CA). Fabric CA type `gateway`: its OU is none of the
+# NodeOUs, so the certificate can never act as a Fabric identity of the org.
+setup_gateway_tls() { # <org key>
+  local k="$1" dir="$STATE/orgs/$1/gateway/tls" pw
+  [[ -f "$dir/.done" ]] && return 0
+  pw=$(secret_for "$STATE/orgs/$k/secrets/gateway")
+  if ! ca_client "$k" register --id.name gateway --id.secret "$pw" --id.type gateway >>"$LOGS/ca-client.log" 2>&1; then
+    ca_client "$k" identity list --id gateway >/dev/null 2>&1 \
+      || die "registering gateway at ca-$k failed (see $LOGS/ca-client.log)"
+  fi
+  enroll_tls "$k" gateway "$pw" "$dir"
+  touch "$dir/.done"
+  log "  enrolled the gateway TLS server certificate of ${MSP[$k]}"
+}
+
 # All orgs in parallel (one CA each, so no contention on a CA's database);
 # within an org one identity after the other.
 setup_all_identities() {
   local k pids=() failed=0 p
-  for k in "${ORG_KEYS[@]}"; do setup_identities "$k" & pids+=("$!"); done
+  for k in "${ORG_KEYS[@]}"; do
+    # A subshell of statements, not an && list: errexit must stay in force inside them.
+    (
+      setup_identities "$k"
+      [[ "$k" == orderer ]] || setup_gateway_tls "$k"
+    ) & pids+=("$!")
+  done
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
   (( failed == 0 )) || die "identity set-up failed (see above and $LOGS/ca-client.log)"
 }
@@ -226,7 +249,7 @@ read -r -d '' NETWORK_JSON_JS <<'JS' || true
 const fs = require('fs');
 const [out] = process.argv.slice(1);
 const net = { stateDir: '', channel: '', chaincode: '', peers: [], orderers: [],
-              certificateAuthorities: [], identities: [] };
+              certificateAuthorities: [], identities: [], gateways: [] };
 // "hems.role=hems:ecert,hems.bus=bus-1:ecert" -> { "hems.role": "hems", "hems.bus": "bus-1" }
 const attributes = (spec) => Object.fromEntries(spec.split(',').filter(Boolean).map((a) => {
   const i = a.indexOf('=');
@@ -240,6 +263,7 @@ for (const line of fs.readFileSync(0, 'utf8').split('\n')) {
     case 'peer': net.peers.push({ org: f[0], mspId: f[1], endpoint: f[2], tlsRootCertPath: f[3], operationsEndpoint: f[4] }); break;
     case 'orderer': net.orderers.push({ name: f[0], endpoint: f[1], operationsEndpoint: f[2], tlsRootCertPath: f[3] }); break;
     case 'ca': net.certificateAuthorities.push({ org: f[0], mspId: f[1], url: f[2], caName: f[3], tlsCertPath: f[4], registrarMspPath: f[5] }); break;
+    case 'gateway': net.gateways.push({ org: f[0], mspId: f[1], tlsCertPath: f[2], tlsKeyPath: f[3], tlsCaPath: f[4] }); break;
     case 'identity': net.identities.push({ org: f[0], mspId: f[1], name: f[2], type: f[3], attributes: attributes(f[4]), mspPath: f[5] }); break;
     default: throw new Error(`unknown record ${kind}`);
   }
@@ -262,6 +286,10 @@ write_network_json() {
     for k in "${ORG_KEYS[@]}"; do
       printf 'ca\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "${MSP[$k]}" "https://$HOST:${CA_PORT[$k]}" "ca-$k" \
         "$STATE/ca/$k/ca-cert.pem" "$STATE/orgs/$k/registrar/msp"
+    done
+    for k in "${PEER_ORG_KEYS[@]}"; do
+      printf 'gateway\t%s\t%s\t%s\t%s\t%s\n' "$k" "${MSP[$k]}" "$STATE/orgs/$k/gateway/tls/server.crt" \
+        "$STATE/orgs/$k/gateway/tls/server.key" "$STATE/orgs/$k/gateway/tls/ca.crt"
     done
     for entry in "${IDENTITIES[@]}"; do
       IFS='|' read -r org id type attrs <<<"$entry"

@@ -241,7 +241,8 @@ export function decodeBlock(block: common.Block): BlockInfo {
       fn = args[0] === undefined ? '' : utf8.decode(args[0]);
     }
     // google.protobuf.Timestamp; typed loosely here because its declaration lives in another package.
-    const timestamp = channelHeader.getTimestamp() as { getSeconds(): number; getNanos(): number } | undefined;
+    const timestamp = channelHeader.getTimestamp() as
+      { getSeconds(): number; getNanos(): number } | undefined;
     transactions.push({
       transactionId: channelHeader.getTxId(),
       blockNumber: number,

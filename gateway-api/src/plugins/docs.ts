@@ -21,6 +21,8 @@ export const docs = fp(
         },
         tags: [
           { name: 'slots', description: 'Timeslots: prices, forecasts, aggregates, dispatch' },
+          { name: 'devices', description: "Device onboarding with the utility's Fabric CA" },
+          { name: 'events', description: 'Server-sent events of slots and dispatch' },
           { name: 'audit', description: 'Ledger history, transactions, blocks, proofs of submission' },
           { name: 'operations', description: 'Health and readiness' },
         ],

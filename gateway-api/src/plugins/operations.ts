@@ -1,11 +1,84 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Ledger } from '../ledger/ports';
+import { hasChaincodeEvents, type Ledger } from '../ledger/ports';
+import { eventRoutes } from '../routes/events';
+import { SlotEventHub } from '../services/events';
+import { tlsClientCertificate, type ClientCertificateSource } from './authentication';
+import { idempotency, transactionStatusRoutes, type IdempotencyStore } from './idempotency';
+import { metrics, type MetricsOptions } from './metrics';
+import { clientRateLimit } from './rate-limit';
 
-/** Operations concerns (metrics, rate limits, idempotency, events); registered before the routes. */
+export interface OperationsOptions {
+  readonly ledger: Ledger;
+  /** The source authentication uses; keys the rate limit. Default: the mTLS peer certificate. */
+  readonly clientCertificate?: ClientCertificateSource;
+  readonly metrics?: MetricsOptions;
+  /** Requests per client certificate (or IP without one) and window; false: no limit. Default 600/min. */
+  readonly rateLimit?: { readonly max: number; readonly timeWindowMs?: number } | false;
+  /** Idempotency-Key handling for POSTs; default an in-memory store (24 h, 100 000 keys). */
+  readonly idempotency?: { readonly store?: IdempotencyStore } | false;
+  /**
+   * GET /v1/events, fed by the ledger's chaincode events (a ledger without them answers 503);
+   * false: not offered.
+   */
+  readonly events?:
+    | {
+        readonly bufferSize?: number;
+        readonly heartbeatMs?: number;
+        readonly maxSubscribers?: number;
+      }
+    | false;
+}
+
+export const DEFAULT_RATE_LIMIT = { max: 600, timeWindowMs: 60_000 } as const;
+
+/**
+ * Operations concerns, registered before the routes so their hooks cover every route: metrics
+ * (GET /metrics), per-certificate rate limits, idempotent POSTs with GET
+ * /v1/transactions/:txId/status, and server-sent slot events (GET /v1/events).
+ */
 export const operations = fp(
-  async (_app: FastifyInstance, _options: { readonly ledger: Ledger }) => {
-    // Filled in by the operations work (metrics, rate limit, idempotency, server-sent events).
+  async (app: FastifyInstance, options: OperationsOptions) => {
+    await app.register(metrics, options.metrics ?? {});
+    if (options.rateLimit !== false) {
+      await app.register(clientRateLimit, {
+        ...(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+        clientCertificate: options.clientCertificate ?? tlsClientCertificate,
+      });
+    }
+    if (options.idempotency !== false) {
+      await app.register(idempotency, options.idempotency ?? {});
+    }
+    await app.register(transactionStatusRoutes(options.ledger));
+
+    if (options.events !== false) {
+      const settings = options.events ?? {};
+      const hub = hasChaincodeEvents(options.ledger)
+        ? new SlotEventHub({
+            source: options.ledger,
+            ...(settings.bufferSize === undefined ? {} : { bufferSize: settings.bufferSize }),
+            log: app.log,
+          })
+        : undefined;
+      if (hub !== undefined) {
+        app.addHook('onReady', (done) => {
+          hub.start();
+          done();
+        });
+        // Before the server closes: open event streams would otherwise keep it from closing.
+        app.addHook('preClose', async () => {
+          await hub.stop();
+        });
+      }
+      await app.register(
+        eventRoutes({
+          hub,
+          mspId: options.ledger.mspId,
+          ...(settings.heartbeatMs === undefined ? {} : { heartbeatMs: settings.heartbeatMs }),
+          ...(settings.maxSubscribers === undefined ? {} : { maxSubscribers: settings.maxSubscribers }),
+        }),
+      );
+    }
   },
-  { name: 'operations' },
+  { name: 'operations', dependencies: ['authentication', 'error-handler'] },
 );

@@ -159,13 +159,22 @@ function requireOwnDevice(ledger: Ledger, request: FastifyRequest): { homeId: st
   return { homeId: caller.homeId, bus: caller.bus };
 }
 
+/** A cache of public slot data (services/slot-cache.ts); undefined when a slot is not cached. */
+export interface SlotLookup {
+  get(slotId: string): unknown;
+}
+
 export async function loadSlot(ledger: Ledger, slotId: string): Promise<SlotView> {
   return decodeJson<SlotView>(
     await ledger.contract(reader(ledger)).evaluate('GetSlot', { arguments: [slotId] }),
   );
 }
 
-export function slotRoutes(ledger: Ledger) {
+export function slotRoutes(ledger: Ledger, cache?: SlotLookup) {
+  // Reads of public slot data are served from the event-fed cache when it has the slot.
+  const publicSlot = async (slotId: string): Promise<SlotView> =>
+    (cache?.get(slotId) as SlotView | undefined) ?? loadSlot(ledger, slotId);
+
   return (app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
     app.get<{ Params: SlotIdParams }>(
       '/v1/slots/:slotId',
@@ -178,7 +187,7 @@ export function slotRoutes(ledger: Ledger) {
         },
       },
       async (request) => {
-        const slot = await loadSlot(ledger, request.params.slotId);
+        const slot = await publicSlot(request.params.slotId);
         if (request.caller.role !== 'hems') {
           return slot;
         }
@@ -192,6 +201,38 @@ export function slotRoutes(ledger: Ledger) {
           lambda:
             slot.dispatch?.perBus.find((entry) => entry.bus === bus)?.lambda ?? slot.dispatch?.lambda ?? null,
         };
+      },
+    );
+
+    app.get(
+      '/v1/me',
+      {
+        config: { roles: ['hems'] },
+        schema: {
+          tags: ['slots'],
+          summary: 'HEMS device: its home, bus and home reference (to prove its submissions to an auditor)',
+          response: {
+            200: {
+              type: 'object',
+              required: ['mspId', 'homeId', 'bus', 'homeRef'],
+              properties: {
+                mspId: { type: 'string' },
+                homeId: { type: 'string' },
+                bus: { type: 'string' },
+                homeRef: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+      async (request) => {
+        const { homeId, bus } = requireOwnDevice(ledger, request);
+        const { homeRef } = decodeJson<{ homeRef: string }>(
+          await ledger.contract('relay').evaluate('GetHomeRef', {
+            transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
+          }),
+        );
+        return { mspId: ledger.mspId, homeId, bus, homeRef };
       },
     );
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app';
 import type { RevocationSource } from '../../src/identity/trust-store';
 import type { ServiceIdentity } from '../../src/ledger/ports';
+import type { DeviceRoutesOptions } from '../../src/routes/devices';
 import { FakeLedger } from './fake-ledger';
 import { TestPki } from './pki';
 
@@ -24,7 +25,7 @@ export class TestGateway {
   static async create(
     mspId: string,
     identities: readonly ServiceIdentity[],
-    options: { pki?: TestPki; revocations?: RevocationSource; devices?: unknown } = {},
+    options: { pki?: TestPki; revocations?: RevocationSource; devices?: DeviceRoutesOptions } = {},
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);

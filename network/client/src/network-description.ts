@@ -36,6 +36,17 @@ export interface CertificateAuthorityDescription {
   readonly url: string;
   readonly caName: string;
   readonly tlsCertPath: string;
+  /** MSP folder of the CA's registrar (bootstrap admin), for device onboarding. */
+  readonly registrarMspPath: string;
+}
+
+/** TLS server material the network scripts enrolled for each org's REST gateway. */
+export interface GatewayDescription {
+  readonly org: string;
+  readonly mspId: string;
+  readonly tlsCertPath: string;
+  readonly tlsKeyPath: string;
+  readonly tlsCaPath: string;
 }
 
 export interface OrdererDescription {
@@ -52,6 +63,7 @@ export interface NetworkDescription {
   readonly orderers: readonly OrdererDescription[];
   readonly certificateAuthorities: readonly CertificateAuthorityDescription[];
   readonly identities: readonly IdentityDescription[];
+  readonly gateways?: readonly GatewayDescription[];
 }
 
 export const DEFAULT_STATE_DIR = path.resolve(__dirname, '..', '..', '.state');

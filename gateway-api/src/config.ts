@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
+import type { TrustedCa } from './identity/trust-store';
+
+/** One running gateway instance: which org it serves, where it listens, its TLS material. */
+export interface GatewayConfig {
+  readonly mspId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tlsCertPem: Buffer;
+  readonly tlsKeyPem: Buffer;
+  readonly network: NetworkDescription;
+  /** CAs of every channel org: client certificates must chain to one of them. */
+  readonly trustedCas: readonly TrustedCa[];
+  /** Folder for the gateway's own state (idempotency records, event checkpoint). */
+  readonly stateDir: string;
+}
+
+/** Default ports: one gateway per peer org on loopback. */
+export const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  DSOMSP: 9443,
+  UtilityAMSP: 9444,
+  UtilityBMSP: 9445,
+  RegulatorMSP: 9446,
+};
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') {
+    throw new Error(`${name} is required`);
+  }
+  return value;
+}
+
+/**
+ * Reads the configuration from the environment and the network description:
+ *   HEMS_GATEWAY_ORG (MSP id, required), HEMS_GATEWAY_HOST (127.0.0.1), HEMS_GATEWAY_PORT,
+ *   HEMS_GATEWAY_TLS_CERT / HEMS_GATEWAY_TLS_KEY (default: the gateway TLS certificate the
+ *   network scripts enrolled for the org), HEMS_NETWORK_STATE (network description folder).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const mspId = required(env.HEMS_GATEWAY_ORG, 'HEMS_GATEWAY_ORG');
+  const network = loadNetworkDescription(env.HEMS_NETWORK_STATE);
+  if (!network.peers.some((peer) => peer.mspId === mspId)) {
+    throw new Error(`HEMS_GATEWAY_ORG ${mspId} has no peer in the network`);
+  }
+  const described = (network.gateways ?? []).find((gateway) => gateway.mspId === mspId);
+  const certPath = env.HEMS_GATEWAY_TLS_CERT ?? described?.tlsCertPath;
+  const keyPath = env.HEMS_GATEWAY_TLS_KEY ?? described?.tlsKeyPath;
+  const port = Number(env.HEMS_GATEWAY_PORT ?? DEFAULT_PORTS[mspId] ?? 9443);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error('HEMS_GATEWAY_PORT must be a port number');
+  }
+  return {
+    mspId,
+    host: env.HEMS_GATEWAY_HOST ?? '127.0.0.1',
+    port,
+    tlsCertPem: readFileSync(
+      required(certPath, 'HEMS_GATEWAY_TLS_CERT (or a gateway TLS certificate in network.json)'),
+    ),
+    tlsKeyPem: readFileSync(required(keyPath, 'HEMS_GATEWAY_TLS_KEY (or a gateway TLS key in network.json)')),
+    network,
+    trustedCas: network.certificateAuthorities.map((ca) => ({
+      mspId: ca.mspId,
+      certificate: new X509Certificate(readFileSync(ca.tlsCertPath)),
+    })),
+    stateDir: env.HEMS_GATEWAY_STATE ?? `${network.stateDir}/gateways/${mspId}`,
+  };
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/*
+ * A gateway instance for one organization: HTTPS with mutual TLS on loopback, the org's Fabric
+ * identities to its own peer. `HEMS_GATEWAY_ORG=UtilityAMSP node gateway-api/dist/main.js`
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildApp } from './app';
+import { loadConfig } from './config';
+import { TrustStore } from './identity/trust-store';
+import { FabricLedger } from './ledger/fabric-ledger';
+import { publishOwnAggregates } from './routes/slots';
+import { AggregationScheduler } from './services/aggregation-scheduler';
+import { FabricCaRestClient, loadRegistrarFromMsp } from './services/fabric-ca';
+import { ChaincodeRevocations } from './services/revocations';
+import { SlotCache } from './services/slot-cache';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ledger = new FabricLedger(config.network, config.mspId);
+  // Revoked device certificates are refused by the gateway as by the chaincode: one list per
+  // utility, read from the ledger and refreshed in the background.
+  const revocations = new ChaincodeRevocations({ ledger });
+  await revocations.start();
+  const trust = new TrustStore(config.trustedCas, revocations);
+  // Device onboarding at the org's own Fabric CA, as its registrar.
+  const ca = config.network.certificateAuthorities.find((candidate) => candidate.mspId === config.mspId);
+  const devices =
+    ca === undefined
+      ? undefined
+      : {
+          ca: new FabricCaRestClient({
+            url: ca.url,
+            caName: ca.caName,
+            tlsTrustedRoots: readFileSync(ca.tlsCertPath, 'utf8'),
+            registrar: loadRegistrarFromMsp(ca.registrarMspPath),
+          }),
+        };
+  mkdirSync(config.stateDir, { recursive: true });
+  // Public slot data from chaincode events, resuming after a restart from its checkpoint.
+  const slotCache = new SlotCache({ ledger, checkpointFile: path.join(config.stateDir, 'slot-cache.json') });
+  const app = await buildApp({
+    ledger,
+    trust,
+    slotCache,
+    devices,
+    https: {
+      key: config.tlsKeyPem,
+      cert: config.tlsCertPem,
+      // Ask every client for a certificate, and let the authentication plugin judge it so a
+      // refusal is a precise JSON error rather than a failed TLS handshake.
+      ca: trust.caCertificatesPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+  });
+
+  await slotCache.start();
+  // A utility gateway publishes its aggregates at each slot's deadline; the plan is rebuilt from
+  // the ledger on start, so a restart loses nothing.
+  const scheduler = ledger.identities.includes('relay')
+    ? new AggregationScheduler({
+        ledger,
+        publish: (slotId) => publishOwnAggregates(ledger, slotId),
+        log: app.log,
+      })
+    : undefined;
+  await scheduler?.start();
+
+  // Graceful shutdown: stop accepting, let in-flight submits finish (close waits for them), then
+  // close the Fabric connections.
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    Promise.resolve(scheduler?.stop())
+      .then(() => slotCache.stop())
+      .then(() => revocations.stop())
+      .then(() => app.close())
+      .then(() => ledger.close())
+      .catch((error: unknown) => app.log.error({ err: error }, 'shutdown failed'))
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+  app.log.info({ org: config.mspId, port: config.port }, 'gateway listening');
+}
+
+main().catch((error: unknown) => {
+  console.error('gateway failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,206 @@
+import { expect } from 'chai';
+import type { X509Certificate } from 'node:crypto';
+import { HttpError } from '../src/http/errors';
+import { rateLimitKey } from '../src/plugins/rate-limit';
+import { buildApp } from '../src/app';
+import { refusal } from './support/fake-ledger';
+import { OperationsApp } from './operations-support';
+
+const OPEN_SLOT = {
+  slotId: 'slot-1',
+  deadline: '2030-01-01T10:00:00Z',
+  prices: { default: { lower: 10, upper: 20 } },
+};
+
+/** The value of one sample in Prometheus text format, 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) {
+      continue;
+    }
+    const labelText = line.slice(name.length + 1, line.indexOf('}'));
+    const present = labelText.split(',');
+    if (wanted.every((label) => present.includes(label))) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return 0;
+}
+
+describe('operations: metrics', () => {
+  let gateway: OperationsApp;
+  let dso: X509Certificate;
+
+  beforeEach(async () => {
+    gateway = await OperationsApp.create({
+      operations: { metrics: { processMetrics: false } },
+      routes: (app) => {
+        // A route that submits several transactions and counts them itself.
+        app.post('/v1/test/batch', { config: { submitMetrics: 'manual' } }, () => {
+          app.metrics.recordSubmit('success');
+          app.metrics.recordSubmit('refused', 'FAILED_PRECONDITION');
+          throw new HttpError(502, 'COMMIT_FAILED', 'not committed', 'e'.repeat(64));
+        });
+      },
+    });
+    dso = await gateway.pki.role('DSOMSP', 'dso');
+  });
+
+  afterEach(() => gateway.app.close());
+
+  async function scrape(): Promise<string> {
+    const response = await gateway.request(undefined, { method: 'GET', url: '/metrics' });
+    expect(response.statusCode).to.equal(200);
+    expect(response.headers['content-type']).to.match(/^text\/plain; version=0\.0\.4/);
+    return response.body;
+  }
+
+  it('counts requests and latency by method, route pattern and status on a public /metrics', async () => {
+    gateway.ledger.on('GetSlot', { slotId: 'slot-1', status: 'OPEN' });
+    await gateway.request(dso, { method: 'GET', url: '/v1/slots/slot-1' });
+    await gateway.request(dso, { method: 'GET', url: '/v1/slots/slot-2' });
+    await gateway.request(undefined, { method: 'GET', url: '/v1/slots/slot-1' });
+    await gateway.request(dso, { method: 'GET', url: '/no/such/route' });
+
+    const text = await scrape();
+    const route = { method: 'GET', route: '/v1/slots/:slotId' };
+    expect(sample(text, 'hems_gateway_http_requests_total', { ...route, status: '200' })).to.equal(2);
+    expect(sample(text, 'hems_gateway_http_requests_total', { ...route, status: '401' })).to.equal(1);
+    expect(sample(text, 'hems_gateway_http_requests_total', { route: 'unmatched', status: '404' })).to.equal(
+      1,
+    );
+    expect(
+      sample(text, 'hems_gateway_http_request_duration_seconds_count', { ...route, status: '200' }),
+    ).to.equal(2);
+    expect(text).not.to.include('slot-1');
+  });
+
+  it('counts submit outcomes from responses: committed, refused with the chaincode code, failed', async () => {
+    gateway.ledger.on('OpenSlot', OPEN_SLOT);
+    expect(
+      (await gateway.request(dso, { method: 'POST', url: '/v1/slots', payload: OPEN_SLOT })).statusCode,
+    ).to.equal(201);
+
+    // Refused at endorsement: fabric-gateway's error carries the transaction id.
+    gateway.ledger.on('OpenSlot', () => {
+      throw Object.assign(refusal('CONFLICT', 'slot slot-1 exists'), { transactionId: 'a'.repeat(64) });
+    });
+    expect(
+      (await gateway.request(dso, { method: 'POST', url: '/v1/slots', payload: OPEN_SLOT })).statusCode,
+    ).to.equal(409);
+
+    // Endorsed and ordered, but invalidated at commit.
+    gateway.ledger.on('OpenSlot', () => {
+      throw new HttpError(
+        409,
+        'CONFLICT',
+        'transaction was not committed: MVCC_READ_CONFLICT',
+        'b'.repeat(64),
+      );
+    });
+    await gateway.request(dso, { method: 'POST', url: '/v1/slots', payload: OPEN_SLOT });
+
+    // An evaluation refused: no transaction, not a submit.
+    gateway.ledger.on('GetSlot', () => {
+      throw refusal('NOT_FOUND', 'no slot');
+    });
+    expect((await gateway.request(dso, { method: 'GET', url: '/v1/slots/slot-9' })).statusCode).to.equal(404);
+
+    const text = await scrape();
+    const submits = 'hems_gateway_fabric_submits_total';
+    expect(sample(text, submits, { outcome: 'success' })).to.equal(1);
+    expect(sample(text, submits, { outcome: 'refused', code: 'CONFLICT' })).to.equal(1);
+    expect(sample(text, submits, { outcome: 'failed', code: 'CONFLICT' })).to.equal(1);
+    expect(sample(text, submits, { outcome: 'refused', code: 'NOT_FOUND' })).to.equal(0);
+  });
+
+  it('leaves routes marked submitMetrics: manual to count their own submits', async () => {
+    const response = await gateway.request(dso, { method: 'POST', url: '/v1/test/batch' });
+    expect(response.statusCode).to.equal(502);
+    const text = await scrape();
+    const submits = 'hems_gateway_fabric_submits_total';
+    expect(sample(text, submits, { outcome: 'success' })).to.equal(1);
+    expect(sample(text, submits, { outcome: 'refused', code: 'FAILED_PRECONDITION' })).to.equal(1);
+    expect(sample(text, submits, { outcome: 'failed' })).to.equal(0);
+  });
+
+  it('keeps a registry per app instance', async () => {
+    const other = await OperationsApp.create({
+      pki: gateway.pki,
+      operations: { metrics: { processMetrics: false } },
+    });
+    try {
+      await gateway.request(dso, { method: 'GET', url: '/v1/slots/x' });
+      const text = (await other.request(undefined, { method: 'GET', url: '/metrics' })).body;
+      expect(sample(text, 'hems_gateway_http_requests_total', { route: '/v1/slots/:slotId' })).to.equal(0);
+    } finally {
+      await other.app.close();
+    }
+  });
+
+  it('is part of the app buildApp assembles, with process metrics', async () => {
+    const app = await buildApp({
+      ledger: gateway.ledger,
+      trust: gateway.pki.trustStore(),
+      logger: false,
+    });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(response.statusCode).to.equal(200);
+      expect(response.body).to.include('hems_gateway_process_cpu_seconds_total');
+      expect(response.body).to.include('hems_gateway_fabric_submits_total');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('operations: rate limit', () => {
+  let gateway: OperationsApp;
+
+  beforeEach(async () => {
+    gateway = await OperationsApp.create({
+      operations: { rateLimit: { max: 2 }, metrics: { processMetrics: false } },
+      routes: (app) => app.get('/public', { config: { public: true } }, () => ({ ok: true })),
+    });
+    gateway.ledger.on('GetSlot', { slotId: 'slot-1', status: 'OPEN' });
+  });
+
+  afterEach(() => gateway.app.close());
+
+  it('limits each client certificate separately and answers 429 in the API error format', async () => {
+    const first = await gateway.pki.role('DSOMSP', 'dso');
+    const second = await gateway.pki.role('DSOMSP', 'dso', 'dso-2');
+    const get = (certificate: X509Certificate) =>
+      gateway.request(certificate, { method: 'GET', url: '/v1/slots/slot-1' });
+
+    expect((await get(first)).statusCode).to.equal(200);
+    expect((await get(first)).statusCode).to.equal(200);
+    const limited = await get(first);
+    expect(limited.statusCode).to.equal(429);
+    expect(limited.json()).to.deep.equal({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: 'rate limit of 2 requests exceeded; retry in 1 minute',
+    });
+    expect(limited.headers['retry-after']).to.equal('60');
+    expect((await get(second)).statusCode).to.equal(200);
+  });
+
+  it('keys requests without a certificate by IP address', async () => {
+    const get = (remoteAddress: string) =>
+      gateway.app.inject({ method: 'GET', url: '/public', remoteAddress });
+    expect((await get('10.0.0.1')).statusCode).to.equal(200);
+    expect((await get('10.0.0.1')).statusCode).to.equal(200);
+    expect((await get('10.0.0.1')).statusCode).to.equal(429);
+    expect((await get('10.0.0.2')).statusCode).to.equal(200);
+  });
+
+  it('derives the key from the certificate fingerprint, else the IP', async () => {
+    const certificate = await gateway.pki.role('DSOMSP', 'dso');
+    const request = { ip: '10.1.2.3', caller: null } as unknown as Parameters<typeof rateLimitKey>[0];
+    expect(rateLimitKey(request, () => undefined)).to.equal('ip:10.1.2.3');
+    expect(rateLimitKey(request, () => certificate)).to.equal(`cert:${certificate.fingerprint256}`);
+  });
+});

@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import path from 'node:path';
+import { findIdentity, readCredentials, type NetworkDescription } from '@hems/network-client';
+import { E2E_STATE_DIR, REPO_ROOT } from './network';
+
+export const GATEWAY_PORTS: Readonly<Record<string, number>> = {
+  DSOMSP: 19443,
+  UtilityAMSP: 19444,
+  UtilityBMSP: 19445,
+  RegulatorMSP: 19446,
+};
+
+export function gatewayUrl(mspId: string): string {
+  return `https://localhost:${GATEWAY_PORTS[mspId]}`;
+}
+
+/** The CA that issued the gateway's TLS certificate (the org's CA), for clients to trust. */
+export function gatewayCaPem(description: NetworkDescription, mspId: string): string {
+  const ca = description.certificateAuthorities.find((candidate) => candidate.mspId === mspId);
+  if (ca === undefined) {
+    throw new Error(`no CA of ${mspId}`);
+  }
+  return readFileSync(ca.tlsCertPath, 'utf8');
+}
+
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** A JSON request over mutual TLS as one of the network's enrolled identities (or none). */
+export function callGateway<T = unknown>(
+  description: NetworkDescription,
+  gatewayMspId: string,
+  as: { mspId: string; name: string } | undefined,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<ApiResponse<T>> {
+  const credentials =
+    as === undefined ? undefined : readCredentials(findIdentity(description, as.mspId, as.name));
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gatewayUrl(gatewayMspId)}${urlPath}`,
+      {
+        method,
+        ca: gatewayCaPem(description, gatewayMspId),
+        ...(credentials ? { cert: credentials.certificate, key: credentials.privateKeyPem } : {}),
+        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            body: (text ? JSON.parse(text) : undefined) as T,
+            headers: res.headers,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** One gateway process per peer org, on test ports, against the e2e network. */
+export class GatewayProcesses {
+  private readonly children = new Map<string, ChildProcess>();
+
+  async start(description: NetworkDescription, mspIds: readonly string[]): Promise<void> {
+    for (const mspId of mspIds) {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'gateway-api', 'dist', 'main.js')], {
+        env: {
+          ...process.env,
+          HEMS_NETWORK_STATE: E2E_STATE_DIR,
+          HEMS_GATEWAY_ORG: mspId,
+          HEMS_GATEWAY_PORT: String(GATEWAY_PORTS[mspId]),
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      this.children.set(mspId, child);
+    }
+    for (const mspId of mspIds) {
+      await this.waitHealthy(description, mspId);
+    }
+  }
+
+  private async waitHealthy(description: NetworkDescription, mspId: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const health = await callGateway(description, mspId, undefined, 'GET', '/readyz');
+        if (health.status === 200) {
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline || this.children.get(mspId)?.exitCode !== null) {
+        throw new Error(`gateway of ${mspId} did not become ready`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Graceful stop (SIGTERM), as an operator would. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) {
+              resolve();
+              return;
+            }
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    this.children.clear();
+  }
+}
