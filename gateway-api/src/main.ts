@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildApp } from './app';
+import { buildApp, LOG_REDACTIONS } from './app';
 import { loadConfig } from './config';
 import { TrustStore } from './identity/trust-store';
 import { FabricLedger } from './ledger/fabric-ledger';
@@ -40,6 +40,10 @@ async function main(): Promise<void> {
   // Public slot data from chaincode events, resuming after a restart from its checkpoint.
   const slotCache = new SlotCache({ ledger, checkpointFile: path.join(config.stateDir, 'slot-cache.json') });
   const app = await buildApp({
+    logger: {
+      level: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',
+      redact: { paths: LOG_REDACTIONS, censor: '[redacted]' },
+    },
     ledger,
     trust,
     slotCache,

@@ -8,7 +8,16 @@ import {
 import { expect } from 'chai';
 import { HemsClient, type HemsEvent } from '../../gateway-api/src/client';
 import { E2E_STATE_DIR } from './support/network';
-import { GatewayProcesses, callGateway, gatewayCaPem, gatewayUrl } from './support/gateways';
+import {
+  GatewayProcesses,
+  callGateway,
+  gatewayCaPem,
+  gatewayUrl,
+  useGatewayPorts,
+} from '../../gateway-api/src/local/gateway-processes';
+
+// Test ports, apart from the defaults a developer's own gateways use.
+useGatewayPorts({ DSOMSP: 19443, UtilityAMSP: 19444, UtilityBMSP: 19445, RegulatorMSP: 19446 });
 
 const UTILITIES = ['UtilityAMSP', 'UtilityBMSP'] as const;
 const DSO = { mspId: 'DSOMSP', name: 'dso-operator' };
@@ -41,7 +50,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 describe('the REST gateways on the real network', () => {
   let description: NetworkDescription;
-  const gateways = new GatewayProcesses();
+  const gateways = new GatewayProcesses(E2E_STATE_DIR);
   let enrolled: Device;
 
   before(async function () {

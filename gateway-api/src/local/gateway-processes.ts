@@ -3,17 +3,25 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { findIdentity, readCredentials, type NetworkDescription } from '@hems/network-client';
-import { E2E_STATE_DIR, REPO_ROOT } from './network';
+import { DEFAULT_PORTS } from '../config';
 
-export const GATEWAY_PORTS: Readonly<Record<string, number>> = {
-  DSOMSP: 19443,
-  UtilityAMSP: 19444,
-  UtilityBMSP: 19445,
-  RegulatorMSP: 19446,
-};
+/**
+ * Running gateway processes on this machine, one per peer org of a local network, and calling
+ * them as the network's enrolled identities: used by the end-to-end tests, the demo and the
+ * benchmarks. Ports default to the gateway's defaults; tests pass their own.
+ */
+let ports: Readonly<Record<string, number>> = DEFAULT_PORTS;
+
+export function useGatewayPorts(next: Readonly<Record<string, number>>): void {
+  ports = next;
+}
 
 export function gatewayUrl(mspId: string): string {
-  return `https://localhost:${GATEWAY_PORTS[mspId]}`;
+  const port = ports[mspId];
+  if (port === undefined) {
+    throw new Error(`no gateway port for ${mspId}`);
+  }
+  return `https://localhost:${port}`;
 }
 
 /** The CA that issued the gateway's TLS certificate (the org's CA), for clients to trust. */
@@ -70,18 +78,23 @@ export function callGateway<T = unknown>(
   });
 }
 
-/** One gateway process per peer org, on test ports, against the e2e network. */
+/** One gateway process per peer org against the network whose state folder is given. */
 export class GatewayProcesses {
   private readonly children = new Map<string, ChildProcess>();
 
+  constructor(private readonly stateDir: string) {}
+
   async start(description: NetworkDescription, mspIds: readonly string[]): Promise<void> {
     for (const mspId of mspIds) {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'gateway-api', 'dist', 'main.js')], {
+      const port = ports[mspId];
+      const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
         env: {
           ...process.env,
-          HEMS_NETWORK_STATE: E2E_STATE_DIR,
+          HEMS_NETWORK_STATE: this.stateDir,
           HEMS_GATEWAY_ORG: mspId,
-          HEMS_GATEWAY_PORT: String(GATEWAY_PORTS[mspId]),
+          ...(port === undefined ? {} : { HEMS_GATEWAY_PORT: String(port) }),
+          // Request logs go to the gateway's log level; the parent keeps only warnings.
+          HEMS_GATEWAY_LOG_LEVEL: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'warn',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
