@@ -11,6 +11,7 @@ import { operations, type OperationsOptions } from './plugins/operations';
 import { auditRoutes } from './routes/audit';
 import { deviceRoutes, type DeviceRoutesOptions } from './routes/devices';
 import { healthRoutes } from './routes/health';
+import type { AggregationFanOut } from './services/utility-gateways';
 import { slotRoutes, type SlotLookup } from './routes/slots';
 
 export interface AppOptions {
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly devices?: DeviceRoutesOptions;
   /** Metrics, rate limit, idempotency and events settings. */
   readonly operations?: Omit<OperationsOptions, 'ledger' | 'clientCertificate'>;
+  /** On the DSO gateway: asks the utility gateways to aggregate (POST /v1/slots/{id}/aggregates). */
+  readonly aggregationFanOut?: AggregationFanOut;
   /** Public slot data fed by chaincode events; GET /v1/slots reads it before asking the peer. */
   readonly slotCache?: SlotLookup;
 }
@@ -67,7 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(healthRoutes(options.ledger));
   await app.register(deviceRoutes(options.ledger, options.devices));
-  await app.register(slotRoutes(options.ledger, options.slotCache));
+  await app.register(slotRoutes(options.ledger, options.slotCache, options.aggregationFanOut));
   await app.register(auditRoutes(options.ledger));
   return app;
 }

@@ -13,6 +13,9 @@ import { publishOwnAggregates } from './routes/slots';
 import { AggregationScheduler } from './services/aggregation-scheduler';
 import { FabricCaRestClient, loadRegistrarFromMsp } from './services/fabric-ca';
 import { ChaincodeRevocations } from './services/revocations';
+import { createAggregationFanOut, type UtilityGateway } from './services/utility-gateways';
+import { DEFAULT_PORTS } from './config';
+import { findIdentity, readCredentials } from '@hems/network-client';
 import { SlotCache } from './services/slot-cache';
 
 async function main(): Promise<void> {
@@ -39,7 +42,11 @@ async function main(): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true });
   // Public slot data from chaincode events, resuming after a restart from its checkpoint.
   const slotCache = new SlotCache({ ledger, checkpointFile: path.join(config.stateDir, 'slot-cache.json') });
+  // The DSO gateway reaches the utility gateways to trigger their aggregation. Their URLs come
+  // from HEMS_UTILITY_GATEWAYS ({"UtilityAMSP":"https://host:port", ...}) or the default ports.
+  const aggregationFanOut = ledger.identities.includes('dso') ? dsoFanOut(config) : undefined;
   const app = await buildApp({
+    aggregationFanOut,
     logger: {
       level: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',
       redact: { paths: LOG_REDACTIONS, censor: '[redacted]' },
@@ -93,6 +100,24 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ org: config.mspId, port: config.port }, 'gateway listening');
+}
+
+function dsoFanOut(config: ReturnType<typeof loadConfig>): ReturnType<typeof createAggregationFanOut> {
+  const urls = JSON.parse(process.env.HEMS_UTILITY_GATEWAYS ?? '{}') as Record<string, string>;
+  const utilities: UtilityGateway[] = config.network.certificateAuthorities
+    .filter((ca) =>
+      config.network.identities.some((identity) => identity.mspId === ca.mspId && identity.name === 'relay'),
+    )
+    .map((ca) => ({
+      mspId: ca.mspId,
+      url: urls[ca.mspId] ?? `https://localhost:${DEFAULT_PORTS[ca.mspId] ?? 9444}`,
+      caPem: readFileSync(ca.tlsCertPath, 'utf8'),
+    }));
+  const operator = readCredentials(findIdentity(config.network, config.mspId, 'dso-operator'));
+  return createAggregationFanOut(utilities, {
+    certificatePem: operator.certificate,
+    privateKeyPem: operator.privateKeyPem,
+  });
 }
 
 main().catch((error: unknown) => {

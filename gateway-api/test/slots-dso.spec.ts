@@ -218,6 +218,36 @@ describe('DSO gateway: slot routes', () => {
   });
 });
 
+describe('DSO gateway: POST /v1/slots/:slotId/aggregates', () => {
+  it('asks every utility gateway to aggregate and reports each outcome; refuses non-DSO callers', async () => {
+    const outcomes = [
+      { org: 'UtilityAMSP', statusCode: 200, result: { buses: [] } },
+      {
+        org: 'UtilityBMSP',
+        statusCode: 503,
+        result: { message: 'utility gateway unreachable: ECONNREFUSED' },
+      },
+    ];
+    const asked: string[] = [];
+    const gateway = await TestGateway.create('DSOMSP', ['dso'], {
+      aggregationFanOut: (slotId) => {
+        asked.push(slotId);
+        return Promise.resolve(outcomes);
+      },
+    });
+    const operator = await gateway.pki.role('DSOMSP', 'dso');
+    const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots/slot-1/aggregates' });
+    expect(response.statusCode).to.equal(200);
+    expect(response.json()).to.deep.equal({ slotId: 'slot-1', utilities: outcomes });
+    expect(asked).to.deep.equal(['slot-1']);
+    const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
+    expect(
+      (await gateway.request(auditor, { method: 'POST', url: '/v1/slots/slot-1/aggregates' })).statusCode,
+    ).to.equal(403);
+    await gateway.app.close();
+  });
+});
+
 describe('utility gateway: POST /v1/slots/:slotId/aggregates', () => {
   let gateway: TestGateway;
 

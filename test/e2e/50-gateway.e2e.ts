@@ -159,17 +159,15 @@ describe('the REST gateways on the real network', () => {
       }),
     );
 
-    // The DSO asks each utility gateway to aggregate; buses whose homes all submitted close now.
-    for (const mspId of UTILITIES) {
-      const triggered = await callGateway<{ buses: { bus: string; outcome: string }[] }>(
-        description,
-        mspId,
-        DSO,
-        'POST',
-        `/v1/slots/${slotId}/aggregates`,
-      );
-      expect(triggered.status, JSON.stringify(triggered.body)).to.equal(200);
-      expect(triggered.body.buses.find((bus) => bus.bus === 'bus-1')?.outcome).to.equal('published');
+    // The DSO asks its own gateway, which asks every utility gateway to aggregate on its peer;
+    // buses whose enrolled homes all submitted close now.
+    const triggered = await callGateway<{
+      utilities: { org: string; statusCode: number; result: { buses: { bus: string; outcome: string }[] } }[];
+    }>(description, 'DSOMSP', DSO, 'POST', `/v1/slots/${slotId}/aggregates`);
+    expect(triggered.status, JSON.stringify(triggered.body)).to.equal(200);
+    for (const utility of triggered.body.utilities) {
+      expect(utility.statusCode, JSON.stringify(utility)).to.equal(200);
+      expect(utility.result.buses.find((bus) => bus.bus === 'bus-1')?.outcome).to.equal('published');
     }
 
     // UtilityB's bus-2 is short of a home (revoked): its gateway's scheduler publishes it at the deadline.

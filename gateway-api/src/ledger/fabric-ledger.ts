@@ -3,6 +3,7 @@ import { fabricAttributes } from '@hems/chaincode';
 import { connectAs, type FabricConnection, type NetworkDescription } from '@hems/network-client';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { HttpError } from '../http/errors';
+import { submitRetryingConflicts, validationCodeName } from './mvcc-retry';
 import type { BlockInfo, Ledger, LedgerContract, ServiceIdentity, TransactionInfo } from './ports';
 import type { ChaincodeEventStream, ChaincodeEventsOptions } from './ports';
 
@@ -13,10 +14,6 @@ const ENROLMENT_ID: Readonly<Record<ServiceIdentity, string>> = {
   auditor: 'auditor',
   admin: 'orgadmin',
 };
-
-const VALIDATION_CODES = Object.fromEntries(
-  Object.entries(peer.TxValidationCode).map(([name, code]) => [code, name]),
-) as Record<number, string>;
 
 /**
  * The gateway's ledger: one fabric-gateway connection per service identity of its org, all to the
@@ -62,33 +59,26 @@ export class FabricLedger implements Ledger {
           arguments: [...(options.arguments ?? [])],
           ...(options.transientData ? { transientData: { ...options.transientData } } : {}),
         }),
-      submit: async (name, options = {}) => {
-        const transaction = await contract
-          .newProposal(name, {
-            arguments: [...(options.arguments ?? [])],
-            ...(options.transientData ? { transientData: { ...options.transientData } } : {}),
-            ...(options.endorsingOrganizations
-              ? { endorsingOrganizations: [...options.endorsingOrganizations] }
-              : {}),
-          })
-          .endorse();
-        const submitted = await transaction.submit();
-        const status = await submitted.getStatus();
-        if (!status.successful) {
-          const name = VALIDATION_CODES[status.code] ?? String(status.code);
-          // MVCC_READ_CONFLICT / PHANTOM_READ_CONFLICT: a concurrent update won; a retry may pass.
-          const retryable =
-            status.code === peer.TxValidationCode.MVCC_READ_CONFLICT ||
-            status.code === peer.TxValidationCode.PHANTOM_READ_CONFLICT;
-          throw new HttpError(
-            retryable ? 409 : 502,
-            retryable ? 'CONFLICT' : 'COMMIT_FAILED',
-            `transaction was not committed: ${name}${retryable ? ' (concurrent update; retry)' : ''}`,
-            status.transactionId,
-          );
-        }
-        return { result: submitted.getResult(), transactionId: submitted.getTransactionId() };
-      },
+      submit: (name, options = {}) =>
+        submitRetryingConflicts(async () => {
+          const transaction = await contract
+            .newProposal(name, {
+              arguments: [...(options.arguments ?? [])],
+              ...(options.transientData ? { transientData: { ...options.transientData } } : {}),
+              ...(options.endorsingOrganizations
+                ? { endorsingOrganizations: [...options.endorsingOrganizations] }
+                : {}),
+            })
+            .endorse();
+          const submitted = await transaction.submit();
+          const status = await submitted.getStatus();
+          return {
+            successful: status.successful,
+            code: status.code,
+            transactionId: status.transactionId,
+            result: submitted.getResult(),
+          };
+        }),
     };
   }
 
@@ -253,7 +243,7 @@ export function decodeBlock(block: common.Block): BlockInfo {
       creatorMspId: creator.getMspid(),
       creatorRole: roleOf(utf8.decode(creator.getIdBytes_asU8())),
       endorsingOrganizations: endorsers.sort(),
-      validationCode: VALIDATION_CODES[filter[index] ?? 255] ?? String(filter[index]),
+      validationCode: validationCodeName(filter[index] ?? 255),
       function: fn,
     });
   });

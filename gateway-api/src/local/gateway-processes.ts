@@ -93,6 +93,10 @@ export class GatewayProcesses {
           HEMS_NETWORK_STATE: this.stateDir,
           HEMS_GATEWAY_ORG: mspId,
           ...(port === undefined ? {} : { HEMS_GATEWAY_PORT: String(port) }),
+          // The DSO gateway reaches the utility gateways on these same ports.
+          HEMS_UTILITY_GATEWAYS: JSON.stringify(
+            Object.fromEntries(Object.keys(ports).map((org) => [org, gatewayUrl(org)])),
+          ),
           // Request logs go to the gateway's log level; the parent keeps only warnings.
           HEMS_GATEWAY_LOG_LEVEL: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'warn',
         },

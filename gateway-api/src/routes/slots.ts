@@ -3,6 +3,7 @@ import { chaincodeRefusal } from '@hems/network-client';
 import { HttpError } from '../http/errors';
 import type { Ledger, ServiceIdentity } from '../ledger/ports';
 import { planDispatch } from '../services/dispatch-optimizer';
+import type { AggregationFanOut } from '../services/utility-gateways';
 import { busId, decodeJson, slotIdParams, type SlotIdParams } from './common';
 
 interface PriceRange {
@@ -170,7 +171,7 @@ export async function loadSlot(ledger: Ledger, slotId: string): Promise<SlotView
   );
 }
 
-export function slotRoutes(ledger: Ledger, cache?: SlotLookup) {
+export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: AggregationFanOut) {
   // Reads of public slot data are served from the event-fed cache when it has the slot.
   const publicSlot = async (slotId: string): Promise<SlotView> =>
     (cache?.get(slotId) as SlotView | undefined) ?? loadSlot(ledger, slotId);
@@ -369,6 +370,10 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup) {
       },
       async (request) => {
         const caller = request.caller;
+        // The DSO's own gateway holds no utility identity: it asks every utility gateway.
+        if (!ledger.identities.includes('relay') && fanOut !== undefined && caller.role === 'dso') {
+          return { slotId: request.params.slotId, utilities: await fanOut(request.params.slotId) };
+        }
         if (caller.role !== 'dso' && caller.mspId !== ledger.mspId) {
           throw new HttpError(
             403,

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app';
 import type { RevocationSource } from '../../src/identity/trust-store';
 import type { ServiceIdentity } from '../../src/ledger/ports';
 import type { DeviceRoutesOptions } from '../../src/routes/devices';
+import type { AggregationFanOut } from '../../src/services/utility-gateways';
 import { FakeLedger } from './fake-ledger';
 import { TestPki } from './pki';
 
@@ -25,7 +26,12 @@ export class TestGateway {
   static async create(
     mspId: string,
     identities: readonly ServiceIdentity[],
-    options: { pki?: TestPki; revocations?: RevocationSource; devices?: DeviceRoutesOptions } = {},
+    options: {
+      pki?: TestPki;
+      revocations?: RevocationSource;
+      devices?: DeviceRoutesOptions;
+      aggregationFanOut?: AggregationFanOut;
+    } = {},
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);
@@ -39,6 +45,7 @@ export class TestGateway {
       },
       logger: false,
       devices: options.devices,
+      aggregationFanOut: options.aggregationFanOut,
     });
     return new TestGateway(app, ledger, pki, clients);
   }
