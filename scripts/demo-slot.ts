@@ -23,6 +23,7 @@ import {
   type Device,
   type FabricConnection,
 } from '@hems/network-client';
+import type { SlotView } from '../gateway-api/src/routes/slot-view';
 import { planDispatch } from '../gateway-api/src/services/dispatch-optimizer';
 
 const UTILITIES = ['UtilityAMSP', 'UtilityBMSP'];
@@ -32,20 +33,6 @@ const CAPACITY_KW = new Map([
   ['bus-2', 9],
 ]);
 const PRICES = { default: { lower: 42, upper: 96 }, buses: [{ bus: 'bus-2', lower: 55, upper: 130 }] };
-
-interface SlotView {
-  status: string;
-  busTotals: {
-    bus: string;
-    homes: number;
-    withheldHomes: number;
-    lower: number;
-    upper: number;
-    withheldOrgs: string[];
-    pendingOrgs: string[];
-  }[];
-  aggregates: { org: string; bus: string; homes?: number; withheld?: boolean }[];
-}
 
 /**
  * A small, seeded home model: an always-on base load, a flexible part (HVAC, water heater, EV)

@@ -1,15 +1,11 @@
 import 'reflect-metadata';
-import { webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import sinon, { type SinonStub } from 'sinon';
-import { FABRIC_ATTRIBUTES_OID } from '@hems/chaincode';
 import { HttpError } from '../src/http/errors';
-import { TrustStore } from '../src/identity/trust-store';
 import type { Ledger, LedgerContract, ServiceIdentity, TransactionOptions } from '../src/ledger/ports';
 import { ChaincodeRevocations } from '../src/services/revocations';
-
-x509.cryptoProvider.set(webcrypto);
+import { createCa, issueClient, trustStoreOf } from './support/pki';
 
 type Evaluate = SinonStub<[string, TransactionOptions?], Promise<Uint8Array>>;
 
@@ -217,52 +213,20 @@ describe('chaincode revocation lists (RevocationSource)', () => {
   });
 
   it("makes the gateway's trust store refuse revoked device certificates", async () => {
-    const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-    const caKeys = await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
-    const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: '01',
-      name: 'CN=ca.utilitya',
-      notBefore: new Date('2020-01-01T00:00:00Z'),
-      notAfter: new Date('2040-01-01T00:00:00Z'),
-      signingAlgorithm: ecdsa,
-      keys: caKeys,
-      extensions: [new x509.BasicConstraintsExtension(true, 1, true)],
-    });
-    const device = async (serialNumber: string): Promise<X509Certificate> => {
-      const keys = await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
-      const cert = await x509.X509CertificateGenerator.create({
+    const ca = await createCa('UtilityAMSP');
+    const device = (serialNumber: string): Promise<X509Certificate> =>
+      issueClient(ca, {
+        name: 'hems-home-a-101',
         serialNumber,
-        subject: 'CN=hems-home-a-101',
-        issuer: caCert.subject,
-        notBefore: new Date('2020-01-01T00:00:00Z'),
-        notAfter: new Date('2039-01-01T00:00:00Z'),
-        signingAlgorithm: ecdsa,
-        publicKey: keys.publicKey,
-        signingKey: caKeys.privateKey,
-        extensions: [
-          new x509.Extension(
-            FABRIC_ATTRIBUTES_OID,
-            false,
-            Buffer.from(
-              JSON.stringify({
-                attrs: { 'hems.role': 'hems', 'hems.home': 'home-a-101', 'hems.bus': 'bus-1' },
-              }),
-            ),
-          ),
-        ],
+        attrs: { 'hems.role': 'hems', 'hems.home': 'home-a-101', 'hems.bus': 'bus-1' },
       });
-      return new X509Certificate(cert.toString('pem'));
-    };
     const revoked = await device('0abc');
     const fine = await device('0abd');
     const { ledger, evaluate } = fakeLedger();
     answer(evaluate, { UtilityAMSP: ['0ABC'] });
     const source = new ChaincodeRevocations({ ledger });
     await source.refresh();
-    const trust = new TrustStore(
-      [{ mspId: 'UtilityAMSP', certificate: new X509Certificate(caCert.toString('pem')) }],
-      source,
-    );
+    const trust = trustStoreOf([ca], source);
     expect(trust.authenticate(fine).homeId).to.equal('home-a-101');
     expect(() => trust.authenticate(revoked)).to.throw(HttpError, 'revoked');
   });

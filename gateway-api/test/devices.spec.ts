@@ -1,13 +1,11 @@
 import 'reflect-metadata';
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { Writable } from 'node:stream';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import sinon, { type SinonStub } from 'sinon';
-import { FABRIC_ATTRIBUTES_OID } from '@hems/chaincode';
 import { buildApp } from '../src/app';
-import { TrustStore } from '../src/identity/trust-store';
 import type { Ledger, LedgerContract, ServiceIdentity } from '../src/ledger/ports';
 import {
   deviceEnrollmentId,
@@ -16,74 +14,9 @@ import {
   type DeviceRoutesOptions,
 } from '../src/routes/devices';
 import { FabricCaError, type FabricCaClient } from '../src/services/fabric-ca';
+import { createCa, createCsr, ECDSA, issueClient, trustStoreOf, type TestCa } from './support/pki';
 
-x509.cryptoProvider.set(webcrypto);
-
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-type KeyPair = webcrypto.CryptoKeyPair;
 const CERT_HEADER = 'x-test-certificate';
-
-interface OrgCa {
-  readonly mspId: string;
-  readonly certificate: x509.X509Certificate;
-  readonly keys: KeyPair;
-}
-
-let serial = 0x7100;
-
-async function orgCa(mspId: string): Promise<OrgCa> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString(16),
-    name: `CN=ca.${mspId.toLowerCase()}, O=${mspId}`,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2040-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
-  });
-  return { mspId, certificate, keys };
-}
-
-/** A client certificate the way Fabric CA issues it, with hems.* attributes. */
-async function client(ca: OrgCa, name: string, attrs: Record<string, string>): Promise<X509Certificate> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString(16),
-    subject: `CN=${name}, OU=client, O=${ca.mspId}`,
-    issuer: ca.certificate.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions: [new x509.Extension(FABRIC_ATTRIBUTES_OID, false, Buffer.from(JSON.stringify({ attrs })))],
-  });
-  return new X509Certificate(certificate.toString('pem'));
-}
-
-/** What a device does before enrolling: its own key pair and a CSR with CN = enrolment id. */
-async function deviceCsr(
-  cn: string,
-  algorithm: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams = ECDSA,
-  extensions: x509.Extension[] = [],
-): Promise<string> {
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
-  const signingAlgorithm =
-    algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${cn}`,
-    keys,
-    signingAlgorithm,
-    extensions,
-  });
-  return csr.toString('pem');
-}
 
 interface FakeContract {
   readonly evaluate: SinonStub<
@@ -153,7 +86,7 @@ interface Gateway {
 }
 
 describe('device onboarding routes', () => {
-  let cas: Map<string, OrgCa>;
+  let cas: Map<string, TestCa>;
   let adminA: X509Certificate;
   let adminB: X509Certificate;
   let relayA: X509Certificate;
@@ -168,12 +101,7 @@ describe('device onboarding routes', () => {
     identities: readonly ServiceIdentity[] = ['relay', 'admin'],
   ): Promise<Gateway> {
     const ledger = new StubLedger('UtilityAMSP', identities);
-    const trust = new TrustStore(
-      [...cas.values()].map((org) => ({
-        mspId: org.mspId,
-        certificate: new X509Certificate(org.certificate.toString('pem')),
-      })),
-    );
+    const trust = trustStoreOf(cas.values());
     const known = new Map<string, X509Certificate>();
     const logs: string[] = [];
     const app = await buildApp({
@@ -216,19 +144,21 @@ describe('device onboarding routes', () => {
   before(async () => {
     cas = new Map();
     for (const mspId of ['DSOMSP', 'UtilityAMSP', 'UtilityBMSP']) {
-      cas.set(mspId, await orgCa(mspId));
+      cas.set(mspId, await createCa(mspId));
     }
     const a = cas.get('UtilityAMSP')!;
-    adminA = await client(a, 'orgadmin', { 'hems.role': 'admin' });
-    relayA = await client(a, 'relay', { 'hems.role': 'relay' });
-    deviceA = await client(a, 'hems-a-001', {
-      'hems.role': 'hems',
-      'hems.home': 'home-a-001',
-      'hems.bus': 'bus-1',
+    adminA = await issueClient(a, { name: 'orgadmin', attrs: { 'hems.role': 'admin' } });
+    relayA = await issueClient(a, { name: 'relay', attrs: { 'hems.role': 'relay' } });
+    deviceA = await issueClient(a, {
+      name: 'hems-a-001',
+      attrs: { 'hems.role': 'hems', 'hems.home': 'home-a-001', 'hems.bus': 'bus-1' },
     });
-    adminB = await client(cas.get('UtilityBMSP')!, 'orgadmin', { 'hems.role': 'admin' });
-    dso = await client(cas.get('DSOMSP')!, 'dso-operator', { 'hems.role': 'dso' });
-    validCsr = await deviceCsr('hems-home-a-101');
+    adminB = await issueClient(cas.get('UtilityBMSP')!, {
+      name: 'orgadmin',
+      attrs: { 'hems.role': 'admin' },
+    });
+    dso = await issueClient(cas.get('DSOMSP')!, { name: 'dso-operator', attrs: { 'hems.role': 'dso' } });
+    validCsr = await createCsr('hems-home-a-101');
   });
 
   beforeEach(async () => {
@@ -420,7 +350,7 @@ describe('device onboarding routes', () => {
     it('accepts the hashed form of enrolment ids and the NEW CERTIFICATE REQUEST label', async () => {
       ca.enroll.resolves(certificatePem);
       const id = deviceEnrollmentId('urn:home:42');
-      const csr = (await deviceCsr(id)).replace(/CERTIFICATE REQUEST/g, 'NEW CERTIFICATE REQUEST');
+      const csr = (await createCsr(id)).replace(/CERTIFICATE REQUEST/g, 'NEW CERTIFICATE REQUEST');
       const response = await gateway.send(undefined, {
         method: 'POST',
         url: '/v1/enroll',
@@ -452,7 +382,7 @@ describe('device onboarding routes', () => {
         ['two CSRs', `${validCsr}\n${validCsr}`, notPkcs10],
         [
           'RSA key',
-          await deviceCsr('hems-home-a-101', {
+          await createCsr('hems-home-a-101', {
             name: 'RSASSA-PKCS1-v1_5',
             modulusLength: 2048,
             publicExponent: new Uint8Array([1, 0, 1]),
@@ -460,12 +390,12 @@ describe('device onboarding routes', () => {
           }),
           notP256,
         ],
-        ['P-384 key', await deviceCsr('hems-home-a-101', { name: 'ECDSA', namedCurve: 'P-384' }), notP256],
-        ['wrong CN', await deviceCsr('hems-home-a-999'), 'CN, equal to enrollmentId'],
+        ['P-384 key', await createCsr('hems-home-a-101', { name: 'ECDSA', namedCurve: 'P-384' }), notP256],
+        ['wrong CN', await createCsr('hems-home-a-999'), 'CN, equal to enrollmentId'],
         ['tampered signature', tampered.join('\n'), 'signature does not verify'],
         [
           'CA request',
-          await deviceCsr('hems-home-a-101', ECDSA, [
+          await createCsr('hems-home-a-101', ECDSA, [
             new x509.BasicConstraintsExtension(true, undefined, true),
           ]),
           'CA certificate',

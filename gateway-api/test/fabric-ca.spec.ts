@@ -1,18 +1,10 @@
 import 'reflect-metadata';
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  KeyObject,
-  verify,
-  webcrypto,
-  X509Certificate,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, KeyObject, verify, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
 import {
   createFabricCaToken,
@@ -23,88 +15,28 @@ import {
   signLowS,
   type FabricCaClientOptions,
 } from '../src/services/fabric-ca';
+import { createCa, issueCredentials, issueServer, type Credentials } from './support/pki';
 
-x509.cryptoProvider.set(webcrypto);
-
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const P256_ORDER = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
 const CA_NAME = 'ca-utilitya';
 
-interface Issued {
-  readonly certificatePem: string;
-  readonly keyPem: string;
-}
-
 interface TestPki {
   readonly caPem: string;
-  readonly server: Issued;
-  readonly registrar: Issued;
-  readonly stranger: Issued;
+  readonly server: Credentials;
+  readonly registrar: Credentials;
+  readonly stranger: Credentials;
   readonly otherCaPem: string;
 }
 
-async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
-    .export({ type: 'pkcs8', format: 'pem' })
-    .toString();
-}
-
-async function selfSignedCa(
-  name: string,
-): Promise<{ cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair }> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `CN=${name}`,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2040-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
-  });
-  return { cert, keys };
-}
-
-async function issue(
-  ca: { cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair },
-  cn: string,
-  serial: string,
-  extensions: x509.Extension[] = [],
-): Promise<Issued> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: `CN=${cn}`,
-    issuer: ca.cert.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions,
-  });
-  return { certificatePem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
-}
-
 async function createPki(): Promise<TestPki> {
-  const ca = await selfSignedCa('ca-utilitya.hems.local');
-  const other = await selfSignedCa('somebody-else');
+  const ca = await createCa('UtilityAMSP');
+  const other = await createCa('SomebodyElse');
   return {
-    caPem: ca.cert.toString('pem'),
-    otherCaPem: other.cert.toString('pem'),
-    server: await issue(ca, 'localhost', '02', [
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-      ]),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    ]),
-    registrar: await issue(ca, 'admin', '03'),
-    stranger: await issue(other, 'admin', '04'),
+    caPem: ca.pem,
+    otherCaPem: other.pem,
+    server: await issueServer(ca),
+    registrar: await issueCredentials(ca, 'CN=admin'),
+    stranger: await issueCredentials(other, 'CN=admin'),
   };
 }
 

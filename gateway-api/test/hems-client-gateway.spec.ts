@@ -3,9 +3,8 @@
  * default peer-certificate source) with a fake ledger and a fake Fabric CA: what the client sends
  * passes the gateway's own checks, and the chaincode's own verification of the relayed forecast.
  */
-import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { verifyDeviceCertificate, verifyDeviceSignature } from '../../chaincode/src/lib/certificates';
@@ -14,52 +13,9 @@ import { buildApp } from '../src/app';
 import { GatewayApiError, HemsClient, SseParser, type DeviceCredentials } from '../src/client';
 import { formatServerSentEvent } from '../src/services/events';
 import { FakeLedger } from './support/fake-ledger';
-import { createCa, TestPki, type TestCa } from './support/pki';
+import { createCa, issueFromCsr, issueServer, TestPki, type TestCa } from './support/pki';
 
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const ATTRS = { 'hems.role': 'hems', 'hems.home': 'home-7', 'hems.bus': 'bus-2' };
-
-let serial = 0x9000;
-
-async function issueFromCsr(ca: TestCa, csrPem: string): Promise<string> {
-  const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString(16),
-    subject: csr.subject,
-    issuer: ca.certificate.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: csr.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.Extension('1.2.3.4.5.6.7.8.1', false, Buffer.from(JSON.stringify({ attrs: ATTRS }))),
-    ],
-  });
-  return certificate.toString('pem');
-}
-
-async function serverCertificate(ca: TestCa): Promise<{ cert: string; key: string }> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString(16),
-    subject: 'CN=gateway.utilitya',
-    issuer: ca.certificate.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
-  });
-  return {
-    cert: certificate.toString('pem'),
-    key: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
-}
 
 describe('HEMS device client against the gateway app', () => {
   let pki: TestPki;
@@ -78,15 +34,15 @@ describe('HEMS device client against the gateway app', () => {
     ledger = new FakeLedger('UtilityAMSP', ['relay', 'admin']);
     enrolments = [];
     const ca = pki.ca('UtilityAMSP');
-    const tls = await serverCertificate(tlsCa);
+    const tls = await issueServer(tlsCa, 'gateway.utilitya');
     app = await buildApp({
       ledger,
       trust: pki.trustStore(),
       logger: false,
       https: {
-        key: tls.key,
-        cert: tls.cert,
-        ca: [...pki.cas.values()].map((org) => org.certificate.toString('pem')),
+        key: tls.keyPem,
+        cert: tls.certificatePem,
+        ca: [...pki.cas.values()].map((org) => org.pem),
         requestCert: true,
         rejectUnauthorized: false,
       },
@@ -95,7 +51,7 @@ describe('HEMS device client against the gateway app', () => {
           register: () => Promise.reject(new Error('not used')),
           enroll: (request: { enrollmentId: string; secret: string; csrPem: string }) => {
             enrolments.push({ enrollmentId: request.enrollmentId, secret: request.secret });
-            return issueFromCsr(ca, request.csrPem);
+            return issueFromCsr(ca, request.csrPem, ATTRS);
           },
           revoke: () => Promise.reject(new Error('not used')),
           generateCrl: () => Promise.reject(new Error('not used')),
@@ -111,7 +67,7 @@ describe('HEMS device client against the gateway app', () => {
   async function enroll(): Promise<DeviceCredentials> {
     return HemsClient.enroll({
       gatewayUrl: url,
-      gatewayCaPem: tlsCa.certificate.toString('pem'),
+      gatewayCaPem: tlsCa.pem,
       enrollmentId: 'hems-home-7',
       secret: 'the-one-time-secret',
     });
@@ -127,7 +83,7 @@ describe('HEMS device client against the gateway app', () => {
     const credentials = await enroll();
     const client = new HemsClient({
       gatewayUrl: url,
-      gatewayCaPem: tlsCa.certificate.toString('pem'),
+      gatewayCaPem: tlsCa.pem,
       ...credentials,
     });
     try {
@@ -157,7 +113,7 @@ describe('HEMS device client against the gateway app', () => {
         const device = verifyDeviceCertificate({
           pem: Buffer.from(transient.certificate ?? new Uint8Array()).toString('utf8'),
           org: 'UtilityAMSP',
-          trustedCertificates: [new X509Certificate(pki.ca('UtilityAMSP').certificate.toString('pem'))],
+          trustedCertificates: [new X509Certificate(pki.ca('UtilityAMSP').pem)],
           revokedSerials: new Set(),
           at: new Date(),
         });
@@ -186,7 +142,7 @@ describe('HEMS device client against the gateway app', () => {
     const credentials = await enroll();
     const client = new HemsClient({
       gatewayUrl: url,
-      gatewayCaPem: tlsCa.certificate.toString('pem'),
+      gatewayCaPem: tlsCa.pem,
       ...credentials,
     });
     try {
@@ -204,7 +160,7 @@ describe('HEMS device client against the gateway app', () => {
   it('gets the gateway refusal of an enrolment id it does not accept, without sending a key', async () => {
     const error = (await HemsClient.enroll({
       gatewayUrl: url,
-      gatewayCaPem: tlsCa.certificate.toString('pem'),
+      gatewayCaPem: tlsCa.pem,
       enrollmentId: 'not a device id',
       secret: 's',
     }).catch((caught: unknown) => caught)) as GatewayApiError;

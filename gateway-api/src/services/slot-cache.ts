@@ -109,8 +109,10 @@ export class SlotCache {
         );
       }
     }
-    this.position = { blockNumber: event.blockNumber, transactionId: event.transactionId };
-    await writeCheckpoint(this.options.checkpointFile, this.position);
+    // The position moves only once it is on disk: `checkpoint` is what a restart resumes from.
+    const position = { blockNumber: event.blockNumber, transactionId: event.transactionId };
+    await writeCheckpoint(this.options.checkpointFile, position);
+    this.position = position;
   }
 
   private async readSlot(slotId: string): Promise<PublicSlot> {

@@ -1,0 +1,42 @@
+/** What the chaincode's GetSlot answers; shared by the routes, the demo and the clients. */
+export interface PriceRange {
+  lower: number;
+  upper: number;
+}
+
+/** What GetSlot answers: the public record of a slot with its derived status and totals. */
+export interface SlotView {
+  slotId: string;
+  status: string;
+  deadline: string;
+  openedAt: string;
+  prices: { default?: PriceRange; buses: (PriceRange & { bus: string })[] };
+  expected: { org: string; bus: string; homes: number }[];
+  aggregates: {
+    org: string;
+    bus: string;
+    expectedHomes: number;
+    published: boolean;
+    homes?: number;
+    withheld?: boolean;
+    lower?: number;
+    upper?: number;
+  }[];
+  busTotals: {
+    bus: string;
+    homes: number;
+    withheldHomes: number;
+    lower: number;
+    upper: number;
+    orgs: string[];
+    withheldOrgs: string[];
+    pendingOrgs: string[];
+  }[];
+  dispatch?: {
+    lambda: number;
+    perBus: { bus: string; lambda: number }[];
+    revision: number;
+    publishedAt: string;
+  };
+  settledAt?: string;
+}
