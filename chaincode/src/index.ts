@@ -13,6 +13,7 @@ export { canonicalJson } from './lib/canonical-json';
 export { collectionOf } from './lib/keys';
 export { fabricAttributes, normalizeSerial, FABRIC_ATTRIBUTES_OID } from './lib/certificates';
 export type { ErrorCode } from './lib/errors';
+export { DEFAULT_SETTINGS } from './model/settings';
 
 export const contracts: (typeof TimeslotContract | typeof GovernanceContract)[] = [
   TimeslotContract,

@@ -72,8 +72,19 @@ describe('GovernanceContract', () => {
       await expectRefusal(register('x'.repeat(70000)), 'INVALID_ARGUMENT', /at most 65536 bytes/);
     });
 
-    it('accepts an admin by hems.role=admin as well as by NodeOU', async () => {
+    it('accepts an admin by hems.role=admin only: an OU=admin in the subject is not enough', async () => {
       await register(s.ca(UTILITY_A).pem, { mspId: UTILITY_A, role: 'admin' });
+      await expectRefusal(
+        register(s.ca(UTILITY_A).pem, identities.ouOnlyAdmin(UTILITY_A)),
+        'FORBIDDEN',
+        /administrators/,
+      );
+      await expectRefusal(
+        s.ledger.invoke(identities.ouOnlyAdmin(UTILITY_A), (ctx) =>
+          s.governance.ProposeSettings(ctx, 'k1', '{"minGroupSize":1}'),
+        ),
+        'FORBIDDEN',
+      );
     });
 
     it('GetOrgCAs refuses unknown orgs and outsiders', async () => {

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildApp, LOG_REDACTIONS } from './app';
 import { loadConfig } from './config';
-import { TrustStore } from './identity/trust-store';
+import { TrustStore, type Roster } from './identity/trust-store';
 import { FabricLedger } from './ledger/fabric-ledger';
 import { publishOwnAggregates } from './routes/slots';
 import { AggregationScheduler } from './services/aggregation-scheduler';
@@ -25,7 +25,21 @@ async function main(): Promise<void> {
   // utility, read from the ledger and refreshed in the background.
   const revocations = new ChaincodeRevocations({ ledger });
   await revocations.start();
-  const trust = new TrustStore(config.trustedCas, revocations);
+  // Fail closed: without the revocation lists a revoked device would be let in.
+  if (revocations.status().refreshedAt === undefined) {
+    throw new Error('the revocation lists could not be read from the ledger');
+  }
+  // Which org may hold which role comes from the chaincode's channel settings.
+  const settings = JSON.parse(
+    Buffer.from(
+      await ledger.contract(ledger.identities[0] ?? 'relay', 'governance').evaluate('GetSettings'),
+    ).toString('utf8'),
+  ) as Roster;
+  const trust = new TrustStore(config.trustedCas, revocations, undefined, {
+    dsoMspIds: settings.dsoMspIds,
+    utilityMspIds: settings.utilityMspIds,
+    auditorMspIds: settings.auditorMspIds,
+  });
   // Device onboarding at the org's own Fabric CA, as its registrar.
   const ca = config.network.certificateAuthorities.find((candidate) => candidate.mspId === config.mspId);
   const devices =

@@ -392,6 +392,11 @@ describe('device onboarding routes', () => {
         ],
         ['P-384 key', await createCsr('hems-home-a-101', { name: 'ECDSA', namedCurve: 'P-384' }), notP256],
         ['wrong CN', await createCsr('hems-home-a-999'), 'CN, equal to enrollmentId'],
+        [
+          'extra subject fields (an OU=admin smuggled in)',
+          await createCsr('hems-home-a-101', undefined, [], ', O=x/OU=admin, OU=admin'),
+          'only a CN',
+        ],
         ['tampered signature', tampered.join('\n'), 'signature does not verify'],
         [
           'CA request',

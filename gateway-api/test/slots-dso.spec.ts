@@ -111,6 +111,21 @@ describe('DSO gateway: slot routes', () => {
       await utility.app.close();
     });
 
+    it("refuses hems.role=dso issued by another org's CA, and DSO operators of another DSO org", async () => {
+      const forged = await gateway.pki.role('UtilityBMSP', 'dso', 'mallory');
+      const response = await gateway.request(forged, { method: 'POST', url: '/v1/slots', payload: body });
+      expect(response.statusCode).to.equal(403);
+      expect(response.json<{ message: string }>().message).to.equal(
+        'hems.role=dso is not valid for a certificate of UtilityBMSP',
+      );
+      const forgedAuditor = await gateway.pki.role('UtilityAMSP', 'auditor');
+      expect(
+        (await gateway.request(forgedAuditor, { method: 'GET', url: '/v1/slots/slot-1/aggregates' }))
+          .statusCode,
+      ).to.equal(403);
+      expect(gateway.ledger.callsOf('OpenSlot')).to.deep.equal([]);
+    });
+
     it('maps a double open to 409 with the chaincode message', async () => {
       gateway.ledger.on('OpenSlot', () => {
         throw refusal('CONFLICT', 'slot 2030-01-01T10:15Z already exists');

@@ -14,7 +14,11 @@ export const ROLE_ATTRIBUTE = 'hems.role';
 export interface Caller {
   readonly mspId: string;
   readonly role: string | null;
-  /** An org administrator: NodeOU `admin` in the certificate subject, or hems.role=admin. */
+  /**
+   * An org administrator: hems.role=admin, an attribute only the org's registrar can put in an
+   * enrolment certificate. The subject's OUs are not used: subject fields can come from the
+   * enrollee's CSR, and the shim's ID string does not escape them reliably.
+   */
   readonly isAdmin: boolean;
 }
 
@@ -51,9 +55,7 @@ export class HemsContext extends Context {
   get caller(): Caller {
     const mspId = this.clientIdentity.getMSPID();
     const role = this.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE);
-    const subject = this.clientIdentity.getID().split('::')[1] ?? '';
-    const nodeOuAdmin = subject.split('/').includes('OU=admin');
-    return { mspId, role, isAdmin: nodeOuAdmin || role === 'admin' };
+    return { mspId, role, isAdmin: role === 'admin' };
   }
 
   /** Caller must be a DSO operator: a DSO MSP and hems.role=dso. */

@@ -17,7 +17,14 @@ export const identities = {
   dso: (): TestIdentity => ({ mspId: 'DSOMSP', role: 'dso', name: 'operator1' }),
   relay: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'relay', name: 'relay' }),
   meter: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'meter', name: 'meter' }),
-  admin: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, nodeOuAdmin: true, name: 'Admin' }),
+  admin: (mspId = 'UtilityAMSP'): TestIdentity => ({
+    mspId,
+    role: 'admin',
+    nodeOuAdmin: true,
+    name: 'Admin',
+  }),
+  /** A NodeOU admin subject without hems.role=admin, as a crafted CSR subject could produce. */
+  ouOnlyAdmin: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, nodeOuAdmin: true, name: 'x/OU=admin' }),
   auditor: (): TestIdentity => ({ mspId: 'RegulatorMSP', role: 'auditor', name: 'auditor1' }),
   outsider: (): TestIdentity => ({ mspId: 'MalloryMSP', role: 'dso', name: 'mallory' }),
 } as const;

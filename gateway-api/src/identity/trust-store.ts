@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { fabricAttributes, normalizeSerial } from '@hems/chaincode';
+import { DEFAULT_SETTINGS, fabricAttributes, normalizeSerial } from '@hems/chaincode';
 import { HttpError } from '../http/errors';
-import { isRole, type Caller } from './caller';
+import { isRole, type Caller, type Role } from './caller';
 
 /** A CA certificate of one of the channel's organizations. */
 export interface TrustedCa {
@@ -16,6 +16,31 @@ export interface RevocationSource {
 
 export const NO_REVOCATIONS: RevocationSource = { isRevoked: () => false };
 
+/** Which MSPs play which part (the chaincode's channel settings): a role is only valid there. */
+export interface Roster {
+  readonly dsoMspIds: readonly string[];
+  readonly utilityMspIds: readonly string[];
+  readonly auditorMspIds: readonly string[];
+}
+
+export const DEFAULT_ROSTER: Roster = DEFAULT_SETTINGS;
+
+/** The orgs whose CAs may issue each role; `admin` belongs to every org. */
+function mspsForRole(roster: Roster, role: Role): readonly string[] | undefined {
+  switch (role) {
+    case 'dso':
+      return roster.dsoMspIds;
+    case 'auditor':
+      return roster.auditorMspIds;
+    case 'hems':
+    case 'relay':
+    case 'meter':
+      return roster.utilityMspIds;
+    case 'admin':
+      return undefined;
+  }
+}
+
 /**
  * Verifies client certificates against the CAs of the channel's organizations: issued and signed
  * by one of them, both valid now, not revoked, with a known `hems.role`. The caller's MSP is the
@@ -26,6 +51,7 @@ export class TrustStore {
     private readonly cas: readonly TrustedCa[],
     private readonly revocations: RevocationSource = NO_REVOCATIONS,
     private readonly clock: () => Date = () => new Date(),
+    private readonly roster: Roster = DEFAULT_ROSTER,
   ) {}
 
   get caCertificatesPem(): string[] {
@@ -62,6 +88,15 @@ export class TrustStore {
     const role = attrs['hems.role'];
     if (!isRole(role)) {
       throw new HttpError(403, 'FORBIDDEN', 'the client certificate carries no known hems.role attribute');
+    }
+    // Any channel org's CA can write any attribute: hems.role=dso from a utility's CA is not a DSO.
+    const allowed = mspsForRole(this.roster, role);
+    if (allowed !== undefined && !allowed.includes(issuer.mspId)) {
+      throw new HttpError(
+        403,
+        'FORBIDDEN',
+        `hems.role=${role} is not valid for a certificate of ${issuer.mspId}`,
+      );
     }
     const name = /CN=([^\n,+]+)/.exec(certificate.subject)?.[1] ?? '';
     const homeId = attrs['hems.home'];

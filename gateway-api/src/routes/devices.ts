@@ -156,6 +156,15 @@ async function checkCsr(pem: string, enrollmentId: string): Promise<void> {
     throw new HttpError(400, 'INVALID_CSR', 'the CSR signature does not verify with its own key');
   }
   const commonNames = csr.subjectName.getField('CN');
+  // Only the CN: the CA copies other subject fields (O, OU, ...) into the certificate, where they
+  // must not be chosen by the device.
+  const otherFields = csr.subjectName
+    .toJSON()
+    .flatMap((rdn) => Object.keys(rdn))
+    .filter((type) => type !== 'CN');
+  if (otherFields.length > 0) {
+    throw new HttpError(400, 'INVALID_CSR', 'the CSR subject must hold only a CN');
+  }
   if (commonNames.length !== 1 || commonNames[0] !== enrollmentId) {
     throw new HttpError(
       400,

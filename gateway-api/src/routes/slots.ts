@@ -112,6 +112,14 @@ function requireIdentity(ledger: Ledger, identity: ServiceIdentity, what: string
   }
 }
 
+/** The gateway acts as its own org's DSO identity only for that org's operators. */
+function requireOwnDso(ledger: Ledger, request: FastifyRequest, what: string): void {
+  requireIdentity(ledger, 'dso', what);
+  if (request.caller.mspId !== ledger.mspId) {
+    throw new HttpError(403, 'FORBIDDEN', `${what} on this gateway is for operators of ${ledger.mspId}`);
+  }
+}
+
 /** HEMS devices are served only by their own utility's gateway. */
 function requireOwnDevice(ledger: Ledger, request: FastifyRequest): { homeId: string; bus: string } {
   const caller = request.caller;
@@ -211,7 +219,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         },
       },
       async (request, reply) => {
-        requireIdentity(ledger, 'dso', 'opening a slot');
+        requireOwnDso(ledger, request, 'opening a slot');
         const { slotId, deadline, prices } = request.body;
         const submitted = await ledger
           .contract('dso')
@@ -369,7 +377,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         },
       },
       async (request, reply) => {
-        requireIdentity(ledger, 'dso', 'dispatch');
+        requireOwnDso(ledger, request, 'dispatch');
         const { slotId } = request.params;
         let lambda = request.body.lambda;
         let perBus = request.body.perBus ?? [];

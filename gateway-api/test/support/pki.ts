@@ -160,12 +160,13 @@ export async function createCsr(
   cn: string,
   algorithm: KeyAlgorithm = ECDSA,
   extensions: x509.Extension[] = [],
+  extraSubject = '',
 ): Promise<string> {
   const keys = await generateKeys(algorithm);
   const signingAlgorithm =
     algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${cn}`,
+    name: `CN=${cn}${extraSubject}`,
     keys,
     signingAlgorithm,
     extensions,
