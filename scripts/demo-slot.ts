@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       for (const bus of CAPACITY_KW.keys()) {
         // The utility lists its forecasts on its own peer, then publishes their sums.
         const contract = relay(mspId).contract();
-        const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, bus]);
+        const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, '']);
         await submitJson(contract, 'PublishAggregate', {
           args: [slotId, bus],
           transientData: { refs: Buffer.from(JSON.stringify(refs)) },
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const rows: (string | number)[][] = [['device', 'utility', 'bus', 'Lmin', 'Lmax', 'allowed kW']];
     for (const device of devices) {
       const contract = relay(device.mspId).contract();
-      const { homeRef } = await evaluateJson<{ homeRef: string }>(contract, 'GetHomeRef', [], {
+      const { homeRef } = await evaluateJson<{ homeRef: string }>(contract, 'GetHomeRef', [slotId], {
         certificate: Buffer.from(device.certificatePem),
       });
       const allowed = await evaluateJson<{ allowedKw: number }>(contract, 'GetAllowedPower', [

@@ -150,12 +150,25 @@ describe('PublishAggregate', () => {
       await expectRefusal(publishWith(relay, ['nope']), 'INVALID_ARGUMENT', /refs\[0\] must be 64/);
       await expectRefusal(publishWith(relay, [ref, ref]), 'INVALID_ARGUMENT', /twice/);
       await expectRefusal(publishWith(relay, ['0'.repeat(64)]), 'CONFLICT', /does not exist/);
-      await expectRefusal(publishWith(relay, [ref, bus2Ref]), 'INVALID_ARGUMENT', /not on bus bus-1/);
+      // Forecasts of other buses may be listed (all are read); only this bus's are summed.
+      const mixed = JSON.parse(await publishWith(relay, [ref, bus2Ref])) as { homes: number };
+      expect(mixed.homes).to.equal(1);
+      expect(s.ledger.committed.at(-1)?.privateWriteHashes).to.deep.equal([]);
       await expectRefusal(
         s.ledger.evaluate(relay, (ctx) => s.timeslot.ListForecastRefs(ctx, slotId, 'bad bus'), {
           peer: UTILITY_A,
         }),
         'INVALID_ARGUMENT',
+      );
+    });
+
+    it('after the dispatch: published aggregates can no longer change', async () => {
+      s.ledger.advance(15 * MINUTE);
+      await s.dispatch(slotId, '0.5');
+      await expectRefusal(
+        s.publishAggregate(slotId, UTILITY_A, 'bus-1'),
+        'FAILED_PRECONDITION',
+        /already dispatched/,
       );
     });
 
@@ -360,7 +373,7 @@ describe('GetAllowedPower and GetHomeRef', () => {
       if (device === undefined) {
         throw new Error('no device');
       }
-      const ref = await s.homeRef(UTILITY_A, device);
+      const ref = await s.homeRef(UTILITY_A, device, slotId);
       return JSON.parse(
         await s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) =>
           s.timeslot.GetAllowedPower(ctx, slotId, ref),
@@ -376,7 +389,7 @@ describe('GetAllowedPower and GetHomeRef', () => {
     if (device === undefined) {
       throw new Error('no device');
     }
-    const ref = await s.homeRef(UTILITY_A, device);
+    const ref = await s.homeRef(UTILITY_A, device, slotId);
     const ask = (who = identities.relay(UTILITY_A), homeRef = ref, peer?: string): Promise<string> =>
       s.ledger.evaluate(who, (ctx) => s.timeslot.GetAllowedPower(ctx, slotId, homeRef), peer ? { peer } : {});
     await expectRefusal(ask(), 'FAILED_PRECONDITION', /no dispatch yet/);
@@ -394,23 +407,25 @@ describe('GetAllowedPower and GetHomeRef', () => {
     await expectRefusal(ask(identities.relay(UTILITY_A), 'ABC'), 'INVALID_ARGUMENT', /homeRef must be 64/);
   });
 
-  it('GetHomeRef gives a stable reference per home and refuses revoked or foreign devices', async () => {
+  it('GetHomeRef gives a reference per home and slot, unlinkable across slots, and refuses revoked or foreign devices', async () => {
     const device = await s.device(UTILITY_A, 'bus-1');
-    const first = await s.homeRef(UTILITY_A, device);
+    const first = await s.homeRef(UTILITY_A, device, slotId);
     expect(first).to.match(/^[0-9a-f]{64}$/);
-    expect(await s.homeRef(UTILITY_A, device)).to.equal(first);
-    expect(await s.homeRef(UTILITY_A, await s.device(UTILITY_A, 'bus-1'))).to.not.equal(first);
+    expect(await s.homeRef(UTILITY_A, device, slotId)).to.equal(first);
+    expect(await s.homeRef(UTILITY_A, await s.device(UTILITY_A, 'bus-1'), slotId)).to.not.equal(first);
+    await s.openSlot('slot-2');
+    expect(await s.homeRef(UTILITY_A, device, 'slot-2')).to.not.equal(first);
     await expectRefusal(
-      s.homeRef(UTILITY_B, device),
+      s.homeRef(UTILITY_B, device, slotId),
       'FORBIDDEN',
       /not issued by a CA registered for UtilityBMSP/,
     );
     await s.ledger.invoke(identities.admin(UTILITY_A), (ctx) =>
       s.governance.RevokeDeviceCertificate(ctx, device.serial, ''),
     );
-    await expectRefusal(s.homeRef(UTILITY_A, device), 'FORBIDDEN', /revoked/);
+    await expectRefusal(s.homeRef(UTILITY_A, device, slotId), 'FORBIDDEN', /revoked/);
     await expectRefusal(
-      s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) => s.timeslot.GetHomeRef(ctx)),
+      s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) => s.timeslot.GetHomeRef(ctx, slotId)),
       'INVALID_ARGUMENT',
       /'certificate' is required/,
     );

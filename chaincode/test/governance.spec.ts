@@ -155,6 +155,15 @@ describe('GovernanceContract', () => {
       expect(all.enrolment).to.have.length(4);
     });
 
+    it('keeps the number of enrolled buses per org bounded (every OpenSlot snapshots them)', async () => {
+      // UtilityB has bus-1 already: 999 more make 1000.
+      for (let bus = 0; bus < 999; bus += 1) {
+        await enrol(`b${bus}`, '1');
+      }
+      await expectRefusal(enrol('one-too-many', '1'), 'INVALID_ARGUMENT', /reached 1000 enrolled buses/);
+      await enrol('b7', '2');
+    });
+
     it('refuses bad counts, bad buses, non-admins and outsiders', async () => {
       for (const bad of ['-1', '1.5', 'many', '', '1000001', '1e3']) {
         await expectRefusal(enrol('bus-1', bad), 'INVALID_ARGUMENT', /homes/);

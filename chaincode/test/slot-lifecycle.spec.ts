@@ -77,7 +77,7 @@ describe('a full timeslot across two utilities', () => {
     expect(dispatched.dispatch.missing).to.deep.equal([]);
 
     for (const [index, device] of aDevices.entries()) {
-      const homeRef = await s.homeRef(UTILITY_A, device);
+      const homeRef = await s.homeRef(UTILITY_A, device, 'slot-1');
       const result = JSON.parse(
         await s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) =>
           s.timeslot.GetAllowedPower(ctx, 'slot-1', homeRef),

@@ -43,7 +43,7 @@ describe('SubmitForecast', () => {
     );
     expect(stored).to.have.length(1);
     const [key, value] = stored[0] ?? ['', Buffer.alloc(0)];
-    expect(key).to.include(await s.homeRef(UTILITY_A, device));
+    expect(key).to.include(await s.homeRef(UTILITY_A, device, slotId));
     expect(JSON.parse(value.toString())).to.include({ slotId, bus: 'bus-1', lower: 1.5, upper: 2.25 });
   });
 

@@ -541,7 +541,11 @@ describe('device onboarding routes', () => {
     it('defaults the reason, and takes serials already on the ledger as recorded', async () => {
       ca.revoke.resolves({ revoked: [{ serial: '0ABC', aki: 'a1' }] });
       const governance = gateway.ledger.fake('admin', 'governance');
-      governance.submit.rejects(new Error('CONFLICT: certificate 0ABC of UtilityAMSP is already revoked'));
+      governance.submit.rejects(
+        new Error(
+          '10 ABORTED: failed to endorse transaction: chaincode response 500, CONFLICT: certificate 0ABC of UtilityAMSP is already revoked',
+        ),
+      );
       const response = await gateway.send(adminA, {
         method: 'POST',
         url: '/v1/devices/hems-home-a-101/revoke',

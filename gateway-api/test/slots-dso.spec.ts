@@ -193,6 +193,24 @@ describe('DSO gateway: slot routes', () => {
       ]);
     });
 
+    it('sends λ to the chaincode as a plain decimal', async () => {
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      for (const [lambda, sent] of [
+        [1e-7, '0'],
+        [0.0000015, '0.000002'],
+        [1, '1'],
+        [0, '0'],
+        [0.35, '0.35'],
+      ] as const) {
+        await gateway.request(operator, {
+          method: 'POST',
+          url: '/v1/slots/slot-1/dispatch',
+          payload: { lambda },
+        });
+        expect(gateway.ledger.callsOf('PublishDispatch').at(-1)?.options.arguments?.[1]).to.equal(sent);
+      }
+    });
+
     it('refuses λ out of range, both or neither of λ and capacities, and non-DSO callers', async () => {
       const bad: unknown[] = [
         { lambda: 1.5 },
@@ -277,9 +295,7 @@ describe('utility gateway: POST /v1/slots/:slotId/aggregates', () => {
         { org: 'UtilityBMSP', bus: 'bus-1', expectedHomes: 6, published: false },
       ],
     });
-    gateway.ledger.on('ListForecastRefs', (options: { arguments?: readonly string[] }) => ({
-      refs: options.arguments?.[1] === 'bus-1' ? ['a'.repeat(64), 'b'.repeat(64)] : [],
-    }));
+    gateway.ledger.on('ListForecastRefs', { refs: ['a'.repeat(64), 'b'.repeat(64)] });
     gateway.ledger.on('PublishAggregate', (options: { arguments?: readonly string[] }) => {
       if (options.arguments?.[1] === 'bus-2') {
         throw refusal('FAILED_PRECONDITION', 'slot slot-1 is still open for bus bus-2 of UtilityAMSP');

@@ -236,18 +236,21 @@ describe('utility gateway: HEMS device routes', () => {
     });
   });
 
-  describe('GET /v1/me', () => {
-    it("answers the device's home, bus and home reference, to the device only", async () => {
-      gateway.ledger.on('GetHomeRef', { homeRef: 'c'.repeat(64), bus: 'bus-2' });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/me' });
+  describe('GET /v1/slots/:slotId/receipt', () => {
+    it("answers the device's home reference for that slot, to the device only", async () => {
+      gateway.ledger.on('GetHomeRef', { slotId: 'slot-1', homeRef: 'c'.repeat(64), bus: 'bus-2' });
+      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/receipt' });
       expect(response.json()).to.deep.equal({
-        mspId: 'UtilityAMSP',
-        homeId: 'home-7',
+        slotId: 'slot-1',
+        org: 'UtilityAMSP',
         bus: 'bus-2',
         homeRef: 'c'.repeat(64),
       });
+      expect(gateway.ledger.callsOf('GetHomeRef')[0]?.options.arguments).to.deep.equal(['slot-1']);
       const relay = await gateway.pki.role('UtilityAMSP', 'relay');
-      expect((await gateway.request(relay, { method: 'GET', url: '/v1/me' })).statusCode).to.equal(403);
+      expect(
+        (await gateway.request(relay, { method: 'GET', url: '/v1/slots/slot-1/receipt' })).statusCode,
+      ).to.equal(403);
     });
   });
 
@@ -260,6 +263,7 @@ describe('utility gateway: HEMS device routes', () => {
       expect(response.json()).to.deep.equal({ slotId: 'slot-1', lambda: 0.2, allowedKw: 2.1, revision: 0 });
       const [homeRef] = gateway.ledger.callsOf('GetHomeRef');
       expect(homeRef?.kind).to.equal('evaluate');
+      expect(homeRef?.options.arguments).to.deep.equal(['slot-1']);
       expect(Buffer.from(homeRef?.options.transientData?.certificate ?? []).toString()).to.equal(
         device.toString(),
       );

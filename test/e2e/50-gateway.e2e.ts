@@ -252,20 +252,20 @@ describe('the REST gateways on the real network', () => {
     );
     expect(history.status).to.equal(200);
     expect(history.body.entries.some((entry) => entry.record === 'slot')).to.equal(true);
-    const me = await callGateway<{ homeRef: string; bus: string }>(
+    const anonymous = await callGateway(
       description,
       'UtilityAMSP',
       undefined,
       'GET',
-      '/v1/me',
+      `/v1/slots/${slotId}/receipt`,
     );
-    expect(me.status).to.equal(401);
+    expect(anonymous.status).to.equal(401);
     const payload = JSON.parse(signedBy.get(enrolled)?.payload ?? '{}') as {
       nonce: string;
       lower: number;
       upper: number;
     };
-    const { homeRef } = await enrolled.client.getMe();
+    const { homeRef } = await enrolled.client.getReceipt(slotId);
     const proof = await callGateway<{ match: boolean }>(
       description,
       'RegulatorMSP',

@@ -29,6 +29,7 @@ export const MAX_CA_BUNDLE_BYTES = 64 * 1024;
 export const MAX_CA_CERTIFICATES = 10;
 export const MAX_REVOCATIONS = 100000;
 export const MAX_ENROLLED_HOMES = 1000000;
+export const MAX_BUSES_PER_ORG = 1000;
 export const MIN_SECRET_BYTES = 32;
 export const MAX_SECRET_BYTES = 64;
 
@@ -150,9 +151,18 @@ export class GovernanceContract extends Contract {
   @Returns('string')
   async SetEnrolledHomes(ctx: HemsContext, bus: string, homes: string): Promise<string> {
     const caller = await ctx.requireUtilityAdmin('SetEnrolledHomes');
+    const busId = parseBusId(bus);
+    // Every OpenSlot snapshots all enrolled buses: their number must stay bounded.
+    const known = await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.enrolment, [caller.mspId]));
+    if (
+      known.length >= MAX_BUSES_PER_ORG &&
+      !known.some((row) => enrolmentFromBytes(row.value).bus === busId)
+    ) {
+      throw invalidArgument(`${caller.mspId} has reached ${MAX_BUSES_PER_ORG} enrolled buses`);
+    }
     const record: EnrolmentRecord = {
       org: caller.mspId,
-      bus: parseBusId(bus),
+      bus: busId,
       homes: parseIntegerArgument(homes, 'homes', 0, MAX_ENROLLED_HOMES),
       updatedAt: isoTime(ctx.now),
     };

@@ -65,6 +65,7 @@ export const MAX_DEADLINE_LEAD_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PRICES_BYTES = 256 * 1024;
 export const MAX_SIGNATURE_BYTES = 256;
 export const MAX_PAGE_SIZE = 100;
+const NO_MATCH = 'the revealed forecast does not match the ledger';
 /** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
 export const MAX_LISTED_REFS = 100000;
 export const MAX_REFS_BYTES = MAX_LISTED_REFS * 67 + 2;
@@ -344,7 +345,7 @@ export class TimeslotContract extends Contract {
     }
 
     const collection = collectionOf(org);
-    const homeRef = homeReference(await loadHomeRefSecret(ctx, org), device.homeId);
+    const homeRef = homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId);
     const nonceKey = ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(payload.nonce)));
     if ((await readPrivate(ctx.stub, collection, nonceKey)) !== undefined) {
       throw conflict('the payload nonce was already used: every submission needs a fresh random nonce');
@@ -385,8 +386,9 @@ export class TimeslotContract extends Contract {
    * `getAgg`: sums the forecasts of one bus held by this peer's utility and publishes
    * {homes, lower: ΣLmin, upper: ΣLmax}, or only the home count when fewer than k homes submitted.
    * Allowed after the deadline, or earlier once every enrolled home of the bus has submitted.
-   * Transient field `refs`: the JSON list from ListForecastRefs(slotId, bus). The utility's
-   * gateway runs both steps, at the deadline or when the DSO asks it to.
+   * Transient field `refs`: the JSON list from ListForecastRefs(slotId, '') — all of the org's
+   * forecasts in the slot. The utility's gateway runs both steps, at the deadline or when the DSO
+   * asks it to.
    */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier')
@@ -408,8 +410,15 @@ export class TimeslotContract extends Contract {
     if (pending.published) {
       throw conflict(`the aggregate of ${org} for bus ${busId} in slot ${id} is already published`);
     }
+    if (slot.dispatch !== undefined || slot.settledAt !== undefined) {
+      throw failedPrecondition(`slot ${id} is already dispatched; its aggregates can no longer change`);
+    }
 
-    const forecasts = (await this.listedForecasts(ctx, org, id, busId)).map(({ forecast }) => forecast);
+    // Every forecast of the org's slot is read, whatever its bus: reading only this bus's keys
+    // would tell every channel member which submissions (key hashes) belong to which bus.
+    const forecasts = (await this.listedForecasts(ctx, org, id))
+      .map(({ forecast }) => forecast)
+      .filter((forecast) => forecast.bus === busId);
     const now = ctx.now;
     if (now < new Date(slot.deadline) && forecasts.length < pending.expectedHomes) {
       throw failedPrecondition(
@@ -442,12 +451,11 @@ export class TimeslotContract extends Contract {
     return canonicalJson(published);
   }
 
-  /** Point-reads the forecasts listed in transient field `refs`; each must exist and match slot and bus. */
+  /** Point-reads the forecasts listed in transient field `refs`; each must exist in the slot. */
   private async listedForecasts(
     ctx: HemsContext,
     org: string,
     slotId: string,
-    bus?: string,
   ): Promise<{ ref: string; forecast: StoredForecast }[]> {
     const list = requireArray(
       parseJsonArgument(
@@ -468,11 +476,7 @@ export class TimeslotContract extends Contract {
       if (bytes === undefined) {
         throw conflict(`a listed forecast of slot ${slotId} does not exist (list it again)`);
       }
-      const forecast = storedForecastFromBytes(bytes);
-      if (bus !== undefined && forecast.bus !== bus) {
-        throw invalidArgument(`a listed forecast is not on bus ${bus}`);
-      }
-      listed.push({ ref, forecast });
+      listed.push({ ref, forecast: storedForecastFromBytes(bytes) });
     }
     return listed;
   }
@@ -561,7 +565,7 @@ export class TimeslotContract extends Contract {
    */
   @Transaction(false)
   @Param('slotId', 'string', 'slot identifier')
-  @Param('homeRef', 'string', "the home's reference from GetHomeRef")
+  @Param('homeRef', 'string', "the home's reference for this slot, from GetHomeRef")
   @Returns('string')
   async GetAllowedPower(ctx: HemsContext, slotId: string, homeRef: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('GetAllowedPower', ['relay']);
@@ -587,14 +591,16 @@ export class TimeslotContract extends Contract {
   }
 
   /**
-   * The home reference of the device whose certificate is in transient field `certificate`,
-   * evaluated on the utility's peer for its relay (the relay authenticated the device by mTLS).
-   * Evaluations are not ordered, so the reference never reaches the ledger.
+   * The slot's home reference of the device whose certificate is in transient field
+   * `certificate`, evaluated on the utility's peer for its relay (the relay authenticated the
+   * device by mTLS). Evaluations are not ordered, so the reference never reaches the ledger.
    */
   @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
   @Returns('string')
-  async GetHomeRef(ctx: HemsContext): Promise<string> {
+  async GetHomeRef(ctx: HemsContext, slotId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('GetHomeRef', ['relay']);
+    const id = parseSlotId(slotId);
     const org = caller.mspId;
     const pem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
     const device = verifyDeviceCertificate({
@@ -605,7 +611,8 @@ export class TimeslotContract extends Contract {
       at: ctx.now,
     });
     return canonicalJson({
-      homeRef: homeReference(await loadHomeRefSecret(ctx, org), device.homeId),
+      slotId: id,
+      homeRef: homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId),
       bus: device.bus,
     });
   }
@@ -732,12 +739,8 @@ export class TimeslotContract extends Contract {
       await ctx.stub.getPrivateDataHash(collectionOf(utility), ctx.keys.forecast(id, ref)),
     );
     if (onChain.length === 0) {
-      return canonicalJson({
-        slotId: id,
-        org: utility,
-        match: false,
-        reason: 'no forecast hash is held for this reference',
-      });
+      // The same answer as a mismatch: the check must not tell whether a reference exists.
+      return canonicalJson({ slotId: id, org: utility, match: false, reason: NO_MATCH });
     }
     const computed = Buffer.from(sha256Hex(canonicalBytes(revealed)), 'hex');
     const match = computed.length === onChain.length && timingSafeEqual(computed, onChain);
@@ -748,7 +751,7 @@ export class TimeslotContract extends Contract {
             slotId: id,
             org: utility,
             match,
-            reason: 'the revealed forecast does not match the on-chain hash',
+            reason: NO_MATCH,
           },
     );
   }

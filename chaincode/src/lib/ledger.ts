@@ -54,12 +54,13 @@ export async function loadHomeRefSecret(ctx: HemsContext, org: string): Promise<
 }
 
 /**
- * A home's pseudonym inside its utility's collection: HMAC-SHA256 of the home id under the
- * utility's secret. Without the secret nobody can enumerate home ids against the key hashes that
- * Fabric puts on the shared ledger.
+ * A home's pseudonym for one slot inside its utility's collection: HMAC-SHA256 of the slot and
+ * the home id under the utility's secret. Without the secret nobody can enumerate home ids against
+ * the key hashes Fabric puts on the shared ledger; and because the slot is in it, a reference a
+ * home reveals to prove one submission says nothing about its other slots.
  */
-export function homeReference(secret: Uint8Array, homeId: string): string {
-  return createHmac('sha256', secret).update(`hems.home\u0000${homeId}`, 'utf8').digest('hex');
+export function homeReference(secret: Uint8Array, slotId: string, homeId: string): string {
+  return createHmac('sha256', secret).update(`hems.home\u0000${slotId}\u0000${homeId}`, 'utf8').digest('hex');
 }
 
 export function sha256Hex(data: Uint8Array | string): string {

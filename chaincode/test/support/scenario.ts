@@ -98,7 +98,8 @@ export class Scenario {
     bus: string,
     caller: TestIdentity = identities.relay(org),
   ): Promise<string> {
-    const refs = await this.listRefs(slotId, org, bus, caller);
+    // All of the org's forecasts in the slot, whatever their bus (see PublishAggregate).
+    const refs = await this.listRefs(slotId, org, '', caller);
     return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), {
       peer: org,
       transient: { refs: JSON.stringify(refs) },
@@ -134,10 +135,14 @@ export class Scenario {
     ) as Record<string, unknown>;
   }
 
-  async homeRef(org: string, device: TestDevice): Promise<string> {
-    const result = await this.ledger.evaluate(identities.relay(org), (ctx) => this.timeslot.GetHomeRef(ctx), {
-      transient: { certificate: device.pem },
-    });
+  async homeRef(org: string, device: TestDevice, slotId: string): Promise<string> {
+    const result = await this.ledger.evaluate(
+      identities.relay(org),
+      (ctx) => this.timeslot.GetHomeRef(ctx, slotId),
+      {
+        transient: { certificate: device.pem },
+      },
+    );
     return (JSON.parse(result) as { homeRef: string }).homeRef;
   }
 

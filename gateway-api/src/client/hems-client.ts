@@ -59,9 +59,9 @@ export interface ForecastReceipt {
 }
 
 /** GET /v1/slots/:slotId/dispatch: this home's allowed power. */
-export interface HomeInfo {
-  readonly mspId: string;
-  readonly homeId: string;
+export interface SlotReceipt {
+  readonly slotId: string;
+  readonly org: string;
   readonly bus: string;
   readonly homeRef: string;
 }
@@ -391,12 +391,15 @@ export class HemsClient {
   }
 
   /**
-   * This device's home, bus and home reference, as its own utility's gateway knows them. The
-   * reference is what the home gives an auditor, with its revealed forecast, to prove a submission.
+   * This home's reference for a slot: what the home gives an auditor, with its revealed forecast,
+   * to prove its submission in that slot. A reference holds for one slot only.
    */
-  async getMe(options: CallOptions = {}): Promise<HomeInfo> {
-    const response = await this.transport.call('GET', '/v1/me', { signal: options.signal });
-    return expectRecord(response.body, 'a home', response.statusCode) as unknown as HomeInfo;
+  async getReceipt(slotId: string, options: CallOptions = {}): Promise<SlotReceipt> {
+    checkSlotId(slotId);
+    const response = await this.transport.call('GET', `/v1/slots/${encodeURIComponent(slotId)}/receipt`, {
+      signal: options.signal,
+    });
+    return expectRecord(response.body, 'a receipt', response.statusCode) as unknown as SlotReceipt;
   }
 
   /** This home's allowed power for the slot, once λ is published. */

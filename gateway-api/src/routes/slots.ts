@@ -97,6 +97,11 @@ const dispatchBody = {
 
 const slotResponse = { type: 'object', additionalProperties: true } as const;
 
+/** λ as the chaincode reads it: a plain decimal (never 1e-7), at most 6 places. */
+function plainDecimal(value: number): string {
+  return value.toFixed(6).replace(/\.?0+$/, '');
+}
+
 /** The identity a gateway reads public slot data with. */
 function reader(ledger: Ledger): ServiceIdentity {
   const identity = ledger.identities[0];
@@ -175,20 +180,21 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
       },
     );
 
-    app.get(
-      '/v1/me',
+    app.get<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId/receipt',
       {
         config: { roles: ['hems'] },
         schema: {
           tags: ['slots'],
-          summary: 'HEMS device: its home, bus and home reference (to prove its submissions to an auditor)',
+          summary: 'HEMS device: its home reference for this slot, to prove its submission to an auditor',
+          params: slotIdParams,
           response: {
             200: {
               type: 'object',
-              required: ['mspId', 'homeId', 'bus', 'homeRef'],
+              required: ['slotId', 'org', 'bus', 'homeRef'],
               properties: {
-                mspId: { type: 'string' },
-                homeId: { type: 'string' },
+                slotId: { type: 'string' },
+                org: { type: 'string' },
                 bus: { type: 'string' },
                 homeRef: { type: 'string' },
               },
@@ -197,13 +203,14 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         },
       },
       async (request) => {
-        const { homeId, bus } = requireOwnDevice(ledger, request);
+        const { bus } = requireOwnDevice(ledger, request);
         const { homeRef } = decodeJson<{ homeRef: string }>(
           await ledger.contract('relay').evaluate('GetHomeRef', {
+            arguments: [request.params.slotId],
             transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
           }),
         );
-        return { mspId: ledger.mspId, homeId, bus, homeRef };
+        return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
       },
     );
 
@@ -295,6 +302,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         const relay = ledger.contract('relay');
         const { homeRef } = decodeJson<{ homeRef: string }>(
           await relay.evaluate('GetHomeRef', {
+            arguments: [request.params.slotId],
             transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
           }),
         );
@@ -396,7 +404,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         const submitted = await ledger.contract('dso').submit('PublishDispatch', {
           arguments: [
             slotId,
-            String(lambda),
+            plainDecimal(lambda),
             perBus.length > 0 ? JSON.stringify(perBus) : '',
             request.body.revisionReason ?? '',
           ],
@@ -426,6 +434,9 @@ export async function publishOwnAggregates(
   const slot = await loadSlot(ledger, slotId);
   const relay = ledger.contract('relay');
   const buses = [];
+  // One listing of all the org's forecasts in the slot serves every bus: each publication reads
+  // them all, so the ledger never shows which submission belongs to which bus.
+  let refs: string[] | undefined;
   for (const aggregate of slot.aggregates.filter((agg) => agg.org === ledger.mspId)) {
     if (aggregate.published) {
       buses.push({
@@ -436,9 +447,9 @@ export async function publishOwnAggregates(
       });
       continue;
     }
-    const { refs } = decodeJson<{ refs: string[] }>(
-      await relay.evaluate('ListForecastRefs', { arguments: [slotId, aggregate.bus] }),
-    );
+    refs ??= decodeJson<{ refs: string[] }>(
+      await relay.evaluate('ListForecastRefs', { arguments: [slotId, ''] }),
+    ).refs;
     try {
       const submitted = await relay.submit('PublishAggregate', {
         arguments: [slotId, aggregate.bus],

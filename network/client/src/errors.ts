@@ -1,6 +1,9 @@
 import { GatewayError } from '@hyperledger/fabric-gateway';
 
-const CODE = /\b(INVALID_ARGUMENT|FORBIDDEN|NOT_FOUND|CONFLICT|FAILED_PRECONDITION): .*/s;
+// Only what a peer reports as the chaincode's own answer counts: gRPC status names such as
+// NOT_FOUND or FAILED_PRECONDITION also appear in infrastructure errors.
+const CODE =
+  /chaincode response \d+, ((INVALID_ARGUMENT|FORBIDDEN|NOT_FOUND|CONFLICT|FAILED_PRECONDITION): .*)/s;
 
 /**
  * The chaincode's refusal (e.g. "FORBIDDEN: ...") inside a Fabric error, or undefined when the
@@ -17,8 +20,8 @@ export function chaincodeRefusal(error: unknown): { code: string; message: strin
   }
   for (const text of texts) {
     const match = CODE.exec(text);
-    if (match?.[1] !== undefined) {
-      return { code: match[1], message: match[0].trim() };
+    if (match?.[1] !== undefined && match[2] !== undefined) {
+      return { code: match[2], message: match[1].trim() };
     }
   }
   return undefined;

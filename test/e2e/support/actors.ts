@@ -95,7 +95,7 @@ export class Actors {
   /** What a utility's gateway does: list its forecast refs on its own peer, then publish the sums. */
   async publishAggregate(mspId: string, slotId: string, bus: string): Promise<void> {
     const contract = this.relay(mspId).contract();
-    const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, bus]);
+    const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, '']);
     await submitJson(contract, 'PublishAggregate', {
       args: [slotId, bus],
       transientData: { refs: Buffer.from(JSON.stringify(refs)) },
@@ -105,7 +105,7 @@ export class Actors {
 
   async allowedPower(device: Device, slotId: string): Promise<{ allowedKw: number; lambda: number }> {
     const relay = this.relay(device.mspId).contract();
-    const { homeRef } = await evaluateJson<{ homeRef: string }>(relay, 'GetHomeRef', [], {
+    const { homeRef } = await evaluateJson<{ homeRef: string }>(relay, 'GetHomeRef', [slotId], {
       certificate: Buffer.from(device.certificatePem),
     });
     return evaluateJson(relay, 'GetAllowedPower', [slotId, homeRef]);
