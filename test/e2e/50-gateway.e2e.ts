@@ -266,40 +266,22 @@ describe('the REST gateways on the real network', () => {
       upper: number;
     };
     const { homeRef } = await enrolled.client.getReceipt(slotId);
-    const proof = await callGateway<{ match: boolean }>(
-      description,
-      'RegulatorMSP',
-      AUDITOR,
-      'POST',
-      '/v1/audit/proofs',
-      {
+    const prove = (revealed: Record<string, unknown>): Promise<{ match: boolean }> =>
+      callGateway<{ match: boolean }>(description, 'RegulatorMSP', AUDITOR, 'POST', '/v1/audit/proofs', {
         org: 'UtilityAMSP',
         slotId,
         homeRef,
-        revealed: { slotId, bus: 'bus-1', lower: payload.lower, upper: payload.upper, nonce: payload.nonce },
-      },
-    );
-    expect(proof.body).to.include({ match: true });
-    const forged = await callGateway<{ match: boolean }>(
-      description,
-      'RegulatorMSP',
-      AUDITOR,
-      'POST',
-      '/v1/audit/proofs',
-      {
-        org: 'UtilityAMSP',
-        slotId,
-        homeRef,
-        revealed: {
-          slotId,
-          bus: 'bus-1',
-          lower: payload.lower,
-          upper: payload.upper + 1,
-          nonce: payload.nonce,
-        },
-      },
-    );
-    expect(forged.body).to.include({ match: false });
+        revealed,
+      }).then((response) => response.body);
+    const revealed = {
+      slotId,
+      bus: 'bus-1',
+      lower: payload.lower,
+      upper: payload.upper,
+      nonce: payload.nonce,
+    };
+    expect(await prove(revealed)).to.include({ match: true });
+    expect(await prove({ ...revealed, upper: payload.upper + 1 })).to.include({ match: false });
     const dispatchTx = (dispatched.headers['x-transaction-id'] as string | undefined) ?? '';
     const decoded = await callGateway<{
       creatorRole: string;

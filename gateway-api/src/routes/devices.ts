@@ -180,6 +180,15 @@ async function checkCsr(pem: string, enrollmentId: string): Promise<void> {
 
 type CaOperation = 'register' | 'enroll' | 'revoke';
 
+/** One answer for every failed enrolment, so a caller cannot tell which part was wrong. */
+function enrollmentRefused(): HttpError {
+  return new HttpError(
+    401,
+    'ENROLLMENT_REFUSED',
+    'unknown enrolment id, wrong secret, or the secret has already been used',
+  );
+}
+
 /** A CA refusal as the API answers it; the CA's own (sanitized) message only goes to the log. */
 function caFailure(request: FastifyRequest, error: unknown, operation: CaOperation): Error {
   if (!(error instanceof FabricCaError)) {
@@ -197,11 +206,7 @@ function caFailure(request: FastifyRequest, error: unknown, operation: CaOperati
       );
     case 'unauthenticated':
       if (operation === 'enroll') {
-        return new HttpError(
-          401,
-          'ENROLLMENT_REFUSED',
-          'unknown enrolment id, wrong secret, or the secret has already been used',
-        );
+        return enrollmentRefused();
       }
       break;
     case 'forbidden':
@@ -219,11 +224,7 @@ function caFailure(request: FastifyRequest, error: unknown, operation: CaOperati
         return new HttpError(404, 'NOT_FOUND', 'the CA has no such device identity');
       }
       if (operation === 'enroll') {
-        return new HttpError(
-          401,
-          'ENROLLMENT_REFUSED',
-          'unknown enrolment id, wrong secret, or the secret has already been used',
-        );
+        return enrollmentRefused();
       }
       break;
     case 'failed':
