@@ -34,6 +34,7 @@ IDENTITIES=(
   "dso|peer0|peer|"
   "dso|orgadmin|admin|hems.role=admin:ecert"
   "dso|dso-operator|client|hems.role=dso:ecert"
+  "dso|market-operator|client|hems.role=market:ecert"
   "utilitya|peer0|peer|"
   "utilitya|orgadmin|admin|hems.role=admin:ecert"
   "utilitya|relay|client|hems.role=relay:ecert"
