@@ -1,0 +1,64 @@
+/** Runs benchmark work items with bounded concurrency, timing each and keeping every failure. */
+
+export interface PoolOutcome {
+  /** Items given. Always equals succeeded + failures. */
+  readonly items: number;
+  readonly succeeded: number;
+  readonly failures: number;
+  /** Latency of each successful item, milliseconds, in completion order. */
+  readonly latenciesMs: readonly number[];
+  /** Wall time from the first start to the last completion, seconds. */
+  readonly seconds: number;
+  /** Message of the first failure, if any. */
+  readonly firstError: string | undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Calls `work` for every item with at most `concurrency` calls in flight. Every item is either
+ * timed as a success or counted as a failure: nothing is dropped.
+ */
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<PoolOutcome> {
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError('concurrency must be a positive whole number');
+  }
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      const t0 = performance.now();
+      try {
+        await work(items[index], index);
+        latenciesMs.push(performance.now() - t0);
+      } catch (error) {
+        failures += 1;
+        firstError ??= errorMessage(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  if (latenciesMs.length + failures !== items.length) {
+    throw new Error(`internal: ${items.length} items but ${latenciesMs.length + failures} outcomes`);
+  }
+  return { items: items.length, succeeded: latenciesMs.length, failures, latenciesMs, seconds, firstError };
+}
+
+/** Milliseconds taken by `work`, with its result. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const t0 = performance.now();
+  const result = await work();
+  return { ms: performance.now() - t0, result };
+}

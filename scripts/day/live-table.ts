@@ -1,0 +1,78 @@
+/**
+ * The terminal's live view of the day: a header, then one row per finished slot with what the
+ * DSO saw per bus (Σ range against capacity), λ, the worst overload and the slot's timings.
+ */
+import type { DayResult, SlotResult } from './day-result';
+import { maxOverload } from './dispatch-summary';
+
+const WIDTHS = {
+  slot: 4,
+  time: 5,
+  price: 13,
+  homes: 5,
+  bus: 19,
+  lambda: 6,
+  overload: 8,
+  close: 8,
+  submit: 9,
+  total: 6,
+};
+
+function cell(text: string, width: number): string {
+  return text.length >= width ? text : text.padStart(width);
+}
+
+/** `lower–upper/capacity`, or the home count when the sums were withheld (fewer than k homes). */
+export function busCell(bus: SlotResult['buses'][number]): string {
+  if (bus.lowerKw === null || bus.upperKw === null) {
+    return `${bus.homes > 0 ? `withheld ${bus.homes}` : 'none'}/${bus.capacityKw}`;
+  }
+  return `${bus.lowerKw.toFixed(1)}–${bus.upperKw.toFixed(1)}/${bus.capacityKw}`;
+}
+
+export function tableHeader(buses: readonly string[]): string {
+  const columns = [
+    cell('slot', WIDTHS.slot),
+    cell('time', WIDTHS.time),
+    cell('price €/MWh', WIDTHS.price),
+    cell('homes', WIDTHS.homes),
+    ...buses.map((bus) => cell(`${bus} Σ kW/cap`, WIDTHS.bus)),
+    cell('λ', WIDTHS.lambda),
+    cell('over kW', WIDTHS.overload),
+    cell('closed', WIDTHS.close),
+    cell('submit ms', WIDTHS.submit),
+    cell('slot s', WIDTHS.total),
+  ];
+  return columns.join(' ');
+}
+
+export function tableRow(slot: SlotResult): string {
+  const overload = maxOverload(slot.buses);
+  return [
+    cell(String(slot.index), WIDTHS.slot),
+    cell(slot.startsAt, WIDTHS.time),
+    cell(`${slot.defaultPrices.lower.toFixed(0)}–${slot.defaultPrices.upper.toFixed(0)}`, WIDTHS.price),
+    cell(`${slot.homesSubmitted}`, WIDTHS.homes),
+    ...slot.buses.map((bus) => cell(busCell(bus), WIDTHS.bus)),
+    cell(slot.lambda.toFixed(3), WIDTHS.lambda),
+    cell(overload.toFixed(2), WIDTHS.overload),
+    cell(slot.closedBy === 'all-submitted' ? 'early' : 'deadline', WIDTHS.close),
+    cell(`${slot.timing.submitP50Ms}/${slot.timing.submitMaxMs}`, WIDTHS.submit),
+    cell((slot.timing.totalMs / 1000).toFixed(1), WIDTHS.total),
+  ].join(' ');
+}
+
+/** The closing lines: totals and timings. */
+export function tableSummary(day: DayResult): string {
+  const totals = day.slots.map((slot) => slot.timing.totalMs).sort((a, b) => a - b);
+  const median = totals[Math.floor(totals.length / 2)] ?? 0;
+  const early = day.slots.filter((slot) => slot.closedBy === 'all-submitted').length;
+  const violations = day.slots.reduce((sum, slot) => sum + slot.allowanceViolations, 0);
+  const missed = day.slots.reduce((sum, slot) => sum + slot.homesMissed, 0);
+  return [
+    `${day.slots.length} slots in ${day.wallSeconds} s (${(day.wallSeconds / Math.max(1, day.slots.length)).toFixed(1)} s per slot, pipelined); ` +
+      `slot from open to last allowance: median ${(median / 1000).toFixed(1)} s, max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s`,
+    `${early} of ${day.slots.length} slots closed early (every enrolled home submitted); ${missed} forecasts refused or late; ` +
+      `${violations} homes drew more than allowed`,
+  ].join('\n');
+}

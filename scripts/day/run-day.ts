@@ -1,0 +1,292 @@
+/**
+ * A simulated day on a running network: one REST gateway per org, the simulated HEMS devices
+ * enrolled through them, and every slot played as a sequence of phases (open → forecast →
+ * aggregate → dispatch → deliver). Slots are pipelined: the next slot opens (at its time in
+ * compressed time) once the current one has collected its forecasts, so one slot's aggregation and
+ * dispatch overlap with the next one's forecasts; at most two slots are in flight.
+ * A later phase (an auction after dispatch, say) is one more entry in `slotPhases`.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { connectAs, evaluateJson, type NetworkDescription } from '@hems/network-client';
+import { GatewayProcesses } from '../../gateway-api/src/local/gateway-processes';
+import type { SlotView } from '../../gateway-api/src/routes/slot-view';
+import { SLOT_MINUTES } from './appliance-model';
+import type { DayResult, SlotResult } from './day-result';
+import {
+  enrolDevices,
+  setEnrolledHomes,
+  SimulatedHome,
+  type DrawOutcome,
+  type SubmitOutcome,
+} from './devices';
+import { Dispatcher, type AggregationOutcome } from './dispatcher';
+import { percentile, summarizeBuses } from './dispatch-summary';
+import { capacities, layoutFeeder, UTILITIES, type Feeder } from './feeder-model';
+import { slotPeriodMs, type DayOptions } from './options';
+import { slotPrices, type SlotPrices } from './tariff';
+
+/** Orgs that get a gateway: the DSO, the utilities and the regulator. */
+const GATEWAY_ORGS = ['DSOMSP', ...UTILITIES, 'RegulatorMSP'] as const;
+/** Forecast window of a slot when the day runs as fast as possible: early close ends it sooner. */
+const UNPACED_DEADLINE_MS = 15_000;
+/** The phase after which the next slot may open. */
+const PIPELINE_AFTER = 'forecast';
+const MAX_SLOTS_IN_FLIGHT = 2;
+
+export interface DayObserver {
+  /** Progress lines (enrolment, network set-up). */
+  readonly log?: (line: string) => void;
+  /** Each finished slot, in slot order. */
+  readonly slotDone?: (slot: SlotResult) => void;
+}
+
+/** One slot while it is being played. */
+export interface SlotRun {
+  readonly index: number;
+  readonly slotId: string;
+  readonly prices: SlotPrices;
+  readonly deadline: Date;
+  readonly phasesMs: Record<string, number>;
+  submissions: SubmitOutcome[];
+  aggregation: AggregationOutcome | undefined;
+  dispatched: SlotView | undefined;
+  draws: (DrawOutcome | undefined)[];
+}
+
+export interface SlotPhase {
+  readonly name: string;
+  run(slot: SlotRun): Promise<void>;
+}
+
+/** The phases of every slot, in order. */
+export function slotPhases(
+  dispatcher: Dispatcher,
+  homes: readonly SimulatedHome[],
+  log: (line: string) => void,
+): SlotPhase[] {
+  return [
+    { name: 'open', run: (slot) => dispatcher.openSlot(slot.slotId, slot.deadline, slot.prices) },
+    {
+      name: 'forecast',
+      run: async (slot) => {
+        slot.submissions = await Promise.all(
+          homes.map((home) => home.submitForecast(slot.slotId, slot.index)),
+        );
+        const refused = slot.submissions.flatMap((outcome) => (outcome.accepted ? [] : [outcome.reason]));
+        if (refused.length > 0) {
+          // The gateway's refusals name the slot and the rule, never a forecast value.
+          log(`slot ${slot.slotId}: ${refused.length} forecasts refused, first: ${refused[0] ?? ''}`);
+        }
+      },
+    },
+    {
+      name: 'aggregate',
+      run: async (slot) => {
+        slot.aggregation = await dispatcher.awaitAggregates(slot.slotId, slot.deadline);
+      },
+    },
+    {
+      name: 'dispatch',
+      run: async (slot) => {
+        slot.dispatched = await dispatcher.dispatch(slot.slotId);
+      },
+    },
+    {
+      name: 'deliver',
+      run: async (slot) => {
+        slot.draws = await Promise.all(homes.map((home) => home.draw(slot.slotId)));
+      },
+    },
+  ];
+}
+
+function timeOfDay(index: number): string {
+  const minutes = index * SLOT_MINUTES;
+  return `${String(Math.floor(minutes / 60) % 24).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
+function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult {
+  const view = slot.dispatched;
+  const aggregation = slot.aggregation;
+  if (view?.dispatch === undefined || aggregation === undefined) {
+    throw new Error(`slot ${slot.slotId} ended without a dispatch`);
+  }
+  const lambda = view.dispatch.lambda;
+  const drawnByBus = new Map<string, number>();
+  for (const draw of slot.draws) {
+    if (draw !== undefined) {
+      drawnByBus.set(draw.bus, (drawnByBus.get(draw.bus) ?? 0) + draw.drawnKw);
+    }
+  }
+  const buses = summarizeBuses(
+    view.busTotals,
+    lambda,
+    feeder.buses.map((bus) => ({
+      bus: bus.bus,
+      capacityKw: bus.capacityKw,
+      prices: slot.prices.buses.find((entry) => entry.bus === bus.bus) ?? slot.prices.default,
+      drawnKw: drawnByBus.get(bus.bus) ?? 0,
+    })),
+  );
+  const latencies = slot.submissions.flatMap((outcome) => (outcome.accepted ? [outcome.latencyMs] : []));
+  return {
+    index: slot.index,
+    slotId: slot.slotId,
+    startsAt: timeOfDay(slot.index),
+    defaultPrices: slot.prices.default,
+    homesSubmitted: latencies.length,
+    homesMissed: slot.submissions.length - latencies.length,
+    closedBy: aggregation.closedBy,
+    otherBuses: aggregation.otherBuses,
+    lambda,
+    buses,
+    allowanceViolations: slot.draws.filter((draw) => draw?.overAllowance === true).length,
+    timing: {
+      phasesMs: Object.fromEntries(Object.entries(slot.phasesMs).map(([name, ms]) => [name, Math.round(ms)])),
+      submitP50Ms: Math.round(percentile(latencies, 50)),
+      submitMaxMs: Math.round(percentile(latencies, 100)),
+      totalMs: Math.round(totalMs),
+    },
+  };
+}
+
+async function minGroupSize(description: NetworkDescription): Promise<number> {
+  const dso = connectAs(description, { mspId: 'DSOMSP', identity: 'dso-operator' });
+  try {
+    return (await evaluateJson<{ minGroupSize: number }>(dso.contract('governance'), 'GetSettings'))
+      .minGroupSize;
+  } finally {
+    dso.close();
+  }
+}
+
+/** A promise with its resolver, to signal a slot's progress to the loop that opens the next one. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+/**
+ * Plays the day on the network described (its state folder); the gateways are started on the
+ * ports set with useGatewayPorts and stopped at the end.
+ */
+export async function runDay(
+  options: DayOptions,
+  description: NetworkDescription,
+  observer: DayObserver = {},
+): Promise<DayResult> {
+  const log = observer.log ?? (() => undefined);
+  const feeder = layoutFeeder(options.homes, options.buses);
+  const startedAt = new Date();
+  const k = await minGroupSize(description);
+  const gateways = new GatewayProcesses(description.stateDir);
+  log(`starting one REST gateway per org (${GATEWAY_ORGS.join(', ')})`);
+  await gateways.start(description, GATEWAY_ORGS);
+  const homes: SimulatedHome[] = [];
+  try {
+    const enrolment = await enrolDevices(description, feeder, log);
+    await setEnrolledHomes(description, feeder, log);
+    homes.push(
+      ...enrolment.devices.map(
+        ({ device, home }) => new SimulatedHome(description, device, home, options.seed),
+      ),
+    );
+    const dispatcher = new Dispatcher(description, capacities(feeder));
+    const phases = slotPhases(dispatcher, homes, log);
+    const periodMs = slotPeriodMs(options);
+    const runId = Date.now().toString(36);
+    const dayStart = Date.now();
+
+    const results: SlotResult[] = [];
+    let reported = 0;
+    const report = (): void => {
+      for (let next = results[reported]; next !== undefined; next = results[reported]) {
+        observer.slotDone?.(next);
+        reported += 1;
+      }
+    };
+    let failure: Error | undefined;
+    const running: Promise<void>[] = [];
+    let mayOpenNext: Promise<void> = Promise.resolve();
+
+    for (let index = 0; index < options.slots && failure === undefined; index += 1) {
+      await mayOpenNext;
+      if (index >= MAX_SLOTS_IN_FLIGHT) {
+        await running[index - MAX_SLOTS_IN_FLIGHT];
+      }
+      if (periodMs !== null) {
+        await delay(Math.max(0, dayStart + index * periodMs - Date.now()));
+      }
+      if (failure !== undefined) {
+        break;
+      }
+      const opened = performance.now();
+      const slot: SlotRun = {
+        index,
+        slotId: `day-${runId}-${String(index).padStart(2, '0')}`,
+        prices: slotPrices(
+          index,
+          feeder.buses.map((bus) => bus.bus),
+        ),
+        deadline: new Date(Date.now() + (periodMs ?? UNPACED_DEADLINE_MS)),
+        phasesMs: {},
+        submissions: [],
+        aggregation: undefined,
+        dispatched: undefined,
+        draws: [],
+      };
+      const pipelined = signal();
+      mayOpenNext = pipelined.promise;
+      running[index] = (async () => {
+        try {
+          for (const phase of phases) {
+            const phaseStarted = performance.now();
+            await phase.run(slot);
+            slot.phasesMs[phase.name] = performance.now() - phaseStarted;
+            if (phase.name === PIPELINE_AFTER) {
+              pipelined.resolve();
+            }
+          }
+          results[index] = slotResult(slot, feeder, performance.now() - opened);
+          report();
+        } catch (error) {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        } finally {
+          pipelined.resolve();
+        }
+      })();
+    }
+    await Promise.all(running);
+    if (failure !== undefined) {
+      throw failure;
+    }
+    return {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      settings: {
+        homes: options.homes,
+        buses: options.buses,
+        slots: options.slots,
+        speed: options.speed,
+        seed: options.seed,
+        minGroupSize: k,
+      },
+      feeder: feeder.buses.map((bus) => ({
+        bus: bus.bus,
+        capacityKw: bus.capacityKw,
+        homes: Object.values(bus.homesByUtility).reduce((sum, count) => sum + count, 0),
+      })),
+      slots: results,
+      wallSeconds: Math.round((Date.now() - dayStart) / 100) / 10,
+      enrolmentSeconds: Math.round(enrolment.seconds * 10) / 10,
+    };
+  } finally {
+    for (const home of homes) {
+      home.close();
+    }
+    await gateways.stop();
+  }
+}

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { DEFAULT_OPTIONS, parseOptions } from '../../scripts/bench/lib/options';
+
+describe('bench options', () => {
+  it('defaults to every benchmark at the sizes of the issue', () => {
+    const options = parseOptions([]);
+    expect(options).to.deep.equal(DEFAULT_OPTIONS);
+    expect(options.only).to.deep.equal(['ingestion', 'aggregate', 'cycle', 'clearing']);
+    expect(options.devices).to.deep.equal([1000, 10000]);
+    expect(options.homes).to.deep.equal([100, 1000, 10000]);
+    expect(options.cycleHomes).to.equal(1000);
+    expect(options.orders).to.deep.equal([1000, 10000]);
+    expect(options.issuer).to.equal('direct');
+  });
+
+  it('reads lists, numbers and choices in both --flag value and --flag=value forms', () => {
+    const options = parseOptions([
+      '--only',
+      'clearing,ingestion',
+      '--devices=200,50,200',
+      '--concurrency',
+      '16',
+      '--issuer=ca',
+      '--modes',
+      'raw',
+      '--repeat',
+      '2',
+    ]);
+    // Canonical order, duplicates removed.
+    expect(options.only).to.deep.equal(['ingestion', 'clearing']);
+    expect(options.devices).to.deep.equal([200, 50]);
+    expect(options.concurrency).to.equal(16);
+    expect(options.issuer).to.equal('ca');
+    expect(options.modes).to.deep.equal(['raw']);
+    expect(options.repeat).to.equal(2);
+    expect(options.homes).to.deep.equal(DEFAULT_OPTIONS.homes);
+  });
+
+  it('recognizes --help', () => {
+    expect(parseOptions(['--help']).help).to.equal(true);
+  });
+
+  it('refuses unknown flags, benchmarks and malformed or out-of-range numbers precisely', () => {
+    expect(() => parseOptions(['--device', '5'])).to.throw('unknown option --device');
+    expect(() => parseOptions(['--only', 'ingest'])).to.throw(
+      '--only takes ingestion, aggregate, cycle, clearing; unknown "ingest"',
+    );
+    expect(() => parseOptions(['--devices', '1e3'])).to.throw(
+      '--devices takes positive whole numbers, got "1e3"',
+    );
+    expect(() => parseOptions(['--devices', '0'])).to.throw('--devices must be between 1 and 100000, got 0');
+    expect(() => parseOptions(['--concurrency', '5000'])).to.throw(
+      '--concurrency must be between 1 and 1024',
+    );
+    expect(() => parseOptions(['--homes', '10,,20'])).to.throw(
+      '--homes takes positive whole numbers, got ""',
+    );
+    expect(() => parseOptions(['--issuer', 'direct,ca'])).to.throw(
+      '--issuer takes exactly one of direct, ca',
+    );
+  });
+
+  it('refuses missing values, repeated flags and stray arguments', () => {
+    expect(() => parseOptions(['--devices'])).to.throw('--devices needs a value');
+    expect(() => parseOptions(['--devices', '--only', 'clearing'])).to.throw('--devices needs a value');
+    expect(() => parseOptions(['--repeat', '1', '--repeat', '2'])).to.throw('--repeat is given twice');
+    expect(() => parseOptions(['ingestion'])).to.throw('unexpected argument "ingestion"');
+  });
+});

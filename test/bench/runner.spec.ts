@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { runPool } from '../../scripts/bench/lib/runner';
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('bench runner', () => {
+  it('runs every item once with at most `concurrency` in flight', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    const outcome = await runPool([...Array(25).keys()], 4, async (item, index) => {
+      expect(item).to.equal(index);
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await tick();
+      seen.push(item);
+      inFlight -= 1;
+    });
+    expect(peak).to.equal(4);
+    expect(seen.sort((a, b) => a - b)).to.deep.equal([...Array(25).keys()]);
+    expect(outcome.items).to.equal(25);
+    expect(outcome.succeeded).to.equal(25);
+    expect(outcome.latenciesMs).to.have.length(25);
+    expect(outcome.failures).to.equal(0);
+    expect(outcome.firstError).to.equal(undefined);
+  });
+
+  it('counts every failure, keeps the first message and times only successes', async () => {
+    const outcome = await runPool([1, 2, 3, 4, 5, 6], 2, async (item) => {
+      await tick();
+      if (item % 3 === 0) {
+        throw new Error(`refused ${item}`);
+      }
+    });
+    expect(outcome.succeeded).to.equal(4);
+    expect(outcome.failures).to.equal(2);
+    expect(outcome.latenciesMs).to.have.length(4);
+    expect(outcome.firstError).to.equal('refused 3');
+    expect(outcome.succeeded + outcome.failures).to.equal(outcome.items);
+  });
+
+  it('handles no items and refuses a concurrency below 1', async () => {
+    const outcome = await runPool([], 8, () => Promise.resolve());
+    expect(outcome.items).to.equal(0);
+    expect(outcome.succeeded).to.equal(0);
+    try {
+      await runPool([1], 0, () => Promise.resolve());
+      expect.fail('a concurrency of 0 was accepted');
+    } catch (error) {
+      expect((error as Error).message).to.equal('concurrency must be a positive whole number');
+    }
+  });
+});

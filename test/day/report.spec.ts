@@ -1,0 +1,270 @@
+import { expect } from 'chai';
+import type { SlotView } from '../../gateway-api/src/routes/slot-view';
+import { planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
+import { createHomeProfile, drawnPower, slotDemand } from '../../scripts/day/appliance-model';
+import type { DayResult, SlotResult } from '../../scripts/day/day-result';
+import { summarizeBuses } from '../../scripts/day/dispatch-summary';
+import { capacities, layoutFeeder, UTILITIES } from '../../scripts/day/feeder-model';
+import { busCell, tableRow } from '../../scripts/day/live-table';
+import { renderReport } from '../../scripts/day/report';
+import { escapeXml } from '../../scripts/day/svg-chart';
+import { slotPrices } from '../../scripts/day/tariff';
+
+const K = 5;
+const SEED = 11;
+
+/** Everything a home keeps to itself in the simulation, to search the report for. */
+interface PrivateTrace {
+  readonly homeIds: string[];
+  readonly values: number[];
+}
+
+/**
+ * A day computed without a network: the homes' forecasts summed per utility and bus as the
+ * chaincode does (sums withheld below k), λ from the DSO's optimizer, draws at the allowance.
+ * In slot 1 two homes of UtilityB on feeder-2 miss, so that aggregate falls below k.
+ */
+function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
+  const feeder = layoutFeeder(24, 2);
+  const capacity = capacities(feeder);
+  const trace: PrivateTrace = {
+    homeIds: feeder.homes.map((home) => `home-${home.mspId}-${home.index}-secret`),
+    values: [],
+  };
+  const slots: SlotResult[] = [];
+  for (let index = 0; index < 4; index += 1) {
+    const prices = slotPrices(
+      index * 20,
+      feeder.buses.map((bus) => bus.bus),
+    );
+    const missing =
+      index === 1
+        ? feeder.homes.filter((home) => home.mspId === 'UtilityBMSP' && home.bus === 'feeder-2').slice(0, 2)
+        : [];
+    const submitted = feeder.homes.filter((home) => !missing.includes(home));
+    const demands = new Map(
+      submitted.map((home) => {
+        const busPrices = prices.buses.find((entry) => entry.bus === home.bus) ?? prices.default;
+        const demand = slotDemand(
+          createHomeProfile(SEED, home.index),
+          SEED,
+          home.index,
+          index * 20,
+          busPrices,
+        );
+        trace.values.push(demand.lower, demand.upper, demand.preferredKw);
+        return [home, demand];
+      }),
+    );
+    const busTotals: SlotView['busTotals'] = feeder.buses.map(({ bus }) => {
+      let homes = 0;
+      let withheldHomes = 0;
+      let lower = 0;
+      let upper = 0;
+      const withheldOrgs: string[] = [];
+      for (const mspId of UTILITIES) {
+        const group = [...demands]
+          .filter(([home]) => home.bus === bus && home.mspId === mspId)
+          .map(([, demand]) => demand);
+        homes += group.length;
+        if (group.length < K) {
+          withheldHomes += group.length;
+          withheldOrgs.push(mspId);
+        } else {
+          lower += group.reduce((sum, demand) => sum + demand.lower, 0);
+          upper += group.reduce((sum, demand) => sum + demand.upper, 0);
+        }
+      }
+      const round = (kw: number): number => Math.round(kw * 1000) / 1000;
+      return {
+        bus,
+        homes,
+        withheldHomes,
+        lower: round(lower),
+        upper: round(upper),
+        orgs: [...UTILITIES],
+        withheldOrgs,
+        pendingOrgs: [],
+      };
+    });
+    const { lambda } = planDispatch(
+      busTotals.map((total) => ({ ...total, complete: total.withheldOrgs.length === 0 })),
+      new Map(Object.entries(capacity)),
+    );
+    const drawn = new Map<string, number>();
+    for (const [home, demand] of demands) {
+      const allowed = Math.round((lambda * demand.upper + (1 - lambda) * demand.lower) * 1000) / 1000;
+      const draw = drawnPower(demand, allowed);
+      trace.values.push(allowed, draw);
+      drawn.set(home.bus, (drawn.get(home.bus) ?? 0) + draw);
+    }
+    slots.push({
+      index,
+      slotId: `day-test-${index}`,
+      startsAt: `0${index}:00`,
+      defaultPrices: prices.default,
+      homesSubmitted: submitted.length,
+      homesMissed: missing.length,
+      closedBy: index === 1 ? 'deadline' : 'all-submitted',
+      otherBuses: [],
+      lambda,
+      buses: summarizeBuses(
+        busTotals,
+        lambda,
+        feeder.buses.map((bus) => ({
+          bus: bus.bus,
+          capacityKw: bus.capacityKw,
+          prices: prices.buses.find((entry) => entry.bus === bus.bus) ?? prices.default,
+          drawnKw: drawn.get(bus.bus) ?? 0,
+        })),
+      ),
+      allowanceViolations: 0,
+      timing: {
+        phasesMs: { open: 500, forecast: 1500, aggregate: 2000, dispatch: 600, deliver: 400 },
+        submitP50Ms: 900,
+        submitMaxMs: 1400,
+        totalMs: 5000 + index,
+      },
+    });
+  }
+  const day: DayResult = {
+    startedAt: '2026-11-21T10:00:00.000Z',
+    finishedAt: '2026-11-21T10:01:00.000Z',
+    settings: { homes: 24, buses: 2, slots: 4, speed: 180, seed: SEED, minGroupSize: K },
+    feeder: feeder.buses.map((bus) => ({
+      bus: bus.bus,
+      capacityKw: bus.capacityKw,
+      homes: bus.homesByUtility.UtilityAMSP + bus.homesByUtility.UtilityBMSP,
+    })),
+    slots,
+    wallSeconds: 20.5,
+    enrolmentSeconds: 0,
+  };
+  return { day, trace };
+}
+
+function section(html: string, title: string): string {
+  const start = html.indexOf(`<h2>${title}</h2>`);
+  expect(start, title).to.be.greaterThan(-1);
+  const end = html.indexOf('<h2>', start + 4);
+  return html.slice(start, end === -1 ? undefined : end);
+}
+
+function rows(html: string): string[][] {
+  return [...html.matchAll(/<tr>((?:<td>.*?<\/td>)+)<\/tr>/g)].map((match) =>
+    [...(match[1] ?? '').matchAll(/<td>(.*?)<\/td>/g)].map((cell) => cell[1] ?? ''),
+  );
+}
+
+/** Balanced tags, known SVG elements only, finite coordinates: what a browser needs to draw it. */
+function checkSvg(svg: string): void {
+  expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+  expect(svg).to.not.match(/NaN|undefined|Infinity|null/);
+  const stack: string[] = [];
+  for (const tag of svg.matchAll(/<(\/?)([a-z]+)((?:\s+[a-zA-Z0-9-]+="[^"<>]*")*)\s*(\/?)>/g)) {
+    const [, closing, name = '', , selfClosing] = tag;
+    expect(['svg', 'text', 'line', 'polyline', 'polygon', 'rect', 'circle']).to.include(name);
+    if (closing === '/') {
+      expect(stack.pop()).to.equal(name);
+    } else if (selfClosing !== '/') {
+      stack.push(name);
+    }
+  }
+  expect(stack).to.deep.equal([]);
+  // Every '<' starts a tag the pattern above understood.
+  expect(svg.split('<').length - 1).to.equal(
+    [...svg.matchAll(/<(\/?)([a-z]+)((?:\s+[a-zA-Z0-9-]+="[^"<>]*")*)\s*(\/?)>/g)].length,
+  );
+}
+
+describe('day: report', () => {
+  const { day, trace } = simulatedDay();
+  const html = renderReport(day);
+
+  it('is one self-contained HTML page: no script, nothing fetched', () => {
+    expect(html.startsWith('<!DOCTYPE html>')).to.be.true;
+    expect(html).to.not.match(/<script|<link|src=|href=|url\(/i);
+  });
+
+  it('shows per slot and bus exactly the numbers of the DayResult', () => {
+    const expected = day.slots.flatMap((slot) =>
+      slot.buses.map((bus) => [
+        String(slot.index),
+        slot.startsAt,
+        slot.slotId,
+        bus.bus,
+        `${bus.prices.lower}–${bus.prices.upper}`,
+        String(bus.homes),
+        String(bus.withheldHomes),
+        String(bus.lowerKw ?? 'withheld'),
+        String(bus.upperKw ?? 'withheld'),
+        String(bus.capacityKw),
+        String(bus.busLambda ?? '–'),
+        String(slot.lambda),
+        String(bus.dispatchedKw ?? '–'),
+        String(bus.drawnKw),
+        String(bus.overloadKw),
+      ]),
+    );
+    expect(rows(section(html, 'Per slot and bus'))).to.deep.equal(expected);
+    expect(day.slots[1]?.buses[1]?.withheldHomes, 'the fixture has a withheld aggregate').to.equal(4);
+  });
+
+  it('counts what the DSO saw and what stayed private', () => {
+    const privacy = rows(section(html, 'Privacy: what the DSO saw, and what stayed private'));
+    const pairs = day.slots.length * day.feeder.length;
+    const forecasts = day.slots.reduce((sum, slot) => sum + slot.homesSubmitted, 0);
+    expect(privacy[0]?.[1]).to.equal(String(pairs));
+    expect(privacy[1]?.[1]).to.equal(String(pairs));
+    expect(privacy[2]?.[1]).to.equal('1');
+    expect(privacy[3]?.[1]).to.equal(String(day.slots.length));
+    expect(privacy[4]?.[1]).to.equal(String(forecasts));
+    expect(privacy[5]?.[1]).to.equal('24');
+    expect(section(html, 'Privacy: what the DSO saw, and what stayed private')).to.include(
+      '01:00 feeder-2 (4 homes)',
+    );
+  });
+
+  it('draws valid inline SVG charts: one per bus, λ, participation and timing', () => {
+    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    expect(svgs).to.have.length(day.feeder.length + 3);
+    svgs.forEach(checkSvg);
+    // The participation chart has one bar per slot, the λ chart one line through every slot.
+    const participation = svgs[day.feeder.length + 1] ?? '';
+    expect(participation.match(/<rect x="[\d.]+" y="[\d.]+" width/g)).to.have.length(day.slots.length + 1);
+  });
+
+  it('contains no home id and no individual forecast, allowance or drawn power', () => {
+    for (const homeId of trace.homeIds) {
+      expect(html).to.not.include(homeId);
+    }
+    // A value with three decimals is distinctive; shorter ones could be a coincidental sum.
+    const distinctive = trace.values.filter((value) => /\.\d{3}$/.test(String(value)));
+    expect(distinctive.length).to.be.greaterThan(100);
+    for (const value of distinctive) {
+      const pattern = new RegExp(`(?<![\\d.])${String(value).replace('.', '\\.')}(?![\\d])`);
+      expect(pattern.test(html), `individual value ${value} in the report`).to.be.false;
+    }
+  });
+
+  it('escapes text it puts into the page', () => {
+    expect(escapeXml(`<b a="1">'&'</b>`)).to.equal('&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;');
+    const odd = renderReport({ ...day, startedAt: '<script>alert(1)</script>' });
+    expect(odd).to.not.include('<script>');
+  });
+
+  it('prints a live-table row with the slot, its sums against capacity and λ', () => {
+    const slot = day.slots[1];
+    if (slot === undefined) {
+      throw new Error('fixture');
+    }
+    const row = tableRow(slot);
+    expect(row).to.include(slot.startsAt).and.include(slot.lambda.toFixed(3)).and.include('deadline');
+    for (const bus of slot.buses) {
+      expect(row).to.include(busCell(bus));
+    }
+    expect(busCell({ ...slot.buses[0], lowerKw: null, upperKw: null, homes: 4 })).to.equal(
+      `withheld 4/${slot.buses[0].capacityKw}`,
+    );
+  });
+});
