@@ -37,6 +37,24 @@ const EXPECTED = {
     'ApproveSettings',
     'GetSettingsProposal',
   ],
+  auction: [
+    'OpenTradingWindow',
+    'GetWindow',
+    'ListWindows',
+    'PostAvailableEnergy',
+    'SubmitOrder',
+    'CancelOrder',
+    'ListOrderRefs',
+    'RevealOrders',
+    'ClearWindow',
+    'GetClearing',
+    'AuditClearing',
+    'ReleaseEscrow',
+    'ReportDelivery',
+    'SettleWindow',
+    'ClaimGridShare',
+  ],
+  token: ['Deposit', 'GetAccount', 'GetAccountHistory', 'GetMyAccount', 'GetAccountId'],
 };
 
 const chaincodeDir = path.join(__dirname, '..', 'chaincode');

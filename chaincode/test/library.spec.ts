@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import * as x509 from '@peculiar/x509';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { contracts, GovernanceContract, TimeslotContract, collectionOf } from '../src/index';
+import {
+  AuctionContract,
+  contracts,
+  GovernanceContract,
+  TimeslotContract,
+  TokenContract,
+  collectionOf,
+} from '../src/index';
 import { canonicalJson, parseStoredRecord } from '../src/lib/canonical-json';
 import {
   fabricAttributes,
@@ -13,10 +20,12 @@ import { allowedPowerKw } from '../src/model/forecast';
 import { createCa } from './support/pki';
 
 describe('chaincode entry point', () => {
-  it('exports the timeslot contract first (the default) and the governance contract', () => {
-    expect(contracts).to.deep.equal([TimeslotContract, GovernanceContract]);
+  it('exports the timeslot contract first (the default), then governance, auction and token', () => {
+    expect(contracts).to.deep.equal([TimeslotContract, GovernanceContract, AuctionContract, TokenContract]);
     expect(new TimeslotContract().getName()).to.equal('timeslot');
     expect(new GovernanceContract().getName()).to.equal('governance');
+    expect(new AuctionContract().getName()).to.equal('auction');
+    expect(new TokenContract().getName()).to.equal('token');
     expect(collectionOf('UtilityAMSP')).to.equal('UtilityAMSPPrivateCollection');
   });
 });

@@ -3,23 +3,19 @@ import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api
 import { canonicalBytes, canonicalJson, parseJsonArgument } from '../lib/canonical-json';
 import { isoTime, timestampToIso } from '../lib/clock';
 import { HemsContext } from '../lib/context';
-import {
-  verifyDeviceCertificate,
-  verifyDeviceSignature,
-  MAX_CERTIFICATE_PEM_BYTES,
-} from '../lib/certificates';
-import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
+import { MAX_CERTIFICATE_PEM_BYTES } from '../lib/certificates';
+import { conflict, failedPrecondition, invalidArgument, notFound } from '../lib/errors';
 import { collectionOf, KeyType } from '../lib/keys';
 import {
   homeReference,
   loadAggregates,
   loadHomeRefSecret,
-  loadOrgCertificates,
-  loadRevokedSerials,
   loadSlot,
   peerOfOrgPolicy,
   requireTransient,
   sha256Hex,
+  verifyDevice,
+  verifySignedDevicePayload,
 } from '../lib/ledger';
 import { drain, drainPage, readPrivate, readState, writePrivate, writeState } from '../lib/state';
 import {
@@ -63,7 +59,6 @@ import {
 /** How far ahead of the transaction a slot's deadline may be. */
 export const MAX_DEADLINE_LEAD_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PRICES_BYTES = 256 * 1024;
-export const MAX_SIGNATURE_BYTES = 256;
 export const MAX_PAGE_SIZE = 100;
 const NO_MATCH = 'the revealed forecast does not match the ledger';
 /** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
@@ -304,28 +299,18 @@ export class TimeslotContract extends Contract {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('SubmitForecast', ['relay']);
     const org = caller.mspId;
     const id = parseSlotId(slotId);
-    const payloadBytes = requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES);
-    const signature = requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES);
-    const certificatePem = Buffer.from(
-      requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
-    ).toString('utf8');
-
     const slot = await loadSlot(ctx, id);
     const now = ctx.now;
     if (slot.dispatch !== undefined || now >= new Date(slot.deadline)) {
       throw failedPrecondition(`slot ${id} closed for forecasts at its deadline ${slot.deadline}`);
     }
 
-    const device = verifyDeviceCertificate({
-      pem: certificatePem,
+    const { device, payload: payloadBytes } = await verifySignedDevicePayload(
+      ctx,
       org,
-      trustedCertificates: await loadOrgCertificates(ctx, org),
-      revokedSerials: await loadRevokedSerials(ctx, org),
-      at: now,
-    });
-    if (!verifyDeviceSignature(device.publicKey, payloadBytes, signature)) {
-      throw forbidden('forecast signature does not verify against the device certificate');
-    }
+      MAX_PAYLOAD_BYTES,
+      'forecast',
+    );
     const settings = await ctx.settings();
     const payload = parseForecastPayload(payloadBytes, settings.maxHomeKw);
     if (payload.slotId !== id) {
@@ -603,13 +588,7 @@ export class TimeslotContract extends Contract {
     const id = parseSlotId(slotId);
     const org = caller.mspId;
     const pem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
-    const device = verifyDeviceCertificate({
-      pem,
-      org,
-      trustedCertificates: await loadOrgCertificates(ctx, org),
-      revokedSerials: await loadRevokedSerials(ctx, org),
-      at: ctx.now,
-    });
+    const device = await verifyDevice(ctx, org, pem);
     return canonicalJson({
       slotId: id,
       homeRef: homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId),

@@ -2,13 +2,12 @@ import { X509Certificate, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { forbidden, invalidArgument } from './errors';
-import { parseBusId } from './validation';
+import { isHomeId, parseBusId } from './validation';
 
 /** Fabric CA writes enrolment attributes as JSON `{"attrs":{...}}` in this extension. */
 export const FABRIC_ATTRIBUTES_OID = '1.2.3.4.5.6.7.8.1';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const HOME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 export const MAX_CERTIFICATE_PEM_BYTES = 8 * 1024;
 
 /** What a verified HEMS device certificate says about the device. */
@@ -121,7 +120,7 @@ export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceId
   if (homeId === undefined || attrs['hems.bus'] === undefined) {
     throw forbidden('device certificate must carry the hems.home and hems.bus attributes');
   }
-  if (!HOME_ID.test(homeId)) {
+  if (!isHomeId(homeId)) {
     throw invalidArgument('device certificate hems.home attribute is malformed');
   }
   const bus = parseBusId(attrs['hems.bus'], 'device certificate hems.bus attribute');

@@ -6,7 +6,7 @@ import { readState } from './state';
 import { DEFAULT_SETTINGS, memberOrgs, settingsFromBytes, type ChannelSettings } from '../model/settings';
 
 /** Roles carried in the `hems.role` attribute of MSP-issued certificates. */
-export type HemsRole = 'dso' | 'relay' | 'meter' | 'auditor' | 'admin' | 'hems';
+export type HemsRole = 'dso' | 'market' | 'relay' | 'meter' | 'auditor' | 'admin' | 'hems';
 
 export const ROLE_ATTRIBUTE = 'hems.role';
 
@@ -66,6 +66,21 @@ export class HemsContext extends Context {
       throw forbidden(`${action} is for DSO operators (a DSO MSP with ${ROLE_ATTRIBUTE}=dso)`);
     }
     return caller;
+  }
+
+  /** Caller must be the market operator of the energy auction: a DSO MSP and hems.role=market. */
+  async requireMarketOperator(action: string): Promise<Caller> {
+    const caller = this.caller;
+    const settings = await this.settings();
+    if (!settings.dsoMspIds.includes(caller.mspId) || caller.role !== 'market') {
+      throw forbidden(`${action} is for the market operator (a DSO MSP with ${ROLE_ATTRIBUTE}=market)`);
+    }
+    return caller;
+  }
+
+  /** True for an auditor: an auditor MSP and hems.role=auditor. */
+  async isAuditor(caller: Caller): Promise<boolean> {
+    return (await this.settings()).auditorMspIds.includes(caller.mspId) && caller.role === 'auditor';
   }
 
   /** Caller must belong to an org of the channel (any role). */

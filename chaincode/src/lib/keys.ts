@@ -22,6 +22,14 @@ export const KeyType = {
   settingsProposal: 'hems.settingsproposal',
   forecast: 'hems.forecast',
   forecastNonce: 'hems.nonce',
+  window: 'hems.window',
+  windowOrg: 'hems.windoworg',
+  availability: 'hems.availability',
+  order: 'hems.order',
+  orderNonce: 'hems.ordernonce',
+  clearing: 'hems.clearing',
+  reading: 'hems.reading',
+  account: 'hems.account',
 } as const;
 
 /** Private key of the per-utility secret used to derive home references. Fixed name: one per collection. */
@@ -64,6 +72,46 @@ export class Keys {
 
   forecastNonce(slotId: string, nonceDigest: string): string {
     return this.stub.createCompositeKey(KeyType.forecastNonce, [slotId, nonceDigest]);
+  }
+
+  window(windowId: string): string {
+    return this.stub.createCompositeKey(KeyType.window, [windowId]);
+  }
+
+  /**
+   * One utility's part of a window: its revealed orders, escrow release, delivery totals, the
+   * charges and payouts of its accounts and its settlement. Only that utility's peer endorses it.
+   */
+  windowOrg(windowId: string, org: string): string {
+    return this.stub.createCompositeKey(KeyType.windowOrg, [windowId, org]);
+  }
+
+  /** Private: a prosumer's available energy, under an HMAC reference of window and home. */
+  availability(windowId: string, availabilityRef: string): string {
+    return this.stub.createCompositeKey(KeyType.availability, [windowId, availabilityRef]);
+  }
+
+  /** Private: a sealed order, under its per-window order reference. */
+  order(windowId: string, orderRef: string): string {
+    return this.stub.createCompositeKey(KeyType.order, [windowId, orderRef]);
+  }
+
+  orderNonce(windowId: string, nonceDigest: string): string {
+    return this.stub.createCompositeKey(KeyType.orderNonce, [windowId, nonceDigest]);
+  }
+
+  clearing(windowId: string): string {
+    return this.stub.createCompositeKey(KeyType.clearing, [windowId]);
+  }
+
+  /** Private: one meter reading of one trade side, under an HMAC reference. */
+  reading(windowId: string, readingRef: string): string {
+    return this.stub.createCompositeKey(KeyType.reading, [windowId, readingRef]);
+  }
+
+  /** A token account; a home account carries a key-level policy naming its utility's peer. */
+  account(accountId: string): string {
+    return this.stub.createCompositeKey(KeyType.account, [accountId]);
   }
 }
 

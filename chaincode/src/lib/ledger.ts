@@ -1,7 +1,13 @@
 import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import type { HemsContext } from './context';
-import { failedPrecondition, invalidArgument, notFound } from './errors';
+import {
+  MAX_CERTIFICATE_PEM_BYTES,
+  verifyDeviceCertificate,
+  verifyDeviceSignature,
+  type DeviceIdentity,
+} from './certificates';
+import { failedPrecondition, forbidden, invalidArgument, notFound } from './errors';
 import { collectionOf, HOME_REF_SECRET_KEY, KeyType } from './keys';
 import { drain, readPrivate, readState } from './state';
 import { orgCertificatesFromBytes, revocationsFromBytes, type RevocationsRecord } from '../model/governance';
@@ -84,4 +90,58 @@ export function requireTransient(ctx: HemsContext, name: string, maxBytes: numbe
     throw invalidArgument(`transient field '${name}' is larger than ${maxBytes} bytes`);
   }
   return value;
+}
+
+/** Largest signature a device may send (DER ECDSA P-256 is at most 72 bytes). */
+export const MAX_SIGNATURE_BYTES = 256;
+
+/**
+ * Verifies a device certificate of `org` at the transaction time against the org's registered CA
+ * certificates and its revocation list.
+ */
+export async function verifyDevice(ctx: HemsContext, org: string, pem: string): Promise<DeviceIdentity> {
+  return verifyDeviceCertificate({
+    pem,
+    org,
+    trustedCertificates: await loadOrgCertificates(ctx, org),
+    revokedSerials: await loadRevokedSerials(ctx, org),
+    at: ctx.now,
+  });
+}
+
+/** A device-signed payload from transient data, after its certificate and signature verified. */
+export interface SignedDevicePayload {
+  readonly device: DeviceIdentity;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Reads the transient trio `payload`, `signature`, `certificate` that a relay forwards for one of
+ * its devices, and checks that the device's certificate is valid for `org` and that the signature
+ * covers the exact payload bytes. `what` names the payload in the refusal.
+ */
+export async function verifySignedDevicePayload(
+  ctx: HemsContext,
+  org: string,
+  maxPayloadBytes: number,
+  what: string,
+): Promise<SignedDevicePayload> {
+  const payload = requireTransient(ctx, 'payload', maxPayloadBytes);
+  const signature = requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES);
+  const pem = Buffer.from(requireTransient(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES)).toString('utf8');
+  const device = await verifyDevice(ctx, org, pem);
+  if (!verifyDeviceSignature(device.publicKey, payload, signature)) {
+    throw forbidden(`${what} signature does not verify against the device certificate`);
+  }
+  return { device, payload };
+}
+
+/** A required transient field holding JSON, parsed (the refusal names the field, never its content). */
+export function requireTransientJson(ctx: HemsContext, name: string, maxBytes: number): unknown {
+  const text = Buffer.from(requireTransient(ctx, name, maxBytes)).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalidArgument(`transient field '${name}' is not valid JSON`);
+  }
 }

@@ -14,6 +14,7 @@ const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const HOME_REF = /^[0-9a-f]{64}$/;
 const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const HOME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string') {
@@ -59,6 +60,20 @@ export function parseProposalId(value: unknown, name = 'proposalId'): string {
 
 export function parseMspId(value: unknown, name = 'mspId'): string {
   return requirePattern(value, name, MSP_ID, 'an MSP id (1-64 characters of A-Z a-z 0-9 . _ -)');
+}
+
+export function isHomeId(text: string): boolean {
+  return HOME_ID.test(text);
+}
+
+/** A home id as utilities enrol it (the device certificate's hems.home attribute). */
+export function parseHomeId(value: unknown, name = 'homeId'): string {
+  return requirePattern(
+    value,
+    name,
+    HOME_ID,
+    '1-128 characters of A-Z a-z 0-9 . _ : @ - starting with a letter or digit',
+  );
 }
 
 export function parseHomeRef(value: unknown, name = 'homeRef'): string {

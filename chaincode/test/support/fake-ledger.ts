@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as sinon from 'sinon';
-import { ChaincodeStub, ClientIdentity } from 'fabric-shim';
+import { ChaincodeStub, ClientIdentity, KeyEndorsementPolicy } from 'fabric-shim';
 import type { Iterators } from 'fabric-shim-api';
 import { HemsContext } from '../../src/lib/context';
 
@@ -15,6 +15,9 @@ export interface TestIdentity {
 
 export const identities = {
   dso: (): TestIdentity => ({ mspId: 'DSOMSP', role: 'dso', name: 'operator1' }),
+  market: (): TestIdentity => ({ mspId: 'DSOMSP', role: 'market', name: 'market1' }),
+  /** A device certificate used directly as a Fabric client identity. */
+  device: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'hems', name: 'home-1' }),
   relay: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'relay', name: 'relay' }),
   meter: (mspId = 'UtilityAMSP'): TestIdentity => ({ mspId, role: 'meter', name: 'meter' }),
   admin: (mspId = 'UtilityAMSP'): TestIdentity => ({
@@ -35,7 +38,18 @@ export interface InvokeOptions {
   readonly transient?: Record<string, Uint8Array | string>;
   /** Transaction timestamp; defaults to the ledger's clock. */
   readonly at?: Date;
+  /**
+   * How the client has the transaction endorsed. 'single': by the executing peer alone (what a
+   * gateway does for a transaction that reads the org's private data; the default for any
+   * transaction that touched private data). 'majority': under the chaincode's MAJORITY policy,
+   * by the executing peer plus `endorsers` (the default otherwise).
+   */
+  readonly endorsement?: Endorsement;
+  /** Orgs whose peers endorse a majority transaction besides the executing peer. */
+  readonly endorsers?: readonly string[];
 }
+
+export type Endorsement = 'single' | 'majority';
 
 /** Everything a channel member outside the home's utility could see of one committed transaction. */
 export interface CommittedTransaction {
@@ -43,6 +57,9 @@ export interface CommittedTransaction {
   readonly creator: string;
   readonly creatorRole: string | undefined;
   readonly endorser: string;
+  readonly endorsement: Endorsement;
+  /** Orgs known to have endorsed: the executing peer's, plus the ones the test stated. */
+  readonly endorsers: readonly string[];
   readonly publicWrites: readonly { key: string; value: string }[];
   /** Public keys and ranges read: their names travel in the block's read set. */
   readonly publicReads: readonly string[];
@@ -60,7 +77,7 @@ interface PendingWrites {
   readonly events: { name: string; payload: string }[];
   readonly reads: string[];
   /** Fabric refuses writes after a private-data range query, and such a query after writes. */
-  flags: { privateQuery: boolean; write: boolean };
+  flags: { privateQuery: boolean; write: boolean; privateData: boolean };
 }
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -76,6 +93,14 @@ function collectionOwner(collection: string): string {
  * its own writes), its writes commit only if it succeeds, private data is readable and writable
  * only on a peer of the collection's member org, history and private-data hashes are kept, and
  * at most one event per transaction survives.
+ *
+ * Endorsement is modelled as Fabric validates it on a channel whose chaincode policy is MAJORITY:
+ * each public key written (or whose key-level policy is set) is checked against its committed
+ * key-level policy if it has one, else against the chaincode policy. A single-peer transaction
+ * (anything that touched private data, unless the test says otherwise) satisfies a key-level policy
+ * naming only its peer's org and never the majority; a majority transaction satisfies the chaincode
+ * policy and a key-level policy only if every org it names is among the known endorsers. A
+ * transaction that fails is refused at commit with ENDORSEMENT_POLICY_FAILURE and writes nothing.
  */
 export class FakeLedger {
   readonly state = new Map<string, Buffer>();
@@ -111,7 +136,15 @@ export class FakeLedger {
       this.errors.push(error instanceof Error ? error.message : String(error));
       throw error;
     }
-    this.commit(identity, txId, at, peer, pending, response);
+    const endorsement = options.endorsement ?? (pending.flags.privateData ? 'single' : 'majority');
+    const endorsers = endorsement === 'single' ? [peer] : [...new Set([peer, ...(options.endorsers ?? [])])];
+    try {
+      this.checkEndorsement(endorsement, endorsers, pending);
+    } catch (error) {
+      this.errors.push((error as Error).message);
+      throw error;
+    }
+    this.commit(identity, txId, at, { peer, endorsement, endorsers }, pending, response);
     return response;
   }
 
@@ -151,14 +184,44 @@ export class FakeLedger {
     return map;
   }
 
+  /** The orgs a committed key-level policy names, or undefined when the key has none. */
+  keyPolicyOrgs(key: string): string[] | undefined {
+    const policy = this.validationParameters.get(key);
+    return policy === undefined ? undefined : new KeyEndorsementPolicy(policy).listOrgs().sort();
+  }
+
+  private checkEndorsement(
+    endorsement: Endorsement,
+    endorsers: readonly string[],
+    pending: PendingWrites,
+  ): void {
+    const keys = [...new Set([...pending.state.keys(), ...pending.validation.keys()])].sort();
+    for (const key of keys) {
+      const orgs = this.keyPolicyOrgs(key);
+      const readable = key.split('\u0000').join('/');
+      if (orgs === undefined) {
+        if (endorsement === 'single') {
+          throw new Error(
+            `ENDORSEMENT_POLICY_FAILURE: ${readable} has no key-level policy, so the chaincode's majority policy applies, and only the peer of ${endorsers[0]} endorsed`,
+          );
+        }
+      } else if (!orgs.every((org) => endorsers.includes(org))) {
+        throw new Error(
+          `ENDORSEMENT_POLICY_FAILURE: ${readable} needs the peers of ${orgs.join(', ')}; endorsed by ${endorsers.join(', ')}`,
+        );
+      }
+    }
+  }
+
   private commit(
     identity: TestIdentity,
     txId: string,
     at: Date,
-    peer: string,
+    endorsed: { peer: string; endorsement: Endorsement; endorsers: readonly string[] },
     pending: PendingWrites,
     response: string,
   ): void {
+    const { peer, endorsement, endorsers } = endorsed;
     const timestamp = { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1e6 };
     const publicWrites: { key: string; value: string }[] = [];
     for (const [key, value] of pending.state) {
@@ -202,6 +265,8 @@ export class FakeLedger {
       creator: identity.mspId,
       creatorRole: identity.role,
       endorser: peer,
+      endorsement,
+      endorsers,
       publicWrites,
       publicReads: pending.reads,
       privateWriteHashes,
@@ -271,6 +336,9 @@ export class FakeLedger {
       pending.validation.set(key, Buffer.from(ep));
       return Promise.resolve();
     });
+    stub.getStateValidationParameter.callsFake((key: string) =>
+      Promise.resolve(this.validationParameters.get(key) ?? Buffer.alloc(0)),
+    );
     stub.getStateByPartialCompositeKey.callsFake((type: string, attrs: string[]) => {
       const prefix = real.createCompositeKey.call(stub, type, attrs);
       pending.reads.push(`range:${prefix}`);
@@ -301,6 +369,8 @@ export class FakeLedger {
     });
 
     const requireMember = (collection: string, action: string): void => {
+      // Only the collection's member peer can serve this: the transaction is single-peer.
+      pending.flags.privateData = true;
       if (collectionOwner(collection) !== peer) {
         throw new Error(`peer of ${peer} is not a member of collection ${collection}; cannot ${action}`);
       }
@@ -320,6 +390,14 @@ export class FakeLedger {
       beforeWrite();
       const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
       writes.set(key, Buffer.from(value));
+      pending.privateData.set(collection, writes);
+      return Promise.resolve();
+    });
+    stub.deletePrivateData.callsFake((collection: string, key: string) => {
+      requireMember(collection, 'delete');
+      beforeWrite();
+      const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
+      writes.set(key, null);
       pending.privateData.set(collection, writes);
       return Promise.resolve();
     });
@@ -369,7 +447,7 @@ function newPending(): PendingWrites {
     privateData: new Map(),
     events: [],
     reads: [],
-    flags: { privateQuery: false, write: false },
+    flags: { privateQuery: false, write: false, privateData: false },
   };
 }
 

@@ -30,8 +30,8 @@ export class Scenario {
   readonly cas = new Map<string, TestCa>();
   private homeCounter = 0;
 
-  static async create(): Promise<Scenario> {
-    const scenario = new Scenario();
+  static async create<T extends Scenario>(this: new () => T): Promise<T> {
+    const scenario = new this();
     for (const org of [UTILITY_A, UTILITY_B]) {
       const ca = await createCa(org);
       scenario.cas.set(org, ca);

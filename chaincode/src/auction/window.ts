@@ -1,0 +1,274 @@
+import { parseStoredRecord } from '../lib/canonical-json';
+import { unitsFromStored } from './amounts';
+import { isoTime } from '../lib/clock';
+import { invalidArgument } from '../lib/errors';
+import { parseSlotId, parseTimestamp, requireObject, requireOnlyKeys } from '../lib/validation';
+import { DEFAULT_CLEARING_RULE, parseClearingRule, type ClearingRule } from './clearing';
+
+/** A trading window of the energy auction: `OPEN → CLOSED → CLEARED → SETTLED`. */
+export type WindowStatus = 'OPEN' | 'CLOSED' | 'CLEARED' | 'SETTLED';
+
+/** How far ahead of the transaction a window may close. */
+export const MAX_CLOSE_LEAD_MS = 7 * 24 * 3600 * 1000;
+/** Longest delivery period of one window. */
+export const MAX_DELIVERY_MS = 24 * 3600 * 1000;
+
+export interface WindowSpec {
+  readonly deliverySlotId: string;
+  readonly deliveryStart: string;
+  readonly deliveryEnd: string;
+  readonly closesAt: string;
+  readonly pricingRule: ClearingRule;
+}
+
+/**
+ * Public record of one window. Only majority-endorsed transactions of the market operator write it
+ * (open, clear, grid share claim); what the utilities do lives in their per-org records, and the
+ * window's SETTLED status and pool are derived from those when read.
+ */
+export interface WindowRecord extends WindowSpec {
+  readonly windowId: string;
+  readonly openedAt: string;
+  readonly openTxId: string;
+  /** DSO MSP of the operator who opened it; its grid account receives the grid share. */
+  readonly operatorMspId: string;
+  /** Utility orgs of the channel at opening: each must reveal before the clearing. */
+  readonly orgs: readonly string[];
+  readonly clearedAt?: string;
+  /** Set at the clearing: the orgs with a side in at least one trade (they report and settle). */
+  readonly tradeOrgs?: readonly string[];
+  /** Set by ClaimGridShare: the pool remainder credited to the grid account, value units. */
+  readonly gridShare?: string;
+  readonly gridClaimedAt?: string;
+  readonly gridClaimTxId?: string;
+}
+
+export interface RevealRecord {
+  readonly count: number;
+  /** The exact private bytes of each revealed order, as UTF-8 text, in order-reference order. */
+  readonly orders: readonly string[];
+  readonly revealedAt: string;
+  readonly txId: string;
+}
+
+/** Public per-org delivery totals (values in value units as decimal strings). */
+export interface DeliveryTotalsRecord {
+  readonly deliveredWh: number;
+  readonly receivedWh: number;
+  readonly sellerValue: string;
+  readonly buyerCharge: string;
+  readonly reportedAt: string;
+  readonly txId: string;
+}
+
+/** When the escrows of the org's revealed bids were released (ReleaseEscrow or ReportDelivery). */
+export interface ReleaseRecord {
+  readonly releasedAt: string;
+  readonly txId: string;
+}
+
+export interface SettlementRecord {
+  readonly settledAt: string;
+  readonly txId: string;
+}
+
+/**
+ * One utility's part of a window: everything its transactions write for the window. OpenTradingWindow
+ * creates it with a key-level policy naming only that utility's peer, so the utility's single-peer
+ * transactions may update it. Amounts are value units as decimal strings.
+ */
+export interface WindowOrgRecord {
+  readonly windowId: string;
+  readonly org: string;
+  /** Charged to the org's buyers into the window's pool. */
+  readonly charged: string;
+  /** Paid to the org's sellers out of the window's pool. */
+  readonly paid: string;
+  /** Escrow refunded to the org's accounts after the clearing. */
+  readonly refunded: string;
+  readonly revealed?: RevealRecord;
+  readonly released?: ReleaseRecord;
+  readonly delivery?: DeliveryTotalsRecord;
+  readonly settlement?: SettlementRecord;
+}
+
+/** The window's pool, derived from the per-org records: charged - paid - toGrid. */
+export interface PoolView {
+  readonly amount: string;
+  readonly charged: string;
+  readonly paid: string;
+  readonly toGrid: string;
+}
+
+/** One trade of a cleared window. Orders are named by their references, parties by account. */
+export interface TradeRecord {
+  readonly tradeId: string;
+  readonly offerRef: string;
+  readonly bidRef: string;
+  readonly sellerAccount: string;
+  readonly buyerAccount: string;
+  readonly sellerOrg: string;
+  readonly buyerOrg: string;
+  readonly energyWh: number;
+  /** Price units (1/10000 currency per MWh). */
+  readonly price: number;
+  /** energyWh x price, value units. */
+  readonly value: string;
+}
+
+export interface ClearingTotalsRecord {
+  readonly offeredWh: number;
+  readonly bidWh: number;
+  readonly tradedWh: number;
+  readonly value: string;
+}
+
+/** The public result of ClearWindow. */
+export interface ClearingRecord {
+  readonly windowId: string;
+  readonly pricingRule: ClearingRule;
+  readonly clearingPrice: number | null;
+  readonly orders: number;
+  readonly trades: readonly TradeRecord[];
+  readonly totals: ClearingTotalsRecord;
+  readonly clearedAt: string;
+  readonly txId: string;
+}
+
+export function parseWindowSpec(value: unknown, now: Date): WindowSpec {
+  const spec = requireObject(value, 'spec');
+  requireOnlyKeys(spec, 'spec', [
+    'deliverySlotId',
+    'deliveryStart',
+    'deliveryEnd',
+    'closesAt',
+    'pricingRule',
+  ]);
+  const deliverySlotId = parseSlotId(spec.deliverySlotId, 'spec.deliverySlotId');
+  const deliveryStart = parseTimestamp(spec.deliveryStart, 'spec.deliveryStart');
+  const deliveryEnd = parseTimestamp(spec.deliveryEnd, 'spec.deliveryEnd');
+  const closesAt = parseTimestamp(spec.closesAt, 'spec.closesAt');
+  const pricingRule =
+    spec.pricingRule === undefined
+      ? DEFAULT_CLEARING_RULE
+      : parseClearingRule(spec.pricingRule, 'spec.pricingRule');
+  if (closesAt <= now) {
+    throw invalidArgument('spec.closesAt must be after the transaction time');
+  }
+  if (closesAt.getTime() - now.getTime() > MAX_CLOSE_LEAD_MS) {
+    throw invalidArgument('spec.closesAt must be at most 7 days after the transaction time');
+  }
+  if (deliveryStart < closesAt) {
+    throw invalidArgument('spec.deliveryStart must not be before spec.closesAt');
+  }
+  if (deliveryEnd <= deliveryStart) {
+    throw invalidArgument('spec.deliveryEnd must be after spec.deliveryStart');
+  }
+  if (deliveryEnd.getTime() - deliveryStart.getTime() > MAX_DELIVERY_MS) {
+    throw invalidArgument('a window delivers for at most 24 hours');
+  }
+  return {
+    deliverySlotId,
+    deliveryStart: isoTime(deliveryStart),
+    deliveryEnd: isoTime(deliveryEnd),
+    closesAt: isoTime(closesAt),
+    pricingRule,
+  };
+}
+
+export function isClosed(window: WindowRecord, now: Date): boolean {
+  return now >= new Date(window.closesAt);
+}
+
+/**
+ * When the window was settled, derived from the per-org records: at the clearing for a window
+ * without trades, else when the last org with trades settled; undefined while it is not.
+ */
+export function settledAtOf(window: WindowRecord, records: readonly WindowOrgRecord[]): string | undefined {
+  if (window.clearedAt === undefined) {
+    return undefined;
+  }
+  let settledAt = window.clearedAt;
+  for (const org of window.tradeOrgs ?? []) {
+    const settlement = records.find((record) => record.org === org)?.settlement;
+    if (settlement === undefined) {
+      return undefined;
+    }
+    settledAt = settlement.settledAt > settledAt ? settlement.settledAt : settledAt;
+  }
+  return settledAt;
+}
+
+export function windowStatus(
+  window: WindowRecord,
+  records: readonly WindowOrgRecord[],
+  now: Date,
+): WindowStatus {
+  if (settledAtOf(window, records) !== undefined) {
+    return 'SETTLED';
+  }
+  if (window.clearedAt !== undefined) {
+    return 'CLEARED';
+  }
+  return isClosed(window, now) ? 'CLOSED' : 'OPEN';
+}
+
+/** The pool: what the org records charged minus what they paid out and what went to the grid. */
+export function poolOf(window: WindowRecord, records: readonly WindowOrgRecord[]): PoolView {
+  let charged = 0n;
+  let paid = 0n;
+  for (const record of records) {
+    charged += unitsFromStored(record.charged, 'charged amount');
+    paid += unitsFromStored(record.paid, 'paid amount');
+  }
+  const toGrid = window.gridShare === undefined ? 0n : unitsFromStored(window.gridShare, 'grid share');
+  const amount = charged - paid - toGrid;
+  if (amount < 0n) {
+    throw new Error(`the pool of window ${window.windowId} is negative`);
+  }
+  return {
+    amount: amount.toString(),
+    charged: charged.toString(),
+    paid: paid.toString(),
+    toGrid: toGrid.toString(),
+  };
+}
+
+export function windowFromBytes(bytes: Uint8Array): WindowRecord {
+  return parseStoredRecord<WindowRecord>(bytes, 'window', [
+    'windowId',
+    'deliverySlotId',
+    'deliveryStart',
+    'deliveryEnd',
+    'closesAt',
+    'pricingRule',
+    'openedAt',
+    'operatorMspId',
+    'orgs',
+  ]);
+}
+
+export function windowOrgFromBytes(bytes: Uint8Array): WindowOrgRecord {
+  return parseStoredRecord<WindowOrgRecord>(bytes, 'window org record', [
+    'windowId',
+    'org',
+    'charged',
+    'paid',
+    'refunded',
+  ]);
+}
+
+export function clearingFromBytes(bytes: Uint8Array): ClearingRecord {
+  return parseStoredRecord<ClearingRecord>(bytes, 'clearing', [
+    'windowId',
+    'pricingRule',
+    'clearingPrice',
+    'trades',
+    'totals',
+  ]);
+}
+
+/** The orgs that have a side in at least one trade. */
+export function orgsWithTrades(trades: readonly TradeRecord[]): string[] {
+  return [...new Set(trades.flatMap((trade) => [trade.sellerOrg, trade.buyerOrg]))].sort();
+}
