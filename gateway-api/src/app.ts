@@ -13,6 +13,12 @@ import { deviceRoutes, type DeviceRoutesOptions } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import type { AggregationFanOut } from './services/utility-gateways';
 import { slotRoutes, type SlotLookup } from './routes/slots';
+import { accountRoutes } from './routes/accounts';
+import { meterRoutes } from './routes/meter';
+import { orderRoutes } from './routes/orders';
+import { revealRoutes } from './routes/reveal';
+import { settlementRoutes } from './routes/settlement';
+import { windowRoutes } from './routes/windows';
 
 export interface AppOptions {
   readonly ledger: Ledger;
@@ -35,10 +41,21 @@ export interface AppOptions {
 }
 
 /**
- * Paths of request data that never go to the logs: bodies may hold forecasts, signatures and
- * enrolment secrets, and headers may hold certificates.
+ * Paths of request data that never go to the logs: bodies may hold forecasts, orders, signatures,
+ * enrolment secrets, home ids and meter readings, and headers may hold certificates.
  */
-export const LOG_REDACTIONS = ['req.headers', 'req.body', 'body', 'payload', 'signature', 'secret', 'csr'];
+export const LOG_REDACTIONS = [
+  'req.headers',
+  'req.body',
+  'body',
+  'payload',
+  'signature',
+  'secret',
+  'csr',
+  'homeId',
+  'availability',
+  'readings',
+];
 
 /** Builds the gateway: one plugin per concern, routes per resource. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -72,5 +89,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes(options.ledger, options.devices));
   await app.register(slotRoutes(options.ledger, options.slotCache, options.aggregationFanOut));
   await app.register(auditRoutes(options.ledger));
+  // The energy auction (docs/auction.md).
+  await app.register(windowRoutes(options.ledger));
+  await app.register(orderRoutes(options.ledger));
+  await app.register(revealRoutes(options.ledger));
+  await app.register(meterRoutes(options.ledger));
+  await app.register(settlementRoutes(options.ledger));
+  await app.register(accountRoutes(options.ledger));
   return app;
 }

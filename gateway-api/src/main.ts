@@ -10,6 +10,9 @@ import { loadConfig } from './config';
 import { TrustStore, type Roster } from './identity/trust-store';
 import { FabricLedger } from './ledger/fabric-ledger';
 import { publishOwnAggregates } from './routes/slots';
+import { releaseOwnEscrow, revealOwnOrders } from './routes/reveal';
+import { ReleaseScheduler } from './services/release-scheduler';
+import { RevealScheduler } from './services/reveal-scheduler';
 import { AggregationScheduler } from './services/aggregation-scheduler';
 import { FabricCaRestClient, loadRegistrarFromMsp } from './services/fabric-ca';
 import { ChaincodeRevocations } from './services/revocations';
@@ -91,6 +94,22 @@ async function main(): Promise<void> {
       })
     : undefined;
   await scheduler?.start();
+  // ... and reveals its orders of each trading window at its close, so the clearing never waits
+  // for a person; rebuilt from the ledger on start like the aggregation plan.
+  const revealScheduler = ledger.identities.includes('relay')
+    ? new RevealScheduler({ ledger, reveal: (windowId) => revealOwnOrders(ledger, windowId), log: app.log })
+    : undefined;
+  await revealScheduler?.start();
+  // ... and releases its escrows of each window once it is cleared, so the bids that did not
+  // trade are refunded at once (a utility without trades makes no delivery report that would).
+  const releaseScheduler = ledger.identities.includes('relay')
+    ? new ReleaseScheduler({
+        ledger,
+        release: (windowId) => releaseOwnEscrow(ledger, windowId),
+        log: app.log,
+      })
+    : undefined;
+  await releaseScheduler?.start();
 
   // Graceful shutdown: stop accepting, let in-flight submits finish (close waits for them), then
   // close the Fabric connections.
@@ -102,6 +121,8 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     Promise.resolve(scheduler?.stop())
+      .then(() => revealScheduler?.stop())
+      .then(() => releaseScheduler?.stop())
       .then(() => slotCache.stop())
       .then(() => revocations.stop())
       .then(() => app.close())

@@ -73,6 +73,63 @@ export interface DispatchInfo {
   readonly revision: number;
 }
 
+/** An order of the energy auction: sell (offer) or buy (bid) energy for a trading window. */
+export type OrderSide = 'offer' | 'bid';
+
+export interface OrderSpec {
+  readonly side: OrderSide;
+  /** kWh, > 0, at most 3 decimals. */
+  readonly energyKwh: number;
+  /** Currency per MWh, ≥ 0, at most 4 decimals: an offer's minimum or a bid's maximum price. */
+  readonly limitPrice: number;
+  /**
+   * A bid's escrow in currency (≤ 4 decimals), at least energy × limitPrice; pad it so the public
+   * escrow does not tell the bid. Default: exactly the bid's value rounded up. Offers escrow "0".
+   */
+  readonly escrow?: number | string;
+}
+
+/**
+ * An order (or a cancellation) signed by the device, ready to send and to resend unchanged. Holds
+ * the order's values until the window closes: never log it.
+ */
+export interface SignedOrder {
+  readonly windowId: string;
+  /** The exact canonical JSON text signed (keys sorted, no spaces). */
+  readonly payload: string;
+  /** Base64 ECDSA-SHA256 DER signature over the payload's UTF-8 bytes. */
+  readonly signature: string;
+  readonly idempotencyKey: string;
+}
+
+/** The gateway's receipt for an order or a cancellation: never the order's values. */
+export interface OrderReceipt {
+  readonly windowId: string;
+  readonly txId: string;
+  readonly acceptedAt?: string;
+  readonly replaced?: boolean;
+  readonly cancelled?: boolean;
+  readonly escrow?: string;
+  readonly refunded?: string;
+  /** The gateway replayed the answer of an earlier attempt with the same Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
+/** GET /v1/windows/:windowId: the public window record (spec, status, clearing, totals). */
+export type WindowInfo = Readonly<Record<string, unknown>> & {
+  readonly windowId: string;
+  readonly status: string;
+};
+
+/** GET /v1/accounts/me: this home's pseudonymous account; amounts in value units of 1e-10 currency. */
+export type AccountInfo = Readonly<Record<string, unknown>> & {
+  readonly accountId: string;
+  readonly balance: string;
+  readonly escrowed?: string;
+  /** Escrow held per window id (only windows with an escrow > 0). */
+  readonly escrows?: Readonly<Record<string, string>>;
+};
+
 export interface SlotOpenedEvent {
   readonly type: 'slot-opened';
   readonly id: string | undefined;
@@ -103,7 +160,23 @@ export interface ResetEvent {
   readonly data: unknown;
 }
 
-export type HemsEvent = SlotOpenedEvent | DispatchPublishedEvent | ResetEvent;
+/** A public event of a trading window (opened, orders revealed, cleared, settled, grid share claimed). */
+export interface WindowEvent {
+  readonly type:
+    'window-opened' | 'orders-revealed' | 'window-cleared' | 'window-settled' | 'grid-share-claimed';
+  readonly id: string | undefined;
+  readonly data: Readonly<Record<string, unknown>> & { readonly windowId: string };
+}
+
+const WINDOW_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'window-opened',
+  'orders-revealed',
+  'window-cleared',
+  'window-settled',
+  'grid-share-claimed',
+]);
+
+export type HemsEvent = SlotOpenedEvent | DispatchPublishedEvent | WindowEvent | ResetEvent;
 
 /** What followEvents reports besides events. */
 export type FollowStatus =
@@ -185,10 +258,125 @@ export const NONCE_BYTES = 32;
 const KW_SCALE = 1000;
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-function checkSlotId(slotId: string): void {
+function checkSlotId(slotId: string, name = 'slotId'): void {
   if (typeof slotId !== 'string' || !SLOT_ID.test(slotId)) {
-    throw new TypeError('slotId must be 1-64 characters of letters, digits, ".", "_", ":" or "-"');
+    throw new TypeError(`${name} must be 1-64 characters of letters, digits, ".", "_", ":" or "-"`);
   }
+}
+
+/** Window ids have the slot ids' form. */
+function checkWindowId(windowId: string): void {
+  checkSlotId(windowId, 'windowId');
+}
+
+/** True when `value * 10^places` is a whole number, exactly (the chaincode's rule). */
+function hasAtMostDecimals(value: number, places: number): boolean {
+  const scale = 10 ** places;
+  return Math.round(value * scale) / scale === value;
+}
+
+/** The chaincode's bounds (chaincode/src/auction/orders.ts): 1 GWh per order, 100000 per MWh. */
+const MAX_ORDER_KWH = 1_000_000;
+const MAX_PRICE = 100_000;
+/** Price units per currency per MWh, and value units (Wh × price units) per 1e-4 currency. */
+const PRICE_SCALE = 10_000n;
+const VALUE_UNITS_PER_ESCROW_UNIT = 1_000_000n;
+const ESCROW = /^(0|[1-9][0-9]{0,14})(\.[0-9]{1,4})?$/;
+
+/** Currency with at most 4 decimals as a count of 1e-4 units; messages never hold the value. */
+function escrowUnits(value: number | string): bigint {
+  const text =
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 && hasAtMostDecimals(value, 4)
+      ? value.toFixed(4)
+      : value;
+  const match = typeof text === 'string' ? ESCROW.exec(text) : null;
+  if (match === null) {
+    throw new RangeError('order escrow must be a non-negative currency amount with at most 4 decimals');
+  }
+  return BigInt(match[1] ?? '0') * 10_000n + BigInt((match[2] ?? '.').slice(1).padEnd(4, '0'));
+}
+
+/** 1e-4 currency units as the plain decimal string the chaincode reads ("12.5", "0"). */
+function formatEscrow(units: bigint): string {
+  const fraction = (units % 10_000n).toString().padStart(4, '0').replace(/0+$/, '');
+  return `${(units / 10_000n).toString()}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
+/**
+ * Validates an order (messages never contain its values) and settles its escrow: "0" for offers;
+ * for bids the given escrow, which must cover energy × limitPrice, or exactly that value rounded
+ * up to 1e-4 currency.
+ */
+export function checkOrder(order: OrderSpec): { escrow: string } {
+  if (!isRecord(order)) {
+    throw new TypeError('order must be an object {side, energyKwh, limitPrice, escrow?}');
+  }
+  if (order.side !== 'offer' && order.side !== 'bid') {
+    throw new RangeError('order side must be "offer" or "bid"');
+  }
+  const { energyKwh, limitPrice } = order;
+  if (
+    typeof energyKwh !== 'number' ||
+    !Number.isFinite(energyKwh) ||
+    energyKwh <= 0 ||
+    energyKwh > MAX_ORDER_KWH
+  ) {
+    throw new RangeError(
+      `order energyKwh must be a finite number of kWh above 0 and at most ${MAX_ORDER_KWH}`,
+    );
+  }
+  if (!hasAtMostDecimals(energyKwh, 3)) {
+    throw new RangeError('order energyKwh must have at most 3 decimals (whole Wh)');
+  }
+  if (
+    typeof limitPrice !== 'number' ||
+    !Number.isFinite(limitPrice) ||
+    limitPrice < 0 ||
+    limitPrice > MAX_PRICE
+  ) {
+    throw new RangeError(`order limitPrice must be a finite price per MWh from 0 to ${MAX_PRICE}`);
+  }
+  if (!hasAtMostDecimals(limitPrice, 4)) {
+    throw new RangeError('order limitPrice must have at most 4 decimals');
+  }
+  if (order.side === 'offer') {
+    if (order.escrow !== undefined && escrowUnits(order.escrow) !== 0n) {
+      throw new RangeError('an offer carries no escrow');
+    }
+    return { escrow: '0' };
+  }
+  // value units = Wh × price units; one escrow unit (1e-4 currency) is 1e6 value units.
+  const value = BigInt(Math.round(energyKwh * 1000)) * BigInt(Math.round(limitPrice * Number(PRICE_SCALE)));
+  const covering = (value + VALUE_UNITS_PER_ESCROW_UNIT - 1n) / VALUE_UNITS_PER_ESCROW_UNIT;
+  if (order.escrow === undefined) {
+    return { escrow: formatEscrow(covering) };
+  }
+  const given = escrowUnits(order.escrow);
+  if (given < covering) {
+    throw new RangeError('order escrow must cover energyKwh × limitPrice');
+  }
+  return { escrow: formatEscrow(given) };
+}
+
+/**
+ * The exact payload text a device signs for an order: canonical JSON (members sorted by name,
+ * no spaces), as the chaincode stores and reveals it.
+ */
+export function orderPayload(windowId: string, order: OrderSpec, escrow: string, nonce: string): string {
+  // Written in sorted member order; -0 serializes as 0.
+  return JSON.stringify({
+    energyKwh: order.energyKwh + 0,
+    escrow,
+    limitPrice: order.limitPrice + 0,
+    nonce,
+    side: order.side,
+    windowId,
+  });
+}
+
+/** The canonical payload of a signed cancellation. */
+export function cancelPayload(windowId: string, nonce: string): string {
+  return JSON.stringify({ action: 'cancel', nonce, windowId });
 }
 
 /** Checks a kW value without ever putting the value in the message. */
@@ -268,6 +456,13 @@ function toHemsEvent(event: ServerSentEvent): HemsEvent | { skipped: string } {
   if (event.type === 'reset') {
     return { type: 'reset', id, data: parseEventData(event.data) };
   }
+  if (WINDOW_EVENT_TYPES.has(event.type)) {
+    const data = parseEventData(event.data);
+    if (!isRecord(data) || typeof data.windowId !== 'string') {
+      return { skipped: 'data is not a JSON object with a windowId' };
+    }
+    return { type: event.type as WindowEvent['type'], id, data: data as WindowEvent['data'] };
+  }
   if (event.type !== 'slot-opened' && event.type !== 'dispatch-published') {
     return { skipped: 'unknown event type' };
   }
@@ -282,6 +477,22 @@ function toHemsEvent(event: ServerSentEvent): HemsEvent | { skipped: string } {
     return { type: 'dispatch-published', id, data: data as unknown as DispatchPublishedEvent['data'] };
   }
   return { type: 'slot-opened', id, data: data as unknown as SlotOpenedEvent['data'] };
+}
+
+function orderReceiptOf(body: unknown, statusCode: number, replay: string | undefined): OrderReceipt {
+  const receipt = expectRecord(body, 'an order receipt', statusCode);
+  const optional = (name: string, type: 'string' | 'boolean'): Record<string, unknown> =>
+    typeof receipt[name] === type ? { [name]: receipt[name] } : {};
+  return {
+    windowId: String(receipt.windowId),
+    txId: String(receipt.txId),
+    ...optional('acceptedAt', 'string'),
+    ...optional('replaced', 'boolean'),
+    ...optional('cancelled', 'boolean'),
+    ...optional('escrow', 'string'),
+    ...optional('refunded', 'string'),
+    replayed: replay === 'true',
+  };
 }
 
 /**
@@ -453,6 +664,87 @@ export class HemsClient {
     options: CallOptions = {},
   ): Promise<ForecastReceipt> {
     return this.submitSignedForecast(this.signForecast(slotId, range), options);
+  }
+
+  /** A trading window: its spec, status and, once cleared, the clearing price and trades. */
+  async getWindow(windowId: string, options: CallOptions = {}): Promise<WindowInfo> {
+    checkWindowId(windowId);
+    const response = await this.transport.call('GET', `/v1/windows/${encodeURIComponent(windowId)}`, {
+      signal: options.signal,
+    });
+    return expectRecord(response.body, 'a window', response.statusCode) as unknown as WindowInfo;
+  }
+
+  /** This home's token account: balance and escrow (value units of 1e-10 currency). */
+  async getMyAccount(options: CallOptions = {}): Promise<AccountInfo> {
+    const response = await this.transport.call('GET', '/v1/accounts/me', { signal: options.signal });
+    return expectRecord(response.body, 'an account', response.statusCode) as unknown as AccountInfo;
+  }
+
+  /**
+   * Builds the order payload (canonical JSON with a fresh nonce and its escrow), signs it with the
+   * device key and picks a new idempotency key; nothing is sent.
+   */
+  signOrder(windowId: string, order: OrderSpec): SignedOrder {
+    checkWindowId(windowId);
+    const { escrow } = checkOrder(order);
+    return this.signed(
+      windowId,
+      orderPayload(windowId, order, escrow, randomBytes(NONCE_BYTES).toString('base64')),
+    );
+  }
+
+  /** Signs a cancellation of this home's order in the window; nothing is sent. */
+  signCancel(windowId: string): SignedOrder {
+    checkWindowId(windowId);
+    return this.signed(windowId, cancelPayload(windowId, randomBytes(NONCE_BYTES).toString('base64')));
+  }
+
+  /**
+   * Sends a signed order (a new one replaces this home's earlier order in the window), retried
+   * like forecasts with the same body and Idempotency-Key, so the gateway submits it at most once.
+   */
+  async submitSignedOrder(order: SignedOrder, options: CallOptions = {}): Promise<OrderReceipt> {
+    checkWindowId(order.windowId);
+    const path = `/v1/windows/${encodeURIComponent(order.windowId)}/orders`;
+    const body = { payload: order.payload, signature: order.signature };
+    const headers = { 'idempotency-key': order.idempotencyKey };
+    const response = await this.withRetry(
+      () => this.transport.call('POST', path, { body, headers, signal: options.signal }),
+      options.signal,
+    );
+    return orderReceiptOf(
+      response.body,
+      response.statusCode,
+      headerValue(response.headers, 'idempotent-replay'),
+    );
+  }
+
+  /** Signs and submits an order for the window (see signOrder and submitSignedOrder). */
+  async submitOrder(windowId: string, order: OrderSpec, options: CallOptions = {}): Promise<OrderReceipt> {
+    return this.submitSignedOrder(this.signOrder(windowId, order), options);
+  }
+
+  /**
+   * Cancels this home's order in the window; a bid's escrow is refunded. Sent once: a DELETE has
+   * no idempotency key, and the chaincode refuses a signed cancellation it has already seen.
+   */
+  async cancelOrder(windowId: string, options: CallOptions = {}): Promise<OrderReceipt> {
+    const cancel = this.signCancel(windowId);
+    const response = await this.transport.call(
+      'DELETE',
+      `/v1/windows/${encodeURIComponent(windowId)}/orders`,
+      {
+        body: { payload: cancel.payload, signature: cancel.signature },
+        signal: options.signal,
+      },
+    );
+    return orderReceiptOf(response.body, response.statusCode, undefined);
+  }
+
+  private signed(windowId: string, payload: string): SignedOrder {
+    const signature = sign('sha256', Buffer.from(payload, 'utf8'), this.privateKey).toString('base64');
+    return { windowId, payload, signature, idempotencyKey: randomUUID() };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 
 /** Roles carried in the `hems.role` attribute of MSP-issued client certificates. */
-export const ROLES = ['hems', 'dso', 'auditor', 'meter', 'admin', 'relay'] as const;
+export const ROLES = ['hems', 'dso', 'market', 'auditor', 'meter', 'admin', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The authenticated client of a request, derived from its verified mTLS certificate only. */

@@ -29,6 +29,8 @@ export const DEFAULT_ROSTER: Roster = DEFAULT_SETTINGS;
 function mspsForRole(roster: Roster, role: Role): readonly string[] | undefined {
   switch (role) {
     case 'dso':
+    case 'market':
+      // The market operator of the energy auction is a DSO role (docs/auction.md).
       return roster.dsoMspIds;
     case 'auditor':
       return roster.auditorMspIds;

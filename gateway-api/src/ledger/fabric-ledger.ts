@@ -4,13 +4,22 @@ import { connectAs, type FabricConnection, type NetworkDescription } from '@hems
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { HttpError } from '../http/errors';
 import { submitRetryingConflicts, validationCodeName } from './mvcc-retry';
-import type { BlockInfo, Ledger, LedgerContract, ServiceIdentity, TransactionInfo } from './ports';
+import type {
+  BlockInfo,
+  ContractName,
+  Ledger,
+  LedgerContract,
+  ServiceIdentity,
+  TransactionInfo,
+} from './ports';
 import type { ChaincodeEventStream, ChaincodeEventsOptions } from './ports';
 
 /** Enrolment ids of each service identity in the network's identities. */
 const ENROLMENT_ID: Readonly<Record<ServiceIdentity, string>> = {
   relay: 'relay',
   dso: 'dso-operator',
+  market: 'market-operator',
+  meter: 'meter-headend',
   auditor: 'auditor',
   admin: 'orgadmin',
 };
@@ -35,7 +44,7 @@ export class FabricLedger implements Ledger {
         this.connections.set(identity, connectAs(description, { mspId, identity: ENROLMENT_ID[identity] }));
       }
     }
-    // Reads use the most specific identity first (relay, dso, auditor), the admin last.
+    // Reads use the most specific identity first (relay, dso, auditor, ...), the admin last.
     this.identities = [...this.connections.keys()].sort((a, b) =>
       a === 'admin' ? 1 : b === 'admin' ? -1 : 0,
     );
@@ -49,15 +58,21 @@ export class FabricLedger implements Ledger {
     return connection;
   }
 
-  contract(identity: ServiceIdentity, contractName?: 'timeslot' | 'governance'): LedgerContract {
+  contract(identity: ServiceIdentity, contractName: ContractName = 'timeslot'): LedgerContract {
+    // timeslot is the chaincode's default contract: its transactions go by their bare names.
     const contract = this.connection(identity).contract(
-      contractName === 'governance' ? 'governance' : undefined,
+      contractName === 'timeslot' ? undefined : contractName,
     );
     return {
       evaluate: (name, options = {}) =>
         contract.evaluate(name, {
           arguments: [...(options.arguments ?? [])],
           ...(options.transientData ? { transientData: { ...options.transientData } } : {}),
+          // An evaluation that needs the org's secret or private data (GetAccountId, GetMyAccount,
+          // ListOrderRefs) must run on the org's own peer: the gateway then picks one of its peers.
+          ...(options.endorsingOrganizations
+            ? { endorsingOrganizations: [...options.endorsingOrganizations] }
+            : {}),
         }),
       submit: (name, options = {}) =>
         submitRetryingConflicts(async () => {

@@ -5,12 +5,18 @@
  */
 
 /** The Fabric identities a gateway instance holds for its organization. */
-export type ServiceIdentity = 'relay' | 'dso' | 'auditor' | 'admin';
+export type ServiceIdentity = 'relay' | 'dso' | 'market' | 'meter' | 'auditor' | 'admin';
+
+/** The chaincode's contracts: timeslot (the default), governance, and the auction's auction and token. */
+export type ContractName = 'timeslot' | 'governance' | 'auction' | 'token';
 
 export interface TransactionOptions {
   readonly arguments?: readonly string[];
   readonly transientData?: Readonly<Record<string, Uint8Array>>;
-  /** Orgs whose peers must endorse (private data: only the collection's own org). */
+  /**
+   * Orgs whose peers must endorse a submit, or one of whose peers evaluates (own-peer transactions:
+   * only the gateway's own org; Deposit: its own org plus enough others for the majority).
+   */
   readonly endorsingOrganizations?: readonly string[];
 }
 
@@ -19,7 +25,7 @@ export interface SubmitResult {
   readonly transactionId: string;
 }
 
-/** One chaincode contract (timeslot or governance) as one service identity. */
+/** One chaincode contract as one service identity. */
 export interface LedgerContract {
   evaluate(name: string, options?: TransactionOptions): Promise<Uint8Array>;
   submit(name: string, options?: TransactionOptions): Promise<SubmitResult>;
@@ -46,9 +52,12 @@ export interface BlockInfo {
 export interface Ledger {
   /** MSP id of the organization this gateway serves. */
   readonly mspId: string;
-  /** The service identities this gateway holds (a utility: relay and admin; the DSO: dso; ...). */
+  /**
+   * The service identities this gateway holds (a utility: relay, meter and admin; the DSO: dso and
+   * market; ...), the reader (the most specific one) first.
+   */
   readonly identities: readonly ServiceIdentity[];
-  contract(identity: ServiceIdentity, contractName?: 'timeslot' | 'governance'): LedgerContract;
+  contract(identity: ServiceIdentity, contractName?: ContractName): LedgerContract;
   /** Current block height of the gateway's peer. */
   blockHeight(): Promise<number>;
   block(number: number): Promise<BlockInfo>;

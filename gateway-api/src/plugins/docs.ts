@@ -22,7 +22,11 @@ export const docs = fp(
         tags: [
           { name: 'slots', description: 'Timeslots: prices, forecasts, aggregates, dispatch' },
           { name: 'devices', description: "Device onboarding with the utility's Fabric CA" },
-          { name: 'events', description: 'Server-sent events of slots and dispatch' },
+          { name: 'windows', description: 'Energy auction: trading windows, reveal, clearing, settlement' },
+          { name: 'orders', description: 'Energy auction: sealed orders signed by HEMS devices' },
+          { name: 'meter', description: 'Energy auction: available energy and delivery reports' },
+          { name: 'accounts', description: 'Energy auction: token accounts and deposits' },
+          { name: 'events', description: 'Server-sent events of slots, dispatch and trading windows' },
           { name: 'audit', description: 'Ledger history, transactions, blocks, proofs of submission' },
           { name: 'operations', description: 'Health and readiness' },
         ],

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
-import { busId, decodeJson, slotId, slotIdParams, type SlotIdParams } from './common';
+import { busId, decodeJson, readerIdentity, slotId, slotIdParams, type SlotIdParams } from './common';
 
 const anyObject = { type: 'object', additionalProperties: true } as const;
 
@@ -36,13 +36,7 @@ const proofBody = {
 /** Auditor endpoints: history, decoded transactions and blocks, proofs of submission. */
 export function auditRoutes(ledger: Ledger) {
   return (app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
-    const reader = (): ReturnType<Ledger['contract']> => {
-      const identity = ledger.identities[0];
-      if (identity === undefined) {
-        throw new HttpError(503, 'UNAVAILABLE', 'this gateway holds no Fabric identity');
-      }
-      return ledger.contract(identity);
-    };
+    const reader = (): ReturnType<Ledger['contract']> => ledger.contract(readerIdentity(ledger));
 
     app.get<{ Params: SlotIdParams }>(
       '/v1/audit/slots/:slotId/history',

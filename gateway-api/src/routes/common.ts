@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors';
+import type { Ledger, ServiceIdentity } from '../ledger/ports';
 
 export const slotId = {
   type: 'string',
@@ -19,6 +21,30 @@ export interface SlotIdParams {
   slotId: string;
 }
 
+/** Same form as slot ids (the chaincode's id pattern). */
+export const windowId = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$',
+  description: 'Trading window identifier, e.g. w-2026-11-21T10:15Z',
+} as const;
+
+export const windowIdParams = {
+  type: 'object',
+  required: ['windowId'],
+  additionalProperties: false,
+  properties: { windowId },
+} as const;
+
+export interface WindowIdParams {
+  windowId: string;
+}
+
+/** Home ids as the chaincode and device certificates spell them (hems.home). */
+export const homeId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$' } as const;
+
+/** A public JSON object of the chaincode, passed on as it is. */
+export const publicObject = { type: 'object', additionalProperties: true } as const;
+
 const utf8 = new TextDecoder();
 
 /** Parses a chaincode answer (every HEMS transaction answers JSON). */
@@ -28,4 +54,108 @@ export function decodeJson<T = unknown>(bytes: Uint8Array): T {
   } catch {
     throw new HttpError(502, 'BAD_LEDGER_RESPONSE', 'the chaincode answered something that is not JSON');
   }
+}
+
+/** The identity a gateway reads public data with: its most specific one. */
+export function readerIdentity(ledger: Ledger): ServiceIdentity {
+  const identity = ledger.identities[0];
+  if (identity === undefined) {
+    throw new HttpError(503, 'UNAVAILABLE', 'this gateway holds no Fabric identity');
+  }
+  return identity;
+}
+
+/** Operations that need a service identity this gateway's org does not hold belong elsewhere. */
+export function requireIdentity(ledger: Ledger, identity: ServiceIdentity, what: string): void {
+  if (!ledger.identities.includes(identity)) {
+    throw new HttpError(403, 'FORBIDDEN', `${what} goes through a gateway of a different organization`);
+  }
+}
+
+/**
+ * The gateway acts as one of its own org's service identities only for that org's people: a
+ * market operator of another DSO, or a utility's meter head-end at another utility's gateway, is
+ * refused here even though its role is right.
+ */
+export function requireOwnOperator(
+  ledger: Ledger,
+  request: FastifyRequest,
+  identity: ServiceIdentity,
+  what: string,
+): void {
+  requireIdentity(ledger, identity, what);
+  if (request.caller.mspId !== ledger.mspId) {
+    throw new HttpError(403, 'FORBIDDEN', `${what} on this gateway is for operators of ${ledger.mspId}`);
+  }
+}
+
+/** HEMS devices are served only by their own utility's gateway, which relays for them. */
+export function requireOwnDevice(ledger: Ledger, request: FastifyRequest): { homeId: string; bus: string } {
+  const caller = request.caller;
+  if (caller.mspId !== ledger.mspId || caller.homeId === undefined || caller.bus === undefined) {
+    throw new HttpError(403, 'FORBIDDEN', `this gateway serves HEMS devices of ${ledger.mspId} only`);
+  }
+  requireIdentity(ledger, 'relay', 'relaying device requests');
+  return { homeId: caller.homeId, bus: caller.bus };
+}
+
+/** Devices may read public data only at their own utility's gateway; other roles anywhere. */
+export function requireDeviceAtHome(ledger: Ledger, request: FastifyRequest): void {
+  if (request.caller.role === 'hems') {
+    requireOwnDevice(ledger, request);
+  }
+}
+
+/** The device's certificate as the chaincode reads it from transient data. */
+export function certificateTransient(request: FastifyRequest): Uint8Array {
+  return Buffer.from(request.caller.certificatePem, 'utf8');
+}
+
+/** A base64 or base64url signature as bytes. */
+export function signatureBytes(signature: string): Buffer {
+  return Buffer.from(signature.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
+/** The JSON schema of a device-signed request body. */
+export interface SignedBodySchema {
+  readonly type: 'object';
+  readonly required: readonly ['payload', 'signature'];
+  readonly additionalProperties: false;
+  readonly properties: {
+    readonly payload: {
+      readonly type: 'string';
+      readonly minLength: 2;
+      readonly maxLength: number;
+      readonly description: string;
+    };
+    readonly signature: {
+      readonly type: 'string';
+      readonly pattern: string;
+      readonly maxLength: 200;
+      readonly description: string;
+    };
+  };
+}
+
+/** The body of a device-signed request: the exact JSON text signed, and its signature. */
+export function signedBody(payloadDescription: string, maxLength = 1024): SignedBodySchema {
+  return {
+    type: 'object',
+    required: ['payload', 'signature'],
+    additionalProperties: false,
+    properties: {
+      payload: { type: 'string', minLength: 2, maxLength, description: payloadDescription },
+      signature: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9+/_-]+={0,2}$',
+        maxLength: 200,
+        description: 'ECDSA P-256 SHA-256 signature over payload by the device key, base64 (DER or P1363)',
+      },
+    },
+  } as const;
+}
+
+export interface SignedBody {
+  payload: string;
+  signature: string;
 }

@@ -17,7 +17,7 @@ export interface EventRoutesOptions {
 
 /**
  * GET /v1/events: server-sent events `slot-opened` and `dispatch-published` for the caller
- * (devices: their bus only). Each event has an id; reconnecting with Last-Event-ID resumes after
+ * (devices: their bus only) and the auction's public window events. Each event has an id; reconnecting with Last-Event-ID resumes after
  * it, or gets the buffered events and a `reset` event when it is too old to resume from.
  */
 export function eventRoutes(options: EventRoutesOptions) {
@@ -31,14 +31,15 @@ export function eventRoutes(options: EventRoutesOptions) {
         schema: {
           tags: ['slots'],
           summary:
-            'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus); resumes after Last-Event-ID',
+            'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus), window-opened, orders-revealed, window-cleared and window-settled; resumes after Last-Event-ID',
           headers: {
             type: 'object',
             properties: { 'last-event-id': { type: 'string', maxLength: 200 } },
           },
           response: {
             200: {
-              description: 'text/event-stream of `slot-opened`, `dispatch-published` and `reset` events',
+              description:
+                'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `window-settled` and `reset` events',
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
           },

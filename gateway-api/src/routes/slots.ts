@@ -1,10 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { chaincodeRefusal } from '@hems/network-client';
 import { HttpError } from '../http/errors';
-import type { Ledger, ServiceIdentity } from '../ledger/ports';
+import type { Ledger } from '../ledger/ports';
 import { planDispatch } from '../services/dispatch-optimizer';
 import type { AggregationFanOut } from '../services/utility-gateways';
-import { busId, decodeJson, slotIdParams, type SlotIdParams } from './common';
+import {
+  busId,
+  certificateTransient,
+  decodeJson,
+  readerIdentity,
+  requireIdentity,
+  requireOwnDevice,
+  requireOwnOperator,
+  signatureBytes,
+  signedBody,
+  slotIdParams,
+  type SlotIdParams,
+} from './common';
 import type { SlotView } from './slot-view';
 
 export type { SlotView } from './slot-view';
@@ -48,26 +60,9 @@ const openSlotBody = {
   },
 } as const;
 
-const forecastBody = {
-  type: 'object',
-  required: ['payload', 'signature'],
-  additionalProperties: false,
-  properties: {
-    payload: {
-      type: 'string',
-      minLength: 2,
-      maxLength: 1024,
-      description:
-        'The exact JSON text the device signed: {"slotId","lower","upper","nonce"} (kW, base64 nonce of >= 16 bytes)',
-    },
-    signature: {
-      type: 'string',
-      pattern: '^[A-Za-z0-9+/_-]+={0,2}$',
-      maxLength: 200,
-      description: 'ECDSA P-256 SHA-256 signature over payload by the device key, base64 (DER or P1363)',
-    },
-  },
-} as const;
+const forecastBody = signedBody(
+  'The exact JSON text the device signed: {"slotId","lower","upper","nonce"} (kW, base64 nonce of >= 16 bytes)',
+);
 
 const dispatchBody = {
   type: 'object',
@@ -102,37 +97,9 @@ function plainDecimal(value: number): string {
   return value.toFixed(6).replace(/\.?0+$/, '');
 }
 
-/** The identity a gateway reads public slot data with. */
-function reader(ledger: Ledger): ServiceIdentity {
-  const identity = ledger.identities[0];
-  if (identity === undefined) {
-    throw new HttpError(503, 'UNAVAILABLE', 'this gateway holds no Fabric identity');
-  }
-  return identity;
-}
-
-function requireIdentity(ledger: Ledger, identity: ServiceIdentity, what: string): void {
-  if (!ledger.identities.includes(identity)) {
-    throw new HttpError(403, 'FORBIDDEN', `${what} goes through a gateway of a different organization`);
-  }
-}
-
 /** The gateway acts as its own org's DSO identity only for that org's operators. */
 function requireOwnDso(ledger: Ledger, request: FastifyRequest, what: string): void {
-  requireIdentity(ledger, 'dso', what);
-  if (request.caller.mspId !== ledger.mspId) {
-    throw new HttpError(403, 'FORBIDDEN', `${what} on this gateway is for operators of ${ledger.mspId}`);
-  }
-}
-
-/** HEMS devices are served only by their own utility's gateway. */
-function requireOwnDevice(ledger: Ledger, request: FastifyRequest): { homeId: string; bus: string } {
-  const caller = request.caller;
-  if (caller.mspId !== ledger.mspId || caller.homeId === undefined || caller.bus === undefined) {
-    throw new HttpError(403, 'FORBIDDEN', `this gateway serves HEMS devices of ${ledger.mspId} only`);
-  }
-  requireIdentity(ledger, 'relay', 'relaying forecasts');
-  return { homeId: caller.homeId, bus: caller.bus };
+  requireOwnOperator(ledger, request, 'dso', what);
 }
 
 /** A cache of public slot data (services/slot-cache.ts); undefined when a slot is not cached. */
@@ -142,7 +109,7 @@ export interface SlotLookup {
 
 export async function loadSlot(ledger: Ledger, slotId: string): Promise<SlotView> {
   return decodeJson<SlotView>(
-    await ledger.contract(reader(ledger)).evaluate('GetSlot', { arguments: [slotId] }),
+    await ledger.contract(readerIdentity(ledger)).evaluate('GetSlot', { arguments: [slotId] }),
   );
 }
 
@@ -207,7 +174,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         const { homeRef } = decodeJson<{ homeRef: string }>(
           await ledger.contract('relay').evaluate('GetHomeRef', {
             arguments: [request.params.slotId],
-            transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
+            transientData: { certificate: certificateTransient(request) },
           }),
         );
         return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
@@ -260,13 +227,12 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
       },
       async (request, reply) => {
         requireOwnDevice(ledger, request);
-        const signature = Buffer.from(request.body.signature.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
         const submitted = await ledger.contract('relay').submit('SubmitForecast', {
           arguments: [request.params.slotId],
           transientData: {
             payload: Buffer.from(request.body.payload, 'utf8'),
-            signature,
-            certificate: Buffer.from(request.caller.certificatePem, 'utf8'),
+            signature: signatureBytes(request.body.signature),
+            certificate: certificateTransient(request),
           },
           endorsingOrganizations: [ledger.mspId],
         });
@@ -303,7 +269,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         const { homeRef } = decodeJson<{ homeRef: string }>(
           await relay.evaluate('GetHomeRef', {
             arguments: [request.params.slotId],
-            transientData: { certificate: Buffer.from(request.caller.certificatePem, 'utf8') },
+            transientData: { certificate: certificateTransient(request) },
           }),
         );
         return decodeJson(

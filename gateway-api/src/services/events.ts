@@ -3,13 +3,37 @@ import type { Caller } from '../identity/caller';
 import type { ChaincodeEventSource, LedgerChaincodeEvent } from '../ledger/ports';
 import { EventFeed } from './event-feed';
 
-/** Chaincode event names (chaincode/src/contracts/timeslot-contract.ts SlotEvents). */
+/** Chaincode event names (timeslot-contract.ts SlotEvents; the auction contract, docs/auction.md). */
 export const CHAINCODE_EVENTS = {
   slotOpened: 'SlotOpened',
   aggregatePublished: 'AggregatePublished',
   dispatchPublished: 'DispatchPublished',
   slotSettled: 'SlotSettled',
+  windowOpened: 'WindowOpened',
+  ordersRevealed: 'OrdersRevealed',
+  windowCleared: 'WindowCleared',
+  windowSettled: 'WindowSettled',
+  gridShareClaimed: 'GridShareClaimed',
 } as const;
+
+/** Server-sent event types of the auction's chaincode events; every payload names its window. */
+export const WINDOW_EVENT_TYPES = {
+  [CHAINCODE_EVENTS.windowOpened]: 'window-opened',
+  [CHAINCODE_EVENTS.ordersRevealed]: 'orders-revealed',
+  [CHAINCODE_EVENTS.windowCleared]: 'window-cleared',
+  [CHAINCODE_EVENTS.windowSettled]: 'window-settled',
+  [CHAINCODE_EVENTS.gridShareClaimed]: 'grid-share-claimed',
+} as const;
+
+export type WindowEventType = (typeof WINDOW_EVENT_TYPES)[keyof typeof WINDOW_EVENT_TYPES];
+
+/**
+ * A window event's public payload as the chaincode emits it (WindowOpened: the window's spec;
+ * OrdersRevealed: org and count; WindowCleared: price and totals; WindowSettled: org and whether
+ * it was the last; GridShareClaimed: grid account and amount). Only windowId is relied on; the
+ * rest is passed on as it is.
+ */
+export type WindowEventData = Readonly<Record<string, unknown>> & { readonly windowId: string };
 
 interface PriceRange {
   readonly lower: number;
@@ -48,6 +72,12 @@ export type SlotEvent =
       readonly blockNumber: bigint;
       readonly type: 'dispatch-published';
       readonly data: DispatchPublishedData;
+    }
+  | {
+      readonly id: string;
+      readonly blockNumber: bigint;
+      readonly type: WindowEventType;
+      readonly data: WindowEventData;
     };
 
 /**
@@ -65,9 +95,28 @@ function blockOfEventId(id: string): bigint | undefined {
 
 const utf8 = new TextDecoder();
 
-/** The public payload of a SlotOpened or DispatchPublished event, or undefined for other events. */
+function isWindowEventName(name: string): name is keyof typeof WINDOW_EVENT_TYPES {
+  return Object.prototype.hasOwnProperty.call(WINDOW_EVENT_TYPES, name);
+}
+
+/**
+ * The public payload of a SlotOpened, DispatchPublished or auction window event, or undefined for
+ * other events (aggregates, settlements of slots: the slot cache follows those).
+ */
 export function toSlotEvent(event: LedgerChaincodeEvent): SlotEvent | undefined {
   const id = eventId(event.blockNumber, event.transactionId);
+  if (isWindowEventName(event.eventName)) {
+    const data = JSON.parse(utf8.decode(event.payload)) as WindowEventData | null;
+    if (
+      typeof data !== 'object' ||
+      data === null ||
+      Array.isArray(data) ||
+      typeof data.windowId !== 'string'
+    ) {
+      throw new Error(`${event.eventName} payload without windowId`);
+    }
+    return { id, blockNumber: event.blockNumber, type: WINDOW_EVENT_TYPES[event.eventName], data };
+  }
   if (event.eventName === CHAINCODE_EVENTS.slotOpened) {
     const data = JSON.parse(utf8.decode(event.payload)) as SlotOpenedData;
     if (typeof data.slotId !== 'string' || !Array.isArray(data.buses) || !Array.isArray(data.prices?.buses)) {
@@ -90,14 +139,15 @@ export type CallerView = Pick<Caller, 'mspId' | 'role' | 'bus'>;
 /**
  * What `caller` receives of an event. HEMS devices get only events about their own bus and only
  * that bus's prices and λ — the same projection GET /v1/slots/:slotId gives them; other roles get
- * the whole public payload. Undefined: not for this caller.
+ * the whole public payload. Window events are public market data: everyone gets them whole.
+ * Undefined: not for this caller.
  */
 export function viewOf(
   event: SlotEvent,
   caller: CallerView,
   slotBuses: (slotId: string) => SlotOpenedData['buses'] | undefined,
 ): object | undefined {
-  if (caller.role !== 'hems') {
+  if (caller.role !== 'hems' || (event.type !== 'slot-opened' && event.type !== 'dispatch-published')) {
     return event.data;
   }
   const bus = caller.bus;

@@ -1,6 +1,7 @@
 import { HttpError } from '../../src/http/errors';
 import type {
   BlockInfo,
+  ContractName,
   Ledger,
   LedgerContract,
   ServiceIdentity,
@@ -44,7 +45,7 @@ export class FakeLedger implements Ledger {
     return this.calls.filter((call) => call.name === name);
   }
 
-  contract(identity: ServiceIdentity, contractName: 'timeslot' | 'governance' = 'timeslot'): LedgerContract {
+  contract(identity: ServiceIdentity, contractName: ContractName = 'timeslot'): LedgerContract {
     const run = async (
       kind: 'evaluate' | 'submit',
       name: string,

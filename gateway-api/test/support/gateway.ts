@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app';
+import { buildApp, LOG_REDACTIONS } from '../../src/app';
 import type { RevocationSource } from '../../src/identity/trust-store';
 import type { ServiceIdentity } from '../../src/ledger/ports';
 import type { DeviceRoutesOptions } from '../../src/routes/devices';
@@ -31,6 +32,8 @@ export class TestGateway {
       revocations?: RevocationSource;
       devices?: DeviceRoutesOptions;
       aggregationFanOut?: AggregationFanOut;
+      /** Collects every log line at trace level, redacted as in production. */
+      logs?: string[];
     } = {},
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
@@ -43,7 +46,19 @@ export class TestGateway {
         const name = request.headers[CLIENT_HEADER];
         return typeof name === 'string' ? clients.get(name) : undefined;
       },
-      logger: false,
+      logger:
+        options.logs === undefined
+          ? false
+          : {
+              level: 'trace',
+              redact: { paths: LOG_REDACTIONS, censor: '[redacted]' },
+              stream: new Writable({
+                write(chunk: Buffer, _encoding, callback) {
+                  options.logs?.push(chunk.toString('utf8'));
+                  callback();
+                },
+              }),
+            },
       devices: options.devices,
       aggregationFanOut: options.aggregationFanOut,
     });

@@ -1,0 +1,139 @@
+import { chaincodeRefusal } from '@hems/network-client';
+import type { LedgerChaincodeEvent } from '../ledger/ports';
+import { decodeJson } from '../routes/common';
+import type { EscrowRelease } from '../routes/reveal';
+import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
+import { CHAINCODE_EVENTS } from './events';
+
+/** Window statuses after the clearing, when escrows can be released. */
+const CLEARED: ReadonlySet<string> = new Set(['CLEARED', 'SETTLED']);
+
+export interface ReleaseSchedulerOptions extends DeadlineSchedulerOptions {
+  /** Releases this org's escrows of a cleared window (releaseOwnEscrow bound to the ledger). */
+  readonly release: (windowId: string) => Promise<EscrowRelease>;
+  /** ListWindows page size while rebuilding the plan (1-100). */
+  readonly pageSize?: number;
+}
+
+interface WindowPart {
+  readonly org?: unknown;
+  readonly released?: unknown;
+}
+
+interface WindowView {
+  readonly windowId: string;
+  readonly status: string;
+  readonly clearedAt?: string;
+  readonly orgs?: readonly string[];
+  readonly parts?: readonly WindowPart[];
+}
+
+interface WindowListPage {
+  readonly windows: readonly { readonly windowId: string; readonly status: string }[];
+  readonly bookmark?: string;
+}
+
+/**
+ * A utility gateway's escrow release after each clearing (ReleaseEscrow): the bids of its
+ * customers that did not trade, and the padding of those that did, are refunded at once instead
+ * of staying locked until the delivery report (which a utility without trades never makes). The
+ * plan is rebuilt from the ledger on start (every cleared window whose part of this org is not
+ * released yet) and extended by WindowCleared events; CONFLICT means it was released already.
+ */
+export class ReleaseScheduler extends DeadlineScheduler {
+  protected readonly what = 'escrow release';
+  private readonly pageSize: number;
+
+  constructor(private readonly options: ReleaseSchedulerOptions) {
+    super(options);
+    this.pageSize = options.pageSize ?? 100;
+  }
+
+  /** Cleared windows waiting for this org's release. */
+  get scheduled(): { windowId: string; dueAt: Date; attempt: number }[] {
+    return this.plannedItems.map(({ id, dueAt, attempt }) => ({ windowId: id, dueAt, attempt }));
+  }
+
+  private async window(windowId: string): Promise<WindowView> {
+    return decodeJson<WindowView>(
+      await this.options.ledger
+        .contract(this.reader(), 'auction')
+        .evaluate('GetWindow', { arguments: [windowId] }),
+    );
+  }
+
+  /** Whether this org still has to release in the window (a part of it and not released). */
+  private pending(window: WindowView): boolean {
+    const org = this.options.ledger.mspId;
+    const part = window.parts?.find((candidate) => candidate.org === org);
+    return CLEARED.has(window.status) && part !== undefined && part.released === undefined;
+  }
+
+  protected async rebuild(): Promise<void> {
+    const contract = this.options.ledger.contract(this.reader(), 'auction');
+    let bookmark = '';
+    for (;;) {
+      const page = decodeJson<WindowListPage>(
+        await contract.evaluate('ListWindows', { arguments: [String(this.pageSize), bookmark] }),
+      );
+      for (const listed of page.windows) {
+        if (!CLEARED.has(listed.status) || this.isPlanned(listed.windowId)) {
+          continue;
+        }
+        const window = await this.window(listed.windowId);
+        if (this.pending(window)) {
+          this.schedule(window.windowId, window.clearedAt ?? new Date().toISOString());
+        }
+      }
+      const next = page.bookmark ?? '';
+      if (page.windows.length < this.pageSize || next === '' || next === bookmark) {
+        return;
+      }
+      bookmark = next;
+    }
+  }
+
+  protected onEvent(event: LedgerChaincodeEvent): void {
+    if (event.eventName !== CHAINCODE_EVENTS.windowCleared) {
+      return;
+    }
+    let cleared: { windowId?: unknown };
+    try {
+      cleared = JSON.parse(new TextDecoder().decode(event.payload)) as typeof cleared;
+    } catch {
+      cleared = {};
+    }
+    if (typeof cleared.windowId !== 'string') {
+      this.options.log?.warn({ transactionId: event.transactionId }, 'malformed WindowCleared event skipped');
+      return;
+    }
+    // Due now: the clearing is committed; the grace lets the peer's state catch up.
+    this.schedule(cleared.windowId, new Date().toISOString());
+  }
+
+  protected async runItem(windowId: string): Promise<string | undefined> {
+    try {
+      const released = await this.options.release(windowId);
+      this.options.log?.info({ windowId, refunded: released.refunded }, 'escrows released');
+      return undefined;
+    } catch (error) {
+      const refused = chaincodeRefusal(error)?.code;
+      if (refused === 'CONFLICT') {
+        // Released already (by an admin through the API, by the delivery report, or before a restart).
+        return undefined;
+      }
+      if (refused === undefined) {
+        throw error;
+      }
+      // Refused: the clearing may not be visible on this peer yet, or this org has no part in
+      // the window (it joined the channel after the opening); the window record tells which.
+      const window = await this.window(windowId);
+      if (window.parts?.some((part) => part.org === this.options.ledger.mspId) !== true) {
+        return undefined;
+      }
+      return this.pending(window) || !CLEARED.has(window.status)
+        ? `window ${windowId} cannot be released yet (${window.status})`
+        : undefined;
+    }
+  }
+}

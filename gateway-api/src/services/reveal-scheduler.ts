@@ -1,0 +1,126 @@
+import { chaincodeRefusal } from '@hems/network-client';
+import type { LedgerChaincodeEvent } from '../ledger/ports';
+import { decodeJson } from '../routes/common';
+import type { RevealResult } from '../routes/reveal';
+import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
+import { CHAINCODE_EVENTS } from './events';
+
+/** Window statuses in which there is nothing left to reveal (docs/auction.md life cycle). */
+const REVEAL_OVER: ReadonlySet<string> = new Set(['CLEARED', 'SETTLED']);
+
+export interface RevealSchedulerOptions extends DeadlineSchedulerOptions {
+  /** Reveals this org's orders of a window (revealOwnOrders bound to the ledger). */
+  readonly reveal: (windowId: string) => Promise<RevealResult>;
+  /** ListWindows page size while rebuilding the plan (1-100). */
+  readonly pageSize?: number;
+}
+
+interface ListedWindow {
+  readonly windowId: string;
+  readonly status: string;
+  readonly closesAt?: string;
+}
+
+interface WindowListPage {
+  readonly windows: readonly ListedWindow[];
+  readonly bookmark?: string;
+}
+
+/**
+ * A utility gateway's reveal at each window's close: the clearing waits until every utility
+ * revealed (an org without orders reveals an empty list), so no utility should depend on a person
+ * remembering to. The plan is rebuilt from the ledger on start (every window not yet cleared) and
+ * extended by WindowOpened events; a reveal the chaincode answers CONFLICT was already done.
+ */
+export class RevealScheduler extends DeadlineScheduler {
+  protected readonly what = 'reveal';
+  private readonly pageSize: number;
+
+  constructor(private readonly options: RevealSchedulerOptions) {
+    super(options);
+    this.pageSize = options.pageSize ?? 100;
+  }
+
+  /** Windows waiting for this org's reveal, with when it is due. */
+  get scheduled(): { windowId: string; dueAt: Date; attempt: number }[] {
+    return this.plannedItems.map(({ id, dueAt, attempt }) => ({ windowId: id, dueAt, attempt }));
+  }
+
+  private async window(windowId: string): Promise<ListedWindow> {
+    return decodeJson<ListedWindow>(
+      await this.options.ledger
+        .contract(this.reader(), 'auction')
+        .evaluate('GetWindow', { arguments: [windowId] }),
+    );
+  }
+
+  /** Plans a window at its close; its record is read when the listing or event lacks closesAt. */
+  private async planWindow(listed: ListedWindow): Promise<void> {
+    if (REVEAL_OVER.has(listed.status) || this.isPlanned(listed.windowId)) {
+      return;
+    }
+    const closesAt = listed.closesAt ?? (await this.window(listed.windowId)).closesAt;
+    if (closesAt !== undefined) {
+      this.schedule(listed.windowId, closesAt);
+    }
+  }
+
+  protected async rebuild(): Promise<void> {
+    const contract = this.options.ledger.contract(this.reader(), 'auction');
+    let bookmark = '';
+    for (;;) {
+      const page = decodeJson<WindowListPage>(
+        await contract.evaluate('ListWindows', { arguments: [String(this.pageSize), bookmark] }),
+      );
+      for (const listed of page.windows) {
+        await this.planWindow(listed);
+      }
+      const next = page.bookmark ?? '';
+      if (page.windows.length < this.pageSize || next === '' || next === bookmark) {
+        return;
+      }
+      bookmark = next;
+    }
+  }
+
+  protected async onEvent(event: LedgerChaincodeEvent): Promise<void> {
+    if (event.eventName !== CHAINCODE_EVENTS.windowOpened) {
+      return;
+    }
+    let opened: { windowId?: unknown; closesAt?: unknown };
+    try {
+      opened = JSON.parse(new TextDecoder().decode(event.payload)) as typeof opened;
+    } catch {
+      opened = {};
+    }
+    if (typeof opened.windowId !== 'string') {
+      this.options.log?.warn({ transactionId: event.transactionId }, 'malformed WindowOpened event skipped');
+      return;
+    }
+    await this.planWindow({
+      windowId: opened.windowId,
+      status: 'OPEN',
+      ...(typeof opened.closesAt === 'string' ? { closesAt: opened.closesAt } : {}),
+    });
+  }
+
+  protected async runItem(windowId: string): Promise<string | undefined> {
+    try {
+      const revealed = await this.options.reveal(windowId);
+      this.options.log?.info({ windowId, orders: revealed.orders }, 'orders revealed');
+      return undefined;
+    } catch (error) {
+      const refused = chaincodeRefusal(error)?.code;
+      if (refused === 'CONFLICT') {
+        // Revealed already (by an admin through the API, or before a restart).
+        return undefined;
+      }
+      if (refused !== 'FAILED_PRECONDITION') {
+        throw error;
+      }
+      // Not closed yet (the peer's clock or the tx time lags), or past revealing (cleared).
+      const { status } = await this.window(windowId);
+      return REVEAL_OVER.has(status) ? undefined : `window ${windowId} cannot be revealed yet (${status})`;
+    }
+  }
+}

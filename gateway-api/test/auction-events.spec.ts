@@ -1,0 +1,329 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import type { EscrowRelease, RevealResult } from '../src/routes/reveal';
+import { ReleaseScheduler } from '../src/services/release-scheduler';
+import { SlotEventHub, toSlotEvent, viewOf, type SlotEvent } from '../src/services/events';
+import { RevealScheduler } from '../src/services/reveal-scheduler';
+import { refusal } from './support/fake-ledger';
+import { chaincodeEvent, EventingFakeLedger, settle } from './operations-support';
+
+const START = Date.parse('2030-01-01T09:00:00Z');
+const MINUTE = 60_000;
+const at = (minutes: number): string => new Date(START + minutes * MINUTE).toISOString();
+
+describe('auction: window events', () => {
+  it('maps WindowOpened, OrdersRevealed, WindowCleared, WindowSettled and GridShareClaimed to server-sent event types', () => {
+    const cases: [string, string][] = [
+      ['WindowOpened', 'window-opened'],
+      ['OrdersRevealed', 'orders-revealed'],
+      ['WindowCleared', 'window-cleared'],
+      ['WindowSettled', 'window-settled'],
+      ['GridShareClaimed', 'grid-share-claimed'],
+    ];
+    for (const [name, type] of cases) {
+      const payload = { windowId: 'w-1', org: 'UtilityAMSP', closesAt: at(10) };
+      const event = toSlotEvent(chaincodeEvent(name, payload, 7, 'ab'));
+      expect(event).to.deep.equal({ id: '7-ab', blockNumber: 7n, type, data: payload });
+    }
+    expect(() => toSlotEvent(chaincodeEvent('WindowCleared', { price: 1 }, 7, 'ab'))).to.throw(/windowId/);
+    expect(() => toSlotEvent(chaincodeEvent('WindowOpened', ['w-1'], 7, 'ab'))).to.throw(/windowId/);
+    expect(toSlotEvent(chaincodeEvent('AggregatePublished', { slotId: 's' }, 7, 'ab'))).to.equal(undefined);
+  });
+
+  it('gives window events whole to every caller, devices included', () => {
+    const event = toSlotEvent(
+      chaincodeEvent('WindowCleared', { windowId: 'w-1', clearingPrice: 82.5, trades: 3 }, 9, 'cd'),
+    );
+    if (event === undefined) {
+      throw new Error('WindowCleared was not mapped');
+    }
+    for (const role of ['hems', 'auditor', 'market'] as const) {
+      expect(viewOf(event, { mspId: 'UtilityAMSP', role, bus: 'bus-1' }, () => undefined)).to.deep.equal({
+        windowId: 'w-1',
+        clearingPrice: 82.5,
+        trades: 3,
+      });
+    }
+  });
+
+  it('streams them through the hub and skips a malformed one', () => {
+    const ledger = new EventingFakeLedger('UtilityAMSP', ['relay']);
+    const hub = new SlotEventHub({ source: ledger });
+    const received: SlotEvent[] = [];
+    hub.subscribe({ send: (event) => received.push(event), end: () => undefined });
+    hub.receive(chaincodeEvent('WindowOpened', { windowId: 'w-1', closesAt: at(5) }, 3, 'a1'));
+    hub.receive(chaincodeEvent('WindowSettled', { org: 'UtilityAMSP' }, 4, 'a2'));
+    hub.receive(
+      chaincodeEvent('WindowSettled', { windowId: 'w-1', org: 'UtilityAMSP', final: true }, 5, 'a3'),
+    );
+    expect(received.map((event) => [event.type, event.id])).to.deep.equal([
+      ['window-opened', '3-a1'],
+      ['window-settled', '5-a3'],
+    ]);
+    expect(hub.since('3-a1').events.map((event) => event.id)).to.deep.equal(['5-a3']);
+  });
+});
+
+describe('auction: reveal scheduler', () => {
+  let clock: sinon.SinonFakeTimers;
+  let ledger: EventingFakeLedger;
+  let reveal: sinon.SinonStub<[string], Promise<RevealResult>>;
+  let scheduler: RevealScheduler;
+
+  const revealed = (windowId: string): RevealResult => ({
+    windowId,
+    org: 'UtilityAMSP',
+    orders: 2,
+    txId: 'f'.repeat(64),
+  });
+
+  function create(): RevealScheduler {
+    scheduler = new RevealScheduler({
+      ledger,
+      reveal,
+      graceMs: 1000,
+      retry: { initialMs: 1000, maxMs: 4000, maxAttempts: 3 },
+      pageSize: 2,
+    });
+    return scheduler;
+  }
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({
+      now: START,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    });
+    ledger = new EventingFakeLedger('UtilityAMSP', ['relay', 'meter', 'admin']);
+    reveal = sinon.stub<[string], Promise<RevealResult>>().callsFake((id) => Promise.resolve(revealed(id)));
+    ledger.on('ListWindows', { windows: [], bookmark: '' });
+  });
+
+  afterEach(async () => {
+    await scheduler.stop();
+    clock.restore();
+  });
+
+  it('rebuilds from ListWindows page by page and reveals each open or closed window at its close', async () => {
+    const windows = [
+      { windowId: 'w1', status: 'OPEN', closesAt: at(10) },
+      { windowId: 'w2', status: 'CLEARED', closesAt: at(-10) },
+      { windowId: 'w3', status: 'CLOSED', closesAt: at(-1) },
+      { windowId: 'w4', status: 'SETTLED', closesAt: at(-30) },
+      { windowId: 'w5', status: 'OPEN' },
+    ];
+    ledger.on('ListWindows', (options: { arguments?: readonly string[] }) => {
+      const start = Number(options.arguments?.[1] ?? '');
+      return {
+        windows: windows.slice(start, start + 2),
+        bookmark: start + 2 < windows.length ? String(start + 2) : '',
+      };
+    });
+    ledger.on('GetWindow', { windowId: 'w5', status: 'OPEN', closesAt: at(20) });
+    await create().start();
+    expect(ledger.callsOf('ListWindows').map((call) => call.options.arguments)).to.deep.equal([
+      ['2', ''],
+      ['2', '2'],
+      ['2', '4'],
+    ]);
+    expect(ledger.callsOf('ListWindows').every((call) => call.contract === 'auction')).to.equal(true);
+    expect(ledger.callsOf('GetWindow').map((call) => call.options.arguments)).to.deep.equal([['w5']]);
+    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.dueAt.toISOString()])).to.deep.equal([
+      ['w1', new Date(START + 10 * MINUTE + 1000).toISOString()],
+      ['w3', new Date(START - MINUTE + 1000).toISOString()],
+      ['w5', new Date(START + 20 * MINUTE + 1000).toISOString()],
+    ]);
+    expect(ledger.stream.startBlock).to.equal(42n);
+    await clock.tickAsync(0);
+    expect(reveal.args).to.deep.equal([['w3']]);
+    await clock.tickAsync(10 * MINUTE + 1000);
+    expect(reveal.args).to.deep.equal([['w3'], ['w1']]);
+    await clock.tickAsync(10 * MINUTE);
+    expect(reveal.args).to.deep.equal([['w3'], ['w1'], ['w5']]);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+
+  it('plans windows from WindowOpened events, once each', async () => {
+    await create().start();
+    ledger.stream.push(
+      chaincodeEvent('WindowOpened', { windowId: 'w7', closesAt: at(3) }, 43, 'e1'),
+      chaincodeEvent('WindowOpened', { windowId: 'w7', closesAt: at(3) }, 43, 'e2'),
+      chaincodeEvent('WindowOpened', { closesAt: at(3) }, 44, 'e3'),
+      chaincodeEvent('SlotOpened', { slotId: 's', deadline: at(1), buses: [] }, 44, 'e4'),
+    );
+    await clock.tickAsync(0);
+    await settle();
+    expect(scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
+    await clock.tickAsync(3 * MINUTE + 1000);
+    expect(reveal.args).to.deep.equal([['w7']]);
+  });
+
+  it('counts CONFLICT as revealed already, retries a window still open, and stops once it is cleared', async () => {
+    await create().start();
+    scheduler.schedule('done', at(0));
+    scheduler.schedule('early', at(0));
+    reveal.callsFake((id) =>
+      Promise.reject(
+        id === 'done'
+          ? refusal('CONFLICT', 'UtilityAMSP has revealed its orders of window done already')
+          : refusal('FAILED_PRECONDITION', `window ${id} is still open`),
+      ),
+    );
+    let status = 'OPEN';
+    ledger.on('GetWindow', () => ({ windowId: 'early', status }));
+    await clock.tickAsync(1000);
+    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['early', 1]]);
+    await clock.tickAsync(1000);
+    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['early', 2]]);
+    status = 'CLEARED';
+    await clock.tickAsync(2000);
+    expect(scheduler.scheduled).to.deep.equal([]);
+    expect(reveal.args.filter(([id]) => id === 'early')).to.have.length(3);
+  });
+
+  it('retries Fabric failures and gives up after the configured attempts', async () => {
+    await create().start();
+    reveal.rejects(new Error('peer unreachable'));
+    scheduler.schedule('w9', at(0));
+    await clock.tickAsync(1000 + 1000 + 2000);
+    expect(reveal.callCount).to.equal(3);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+});
+
+describe('auction: escrow release scheduler', () => {
+  let clock: sinon.SinonFakeTimers;
+  let ledger: EventingFakeLedger;
+  let release: sinon.SinonStub<[string], Promise<EscrowRelease>>;
+  let scheduler: ReleaseScheduler;
+
+  const released = (windowId: string): EscrowRelease => ({
+    windowId,
+    org: 'UtilityAMSP',
+    refunded: '100',
+    unrevealedAccounts: 0,
+    txId: 'f'.repeat(64),
+  });
+  const part = (org: string, released?: boolean): Record<string, unknown> => ({
+    org,
+    charged: '0',
+    paid: '0',
+    refunded: '0',
+    ...(released === true ? { released: { releasedAt: at(0), txId: 'a'.repeat(64) } } : {}),
+  });
+
+  function create(): ReleaseScheduler {
+    scheduler = new ReleaseScheduler({
+      ledger,
+      release,
+      graceMs: 1000,
+      retry: { initialMs: 1000, maxMs: 4000, maxAttempts: 3 },
+      pageSize: 2,
+    });
+    return scheduler;
+  }
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({
+      now: START,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    });
+    ledger = new EventingFakeLedger('UtilityAMSP', ['relay', 'meter', 'admin']);
+    release = sinon.stub<[string], Promise<EscrowRelease>>().callsFake((id) => Promise.resolve(released(id)));
+    ledger.on('ListWindows', { windows: [], bookmark: '' });
+  });
+
+  afterEach(async () => {
+    await scheduler.stop();
+    clock.restore();
+  });
+
+  it('rebuilds from the cleared windows whose part of this org is not released yet, and releases them', async () => {
+    const windows: Record<string, Record<string, unknown>> = {
+      w1: {
+        windowId: 'w1',
+        status: 'CLEARED',
+        clearedAt: at(-5),
+        parts: [part('UtilityAMSP'), part('UtilityBMSP')],
+      },
+      w2: { windowId: 'w2', status: 'CLEARED', clearedAt: at(-5), parts: [part('UtilityAMSP', true)] },
+      w3: { windowId: 'w3', status: 'SETTLED', clearedAt: at(-9), parts: [part('UtilityAMSP')] },
+      w4: { windowId: 'w4', status: 'CLEARED', clearedAt: at(-5), parts: [part('UtilityBMSP')] },
+    };
+    ledger.on('ListWindows', (options: { arguments?: readonly string[] }) =>
+      options.arguments?.[1] === ''
+        ? { windows: [{ windowId: 'w0', status: 'OPEN' }, { ...windows.w1 }], bookmark: 'p2' }
+        : {
+            windows: [windows.w2, windows.w3, windows.w4].map((w) => ({
+              windowId: w.windowId,
+              status: w.status,
+            })),
+            bookmark: 'p3',
+          },
+    );
+    ledger.on(
+      'GetWindow',
+      (options: { arguments?: readonly string[] }) => windows[options.arguments?.[0] ?? ''],
+    );
+    await create().start();
+    expect(scheduler.scheduled.map((entry) => entry.windowId).sort()).to.deep.equal(['w1', 'w3']);
+    // The OPEN window is not even read.
+    expect(ledger.callsOf('GetWindow').map((call) => call.options.arguments?.[0])).to.not.include('w0');
+    await clock.tickAsync(1000);
+    expect(release.args.map(([id]) => id).sort()).to.deep.equal(['w1', 'w3']);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+
+  it('plans windows from WindowCleared events at once, once each, and skips malformed ones', async () => {
+    await create().start();
+    ledger.stream.push(
+      chaincodeEvent('WindowCleared', { windowId: 'w7', price: 1 }, 43, 'e1'),
+      chaincodeEvent('WindowCleared', { windowId: 'w7', price: 1 }, 43, 'e2'),
+      chaincodeEvent('WindowCleared', { price: 1 }, 44, 'e3'),
+      chaincodeEvent('WindowOpened', { windowId: 'w8', closesAt: at(1) }, 44, 'e4'),
+    );
+    await clock.tickAsync(0);
+    await settle();
+    expect(scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
+    await clock.tickAsync(1000);
+    expect(release.args).to.deep.equal([['w7']]);
+  });
+
+  it('counts CONFLICT as released, retries while the clearing is not visible, and drops a window without a part of this org', async () => {
+    await create().start();
+    release.callsFake((id) =>
+      Promise.reject(
+        id === 'done'
+          ? refusal(
+              'CONFLICT',
+              'UtilityAMSP has already released the escrows of its revealed bids in window done',
+            )
+          : refusal('FAILED_PRECONDITION', `window ${id} is not cleared yet`),
+      ),
+    );
+    let status = 'CLOSED';
+    ledger.on('GetWindow', (options: { arguments?: readonly string[] }) =>
+      options.arguments?.[0] === 'foreign'
+        ? { windowId: 'foreign', status: 'CLEARED', parts: [part('UtilityBMSP')] }
+        : { windowId: 'late', status, parts: [part('UtilityAMSP')] },
+    );
+    scheduler.schedule('done', at(0));
+    scheduler.schedule('late', at(0));
+    scheduler.schedule('foreign', at(0));
+    await clock.tickAsync(1000);
+    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['late', 1]]);
+    status = 'CLEARED';
+    release.callsFake((id) => Promise.resolve(released(id)));
+    await clock.tickAsync(1000);
+    expect(scheduler.scheduled).to.deep.equal([]);
+    expect(release.args.filter(([id]) => id === 'late')).to.have.length(2);
+  });
+
+  it('retries Fabric failures and gives up after the configured attempts', async () => {
+    await create().start();
+    release.rejects(new Error('peer unreachable'));
+    scheduler.schedule('w9', at(0));
+    await clock.tickAsync(1000 + 1000 + 2000);
+    expect(release.callCount).to.equal(3);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+});

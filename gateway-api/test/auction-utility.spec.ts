@@ -1,0 +1,531 @@
+import type { X509Certificate } from 'node:crypto';
+import { expect } from 'chai';
+import type { LightMyRequestResponse } from 'fastify';
+import { refusal } from './support/fake-ledger';
+import { TestGateway } from './support/gateway';
+import { TestPki } from './support/pki';
+
+// Distinctive private values: home ids and readings must never show up in logs or answers.
+const AVAILABILITY = [
+  { homeId: 'home-secret-71', energyKwh: 4.321 },
+  { homeId: 'home-secret-72', energyKwh: 0 },
+];
+const READINGS = [
+  { tradeId: 'w-1:t-1', side: 'offer', energyKwh: 2.987 },
+  { tradeId: 'w-1:t-1', side: 'bid', energyKwh: 3.019 },
+];
+const SECRETS = ['home-secret-71', 'home-secret-72', '4.321', '2.987', '3.019'];
+
+function expectError(response: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
+  expect(response.statusCode, response.body).to.equal(status);
+  const body = response.json<{ code: string; message: string }>();
+  expect(body.code).to.equal(code);
+  if (message !== undefined) {
+    expect(body.message).to.match(message);
+  }
+}
+
+function expectNoSecret(text: string): void {
+  for (const secret of SECRETS) {
+    expect(text, `"${secret}" leaked`).to.not.include(secret);
+  }
+}
+
+describe('auction: a utility gateway (meter head-end, reveal, settlement)', () => {
+  let pki: TestPki;
+  let gateway: TestGateway;
+  let logs: string[];
+  let meter: X509Certificate;
+  let admin: X509Certificate;
+  let relay: X509Certificate;
+
+  before(async () => {
+    pki = await TestPki.create();
+    meter = await pki.role('UtilityAMSP', 'meter', 'meter-headend');
+    admin = await pki.role('UtilityAMSP', 'admin', 'orgadmin');
+    relay = await pki.role('UtilityAMSP', 'relay');
+  });
+
+  beforeEach(async () => {
+    logs = [];
+    gateway = await TestGateway.create('UtilityAMSP', ['relay', 'meter', 'admin'], { pki, logs });
+  });
+
+  afterEach(() => gateway.app.close());
+
+  const post = (
+    certificate: X509Certificate | undefined,
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> =>
+    gateway.request(certificate, {
+      method: 'POST',
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers,
+    });
+
+  describe('POST /v1/windows/:windowId/available-energy', () => {
+    const url = '/v1/windows/w-1/available-energy';
+
+    it("posts the availability in transient data as the meter identity on the utility's own peer", async () => {
+      gateway.ledger.on('PostAvailableEnergy', { windowId: 'w-1', homes: 2 });
+      const response = await post(meter, url, { availability: AVAILABILITY });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal({
+        windowId: 'w-1',
+        org: 'UtilityAMSP',
+        homes: 2,
+        txId: 'f'.repeat(64),
+      });
+      const [call] = gateway.ledger.callsOf('PostAvailableEnergy');
+      expect(call).to.deep.include({ identity: 'meter', contract: 'auction', kind: 'submit' });
+      expect(call?.options.arguments).to.deep.equal(['w-1']);
+      expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(
+        JSON.parse(Buffer.from(call?.options.transientData?.availability ?? []).toString('utf8')),
+      ).to.deep.equal(AVAILABILITY);
+      expectNoSecret(response.body);
+    });
+
+    it('sends -0 as 0 and accepts exactly 1000 entries', async () => {
+      gateway.ledger.on('PostAvailableEnergy', {});
+      const many = Array.from({ length: 1000 }, (_, index) => ({
+        homeId: `h-${index}`,
+        energyKwh: index / 1000,
+      }));
+      expect((await post(meter, url, { availability: many })).statusCode).to.equal(200);
+      await gateway.request(meter, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"availability":[{"homeId":"h-1","energyKwh":-0}]}',
+      });
+      const sent = gateway.ledger.callsOf('PostAvailableEnergy')[1]?.options.transientData?.availability;
+      expect(Buffer.from(sent ?? []).toString('utf8')).to.equal('[{"homeId":"h-1","energyKwh":0}]');
+    });
+
+    it('refuses hostile numbers, oversized and malformed lists with 400, never naming a home or a value', async () => {
+      const entry = (energyKwh: unknown, homeId = 'home-secret-71'): unknown => ({
+        availability: [{ homeId, energyKwh }],
+      });
+      const cases: [unknown, RegExp][] = [
+        [entry(4.3215), /availability\[0\]\.energyKwh must have at most 3 decimal places/],
+        [entry(1e-7), /at most 3 decimal places/],
+        [entry(-0.001), /must be >= 0/],
+        [entry(1000000.001), /must be <= 1000000/],
+        [entry('4.321'), /must be number/],
+        [entry(null), /must be number/],
+        [entry(true), /must be number/],
+        [entry(1, 'home secret 71'), /homeId/],
+        [entry(1, ''), /homeId/],
+        [{ availability: [] }, /fewer than 1/],
+        [
+          {
+            availability: Array.from({ length: 1001 }, (_, index) => ({
+              homeId: `h-${index}`,
+              energyKwh: 1,
+            })),
+          },
+          /more than 1000/,
+        ],
+        [
+          { availability: [...AVAILABILITY, AVAILABILITY[0]] },
+          /availability\[2\] repeats the home of an earlier entry/,
+        ],
+        [{ availability: AVAILABILITY, extra: true }, /additional properties/],
+        [{ availability: [{ homeId: 'home-secret-71' }] }, /energyKwh/],
+      ];
+      for (const [body, message] of cases) {
+        const response = await post(meter, url, body);
+        expectError(response, 400, 'INVALID_REQUEST', message);
+        expectNoSecret(response.body);
+      }
+      // JSON numbers too large for a double parse as Infinity; NaN is not JSON at all.
+      for (const raw of [
+        '{"availability":[{"homeId":"h-1","energyKwh":1e400}]}',
+        '{"availability":[{"homeId":"h-1","energyKwh":NaN}]}',
+      ]) {
+        const response = await gateway.request(meter, {
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload: raw,
+        });
+        expect(response.statusCode).to.equal(400);
+      }
+      expect(gateway.ledger.calls).to.have.length(0);
+      expectNoSecret(logs.join('\n'));
+    });
+
+    it("refuses other roles, another utility's meter, and a gateway without a meter identity", async () => {
+      for (const caller of [admin, relay, await pki.device('UtilityAMSP', 'home-a-001', 'bus-1')]) {
+        expectError(
+          await post(caller, url, { availability: AVAILABILITY }),
+          403,
+          'FORBIDDEN',
+          /for meter identities/,
+        );
+      }
+      const meterB = await pki.role('UtilityBMSP', 'meter');
+      expectError(
+        await post(meterB, url, { availability: AVAILABILITY }),
+        403,
+        'FORBIDDEN',
+        /operators of UtilityAMSP/,
+      );
+      const forged = await pki.role('DSOMSP', 'meter');
+      expectError(
+        await post(forged, url, { availability: AVAILABILITY }),
+        403,
+        'FORBIDDEN',
+        /not valid for a certificate of DSOMSP/,
+      );
+      const noMeter = await TestGateway.create('UtilityAMSP', ['relay', 'admin'], { pki });
+      const refused = await noMeter.request(meter, {
+        method: 'POST',
+        url,
+        payload: { availability: AVAILABILITY },
+      });
+      expectError(refused, 403, 'FORBIDDEN', /different organization/);
+      await noMeter.app.close();
+      expect(gateway.ledger.calls).to.have.length(0);
+    });
+
+    it('maps a closed window to 409 and an unknown one to 404', async () => {
+      gateway.ledger.on('PostAvailableEnergy', () => {
+        throw refusal('FAILED_PRECONDITION', 'window w-1 is closed');
+      });
+      expectError(
+        await post(meter, url, { availability: AVAILABILITY }),
+        409,
+        'FAILED_PRECONDITION',
+        /closed/,
+      );
+      gateway.ledger.on('PostAvailableEnergy', () => {
+        throw refusal('NOT_FOUND', 'window w-1 does not exist');
+      });
+      expectError(await post(meter, url, { availability: AVAILABILITY }), 404, 'NOT_FOUND');
+      expectNoSecret(logs.join('\n'));
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/meter-reports', () => {
+    const url = '/v1/windows/w-1/meter-reports';
+    const totals = {
+      deliveredWh: 2987,
+      receivedWh: 3000,
+      sellerValue: '24642750000',
+      buyerCharge: '24750000000',
+    };
+
+    it('reports the readings in transient data and answers only the public per-org totals', async () => {
+      gateway.ledger.on('ReportDelivery', {
+        windowId: 'w-1',
+        org: 'UtilityAMSP',
+        totals,
+        readings: READINGS,
+      });
+      const response = await post(meter, url, { readings: READINGS });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal({
+        windowId: 'w-1',
+        org: 'UtilityAMSP',
+        readings: 2,
+        txId: 'f'.repeat(64),
+        totals,
+      });
+      const [call] = gateway.ledger.callsOf('ReportDelivery');
+      expect(call).to.deep.include({ identity: 'meter', contract: 'auction', kind: 'submit' });
+      expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(
+        JSON.parse(Buffer.from(call?.options.transientData?.readings ?? []).toString('utf8')),
+      ).to.deep.equal(READINGS);
+      expectNoSecret(response.body);
+      // The totals may also be the org's window part or the whole answer.
+      gateway.ledger.on('ReportDelivery', {
+        windowId: 'w-1',
+        org: 'UtilityAMSP',
+        delivery: { ...totals, reportedAt: '2030-01-01T10:31:00.000Z' },
+      });
+      expect((await post(meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
+      gateway.ledger.on('ReportDelivery', totals);
+      expect((await post(meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
+    });
+
+    it('refuses repeated trade sides, bad sides, hostile numbers and oversized lists with 400', async () => {
+      const cases: [unknown, RegExp][] = [
+        [
+          { readings: [...READINGS, READINGS[0]] },
+          /readings\[2\] repeats the trade side of an earlier entry/,
+        ],
+        [{ readings: [{ ...READINGS[0], side: 'both' }] }, /allowed values/],
+        [
+          { readings: [{ ...READINGS[0], energyKwh: 2.9871 }] },
+          /readings\[0\]\.energyKwh must have at most 3/,
+        ],
+        [{ readings: [{ ...READINGS[0], energyKwh: -1 }] }, />= 0/],
+        [{ readings: [{ ...READINGS[0], tradeId: 'w 1' }] }, /tradeId/],
+        [
+          {
+            readings: Array.from({ length: 1001 }, (_, index) => ({
+              tradeId: `t-${index}`,
+              side: 'bid',
+              energyKwh: 1,
+            })),
+          },
+          /more than 1000/,
+        ],
+        [{}, /readings/],
+      ];
+      for (const [body, message] of cases) {
+        const response = await post(meter, url, body);
+        expectError(response, 400, 'INVALID_REQUEST', message);
+        expectNoSecret(response.body);
+      }
+      expect(gateway.ledger.calls).to.have.length(0);
+    });
+
+    it('maps a report before deliveryEnd to 409, missing trades to 422 and a second report to 409', async () => {
+      const cases: [string, string, number][] = [
+        ['FAILED_PRECONDITION', 'window w-1 is not delivered yet', 409],
+        ['INVALID_ARGUMENT', 'readings must cover every trade side of UtilityAMSP: 1 missing', 422],
+        ['CONFLICT', 'UtilityAMSP has reported window w-1 already', 409],
+      ];
+      for (const [code, message, status] of cases) {
+        gateway.ledger.on('ReportDelivery', () => {
+          throw refusal(code, message);
+        });
+        expect((await post(meter, url, { readings: READINGS })).json()).to.deep.equal({
+          statusCode: status,
+          code,
+          message,
+        });
+      }
+      expectNoSecret(logs.join('\n'));
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/reveal', () => {
+    const url = '/v1/windows/w-1/reveal';
+
+    it('lists the order references on its own peer, then reveals them in transient data', async () => {
+      gateway.ledger.on('ListOrderRefs', { refs: ['r1', 'r2', 'r3'] });
+      gateway.ledger.on('RevealOrders', { windowId: 'w-1', org: 'UtilityAMSP', count: 3 });
+      for (const caller of [admin, relay]) {
+        const response = await post(caller, url);
+        expect(response.statusCode, response.body).to.equal(200);
+        expect(response.json()).to.deep.equal({
+          windowId: 'w-1',
+          org: 'UtilityAMSP',
+          orders: 3,
+          txId: 'f'.repeat(64),
+        });
+      }
+      const [list, reveal] = gateway.ledger.calls;
+      expect(list).to.deep.include({
+        identity: 'relay',
+        contract: 'auction',
+        kind: 'evaluate',
+        name: 'ListOrderRefs',
+      });
+      expect(list?.options.arguments).to.deep.equal(['w-1']);
+      // A private range query: evaluated on the utility's own peer only.
+      expect(list?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(reveal).to.deep.include({
+        identity: 'relay',
+        contract: 'auction',
+        kind: 'submit',
+        name: 'RevealOrders',
+      });
+      expect(reveal?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(
+        JSON.parse(Buffer.from(reveal?.options.transientData?.refs ?? []).toString('utf8')),
+      ).to.deep.equal(['r1', 'r2', 'r3']);
+    });
+
+    it('reveals an empty list for an org without orders', async () => {
+      gateway.ledger.on('ListOrderRefs', { refs: [] });
+      gateway.ledger.on('RevealOrders', {});
+      expect((await post(admin, url)).json()).to.include({ orders: 0 });
+      expect(
+        Buffer.from(gateway.ledger.callsOf('RevealOrders')[0]?.options.transientData?.refs ?? []).toString(),
+      ).to.equal('[]');
+    });
+
+    it("refuses other orgs' admins, meters and devices; maps early and repeated reveals to 409", async () => {
+      const adminB = await pki.role('UtilityBMSP', 'admin');
+      expectError(await post(adminB, url), 403, 'FORBIDDEN', /only UtilityAMSP itself/);
+      expectError(await post(meter, url), 403, 'FORBIDDEN');
+      expectError(await post(await pki.role('DSOMSP', 'market'), url), 403, 'FORBIDDEN');
+      expect(gateway.ledger.calls).to.have.length(0);
+      gateway.ledger.on('ListOrderRefs', { refs: ['r1'] });
+      gateway.ledger.on('RevealOrders', () => {
+        throw refusal('FAILED_PRECONDITION', 'window w-1 is still open');
+      });
+      expectError(await post(admin, url), 409, 'FAILED_PRECONDITION', /still open/);
+      gateway.ledger.on('RevealOrders', () => {
+        throw refusal('CONFLICT', 'UtilityAMSP has revealed its orders of window w-1 already');
+      });
+      expectError(await post(admin, url), 409, 'CONFLICT', /already/);
+      gateway.ledger.on('ListOrderRefs', { refs: 'r1' });
+      expectError(await post(admin, url), 502, 'BAD_LEDGER_RESPONSE');
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/escrow-release', () => {
+    const url = '/v1/windows/w-1/escrow-release';
+    const UNREVEALED = [`acct-${'a'.repeat(32)}`, `acct-${'b'.repeat(32)}`];
+    const answer = (refunded: string, unrevealedAccounts: number): Record<string, unknown> => ({
+      windowId: 'w-1',
+      org: 'UtilityAMSP',
+      refunded,
+      unrevealedAccounts,
+      txId: 'c'.repeat(64),
+    });
+
+    it("releases the org's escrows as the relay on its own peer, without transient data", async () => {
+      gateway.ledger.on('ReleaseEscrow', answer('4200000000', 0));
+      for (const payload of [undefined, {}]) {
+        const response = await post(admin, url, payload);
+        expect(response.statusCode, response.body).to.equal(200);
+        expect(response.json()).to.deep.equal({ ...answer('4200000000', 0), txId: 'f'.repeat(64) });
+        expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      }
+      const [call] = gateway.ledger.callsOf('ReleaseEscrow');
+      expect(call).to.deep.include({ identity: 'relay', contract: 'auction', kind: 'submit' });
+      expect(call?.options.arguments).to.deep.equal(['w-1']);
+      expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(call?.options.transientData).to.equal(undefined);
+    });
+
+    it('sends the accounts of unrevealed orders in transient data only', async () => {
+      gateway.ledger.on('ReleaseEscrow', answer('900', 2));
+      const response = await post(admin, url, { accounts: UNREVEALED });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.include({ refunded: '900', unrevealedAccounts: 2 });
+      const [call] = gateway.ledger.callsOf('ReleaseEscrow');
+      expect(call?.options.arguments).to.deep.equal(['w-1']);
+      expect(
+        JSON.parse(Buffer.from(call?.options.transientData?.accounts ?? []).toString('utf8')),
+      ).to.deep.equal(UNREVEALED);
+    });
+
+    it('refuses malformed, repeated and oversized account lists with 400', async () => {
+      const bodies: unknown[] = [
+        { accounts: ['acct-XYZ'] },
+        { accounts: ['grid:DSOMSP'] },
+        { accounts: [UNREVEALED[0], UNREVEALED[0]] },
+        {
+          accounts: Array.from(
+            { length: 1001 },
+            (_, index) => `acct-${index.toString(16).padStart(32, '0')}`,
+          ),
+        },
+        { accounts: 'acct' },
+        { accounts: [42] },
+        { other: true },
+      ];
+      for (const body of bodies) {
+        expectError(await post(admin, url, body), 400, 'INVALID_REQUEST');
+      }
+      expectError(await post(admin, '/v1/windows/bad id/escrow-release'), 400, 'INVALID_REQUEST');
+      expect(gateway.ledger.calls).to.have.length(0);
+    });
+
+    it("refuses relays, meters, devices, other orgs' admins and gateways without a relay identity", async () => {
+      for (const caller of [relay, meter, await pki.role('DSOMSP', 'market')]) {
+        expectError(await post(caller, url), 403, 'FORBIDDEN');
+      }
+      expectError(
+        await post(await pki.role('UtilityBMSP', 'admin'), url),
+        403,
+        'FORBIDDEN',
+        /only UtilityAMSP itself/,
+      );
+      expect(gateway.ledger.calls).to.have.length(0);
+      const meterOnly = await TestGateway.create('UtilityAMSP', ['meter', 'admin'], { pki });
+      const refused = await meterOnly.request(admin, { method: 'POST', url });
+      expectError(refused, 403, 'FORBIDDEN', /different organization/);
+      await meterOnly.app.close();
+    });
+
+    it('maps a release before the clearing to 409, a repeated one to 409, unknown accounts to 404', async () => {
+      const cases: [string, string, number, string][] = [
+        ['FAILED_PRECONDITION', 'window w-1 is not cleared yet', 409, 'FAILED_PRECONDITION'],
+        [
+          'CONFLICT',
+          'UtilityAMSP has already released the escrows of its revealed bids in window w-1',
+          409,
+          'CONFLICT',
+        ],
+        ['NOT_FOUND', 'accounts[0] does not exist', 404, 'NOT_FOUND'],
+        ['FORBIDDEN', 'accounts[1] belongs to another organization', 403, 'FORBIDDEN'],
+        ['INVALID_ARGUMENT', 'accounts[0] has a revealed order in window w-1', 422, 'INVALID_ARGUMENT'],
+      ];
+      for (const [code, message, status, answered] of cases) {
+        gateway.ledger.on('ReleaseEscrow', () => {
+          throw refusal(code, message);
+        });
+        const response = await post(admin, url, { accounts: UNREVEALED });
+        expect(response.statusCode, `${code}: ${response.body}`).to.equal(status);
+        expect(response.json()).to.include({ code: answered });
+      }
+      gateway.ledger.on('ReleaseEscrow', { windowId: 'w-1' });
+      expectError(await post(admin, url), 502, 'BAD_LEDGER_RESPONSE');
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/settlement', () => {
+    const url = '/v1/windows/w-1/settlement';
+
+    it("settles the org's accounts on its own peer and answers the public result", async () => {
+      const settled = { windowId: 'w-1', org: 'UtilityAMSP', final: false, factor: '0.95' };
+      gateway.ledger.on('SettleWindow', settled);
+      const response = await post(admin, url);
+      expect(response.statusCode).to.equal(200);
+      expect(response.json()).to.deep.equal(settled);
+      expect(gateway.ledger.callsOf('SettleWindow')[0]).to.deep.include({
+        identity: 'relay',
+        contract: 'auction',
+        kind: 'submit',
+        options: { arguments: ['w-1'], endorsingOrganizations: ['UtilityAMSP'] },
+      });
+    });
+
+    it('refuses a second settlement (409), early settlement (409), other roles and orgs (403)', async () => {
+      gateway.ledger.on('SettleWindow', () => {
+        throw refusal('CONFLICT', 'UtilityAMSP has settled window w-1 already');
+      });
+      expectError(await post(admin, url), 409, 'CONFLICT', /settled window w-1 already/);
+      gateway.ledger.on('SettleWindow', () => {
+        throw refusal('FAILED_PRECONDITION', 'UtilityBMSP has not reported its deliveries');
+      });
+      expectError(await post(admin, url), 409, 'FAILED_PRECONDITION', /not reported/);
+      const before = gateway.ledger.calls.length;
+      expectError(await post(relay, url), 403, 'FORBIDDEN', /for admin identities/);
+      expectError(await post(meter, url), 403, 'FORBIDDEN');
+      expectError(
+        await post(await pki.role('UtilityBMSP', 'admin'), url),
+        403,
+        'FORBIDDEN',
+        /own admins only/,
+      );
+      const dso = await TestGateway.create('DSOMSP', ['dso', 'market', 'admin'], { pki });
+      const atDso = await dso.request(await pki.role('DSOMSP', 'admin'), { method: 'POST', url });
+      expectError(atDso, 403, 'FORBIDDEN', /different organization/);
+      await dso.app.close();
+      expect(gateway.ledger.calls.length).to.equal(before);
+    });
+
+    it('replays an idempotent retry without settling twice', async () => {
+      gateway.ledger.on('SettleWindow', { windowId: 'w-1', org: 'UtilityAMSP', final: true });
+      const first = await post(admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
+      const second = await post(admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
+      expect(second.headers['idempotent-replay']).to.equal('true');
+      expect(second.body).to.equal(first.body);
+      expect(gateway.ledger.callsOf('SettleWindow')).to.have.length(1);
+    });
+  });
+});

@@ -1,0 +1,425 @@
+import type { X509Certificate } from 'node:crypto';
+import { expect } from 'chai';
+import type { LightMyRequestResponse } from 'fastify';
+import { refusal } from './support/fake-ledger';
+import { TestGateway } from './support/gateway';
+import { TestPki } from './support/pki';
+
+const SPEC = {
+  windowId: 'w-1',
+  deliverySlotId: 'slot-1',
+  deliveryStart: '2030-01-01T10:15:00.000Z',
+  deliveryEnd: '2030-01-01T10:30:00.000Z',
+  closesAt: '2030-01-01T10:10:00.000Z',
+};
+
+const WINDOW = {
+  ...SPEC,
+  pricingRule: 'pay-as-clear',
+  status: 'CLEARED',
+  clearing: { clearingPrice: 82.5, trades: [], totals: { energyWh: 0, value: '0' } },
+};
+
+function expectError(response: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
+  expect(response.statusCode, response.body).to.equal(status);
+  const body = response.json<{ code: string; message: string }>();
+  expect(body.code).to.equal(code);
+  if (message !== undefined) {
+    expect(body.message).to.match(message);
+  }
+}
+
+describe('auction: trading windows', () => {
+  let pki: TestPki;
+  let dso: TestGateway;
+  let utility: TestGateway;
+  let market: X509Certificate;
+  let dsoOperator: X509Certificate;
+  let auditor: X509Certificate;
+  let device: X509Certificate;
+
+  before(async () => {
+    pki = await TestPki.create();
+    market = await pki.role('DSOMSP', 'market', 'market-operator');
+    dsoOperator = await pki.role('DSOMSP', 'dso', 'dso-operator');
+    auditor = await pki.role('RegulatorMSP', 'auditor');
+    device = await pki.device('UtilityAMSP', 'home-a-001', 'bus-1');
+  });
+
+  beforeEach(async () => {
+    dso = await TestGateway.create('DSOMSP', ['dso', 'market', 'admin'], { pki });
+    utility = await TestGateway.create('UtilityAMSP', ['relay', 'meter', 'admin'], { pki });
+  });
+
+  afterEach(async () => {
+    await dso.app.close();
+    await utility.app.close();
+  });
+
+  describe('POST /v1/windows', () => {
+    it("opens a window as the DSO gateway's market identity with the spec as JSON", async () => {
+      dso.ledger.on('OpenTradingWindow', { ...WINDOW, status: 'OPEN', clearing: undefined });
+      const response = await dso.request(market, {
+        method: 'POST',
+        url: '/v1/windows',
+        payload: { ...SPEC, pricingRule: 'pay-as-bid' },
+      });
+      expect(response.statusCode, response.body).to.equal(201);
+      expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      expect(response.headers.location).to.equal('/v1/windows/w-1');
+      expect(response.json()).to.include({ windowId: 'w-1', status: 'OPEN' });
+      const [call] = dso.ledger.callsOf('OpenTradingWindow');
+      expect(call).to.include({ identity: 'market', contract: 'auction', kind: 'submit' });
+      expect(call?.options.arguments?.[0]).to.equal('w-1');
+      expect(JSON.parse(call?.options.arguments?.[1] ?? '')).to.deep.equal({
+        deliverySlotId: 'slot-1',
+        deliveryStart: SPEC.deliveryStart,
+        deliveryEnd: SPEC.deliveryEnd,
+        closesAt: SPEC.closesAt,
+        pricingRule: 'pay-as-bid',
+      });
+    });
+
+    it('leaves the pricing rule to the chaincode default when none is given', async () => {
+      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      const response = await dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC });
+      expect(response.statusCode).to.equal(201);
+      const spec = JSON.parse(
+        dso.ledger.callsOf('OpenTradingWindow')[0]?.options.arguments?.[1] ?? '{}',
+      ) as object;
+      expect(spec).to.not.have.property('pricingRule');
+    });
+
+    it('refuses other roles, a market role from a utility CA, and a gateway without a market identity', async () => {
+      expectError(
+        await dso.request(dsoOperator, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        403,
+        'FORBIDDEN',
+        /for market identities/,
+      );
+      const forged = await pki.role('UtilityAMSP', 'market', 'forged');
+      expectError(
+        await dso.request(forged, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        403,
+        'FORBIDDEN',
+        /hems.role=market is not valid for a certificate of UtilityAMSP/,
+      );
+      expectError(
+        await utility.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        403,
+        'FORBIDDEN',
+        /gateway of a different organization/,
+      );
+      const elsewhere = await TestGateway.create('RegulatorMSP', ['auditor', 'market'], { pki });
+      expectError(
+        await elsewhere.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        403,
+        'FORBIDDEN',
+        /for operators of RegulatorMSP/,
+      );
+      await elsewhere.app.close();
+      expect(dso.ledger.calls).to.have.length(0);
+      expect(utility.ledger.calls).to.have.length(0);
+    });
+
+    it('refuses bad specs with 400 before anything reaches the ledger', async () => {
+      const bad: Record<string, unknown>[] = [
+        { ...SPEC, closesAt: '2030-01-01T10:20:00.000Z' },
+        { ...SPEC, deliveryEnd: SPEC.deliveryStart },
+        { ...SPEC, pricingRule: 'pay-as-you-like' },
+        { ...SPEC, closesAt: 'tomorrow' },
+        { ...SPEC, windowId: '../etc' },
+        { ...SPEC, windowId: 'x'.repeat(65) },
+        { ...SPEC, extra: 1 },
+        { ...SPEC, deliveryStart: 1893492900000 },
+        { windowId: 'w-1' },
+      ];
+      for (const payload of bad) {
+        const response = await dso.request(market, { method: 'POST', url: '/v1/windows', payload });
+        expectError(response, 400, 'INVALID_REQUEST');
+      }
+      expect(dso.ledger.calls).to.have.length(0);
+    });
+
+    it('maps chaincode refusals: existing window 409, closesAt in the past 409 or 422, forbidden 403', async () => {
+      const cases: [string, string, number][] = [
+        ['CONFLICT', 'window w-1 exists already', 409],
+        ['FAILED_PRECONDITION', 'closesAt must be after the transaction time', 409],
+        ['INVALID_ARGUMENT', 'spec.closesAt must be at most 7 days ahead', 422],
+        ['FORBIDDEN', 'only the market operator opens windows', 403],
+      ];
+      for (const [code, message, status] of cases) {
+        dso.ledger.on('OpenTradingWindow', () => {
+          throw refusal(code, message);
+        });
+        const response = await dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC });
+        expect(response.json()).to.deep.equal({ statusCode: status, code, message });
+      }
+    });
+
+    it('replays an idempotent retry without opening the window twice', async () => {
+      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      const send = (): Promise<LightMyRequestResponse> =>
+        dso.request(market, {
+          method: 'POST',
+          url: '/v1/windows',
+          payload: SPEC,
+          headers: { 'idempotency-key': 'open-w-1' },
+        });
+      const first = await send();
+      const second = await send();
+      expect(first.statusCode).to.equal(201);
+      expect(second.statusCode).to.equal(201);
+      expect(second.headers['idempotent-replay']).to.equal('true');
+      expect(second.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      expect(second.body).to.equal(first.body);
+      expect(dso.ledger.callsOf('OpenTradingWindow')).to.have.length(1);
+      const changed = await dso.request(market, {
+        method: 'POST',
+        url: '/v1/windows',
+        payload: { ...SPEC, pricingRule: 'pay-as-bid' },
+        headers: { 'idempotency-key': 'open-w-1' },
+      });
+      expectError(changed, 422, 'IDEMPOTENCY_KEY_REUSED');
+    });
+  });
+
+  describe('GET /v1/windows and /v1/windows/:windowId', () => {
+    it('lists windows a page at a time with the reader identity', async () => {
+      const page = {
+        windows: [{ windowId: 'w-1', status: 'OPEN', closesAt: SPEC.closesAt }],
+        bookmark: 'b-2',
+      };
+      utility.ledger.on('ListWindows', page);
+      const response = await utility.request(auditor, {
+        method: 'GET',
+        url: '/v1/windows?pageSize=20&bookmark=b-1',
+      });
+      expect(response.statusCode).to.equal(200);
+      expect(response.json()).to.deep.equal(page);
+      expect(utility.ledger.callsOf('ListWindows')[0]).to.deep.include({
+        identity: 'relay',
+        contract: 'auction',
+        kind: 'evaluate',
+      });
+      expect(utility.ledger.callsOf('ListWindows')[0]?.options.arguments).to.deep.equal(['20', 'b-1']);
+      await utility.request(device, { method: 'GET', url: '/v1/windows' });
+      expect(utility.ledger.callsOf('ListWindows')[1]?.options.arguments).to.deep.equal(['50', '']);
+      for (const query of ['pageSize=0', 'pageSize=101', 'pageSize=-1', 'pageSize=1e2', 'other=1']) {
+        expectError(
+          await utility.request(auditor, { method: 'GET', url: `/v1/windows?${query}` }),
+          400,
+          'INVALID_REQUEST',
+        );
+      }
+    });
+
+    it('shows a window with its status to any authenticated caller, with its clearing once cleared; devices at their own gateway', async () => {
+      const { clearing, ...record } = WINDOW;
+      utility.ledger.on('GetWindow', { ...record, status: 'OPEN' });
+      expect((await utility.request(device, { method: 'GET', url: '/v1/windows/w-1' })).json()).to.deep.equal(
+        {
+          ...record,
+          status: 'OPEN',
+        },
+      );
+      expect(utility.ledger.callsOf('GetClearing')).to.have.length(0);
+      utility.ledger.on('GetWindow', { ...record, clearedAt: '2030-01-01T10:11:00.000Z' });
+      utility.ledger.on('GetClearing', clearing);
+      for (const caller of [device, auditor, market]) {
+        const response = await utility.request(caller, { method: 'GET', url: '/v1/windows/w-1' });
+        expect(response.statusCode).to.equal(200);
+        expect(response.json()).to.deep.equal({ ...record, clearedAt: '2030-01-01T10:11:00.000Z', clearing });
+      }
+      expect(utility.ledger.callsOf('GetClearing')[0]).to.deep.include({
+        contract: 'auction',
+        kind: 'evaluate',
+        options: { arguments: ['w-1'] },
+      });
+      expect(utility.ledger.callsOf('GetWindow')[0]?.options.arguments).to.deep.equal(['w-1']);
+      const foreignDevice = await pki.device('UtilityBMSP', 'home-b-001', 'bus-1');
+      expectError(
+        await utility.request(foreignDevice, { method: 'GET', url: '/v1/windows/w-1' }),
+        403,
+        'FORBIDDEN',
+        /HEMS devices of UtilityAMSP only/,
+      );
+      expectError(
+        await utility.request(undefined, { method: 'GET', url: '/v1/windows/w-1' }),
+        401,
+        'UNAUTHENTICATED',
+      );
+      utility.ledger.on('GetWindow', () => {
+        throw refusal('NOT_FOUND', 'window w-9 does not exist');
+      });
+      expectError(
+        await utility.request(auditor, { method: 'GET', url: '/v1/windows/w-9' }),
+        404,
+        'NOT_FOUND',
+        /w-9/,
+      );
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/clearing', () => {
+    it('clears as the market identity and answers the public result', async () => {
+      dso.ledger.on('ClearWindow', WINDOW.clearing);
+      const response = await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' });
+      expect(response.statusCode).to.equal(200);
+      expect(response.json()).to.deep.equal(WINDOW.clearing);
+      expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      expect(dso.ledger.callsOf('ClearWindow')[0]).to.deep.include({
+        identity: 'market',
+        contract: 'auction',
+        kind: 'submit',
+        options: { arguments: ['w-1'] },
+      });
+    });
+
+    it('refuses other roles and gateways, and maps a clearing before every reveal to 409', async () => {
+      const admin = await pki.role('DSOMSP', 'admin', 'orgadmin');
+      expectError(
+        await dso.request(admin, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        403,
+        'FORBIDDEN',
+      );
+      expectError(
+        await utility.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        403,
+        'FORBIDDEN',
+        /different organization/,
+      );
+      dso.ledger.on('ClearWindow', () => {
+        throw refusal('FAILED_PRECONDITION', 'UtilityBMSP has not revealed its orders of window w-1');
+      });
+      expectError(
+        await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        409,
+        'FAILED_PRECONDITION',
+        /has not revealed/,
+      );
+      dso.ledger.on('ClearWindow', () => {
+        throw refusal('CONFLICT', 'window w-1 is cleared already');
+      });
+      expectError(
+        await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        409,
+        'CONFLICT',
+      );
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/grid-share', () => {
+    const url = '/v1/windows/w-1/grid-share';
+    const CLAIM = {
+      windowId: 'w-1',
+      account: 'grid:DSOMSP',
+      amount: '123456',
+      claimedAt: '2030-01-01T12:00:00.000Z',
+      txId: 'd'.repeat(64),
+    };
+
+    it("claims as the market identity under the default (majority) plan and answers the chaincode's receipt", async () => {
+      dso.ledger.on('ClaimGridShare', CLAIM);
+      const response = await dso.request(market, { method: 'POST', url });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal(CLAIM);
+      expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
+      const [call] = dso.ledger.callsOf('ClaimGridShare');
+      expect(call).to.deep.include({ identity: 'market', contract: 'auction', kind: 'submit' });
+      expect(call?.options).to.deep.equal({ arguments: ['w-1'] });
+    });
+
+    it('refuses other roles, other gateways and hostile ids; maps unsettled 409, repeated 409, other DSO 403', async () => {
+      for (const caller of [dsoOperator, auditor, await pki.role('UtilityAMSP', 'admin')]) {
+        expectError(await dso.request(caller, { method: 'POST', url }), 403, 'FORBIDDEN');
+      }
+      expectError(await utility.request(market, { method: 'POST', url }), 403, 'FORBIDDEN');
+      expectError(
+        await dso.request(market, { method: 'POST', url: '/v1/windows/bad id/grid-share' }),
+        400,
+        'INVALID_REQUEST',
+      );
+      expect(dso.ledger.calls).to.have.length(0);
+      const cases: [string, string, number][] = [
+        ['FAILED_PRECONDITION', 'window w-1 is not settled yet', 409],
+        ['CONFLICT', 'the grid share of window w-1 was already claimed', 409],
+        ['FORBIDDEN', 'ClaimGridShare of window w-1 is for the market operator of DSO2MSP', 403],
+        ['NOT_FOUND', 'window w-1 does not exist', 404],
+      ];
+      for (const [code, message, status] of cases) {
+        dso.ledger.on('ClaimGridShare', () => {
+          throw refusal(code, message);
+        });
+        const response = await dso.request(market, { method: 'POST', url });
+        expect(response.statusCode, response.body).to.equal(status);
+        expect(response.json()).to.include({ code, message });
+      }
+    });
+  });
+
+  describe('GET /v1/windows/:windowId/audit', () => {
+    it("answers the chaincode's recomputation to auditors and members", async () => {
+      const audit = {
+        matches: true,
+        ordersVerified: 3,
+        recomputed: WINDOW.clearing,
+        published: WINDOW.clearing,
+      };
+      const regulator = await TestGateway.create('RegulatorMSP', ['auditor', 'admin'], { pki });
+      regulator.ledger.on('AuditClearing', audit);
+      const response = await regulator.request(auditor, { method: 'GET', url: '/v1/windows/w-1/audit' });
+      expect(response.statusCode).to.equal(200);
+      expect(response.json()).to.deep.equal(audit);
+      expect(regulator.ledger.callsOf('AuditClearing')[0]).to.deep.include({
+        identity: 'auditor',
+        contract: 'auction',
+        kind: 'evaluate',
+      });
+      regulator.ledger.on('AuditClearing', { ...audit, matches: false });
+      const mismatch = await regulator.request(market, { method: 'GET', url: '/v1/windows/w-1/audit' });
+      expect(mismatch.json()).to.include({ matches: false });
+      await regulator.app.close();
+    });
+  });
+
+  it('lists every auction route in the OpenAPI document with its schema', async () => {
+    const response = await utility.request(undefined, { method: 'GET', url: '/docs/json' });
+    const document = response.json<{
+      paths: Record<string, Record<string, { tags?: string[]; requestBody?: unknown }>>;
+    }>();
+    const expected: [string, string][] = [
+      ['/v1/windows', 'post'],
+      ['/v1/windows', 'get'],
+      ['/v1/windows/{windowId}', 'get'],
+      ['/v1/windows/{windowId}/clearing', 'post'],
+      ['/v1/windows/{windowId}/audit', 'get'],
+      ['/v1/windows/{windowId}/orders', 'post'],
+      ['/v1/windows/{windowId}/orders', 'delete'],
+      ['/v1/windows/{windowId}/reveal', 'post'],
+      ['/v1/windows/{windowId}/available-energy', 'post'],
+      ['/v1/windows/{windowId}/meter-reports', 'post'],
+      ['/v1/windows/{windowId}/settlement', 'post'],
+      ['/v1/windows/{windowId}/escrow-release', 'post'],
+      ['/v1/windows/{windowId}/grid-share', 'post'],
+      ['/v1/accounts', 'post'],
+      ['/v1/accounts/me', 'get'],
+      ['/v1/accounts/{accountId}', 'get'],
+      ['/v1/accounts/{accountId}/history', 'get'],
+      ['/v1/accounts/deposits', 'post'],
+    ];
+    for (const [path, method] of expected) {
+      expect(document.paths[path]?.[method], `${method} ${path}`).to.be.an('object');
+    }
+    for (const [path, method] of [
+      ['/v1/windows', 'post'],
+      ['/v1/windows/{windowId}/orders', 'post'],
+      ['/v1/windows/{windowId}/available-energy', 'post'],
+      ['/v1/accounts/deposits', 'post'],
+      ['/v1/accounts', 'post'],
+      ['/v1/windows/{windowId}/escrow-release', 'post'],
+    ] as const) {
+      expect(document.paths[path]?.[method]?.requestBody, `${method} ${path} body`).to.be.an('object');
+    }
+  });
+});
