@@ -60,12 +60,19 @@ export function readCredentials(identity: IdentityDescription): Credentials {
   return { certificate, privateKeyPem: readFileSync(path.join(keystore, keyFile)) };
 }
 
+/** Largest gRPC message exchanged with a peer, bytes. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 /** A gRPC client to a peer with TLS, checking the peer's certificate against its org's TLS CA. */
 export function newGrpcClient(endpoint: string, tlsRootCert: Buffer): grpc.Client {
   return new grpc.Client(endpoint, grpc.credentials.createSsl(tlsRootCert), {
     // Long-lived connections across idle periods (event streams, slow demo pacing).
     'grpc.keepalive_time_ms': 120_000,
     'grpc.keepalive_timeout_ms': 20_000,
+    // grpc-js stops at 4 MiB by default; a prepared transaction carries the whole write set (a
+    // large reveal or clearing), and the peers accept up to 100 MiB.
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
 }
 
