@@ -132,10 +132,14 @@ describe('auction privacy: nothing about an order is public before the close', (
     );
     expect(bidWrites).to.have.length(1);
     expect(bidWrites[0].escrows).to.deep.equal({ [windowId]: '77777000000' });
-    // Offers and bids read the same kinds of public keys.
+    // Offers and bids read the same kinds of public keys, and as many private keys: a bid reads
+    // its home's availability key too, so the hashed read set does not tell the sides apart.
     const readKinds = (index: number): string[] =>
       [...new Set(orderTxs[index].publicReads.map((key) => key.split('\u0000')[1]))].sort();
     expect(readKinds(0)).to.deep.equal(readKinds(2));
+    expect(readKinds(0)).to.include.members(['hems.window', 'hems.windoworg', 'hems.account']);
+    const privateReads = orderTxs.map((tx) => tx.privateReadHashes.length);
+    expect(new Set(privateReads).size, JSON.stringify(privateReads)).to.equal(1);
   });
 
   it('the private-data hashes are salted: the plain order values do not hash to them', () => {

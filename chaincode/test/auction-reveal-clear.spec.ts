@@ -13,7 +13,8 @@ describe('auction: reveal, clearing and audit', () => {
   before(async () => {
     s = await AuctionScenario.create();
     await s.openWindow('w-early', { closeInMs: 60 * MINUTE });
-    await s.tradingWindow(windowId);
+    // Delivery starts 10 minutes after the close: until then the clearing waits for every reveal.
+    await s.tradingWindow(windowId, undefined, { revealGapMs: 10 * MINUTE });
   });
 
   it('refuses a reveal before the close', async () => {
@@ -120,7 +121,7 @@ describe('auction: reveal, clearing and audit', () => {
 
   it('audits to a match, and detects revealed bytes that differ from the private-data hash', async () => {
     const audit = await s.audit(windowId, identities.relay(UTILITY_B));
-    expect(audit).to.include({ matches: true, sameResult: true, ordersVerified: 4 });
+    expect(audit).to.include({ matches: true, sameResult: true, ordersVerified: 4, ordersPurged: 0 });
     // Tamper with one revealed order in public state: the hash no longer matches, and the
     // recomputed clearing differs from the published one.
     const key = [...s.ledger.state.keys()].find((k) => k.includes('hems.windoworg') && k.includes(windowId))!;
@@ -138,6 +139,32 @@ describe('auction: reveal, clearing and audit', () => {
     s.ledger.state.set(key, original);
     expect((await s.audit(windowId)).matches).to.equal(true);
     await expectRefusal(s.audit(windowId, identities.outsider()), 'FORBIDDEN');
+  });
+
+  it('audits orders purged from the collections (blockToLive) as purged, not as mismatches', async () => {
+    // blockToLive purges the private order and its hash: getPrivateDataHash answers nothing.
+    const collection = s.ledger.collection(`${UTILITY_A}PrivateCollection`);
+    const orderKeys = [...collection.keys()].filter((key) => key.includes('hems.order\u0000w-reveal'));
+    expect(orderKeys).to.have.length(2);
+    const saved = orderKeys.map((key) => [key, collection.get(key)!] as const);
+    collection.delete(orderKeys[0]);
+    const purged = await s.audit(windowId);
+    expect(purged).to.include({ matches: true, sameResult: true, ordersVerified: 3, ordersPurged: 1 });
+    expect(purged.ordersMismatched).to.deep.equal([]);
+    // Once all are purged, the match rests on the recomputed clearing alone.
+    collection.delete(orderKeys[1]);
+    expect(await s.audit(windowId)).to.include({ matches: true, ordersVerified: 2, ordersPurged: 2 });
+    // A published clearing that the revealed orders do not give is still detected.
+    const clearingKey = [...s.ledger.state.keys()].find((key) => key.includes('hems.clearing'))!;
+    const original = s.ledger.state.get(clearingKey)!;
+    const published = JSON.parse(original.toString('utf8')) as { clearingPrice: number };
+    s.ledger.state.set(clearingKey, Buffer.from(JSON.stringify({ ...published, clearingPrice: 1 })));
+    expect(await s.audit(windowId)).to.include({ matches: false, sameResult: false, ordersPurged: 2 });
+    s.ledger.state.set(clearingKey, original);
+    for (const [key, value] of saved) {
+      collection.set(key, value);
+    }
+    expect(await s.audit(windowId)).to.include({ matches: true, ordersVerified: 4, ordersPurged: 0 });
   });
 
   it('ReleaseEscrow: refused before the clearing, to other identities and on another peer', async () => {

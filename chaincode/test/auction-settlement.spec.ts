@@ -202,7 +202,8 @@ const tradesArbitrary = fc
 describe('auction: settlement arithmetic (properties)', () => {
   it('charges buyers at most their escrow, pays sellers at most what buyers paid in, and never below zero', () => {
     fc.assert(
-      fc.property(tradesArbitrary, (rows) => {
+      // `reported`: the orgs whose delivery reports count (the others settled on after reportBy).
+      fc.property(tradesArbitrary, fc.subarray(ORGS), (rows, reported) => {
         const trades = rows.map((row) => row.trade);
         const readings = new Map<string, number>();
         for (const row of rows) {
@@ -211,7 +212,7 @@ describe('auction: settlement arithmetic (properties)', () => {
         }
         let charged = 0n;
         let sellerValue = 0n;
-        for (const org of ORGS) {
+        for (const org of reported) {
           const totals = deliveryTotals(trades, org, readings);
           charged += totals.buyerCharge;
           sellerValue += totals.sellerValue;
@@ -225,7 +226,7 @@ describe('auction: settlement arithmetic (properties)', () => {
           }
         }
         let paid = 0n;
-        for (const org of ORGS) {
+        for (const org of reported) {
           const payments = sellerPayments(trades, org, readings, charged, sellerValue);
           for (const [account, payment] of payments) {
             const value = trades
@@ -265,14 +266,21 @@ describe('auction: random windows on the ledger (properties)', function () {
       pad: fc.integer({ min: 0, max: 1000 }),
       releaseFirst: fc.boolean(),
     });
+    const orgs = [UTILITY_A, UTILITY_B];
     await fc.assert(
       fc.asyncProperty(
         fc.array(orderArbitrary, { minLength: 1, maxLength: 6 }),
         fc.constantFrom('pay-as-clear', 'pay-as-bid'),
-        async (orders, rule) => {
+        // Utilities that reveal in time and that report their delivery; the others miss the
+        // deadlines (revealBy is the close here, reportBy a minute after the delivery).
+        fc.subarray(orgs),
+        fc.subarray(orgs),
+        fc.boolean(),
+        async (orders, rule, revealing, reporting, reverseSettlement) => {
           const s = await AuctionScenario.create();
           const id = 'w-prop';
-          await s.openWindow(id, { pricingRule: rule });
+          await s.openWindow(id, { pricingRule: rule, reportGraceSeconds: 60 });
+          const bidders = new Map<string, string[]>(orgs.map((org) => [org, []]));
           let deposited = 0n;
           for (const order of orders) {
             const device = await s.device(order.org, 'bus-1');
@@ -294,7 +302,8 @@ describe('auction: random windows on the ledger (properties)', function () {
               const escrowUnits =
                 ((value + 999_999n) / 1_000_000n) * 1_000_000n + BigInt(order.pad) * 1_000_000n;
               const escrow = `${escrowUnits / CURRENCY}.${(escrowUnits % CURRENCY).toString().padStart(10, '0').slice(0, 4)}`;
-              await s.deposit(order.org, device.homeId, '100');
+              const account = await s.deposit(order.org, device.homeId, '100');
+              bidders.get(order.org)!.push(account.accountId);
               deposited += 100n * CURRENCY;
               await s.submitOrder(order.org, device, {
                 windowId: id,
@@ -307,28 +316,41 @@ describe('auction: random windows on the ledger (properties)', function () {
           }
           expect(s.totalTokens()).to.equal(deposited);
           s.ledger.advance(15 * MINUTE);
-          await s.reveal(id, UTILITY_A);
-          await s.reveal(id, UTILITY_B);
+          for (const org of revealing) {
+            await s.reveal(id, org);
+          }
           const clearing = await s.clear(id);
+          expect(clearing.excludedOrgs).to.deep.equal(orgs.filter((org) => !revealing.includes(org)));
           expect((await s.audit(id)).matches).to.equal(true);
           expect(s.totalTokens()).to.equal(deposited);
-          const orgs = [...new Set(clearing.trades.flatMap((trade) => [trade.sellerOrg, trade.buyerOrg]))];
-          // Utilities without trades release their bids' escrows; those with trades may do it
-          // before their delivery report or leave it to the report.
-          for (const org of [UTILITY_A, UTILITY_B]) {
-            if (!orgs.includes(org) || orders[0].releaseFirst) {
+          const tradeOrgs = [
+            ...new Set(clearing.trades.flatMap((trade) => [trade.sellerOrg, trade.buyerOrg])),
+          ];
+          // Utilities without trades release their bids' escrows (an excluded one lists all of its
+          // bidders' accounts); those with trades may do it before their delivery report or leave
+          // it to the report, or to their settlement if they never report.
+          for (const org of orgs) {
+            if (!tradeOrgs.includes(org) || orders[0].releaseFirst) {
               await s.releaseEscrow(id, org);
+            }
+            const accounts = bidders.get(org)!;
+            if (!revealing.includes(org) && accounts.length > 0) {
+              await s.releaseEscrow(id, org, { accounts });
             }
           }
           expect(s.totalTokens()).to.equal(deposited);
           if (clearing.trades.length > 0) {
             s.ledger.advance(15 * MINUTE);
-            for (const org of orgs) {
+            for (const org of tradeOrgs.filter((candidate) => reporting.includes(candidate))) {
               const fraction = orders[0].delivered;
               await s.report(id, org, s.fullReadings(clearing.trades, org, fraction));
             }
-            for (const org of orgs) {
+            if (tradeOrgs.some((org) => !reporting.includes(org))) {
+              s.ledger.advance(MINUTE);
+            }
+            for (const org of reverseSettlement ? [...tradeOrgs].reverse() : tradeOrgs) {
               await s.settle(id, org);
+              expect(s.totalTokens()).to.equal(deposited);
             }
           }
           expect((await s.getWindow(id)).status).to.equal('SETTLED');
@@ -344,7 +366,7 @@ describe('auction: random windows on the ledger (properties)', function () {
           expect(s.ledgerInvariants()).to.deep.equal([]);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 16 },
     );
   });
 });

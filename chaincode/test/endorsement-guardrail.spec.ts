@@ -102,6 +102,48 @@ describe('fake ledger: endorsement guardrail', () => {
     expect(ledger.validationParameters.size).to.equal(0);
   });
 
+  it('refuses at commit a transaction whose public or private reads changed since its endorsement (MVCC)', async () => {
+    await write('shared', { policyOrg: UTILITY_A, peer: 'DSOMSP' });
+    const readThenWrite = (key: string, privateKey?: string): ReturnType<FakeLedger['endorse']> =>
+      ledger.endorse(relay, async (ctx) => {
+        await ctx.stub.getState(key);
+        if (privateKey !== undefined) {
+          await ctx.stub.getPrivateData(collectionOf(UTILITY_A), privateKey);
+        }
+        await ctx.stub.putState('shared', Buffer.from('{"late":true}'));
+        return 'late';
+      });
+    const stale = await readThenWrite('shared');
+    const fresh = await readThenWrite('shared');
+    await fresh.commit();
+    await expectRefusal(stale.commit(), 'MVCC_READ_CONFLICT', /shared changed after the transaction read it/);
+    let again: unknown;
+    await fresh.commit().catch((error: unknown) => {
+      again = error;
+    });
+    expect((again as Error).message).to.match(/already submitted for commit/);
+    expect(ledger.committed).to.have.length(2);
+
+    // A private key read goes into the hashed read set: a write of it by another transaction
+    // invalidates the reader too.
+    const reader = await readThenWrite('other', 'secret');
+    await ledger.invoke(
+      relay,
+      async (ctx) => {
+        await ctx.stub.putPrivateData(collectionOf(UTILITY_A), 'secret', Buffer.from('x'));
+        return '';
+      },
+      {},
+    );
+    await expectRefusal(
+      reader.commit(),
+      'MVCC_READ_CONFLICT',
+      /UtilityAMSPPrivateCollection\/secret changed/,
+    );
+    expect(ledger.state.get('shared')?.toString()).to.equal('{"late":true}');
+    expect(ledger.committed).to.have.length(3);
+  });
+
   it('would have refused the auction’s single-peer writes of new public keys', async () => {
     // What escrow records, revealed orders or a pool key written by a utility's peer alone did.
     const s = await AuctionScenario.create();

@@ -22,9 +22,18 @@ export function orderReference(secret: Uint8Array, windowId: string, homeId: str
   return hmacHex(secret, ['hems.order', windowId, homeId]);
 }
 
-/** Private key (and salt of the value) of the energy a prosumer may offer in one window. */
+/**
+ * Private key (and salt of the value) of the energy a prosumer may offer in one window, derived
+ * from the home's order reference so that the reveal, which knows an order only by its reference,
+ * can find it again. The order reference is public after the close; this one still needs the
+ * secret, so the availability's on-chain hashes stay salted.
+ */
+export function availabilityReferenceOfOrder(secret: Uint8Array, windowId: string, orderRef: string): string {
+  return hmacHex(secret, ['hems.availability', windowId, orderRef]);
+}
+
 export function availabilityReference(secret: Uint8Array, windowId: string, homeId: string): string {
-  return hmacHex(secret, ['hems.availability', windowId, homeId]);
+  return availabilityReferenceOfOrder(secret, windowId, orderReference(secret, windowId, homeId));
 }
 
 /** Private key (and salt of the value) of one meter reading of a trade side. */

@@ -41,6 +41,12 @@ export interface StoredOrder {
   readonly payload: string;
   /** Transaction time of the submission, ms since the epoch: the clearing's arrival order. */
   readonly submittedAt: number;
+  /**
+   * Serial of the device certificate that signed it (normalized hex), so the clearing can leave
+   * out the orders of a device revoked after it signed. Absent only in orders stored before the
+   * serial was kept.
+   */
+  readonly deviceSerial?: string;
 }
 
 function parsePayloadJson(bytes: Uint8Array, what: string): Record<string, unknown> {
@@ -114,6 +120,9 @@ export function storedOrderFromBytes(bytes: Uint8Array): StoredOrder {
     'submittedAt',
   ]);
   requireString(record.payload, 'stored order payload');
+  if (record.deviceSerial !== undefined) {
+    requireString(record.deviceSerial, 'stored order device serial');
+  }
   return record;
 }
 

@@ -2,7 +2,13 @@ import { parseStoredRecord } from '../lib/canonical-json';
 import { unitsFromStored } from './amounts';
 import { isoTime } from '../lib/clock';
 import { invalidArgument } from '../lib/errors';
-import { parseSlotId, parseTimestamp, requireObject, requireOnlyKeys } from '../lib/validation';
+import {
+  parseSlotId,
+  parseTimestamp,
+  requireInteger,
+  requireObject,
+  requireOnlyKeys,
+} from '../lib/validation';
 import { DEFAULT_CLEARING_RULE, parseClearingRule, type ClearingRule } from './clearing';
 
 /** A trading window of the energy auction: `OPEN → CLOSED → CLEARED → SETTLED`. */
@@ -12,13 +18,27 @@ export type WindowStatus = 'OPEN' | 'CLOSED' | 'CLEARED' | 'SETTLED';
 export const MAX_CLOSE_LEAD_MS = 7 * 24 * 3600 * 1000;
 /** Longest delivery period of one window. */
 export const MAX_DELIVERY_MS = 24 * 3600 * 1000;
+/** Time the meter head-ends have after the delivery period before a utility may settle without them. */
+export const DEFAULT_REPORT_GRACE_SECONDS = 3600;
+export const MAX_REPORT_GRACE_SECONDS = 7 * 24 * 3600;
 
+/** The terms of a window, from the operator's spec. */
 export interface WindowSpec {
   readonly deliverySlotId: string;
   readonly deliveryStart: string;
   readonly deliveryEnd: string;
   readonly closesAt: string;
   readonly pricingRule: ClearingRule;
+  /**
+   * From then on the operator may clear without the utilities that have not revealed: orders
+   * must be known before the energy flows (= deliveryStart).
+   */
+  readonly revealBy: string;
+  /**
+   * From then on a utility may settle without the delivery reports still missing (= deliveryEnd +
+   * the spec's reportGraceSeconds), so one utility's silence cannot hold the others' payments.
+   */
+  readonly reportBy: string;
 }
 
 /**
@@ -70,6 +90,12 @@ export interface ReleaseRecord {
 export interface SettlementRecord {
   readonly settledAt: string;
   readonly txId: string;
+  /**
+   * Set when the utility settled after reportBy without every delivery report: the utilities with
+   * trades whose reports did not count (zero delivered, zero received). The first such settlement
+   * fixes this set for the window; later ones use the same set, and reports are closed.
+   */
+  readonly unreportedOrgs?: readonly string[];
 }
 
 /**
@@ -87,6 +113,8 @@ export interface WindowOrgRecord {
   /** Escrow refunded to the org's accounts after the clearing. */
   readonly refunded: string;
   readonly revealed?: RevealRecord;
+  /** Set at the reveal: offers above their home's current available energy, not revealed. */
+  readonly withdrawnOffers?: number;
   readonly released?: ReleaseRecord;
   readonly delivery?: DeliveryTotalsRecord;
   readonly settlement?: SettlementRecord;
@@ -128,9 +156,14 @@ export interface ClearingRecord {
   readonly windowId: string;
   readonly pricingRule: ClearingRule;
   readonly clearingPrice: number | null;
+  /** Orders that took part in the clearing (revealed, minus those of revoked devices). */
   readonly orders: number;
   readonly trades: readonly TradeRecord[];
   readonly totals: ClearingTotalsRecord;
+  /** Utilities that had not revealed by revealBy, cleared without: none of their orders trade. */
+  readonly excludedOrgs: readonly string[];
+  /** Revealed orders left out because their device's certificate was revoked by the clearing. */
+  readonly droppedRevoked: number;
   readonly clearedAt: string;
   readonly txId: string;
 }
@@ -143,6 +176,7 @@ export function parseWindowSpec(value: unknown, now: Date): WindowSpec {
     'deliveryEnd',
     'closesAt',
     'pricingRule',
+    'reportGraceSeconds',
   ]);
   const deliverySlotId = parseSlotId(spec.deliverySlotId, 'spec.deliverySlotId');
   const deliveryStart = parseTimestamp(spec.deliveryStart, 'spec.deliveryStart');
@@ -152,6 +186,10 @@ export function parseWindowSpec(value: unknown, now: Date): WindowSpec {
     spec.pricingRule === undefined
       ? DEFAULT_CLEARING_RULE
       : parseClearingRule(spec.pricingRule, 'spec.pricingRule');
+  const reportGraceSeconds =
+    spec.reportGraceSeconds === undefined
+      ? DEFAULT_REPORT_GRACE_SECONDS
+      : requireInteger(spec.reportGraceSeconds, 'spec.reportGraceSeconds', 0, MAX_REPORT_GRACE_SECONDS);
   if (closesAt <= now) {
     throw invalidArgument('spec.closesAt must be after the transaction time');
   }
@@ -173,11 +211,23 @@ export function parseWindowSpec(value: unknown, now: Date): WindowSpec {
     deliveryEnd: isoTime(deliveryEnd),
     closesAt: isoTime(closesAt),
     pricingRule,
+    revealBy: isoTime(deliveryStart),
+    reportBy: isoTime(new Date(deliveryEnd.getTime() + reportGraceSeconds * 1000)),
   };
 }
 
 export function isClosed(window: WindowRecord, now: Date): boolean {
   return now >= new Date(window.closesAt);
+}
+
+/** Whether the operator may clear without the utilities that have not revealed. */
+export function isPastRevealBy(window: WindowRecord, now: Date): boolean {
+  return now >= new Date(window.revealBy);
+}
+
+/** Whether a utility may settle without the delivery reports still missing. */
+export function isPastReportBy(window: WindowRecord, now: Date): boolean {
+  return now >= new Date(window.reportBy);
 }
 
 /**
@@ -235,7 +285,9 @@ export function poolOf(window: WindowRecord, records: readonly WindowOrgRecord[]
 }
 
 export function windowFromBytes(bytes: Uint8Array): WindowRecord {
-  return parseStoredRecord<WindowRecord>(bytes, 'window', [
+  type Stored = Omit<WindowRecord, 'revealBy' | 'reportBy'> &
+    Partial<Pick<WindowRecord, 'revealBy' | 'reportBy'>>;
+  const record = parseStoredRecord<Stored>(bytes, 'window', [
     'windowId',
     'deliverySlotId',
     'deliveryStart',
@@ -246,6 +298,13 @@ export function windowFromBytes(bytes: Uint8Array): WindowRecord {
     'operatorMspId',
     'orgs',
   ]);
+  // Windows opened before the deadlines existed get the defaults a spec without them gets now.
+  const deliveryEnd = new Date(record.deliveryEnd).getTime();
+  return {
+    ...record,
+    revealBy: record.revealBy ?? record.deliveryStart,
+    reportBy: record.reportBy ?? isoTime(new Date(deliveryEnd + DEFAULT_REPORT_GRACE_SECONDS * 1000)),
+  };
 }
 
 export function windowOrgFromBytes(bytes: Uint8Array): WindowOrgRecord {
@@ -259,13 +318,31 @@ export function windowOrgFromBytes(bytes: Uint8Array): WindowOrgRecord {
 }
 
 export function clearingFromBytes(bytes: Uint8Array): ClearingRecord {
-  return parseStoredRecord<ClearingRecord>(bytes, 'clearing', [
+  type Stored = Omit<ClearingRecord, 'excludedOrgs' | 'droppedRevoked'> &
+    Partial<Pick<ClearingRecord, 'excludedOrgs' | 'droppedRevoked'>>;
+  const record = parseStoredRecord<Stored>(bytes, 'clearing', [
     'windowId',
     'pricingRule',
     'clearingPrice',
     'trades',
     'totals',
   ]);
+  // Clearings published before exclusions and revocation checks existed had neither.
+  return { ...record, excludedOrgs: record.excludedOrgs ?? [], droppedRevoked: record.droppedRevoked ?? 0 };
+}
+
+/**
+ * The utilities whose delivery reports do not count in the window's settlement, fixed by the
+ * first settlement after reportBy that went without them; empty while every settlement had all.
+ */
+export function unreportedOrgsOf(records: readonly WindowOrgRecord[]): readonly string[] {
+  for (const record of records) {
+    const unreported = record.settlement?.unreportedOrgs;
+    if (unreported !== undefined && unreported.length > 0) {
+      return unreported;
+    }
+  }
+  return [];
 }
 
 /** The orgs that have a side in at least one trade. */

@@ -7,6 +7,7 @@ import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } fr
 import { collectionOf, KeyType } from '../lib/keys';
 import {
   loadHomeRefSecret,
+  loadRevocations,
   peerOfOrgPolicy,
   requireTransientJson,
   sha256Hex,
@@ -28,6 +29,7 @@ import { clearAuction, type ClearingResult } from '../auction/clearing';
 import {
   accountIdOf,
   availabilityReference,
+  availabilityReferenceOfOrder,
   gridAccountOf,
   isAccountId,
   orderReference,
@@ -59,10 +61,13 @@ import { TokenBook } from '../auction/token-ledger';
 import {
   clearingFromBytes,
   isClosed,
+  isPastReportBy,
+  isPastRevealBy,
   orgsWithTrades,
   parseWindowSpec,
   poolOf,
   settledAtOf,
+  unreportedOrgsOf,
   windowFromBytes,
   windowOrgFromBytes,
   windowStatus,
@@ -76,8 +81,22 @@ export const MAX_SPEC_BYTES = 4 * 1024;
 /** Homes per PostAvailableEnergy call. */
 export const MAX_AVAILABILITY_ENTRIES = 1000;
 export const MAX_AVAILABILITY_BYTES = MAX_AVAILABILITY_ENTRIES * 256;
-/** Orders one utility may reveal for one window (64 hex characters each in `refs`). */
-export const MAX_REVEALED_ORDERS = 10000;
+/**
+ * Orders one utility may reveal for one window. Its revealed orders live in one public record
+ * written by one transaction, and Fabric refuses blocks above 10 MB: a typical order takes about
+ * 0.5 KB there, so 5,000 stay near 2.5 MB. The cap applies at the reveal because the chaincode
+ * cannot count submissions: a counter every order writes would be a shared key (all orders of a
+ * window would conflict, and its versions would tell when orders arrive).
+ */
+export const MAX_REVEALED_ORDERS = 5000;
+/**
+ * Orders of a whole window, shared equally by its utilities (so 5,000 each for two, 2,500 for
+ * four): the clearing record holds at most one trade per order, about 0.4 KB each.
+ */
+export const MAX_WINDOW_ORDERS = 10000;
+/** Bytes of one utility's revealed record, whatever the orders' sizes (padded payloads). */
+export const MAX_REVEALED_RECORD_BYTES = 4 * 1024 * 1024;
+/** 64 hexadecimal characters, quotes and comma per reference in `refs`. */
 export const MAX_REFS_BYTES = MAX_REVEALED_ORDERS * 67 + 2;
 /** Trade sides one utility may report for one window. */
 export const MAX_READINGS_BYTES = 2 * MAX_TRADES * 64;
@@ -180,7 +199,11 @@ export class AuctionContract extends Contract {
   /** Market operator: opens a trading window for a delivery slot. */
   @Transaction()
   @Param('windowId', 'string', 'window identifier, e.g. w-2026-11-21T11:00Z')
-  @Param('spec', 'string', 'JSON {deliverySlotId, deliveryStart, deliveryEnd, closesAt, pricingRule}')
+  @Param(
+    'spec',
+    'string',
+    'JSON {deliverySlotId, deliveryStart, deliveryEnd, closesAt, pricingRule, reportGraceSeconds}',
+  )
   @Returns('string')
   async OpenTradingWindow(ctx: HemsContext, windowId: string, spec: string): Promise<string> {
     const caller = await ctx.requireMarketOperator('OpenTradingWindow');
@@ -288,6 +311,7 @@ export class AuctionContract extends Contract {
     const id = parseWindowId(windowId);
     const window = await this.loadWindow(ctx, id);
     this.requireOpen(window, ctx.now);
+    await this.requireUnrevealed(ctx, window, org);
     const list = requireArray(
       requireTransientJson(ctx, 'availability', MAX_AVAILABILITY_BYTES),
       'availability',
@@ -335,6 +359,7 @@ export class AuctionContract extends Contract {
     const window = await this.loadWindow(ctx, id);
     const now = ctx.now;
     this.requireOpen(window, now);
+    await this.requireUnrevealed(ctx, window, org);
     const { device, payload: payloadBytes } = await verifySignedDevicePayload(
       ctx,
       org,
@@ -351,13 +376,19 @@ export class AuctionContract extends Contract {
     const accountId = accountIdOf(secret, device.homeId);
     const orderRef = orderReference(secret, id, device.homeId);
 
+    // Bids read the home's availability key too, so the hashed read set does not tell the sides apart.
+    const availabilityBytes = await readPrivate(
+      ctx.stub,
+      collection,
+      ctx.keys.availability(id, availabilityReferenceOfOrder(secret, id, orderRef)),
+    );
     if (payload.side === 'offer') {
-      const availabilityRef = availabilityReference(secret, id, device.homeId);
-      const bytes = await readPrivate(ctx.stub, collection, ctx.keys.availability(id, availabilityRef));
-      if (bytes === undefined) {
+      if (availabilityBytes === undefined) {
         throw failedPrecondition(`no available energy is posted for this prosumer in window ${id}`);
       }
-      const availability = parseStoredRecord<AvailabilityRecord>(bytes, 'availability', ['energyWh']);
+      const availability = parseStoredRecord<AvailabilityRecord>(availabilityBytes, 'availability', [
+        'energyWh',
+      ]);
       if (payload.energyWh > availability.energyWh) {
         throw failedPrecondition('offer exceeds the available energy for this window');
       }
@@ -385,6 +416,7 @@ export class AuctionContract extends Contract {
       accountId,
       payload: Buffer.from(payloadBytes).toString('utf8'),
       submittedAt: now.getTime(),
+      deviceSerial: device.serial,
     };
     await writePrivate(ctx.stub, collection, ctx.keys.order(id, orderRef), stored);
     await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
@@ -407,6 +439,7 @@ export class AuctionContract extends Contract {
     const window = await this.loadWindow(ctx, id);
     const now = ctx.now;
     this.requireOpen(window, now);
+    await this.requireUnrevealed(ctx, window, org);
     const { device, payload: payloadBytes } = await verifySignedDevicePayload(
       ctx,
       org,
@@ -454,10 +487,12 @@ export class AuctionContract extends Contract {
   }
 
   /**
-   * Relay or admin, on its utility's peer, after the close, once per utility: writes every listed
-   * order (transient `refs`, from ListOrderRefs) into the utility's window record with its exact
-   * private bytes, so anyone can check them against the private-data hashes on the ledger. One key,
-   * pre-created with this peer's policy: new keys per order would need the majority policy.
+   * Relay or admin, on its utility's peer, after the close and before the clearing, once per
+   * utility: writes every listed order (transient `refs`, from ListOrderRefs) into the utility's
+   * window record with its exact private bytes, so anyone can check them against the private-data
+   * hashes on the ledger. One key, pre-created with this peer's policy: new keys per order would
+   * need the majority policy. An offer above its home's available energy as posted now (the meter
+   * head-end may have lowered it after the offer) is withdrawn: not revealed, only counted.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier; the order references are in transient data')
@@ -477,13 +512,16 @@ export class AuctionContract extends Contract {
     if (orgRecord.revealed !== undefined) {
       throw conflict(`${org} has already revealed its orders of window ${id}`);
     }
-    const list = requireArray(requireTransientJson(ctx, 'refs', MAX_REFS_BYTES), 'refs', MAX_REVEALED_ORDERS);
-    const refs = list.map((ref, index) => parseHomeRef(ref, `refs[${index}]`));
-    if (new Set(refs).size !== refs.length) {
-      throw invalidArgument('refs lists an order twice');
+    if (window.clearedAt !== undefined) {
+      throw failedPrecondition(
+        `window ${id} was cleared without the orders of ${org}, which were not revealed by ${window.revealBy}: they do not trade; ReleaseEscrow with transient accounts refunds their escrows`,
+      );
     }
+    const refs = this.parseRevealRefs(ctx, window);
     const collection = collectionOf(org);
-    const revealed: { ref: string; bytes: Uint8Array }[] = [];
+    const secret = await loadHomeRefSecret(ctx, org);
+    const revealed: Uint8Array[] = [];
+    let withdrawnOffers = 0;
     for (const ref of [...refs].sort()) {
       const bytes = await readPrivate(ctx.stub, collection, ctx.keys.order(id, ref));
       if (bytes === undefined) {
@@ -493,7 +531,23 @@ export class AuctionContract extends Contract {
       if (order.orderRef !== ref || order.windowId !== id) {
         throw new Error('a stored order does not match its key');
       }
-      revealed.push({ ref, bytes });
+      const payload = storedOrderPayload(order);
+      if (payload.side === 'offer') {
+        const availability = await readPrivate(
+          ctx.stub,
+          collection,
+          ctx.keys.availability(id, availabilityReferenceOfOrder(secret, id, ref)),
+        );
+        const availableWh =
+          availability === undefined
+            ? -1
+            : parseStoredRecord<AvailabilityRecord>(availability, 'availability', ['energyWh']).energyWh;
+        if (payload.energyWh > availableWh) {
+          withdrawnOffers += 1;
+          continue;
+        }
+      }
+      revealed.push(bytes);
     }
     const updated: WindowOrgRecord = {
       ...orgRecord,
@@ -501,21 +555,31 @@ export class AuctionContract extends Contract {
         count: revealed.length,
         // The exact private bytes, not a re-serialization: their SHA-256 is the on-chain hash
         // (orders are UTF-8 text, checked at submission, so the text round-trips to the bytes).
-        orders: revealed.map(({ bytes }) => Buffer.from(bytes).toString('utf8')),
+        orders: revealed.map((bytes) => Buffer.from(bytes).toString('utf8')),
         revealedAt: isoTime(now),
         txId: ctx.stub.getTxID(),
       },
+      withdrawnOffers,
     };
+    const size = canonicalBytes(updated).length;
+    if (size > MAX_REVEALED_RECORD_BYTES) {
+      throw invalidArgument(
+        `the listed orders take ${size} bytes in the window record, more than the ${MAX_REVEALED_RECORD_BYTES} one reveal may write (Fabric refuses blocks above 10 MB): list fewer orders; those left out do not trade, and ReleaseEscrow with transient accounts refunds their escrows after the clearing`,
+      );
+    }
     await writeState(ctx.stub, ctx.keys.windowOrg(id, org), updated);
     ctx.stub.setEvent(AuctionEvents.revealed, canonicalBytes({ windowId: id, org, count: revealed.length }));
     return canonicalJson(this.partView(updated));
   }
 
   /**
-   * Market operator, after every utility revealed: clears the window over the revealed orders and
-   * publishes the trades. It writes only the clearing and the window: escrows above the value of
-   * a bid's trades are released by each utility (ReleaseEscrow, or at its delivery report), since
-   * accounts may only be changed with their utility's peer among the endorsers.
+   * Market operator, once every utility revealed, or after revealBy without those that have not
+   * (excludedOrgs): clears the window over the revealed orders, leaving out those of devices whose
+   * certificate was revoked by now, and publishes the trades (GetClearing). It writes only the
+   * clearing and the window: escrows above the value of a bid's trades are released by each
+   * utility (ReleaseEscrow, or at its delivery report), since accounts may only be changed with
+   * their utility's peer among the endorsers. Answers a summary: the clearing itself may be
+   * megabytes, and a response travels in the block next to the write.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier')
@@ -533,21 +597,25 @@ export class AuctionContract extends Contract {
     }
     const records = await this.loadOrgRecords(ctx, window);
     const pending = records.filter((record) => record.revealed === undefined).map((record) => record.org);
-    if (pending.length > 0) {
-      throw failedPrecondition(`window ${id} waits for the orders of ${pending.join(', ')} to be revealed`);
+    if (pending.length > 0 && !isPastRevealBy(window, now)) {
+      throw failedPrecondition(
+        `window ${id} waits for the orders of ${pending.join(', ')} to be revealed (from ${window.revealBy} on it may be cleared without them)`,
+      );
     }
-    const revealed = this.revealedOrders(records);
+    const { cleared, droppedRevoked } = await this.withoutRevoked(ctx, this.revealedOrders(records), now);
     const published = publishedResult(
       clearAuction(
-        revealed.map((entry) => toEngineOrder(entry.order)),
+        cleared.map((entry) => toEngineOrder(entry.order)),
         window.pricingRule,
       ),
-      revealed,
+      cleared,
     );
 
     const clearing: ClearingRecord = {
       windowId: id,
       ...published,
+      excludedOrgs: pending,
+      droppedRevoked,
       clearedAt: isoTime(now),
       txId: ctx.stub.getTxID(),
     };
@@ -569,7 +637,17 @@ export class AuctionContract extends Contract {
         tradedWh: clearing.totals.tradedWh,
       }),
     );
-    return canonicalJson(clearing);
+    return canonicalJson({
+      windowId: id,
+      pricingRule: clearing.pricingRule,
+      clearingPrice: clearing.clearingPrice,
+      trades: clearing.trades.length,
+      tradedWh: clearing.totals.tradedWh,
+      excludedOrgs: clearing.excludedOrgs,
+      droppedRevoked,
+      clearedAt: clearing.clearedAt,
+      txId: clearing.txId,
+    });
   }
 
   /** The published clearing of a window: trades, price, totals. */
@@ -583,9 +661,11 @@ export class AuctionContract extends Contract {
   }
 
   /**
-   * Any member: recomputes the clearing from the revealed orders, checks every revealed order's
-   * bytes against the private-data hash Fabric keeps on every peer, and compares with what was
-   * published.
+   * Any member: recomputes the clearing from the revealed orders (leaving out, as the clearing
+   * did, those of devices revoked by the clearing time), checks every revealed order's bytes
+   * against the private-data hash Fabric keeps on every peer, and compares with what was
+   * published. An order whose private data was purged (blockToLive) has no hash left: it is
+   * counted as purged, not as a mismatch, and the match then rests on the recomputed clearing.
    */
   @Transaction(false)
   @Param('windowId', 'string', 'window identifier')
@@ -597,21 +677,27 @@ export class AuctionContract extends Contract {
     const clearing = await this.loadClearing(ctx, window);
     const revealed = this.revealedOrders(await this.loadOrgRecords(ctx, window));
     const mismatched: string[] = [];
+    let purged = 0;
     for (const entry of revealed) {
       const onChain = Buffer.from(
         await ctx.stub.getPrivateDataHash(collectionOf(entry.org), ctx.keys.order(id, entry.orderRef)),
       );
+      if (onChain.length === 0) {
+        purged += 1;
+        continue;
+      }
       const computed = Buffer.from(sha256Hex(entry.bytes), 'hex');
       if (onChain.length !== computed.length || !timingSafeEqual(onChain, computed)) {
         mismatched.push(entry.orderRef);
       }
     }
+    const { cleared } = await this.withoutRevoked(ctx, revealed, new Date(clearing.clearedAt));
     const recomputed = publishedResult(
       clearAuction(
-        revealed.map((entry) => toEngineOrder(entry.order)),
+        cleared.map((entry) => toEngineOrder(entry.order)),
         window.pricingRule,
       ),
-      revealed,
+      cleared,
     );
     const published = {
       pricingRule: clearing.pricingRule,
@@ -625,8 +711,9 @@ export class AuctionContract extends Contract {
       windowId: id,
       matches: sameResult && mismatched.length === 0,
       sameResult,
-      ordersVerified: revealed.length - mismatched.length,
+      ordersVerified: revealed.length - mismatched.length - purged,
       ordersMismatched: mismatched,
+      ordersPurged: purged,
       recomputed,
       published,
     });
@@ -637,8 +724,10 @@ export class AuctionContract extends Contract {
    * naming only that peer), after the clearing. Once: refunds the escrow of each of the utility's
    * revealed bids above the value of its trades (all of it for a bid that did not trade). Reads no
    * private data. Optional transient `accounts` (JSON array of account ids of the utility): accounts
-   * with an escrow in the window but no revealed order (orders the utility did not reveal) are
-   * refunded in full; this part may be repeated with other accounts.
+   * with an escrow in the window but no revealed order (orders the utility did not reveal, or all
+   * of them when it did not reveal by revealBy) are refunded in full; this part may be repeated
+   * with other accounts. Once the window was settled without this utility's delivery report
+   * (after reportBy), its reports are closed and a further call refunds what its bids still hold.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier; optional account ids are in transient data')
@@ -652,22 +741,24 @@ export class AuctionContract extends Contract {
     const clearing = await this.loadClearing(ctx, window);
     const orgRecord = await this.loadOrgRecord(ctx, window, org);
     const listed = this.parseReleaseAccounts(ctx);
-    if (orgRecord.released !== undefined && listed.length === 0) {
-      throw conflict(`${org} has already released the escrows of its revealed bids in window ${id}`);
+    // Other utilities' records are read only once a settlement may have gone without this one's
+    // report: before reportBy, releases of different utilities must not conflict.
+    const reportsClosed =
+      orgRecord.delivery === undefined &&
+      isPastReportBy(window, now) &&
+      unreportedOrgsOf(await this.loadOrgRecords(ctx, window)).includes(org);
+    const alreadyReleased = `${org} has already released the escrows of its revealed bids in window ${id}`;
+    if (orgRecord.released !== undefined && !reportsClosed && listed.length === 0) {
+      throw conflict(alreadyReleased);
     }
     const book = new TokenBook(ctx);
-    const bids = this.revealedBids(orgRecord);
     let refunded = 0n;
-    if (orgRecord.released === undefined) {
-      const keep = tradeValueByBid(clearing.trades);
-      for (const bid of bids) {
-        const escrow = await book.escrowOf(id, bid.accountId, org);
-        const kept = keep.get(bid.orderRef) ?? 0n;
-        if (kept > escrow) {
-          throw new Error('an escrow is smaller than the value of its trades');
-        }
-        await book.release(id, bid.accountId, org, escrow - kept, 'refund');
-        refunded += escrow - kept;
+    if (orgRecord.released === undefined || reportsClosed) {
+      // With reports closed the bids' trades will never be charged: nothing is kept.
+      const keep = reportsClosed ? new Map<string, bigint>() : tradeValueByBid(clearing.trades);
+      refunded += await this.refundBids(book, orgRecord, keep);
+      if (orgRecord.released !== undefined && refunded === 0n && listed.length === 0) {
+        throw conflict(alreadyReleased);
       }
     }
     const revealedAccounts = new Set(this.revealedOrders([orgRecord]).map((entry) => entry.order.accountId));
@@ -713,6 +804,8 @@ export class AuctionContract extends Contract {
    * buyers pays price x received out of its escrow into the window's pool at once, and the rest of
    * the escrow of every revealed bid of the utility is refunded (ReleaseEscrow's refunds included,
    * if it did not run): so the pool holds every buyer's payment before any seller is paid.
+   * Closed once a utility settled after reportBy without this report (the settlement fixed which
+   * reports count); ReleaseEscrow then refunds the utility's bids.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier; the readings are in transient data')
@@ -733,6 +826,16 @@ export class AuctionContract extends Contract {
     }
     if (sidesOf(clearing.trades, org).length === 0) {
       throw failedPrecondition(`${org} has no trades in window ${id}`);
+    }
+    // Only from reportBy on can a settlement have gone without this report; reading the other
+    // utilities' records earlier would make simultaneous reports of different utilities conflict.
+    if (isPastReportBy(window, now)) {
+      const unreported = unreportedOrgsOf(await this.loadOrgRecords(ctx, window));
+      if (unreported.length > 0) {
+        throw failedPrecondition(
+          `window ${id} was settled without the delivery reports of ${unreported.join(', ')} (due by ${window.reportBy}): reports are closed; ReleaseEscrow refunds the escrows of ${org}'s bids`,
+        );
+      }
     }
     const readings = parseReadings(
       requireTransientJson(ctx, 'readings', MAX_READINGS_BYTES),
@@ -805,10 +908,15 @@ export class AuctionContract extends Contract {
   }
 
   /**
-   * Relay or admin, on its utility's peer, once every utility with trades has reported, once per
-   * utility: pays each of the utility's sellers floor(price x delivered x f), f = min(1, B / S),
-   * out of the window's pool. The window is SETTLED when every utility with trades has settled;
-   * what is left in the pool is then the grid's share (ClaimGridShare).
+   * Relay or admin, on its utility's peer, once every utility with trades has reported (or, from
+   * reportBy on, without the reports still missing), once per utility: pays each of the utility's
+   * sellers floor(price x delivered x f), f = min(1, B / S), out of the window's pool, B and S
+   * summed over the reports that count. A missing report counts as nothing delivered and nothing
+   * received: that utility's buyers are not charged, its sellers get nothing, and if it is the
+   * caller's own, what its bids still hold in escrow is refunded here. The first settlement without
+   * some reports fixes which ones count (`settlement.unreportedOrgs`), so every utility settles on
+   * the same factor and later reports are refused. The window is SETTLED when every utility with
+   * trades has settled; what is left in the pool is then the grid's share (ClaimGridShare).
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier')
@@ -833,42 +941,51 @@ export class AuctionContract extends Contract {
       throw conflict(`${org} has already settled window ${id}`);
     }
     const tradeRecords = records.filter((record) => tradeOrgs.includes(record.org));
-    const unreported = tradeRecords
-      .filter((record) => record.delivery === undefined)
-      .map((record) => record.org);
-    if (unreported.length > 0) {
-      throw failedPrecondition(`window ${id} waits for the delivery reports of ${unreported.join(', ')}`);
-    }
-    const windowCharge = sumBigint(tradeRecords.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));
-    const windowValue = sumBigint(tradeRecords.map((record) => BigInt(record.delivery?.sellerValue ?? '0')));
-
-    const secret = await loadHomeRefSecret(ctx, org);
-    const readings = new Map<string, number>();
-    for (const { trade, side } of sidesOf(clearing.trades, org)) {
-      const bytes = await readPrivate(
-        ctx.stub,
-        collectionOf(org),
-        ctx.keys.reading(id, readingReference(secret, id, trade.tradeId, side)),
-      );
-      if (bytes === undefined) {
-        throw failedPrecondition(`a meter reading of ${org} for window ${id} is missing from its collection`);
+    let unreported = unreportedOrgsOf(records);
+    if (unreported.length === 0) {
+      const missing = tradeRecords
+        .filter((record) => record.delivery === undefined)
+        .map((record) => record.org);
+      if (missing.length > 0 && !isPastReportBy(window, now)) {
+        throw failedPrecondition(
+          `window ${id} waits for the delivery reports of ${missing.join(', ')} (from ${window.reportBy} on it may be settled without them)`,
+        );
       }
-      const record = parseStoredRecord<ReadingRecord>(bytes, 'reading', ['energyWh']);
-      readings.set(sideKey(trade.tradeId, side), record.energyWh);
+      unreported = missing;
     }
-    const payments = sellerPayments(clearing.trades, org, readings, windowCharge, windowValue);
+    const counted = tradeRecords.filter((record) => !unreported.includes(record.org));
+    const windowCharge = sumBigint(counted.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));
+    const windowValue = sumBigint(counted.map((record) => BigInt(record.delivery?.sellerValue ?? '0')));
+
+    const book = new TokenBook(ctx);
+    let payments = new Map<string, bigint>();
+    let refunded = 0n;
+    if (unreported.includes(org)) {
+      // Its trades count as undelivered and unreceived: its bids keep nothing in escrow.
+      refunded = await this.refundBids(book, orgRecord, new Map());
+    } else {
+      const readings = await this.loadReadings(ctx, window, clearing, org);
+      payments = sellerPayments(clearing.trades, org, readings, windowCharge, windowValue);
+    }
     const paid = sumBigint(payments.values());
     if (BigInt(poolOf(window, records).amount) < paid) {
       throw new Error(`the pool of window ${id} cannot cover the sellers' payments`);
     }
-    const book = new TokenBook(ctx);
     for (const [accountId, amount] of payments) {
       await book.pay(id, accountId, org, amount);
     }
     const updated: WindowOrgRecord = {
       ...orgRecord,
       paid: (BigInt(orgRecord.paid) + paid).toString(),
-      settlement: { settledAt: isoTime(now), txId: ctx.stub.getTxID() },
+      refunded: (BigInt(orgRecord.refunded) + refunded).toString(),
+      ...(unreported.includes(org) && orgRecord.released === undefined
+        ? { released: { releasedAt: isoTime(now), txId: ctx.stub.getTxID() } }
+        : {}),
+      settlement: {
+        settledAt: isoTime(now),
+        txId: ctx.stub.getTxID(),
+        ...(unreported.length > 0 ? { unreportedOrgs: [...unreported] } : {}),
+      },
     };
     const after = records.map((record) => (record.org === org ? updated : record));
     const final = settledAtOf(window, after) !== undefined;
@@ -958,6 +1075,120 @@ export class AuctionContract extends Contract {
     }
     const { count, revealedAt, txId } = record.revealed;
     return { ...record, revealed: { count, revealedAt, txId } };
+  }
+
+  /** The org's meter readings of its trade sides, from its collection, by side key. */
+  private async loadReadings(
+    ctx: HemsContext,
+    window: WindowRecord,
+    clearing: ClearingRecord,
+    org: string,
+  ): Promise<Map<string, number>> {
+    const id = window.windowId;
+    const secret = await loadHomeRefSecret(ctx, org);
+    const readings = new Map<string, number>();
+    for (const { trade, side } of sidesOf(clearing.trades, org)) {
+      const bytes = await readPrivate(
+        ctx.stub,
+        collectionOf(org),
+        ctx.keys.reading(id, readingReference(secret, id, trade.tradeId, side)),
+      );
+      if (bytes === undefined) {
+        throw failedPrecondition(`a meter reading of ${org} for window ${id} is missing from its collection`);
+      }
+      const record = parseStoredRecord<ReadingRecord>(bytes, 'reading', ['energyWh']);
+      readings.set(sideKey(trade.tradeId, side), record.energyWh);
+    }
+    return readings;
+  }
+
+  /**
+   * Refunds the escrow each revealed bid of the org holds in the window above `keep` (by bid
+   * reference; nothing kept for a bid not listed). Answers the total refunded.
+   */
+  private async refundBids(
+    book: TokenBook,
+    record: WindowOrgRecord,
+    keep: ReadonlyMap<string, bigint>,
+  ): Promise<bigint> {
+    let refunded = 0n;
+    for (const bid of this.revealedBids(record)) {
+      const escrow = await book.escrowOf(record.windowId, bid.accountId, record.org);
+      const kept = keep.get(bid.orderRef) ?? 0n;
+      if (kept > escrow) {
+        throw new Error('an escrow is smaller than the value of its trades');
+      }
+      await book.release(record.windowId, bid.accountId, record.org, escrow - kept, 'refund');
+      refunded += escrow - kept;
+    }
+    return refunded;
+  }
+
+  /**
+   * The revealed orders that take part in a clearing at `at`: those whose device certificate was
+   * not revoked at or before that time (revocations are public, one list per utility).
+   */
+  private async withoutRevoked(
+    ctx: HemsContext,
+    revealed: readonly RevealedOrder[],
+    at: Date,
+  ): Promise<{ cleared: RevealedOrder[]; droppedRevoked: number }> {
+    const revokedByOrg = new Map<string, Set<string>>();
+    for (const org of new Set(revealed.map((entry) => entry.org))) {
+      const { revoked } = await loadRevocations(ctx, org);
+      revokedByOrg.set(
+        org,
+        new Set(revoked.filter((entry) => new Date(entry.revokedAt) <= at).map((entry) => entry.serial)),
+      );
+    }
+    const cleared = revealed.filter((entry) => {
+      const serial = entry.order.deviceSerial;
+      return serial === undefined || revokedByOrg.get(entry.org)?.has(serial) !== true;
+    });
+    return { cleared, droppedRevoked: revealed.length - cleared.length };
+  }
+
+  /**
+   * Transient `refs` of a reveal: distinct order references, at most the utility's share of the
+   * window's orders (MAX_REVEALED_ORDERS, MAX_WINDOW_ORDERS), refused with advice above it.
+   */
+  private parseRevealRefs(ctx: HemsContext, window: WindowRecord): string[] {
+    const cap = Math.min(MAX_REVEALED_ORDERS, Math.floor(MAX_WINDOW_ORDERS / window.orgs.length));
+    const tooMany = (what: string): Error =>
+      invalidArgument(
+        `${what}: one utility may reveal at most ${cap} orders in window ${window.windowId} (its revealed orders are one public record, which must stay well under Fabric's 10 MB block size): list at most ${cap}; those left out do not trade, and ReleaseEscrow with transient accounts refunds their escrows after the clearing`,
+      );
+    // Checked before parsing, so an oversized list gets the advice rather than a size refusal.
+    if ((ctx.stub.getTransient().get('refs')?.length ?? 0) > MAX_REFS_BYTES) {
+      throw tooMany(`transient field 'refs' is larger than ${MAX_REFS_BYTES} bytes`);
+    }
+    // The byte limit already bounds the length; the cap below comes with the advice.
+    const list = requireArray(requireTransientJson(ctx, 'refs', MAX_REFS_BYTES), 'refs', MAX_REFS_BYTES);
+    if (list.length > cap) {
+      throw tooMany(`refs lists ${list.length} orders`);
+    }
+    const refs = list.map((ref, index) => parseHomeRef(ref, `refs[${index}]`));
+    if (new Set(refs).size !== refs.length) {
+      throw invalidArgument('refs lists an order twice');
+    }
+    return refs;
+  }
+
+  /**
+   * Orders and available energy change only while the caller's utility has not revealed and the
+   * window is not cleared. The tx time alone cannot ensure it (a transaction endorsed before the
+   * close may commit after the reveal); reading the utility's window record and the window key
+   * does: the reveal and the clearing write them, so Fabric's MVCC check refuses such a late
+   * commit. A utility that joined the channel after the opening has no part in the window.
+   */
+  private async requireUnrevealed(ctx: HemsContext, window: WindowRecord, org: string): Promise<void> {
+    const record = await this.loadOrgRecord(ctx, window, org);
+    if (window.clearedAt !== undefined) {
+      throw failedPrecondition(`window ${window.windowId} is closed and cleared`);
+    }
+    if (record.revealed !== undefined) {
+      throw failedPrecondition(`window ${window.windowId} is closed: ${org} has revealed its orders`);
+    }
   }
 
   /** Transient `accounts`: optional JSON array of distinct home account ids. */

@@ -29,8 +29,24 @@ export interface Trade {
 export interface Clearing {
   readonly pricingRule: string;
   readonly clearingPrice: number | null;
+  readonly orders: number;
   readonly trades: Trade[];
   readonly totals: { offeredWh: number; bidWh: number; tradedWh: number; value: string };
+  readonly excludedOrgs: string[];
+  readonly droppedRevoked: number;
+}
+
+/** What ClearWindow answers: a summary (the clearing itself is read with GetClearing). */
+export interface ClearingSummary {
+  readonly windowId: string;
+  readonly pricingRule: string;
+  readonly clearingPrice: number | null;
+  readonly trades: number;
+  readonly tradedWh: number;
+  readonly excludedOrgs: string[];
+  readonly droppedRevoked: number;
+  readonly clearedAt: string;
+  readonly txId: string;
 }
 
 export interface Account {
@@ -48,6 +64,15 @@ export interface Pool {
   readonly toGrid: string;
 }
 
+export interface WindowOptions {
+  readonly closeInMs?: number;
+  /** Time between the close and the start of delivery (revealBy). */
+  readonly revealGapMs?: number;
+  readonly deliveryMs?: number;
+  readonly pricingRule?: string;
+  readonly reportGraceSeconds?: unknown;
+}
+
 /** 1 currency in value units. */
 export const CURRENCY = 10n ** 10n;
 
@@ -56,22 +81,27 @@ export class AuctionScenario extends Scenario {
   readonly auction = new AuctionContract();
   readonly token = new TokenContract();
 
-  /** A window closing in 15 minutes, delivering from the close for 15 minutes. */
-  spec(options: { closeInMs?: number; deliveryMs?: number; pricingRule?: string } = {}): string {
+  /**
+   * A window closing in 15 minutes, delivering from the close (or `revealGapMs` later: the
+   * utilities' time to reveal) for 15 minutes.
+   */
+  spec(options: WindowOptions = {}): string {
     const closesAt = new Date(this.ledger.now.getTime() + (options.closeInMs ?? 15 * MINUTE));
-    const deliveryEnd = new Date(closesAt.getTime() + (options.deliveryMs ?? 15 * MINUTE));
+    const deliveryStart = new Date(closesAt.getTime() + (options.revealGapMs ?? 0));
+    const deliveryEnd = new Date(deliveryStart.getTime() + (options.deliveryMs ?? 15 * MINUTE));
     return JSON.stringify({
       deliverySlotId: 'slot-1',
-      deliveryStart: closesAt.toISOString(),
+      deliveryStart: deliveryStart.toISOString(),
       deliveryEnd: deliveryEnd.toISOString(),
       closesAt: closesAt.toISOString(),
       ...(options.pricingRule === undefined ? {} : { pricingRule: options.pricingRule }),
+      ...(options.reportGraceSeconds === undefined ? {} : { reportGraceSeconds: options.reportGraceSeconds }),
     });
   }
 
   async openWindow(
     windowId: string,
-    options: { closeInMs?: number; deliveryMs?: number; pricingRule?: string } = {},
+    options: WindowOptions = {},
     caller: TestIdentity = identities.market(),
   ): Promise<Record<string, unknown>> {
     const spec = this.spec(options);
@@ -195,9 +225,21 @@ export class AuctionScenario extends Scenario {
     });
   }
 
+  /** ClearWindow, then the full clearing as GetClearing answers it. */
   async clear(windowId: string, caller = identities.market()): Promise<Clearing> {
+    await this.clearWindow(windowId, caller);
+    return this.getClearing(windowId);
+  }
+
+  async clearWindow(windowId: string, caller = identities.market()): Promise<ClearingSummary> {
     return JSON.parse(
       await this.ledger.invoke(caller, (ctx) => this.auction.ClearWindow(ctx, windowId)),
+    ) as ClearingSummary;
+  }
+
+  async getClearing(windowId: string, caller = identities.auditor()): Promise<Clearing> {
+    return JSON.parse(
+      await this.ledger.evaluate(caller, (ctx) => this.auction.GetClearing(ctx, windowId)),
     ) as Clearing;
   }
 
@@ -304,14 +346,18 @@ export class AuctionScenario extends Scenario {
    * A window with one offer and one bid per utility (A sells 3 kWh at 40 and buys 2 kWh at 90; B
    * sells 2 kWh at 50 and buys 4 kWh at 70), closed but not revealed. Deposits 1 currency per buyer.
    */
-  async tradingWindow(windowId: string, pricingRule?: string): Promise<Record<string, TestDevice>> {
+  async tradingWindow(
+    windowId: string,
+    pricingRule?: string,
+    options: WindowOptions = {},
+  ): Promise<Record<string, TestDevice>> {
     const devices = {
       sellerA: await this.device(UTILITY_A, 'bus-1'),
       buyerA: await this.device(UTILITY_A, 'bus-1'),
       sellerB: await this.device(UTILITY_B, 'bus-1'),
       buyerB: await this.device(UTILITY_B, 'bus-1'),
     };
-    await this.openWindow(windowId, pricingRule === undefined ? {} : { pricingRule });
+    await this.openWindow(windowId, pricingRule === undefined ? options : { ...options, pricingRule });
     await this.deposit(UTILITY_A, devices.buyerA.homeId, '1');
     await this.deposit(UTILITY_B, devices.buyerB.homeId, '1');
     await this.openAccount(UTILITY_A, devices.sellerA.homeId);

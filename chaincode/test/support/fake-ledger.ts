@@ -51,6 +51,14 @@ export interface InvokeOptions {
 
 export type Endorsement = 'single' | 'majority';
 
+/** A transaction executed and endorsed, not yet committed (see FakeLedger.endorse). */
+export interface EndorsedTransaction {
+  readonly txId: string;
+  readonly response: string;
+  /** Validates and commits it against the state committed by then; refusals reject. */
+  commit(): Promise<string>;
+}
+
 /** Everything a channel member outside the home's utility could see of one committed transaction. */
 export interface CommittedTransaction {
   readonly txId: string;
@@ -63,6 +71,8 @@ export interface CommittedTransaction {
   readonly publicWrites: readonly { key: string; value: string }[];
   /** Public keys and ranges read: their names travel in the block's read set. */
   readonly publicReads: readonly string[];
+  /** Private keys read, as the hashed read set on the shared ledger shows them: SHA-256 of each key. */
+  readonly privateReadHashes: readonly { collection: string; keyHash: string }[];
   /** Fabric puts SHA-256 of private keys and values on the shared ledger. */
   readonly privateWriteHashes: readonly { collection: string; keyHash: string; valueHash: string }[];
   readonly privateKeys: readonly { collection: string; key: string }[];
@@ -76,6 +86,9 @@ interface PendingWrites {
   readonly privateData: Map<string, Map<string, Buffer | null>>;
   readonly events: { name: string; payload: string }[];
   readonly reads: string[];
+  readonly privateReads: { collection: string; keyHash: string }[];
+  /** Version of every public or private key the transaction read, when it read it (MVCC). */
+  readonly readVersions: Map<string, number>;
   /** Fabric refuses writes after a private-data range query, and such a query after writes. */
   flags: { privateQuery: boolean; write: boolean; privateData: boolean };
 }
@@ -101,6 +114,13 @@ function collectionOwner(collection: string): string {
  * naming only its peer's org and never the majority; a majority transaction satisfies the chaincode
  * policy and a key-level policy only if every org it names is among the known endorsers. A
  * transaction that fails is refused at commit with ENDORSEMENT_POLICY_FAILURE and writes nothing.
+ *
+ * Commits are also checked like Fabric's MVCC validation: every public key read (getState) and
+ * every private key read (getPrivateData, getPrivateDataHash: the hashed read set) must still be
+ * at the version the transaction read, else it is refused with MVCC_READ_CONFLICT. `endorse` runs
+ * a transaction without committing it, so a test can commit it after others (a transaction
+ * endorsed before a deadline and ordered after another). Range queries are not checked for
+ * phantoms.
  */
 export class FakeLedger {
   readonly state = new Map<string, Buffer>();
@@ -112,17 +132,31 @@ export class FakeLedger {
   readonly errors: string[] = [];
   now = new Date('2026-11-21T10:00:00.000Z');
   private txCounter = 0;
+  /** Committed version of each public key and of each private key (`collection` NUL `key`). */
+  private readonly versions = new Map<string, number>();
 
   advance(ms: number): void {
     this.now = new Date(this.now.getTime() + ms);
   }
 
-  /** Runs one transaction; its writes commit only when `fn` resolves. */
+  /** Runs one transaction and commits it at once; its writes commit only when `fn` resolves. */
   async invoke(
     identity: TestIdentity,
     fn: (ctx: HemsContext) => Promise<string>,
     options: InvokeOptions = {},
   ): Promise<string> {
+    return (await this.endorse(identity, fn, options)).commit();
+  }
+
+  /**
+   * Executes and endorses one transaction without committing it: `commit()` later validates it
+   * (endorsement policies, then read versions) against the state committed by then.
+   */
+  async endorse(
+    identity: TestIdentity,
+    fn: (ctx: HemsContext) => Promise<string>,
+    options: InvokeOptions = {},
+  ): Promise<EndorsedTransaction> {
     this.txCounter += 1;
     const txId = sha256(`tx-${this.txCounter}`);
     const at = options.at ?? this.now;
@@ -138,14 +172,24 @@ export class FakeLedger {
     }
     const endorsement = options.endorsement ?? (pending.flags.privateData ? 'single' : 'majority');
     const endorsers = endorsement === 'single' ? [peer] : [...new Set([peer, ...(options.endorsers ?? [])])];
-    try {
-      this.checkEndorsement(endorsement, endorsers, pending);
-    } catch (error) {
-      this.errors.push((error as Error).message);
-      throw error;
-    }
-    this.commit(identity, txId, at, { peer, endorsement, endorsers }, pending, response);
-    return response;
+    let done = false;
+    const commit = (): Promise<string> => {
+      if (done) {
+        return Promise.reject(new Error('the transaction was already submitted for commit'));
+      }
+      done = true;
+      try {
+        this.checkEndorsement(endorsement, endorsers, pending);
+        this.checkReadVersions(pending);
+      } catch (error) {
+        const refusal = error as Error;
+        this.errors.push(refusal.message);
+        return Promise.reject(refusal);
+      }
+      this.commit(identity, txId, at, { peer, endorsement, endorsers }, pending, response);
+      return Promise.resolve(response);
+    };
+    return { txId, response, commit };
   }
 
   /** Runs a read-only evaluation: like invoke, but anything it wrote is discarded. */
@@ -190,6 +234,20 @@ export class FakeLedger {
     return policy === undefined ? undefined : new KeyEndorsementPolicy(policy).listOrgs().sort();
   }
 
+  private checkReadVersions(pending: PendingWrites): void {
+    for (const [key, version] of pending.readVersions) {
+      if ((this.versions.get(key) ?? 0) !== version) {
+        throw new Error(
+          `MVCC_READ_CONFLICT: ${key.split('\u0000').join('/')} changed after the transaction read it`,
+        );
+      }
+    }
+  }
+
+  private bump(key: string): void {
+    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+  }
+
   private checkEndorsement(
     endorsement: Endorsement,
     endorsers: readonly string[],
@@ -225,6 +283,7 @@ export class FakeLedger {
     const timestamp = { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1e6 };
     const publicWrites: { key: string; value: string }[] = [];
     for (const [key, value] of pending.state) {
+      this.bump(key);
       if (value === null) {
         this.state.delete(key);
       } else {
@@ -247,6 +306,7 @@ export class FakeLedger {
     const privateKeys: { collection: string; key: string }[] = [];
     for (const [collection, writes] of pending.privateData) {
       for (const [key, value] of writes) {
+        this.bump(privateVersionKey(collection, key));
         if (value === null) {
           this.collection(collection).delete(key);
         } else {
@@ -269,6 +329,7 @@ export class FakeLedger {
       endorsers,
       publicWrites,
       publicReads: pending.reads,
+      privateReadHashes: pending.privateReads,
       privateWriteHashes,
       privateKeys,
       // Fabric keeps only the last event a transaction sets.
@@ -314,8 +375,14 @@ export class FakeLedger {
       }
       pending.flags.write = true;
     };
+    const readVersion = (key: string): void => {
+      if (!pending.readVersions.has(key)) {
+        pending.readVersions.set(key, this.versions.get(key) ?? 0);
+      }
+    };
     stub.getState.callsFake((key: string) => {
       pending.reads.push(key);
+      readVersion(key);
       return Promise.resolve(this.state.get(key) ?? Buffer.alloc(0));
     });
     stub.putState.callsFake((key: string, value: Uint8Array) => {
@@ -377,9 +444,12 @@ export class FakeLedger {
     };
     stub.getPrivateData.callsFake((collection: string, key: string) => {
       requireMember(collection, 'read');
+      readVersion(privateVersionKey(collection, key));
+      pending.privateReads.push({ collection, keyHash: sha256(key) });
       return Promise.resolve(this.collection(collection).get(key) ?? Buffer.alloc(0));
     });
     stub.getPrivateDataHash.callsFake((collection: string, key: string) => {
+      readVersion(privateVersionKey(collection, key));
       const value = this.collection(collection).get(key);
       return Promise.resolve(
         value === undefined ? Buffer.alloc(0) : createHash('sha256').update(value).digest(),
@@ -447,8 +517,14 @@ function newPending(): PendingWrites {
     privateData: new Map(),
     events: [],
     reads: [],
+    privateReads: [],
+    readVersions: new Map(),
     flags: { privateQuery: false, write: false, privateData: false },
   };
+}
+
+function privateVersionKey(collection: string, key: string): string {
+  return `private\u0000${collection}\u0000${key}`;
 }
 
 function sortedEntries(map: Map<string, Buffer>, prefix: string): [string, Buffer][] {
