@@ -12,7 +12,13 @@ import { canonicalJson } from '@hems/chaincode';
 import { buildApp } from '../src/app';
 import { HttpError } from '../src/http/errors';
 import type { TransactionOptions } from '../src/ledger/ports';
-import { checkOrder, createEnrollmentRequest, GatewayApiError, HemsClient } from '../src/client';
+import {
+  checkOrder,
+  createEnrollmentRequest,
+  GatewayApiError,
+  HemsClient,
+  paddedEscrowUnits,
+} from '../src/client';
 import { FakeLedger } from './support/fake-ledger';
 import { createCa, issueFromCsr, issueServer, TestPki, type TestCa } from './support/pki';
 
@@ -68,14 +74,14 @@ describe('HEMS device client: auction orders and accounts', () => {
     await app.close();
   });
 
-  it('submits a bid as canonical JSON signed by the device key, with the covering escrow by default', async () => {
-    ledger.on('SubmitOrder', { windowId: 'w-1', acceptedAt: '2030-01-01T10:01:00.000Z', escrow: '0.3013' });
+  it('submits a bid as canonical JSON signed by the device key, with a padded escrow by default', async () => {
+    ledger.on('SubmitOrder', { windowId: 'w-1', acceptedAt: '2030-01-01T10:01:00.000Z', escrow: '1' });
     const receipt = await client.submitOrder('w-1', { side: 'bid', energyKwh: 2.5, limitPrice: 120.5 });
     expect(receipt).to.deep.equal({
       windowId: 'w-1',
       txId: 'f'.repeat(64),
       acceptedAt: '2030-01-01T10:01:00.000Z',
-      escrow: '0.3013',
+      escrow: '1',
       replayed: false,
     });
     const [call] = ledger.callsOf('SubmitOrder');
@@ -84,13 +90,14 @@ describe('HEMS device client: auction orders and accounts', () => {
     // Exactly the chaincode's canonical form of what it parses.
     expect(canonicalJson(JSON.parse(payload))).to.equal(payload);
     const parsed = JSON.parse(payload) as Record<string, unknown>;
-    // 2500 Wh × 1 205 000 price units = 3.0125e9 value units = 0.30125 currency, rounded up.
+    // 2500 Wh × 1 205 000 price units = 3.0125e9 value units = 0.30125 currency: escrows 1, the
+    // smallest bucket, so the public escrow does not show the product.
     expect(parsed).to.deep.include({
       windowId: 'w-1',
       side: 'bid',
       energyKwh: 2.5,
       limitPrice: 120.5,
-      escrow: '0.3013',
+      escrow: '1',
     });
     expect(Buffer.from(parsed.nonce as string, 'base64')).to.have.length(32);
     expect(Object.keys(parsed).sort()).to.deep.equal([
@@ -218,11 +225,39 @@ describe('HEMS device client: auction orders and accounts', () => {
     expect(ledger.calls).to.have.length(0);
   });
 
-  it('computes the covering escrow exactly, rounding up to 1e-4 currency', () => {
-    expect(checkOrder({ side: 'bid', energyKwh: 0.001, limitPrice: 0.0001 }).escrow).to.equal('0.0001');
-    expect(checkOrder({ side: 'bid', energyKwh: 1000, limitPrice: 100 }).escrow).to.equal('100');
-    expect(checkOrder({ side: 'bid', energyKwh: 1000000, limitPrice: 100000 }).escrow).to.equal('100000000');
-    expect(checkOrder({ side: 'bid', energyKwh: 1, limitPrice: 0 }).escrow).to.equal('0');
-    expect(checkOrder({ side: 'bid', energyKwh: 3, limitPrice: 33.3333 }).escrow).to.equal('0.1');
+  it('pads the default escrow to the next power of two in whole currency units, at least 1', () => {
+    const escrow = (energyKwh: number, limitPrice: number): string =>
+      checkOrder({ side: 'bid', energyKwh, limitPrice }).escrow;
+    expect(escrow(0.001, 0.0001)).to.equal('1');
+    expect(escrow(1, 0)).to.equal('1');
+    expect(escrow(1000, 1)).to.equal('1');
+    expect(escrow(1000, 1.0001)).to.equal('2');
+    expect(escrow(1000, 100)).to.equal('128');
+    expect(escrow(1000, 128)).to.equal('128');
+    expect(escrow(2500, 120.5)).to.equal('512');
+    // The largest bid (1 GWh at 100000 per MWh = 1e8) escrows 2^27, within the chaincode's 1e9.
+    expect(escrow(1000000, 100000)).to.equal(String(2 ** 27));
+    // Bids of different values in one bucket escrow the same amount.
+    expect(escrow(3, 80)).to.equal(escrow(2, 70));
+    expect(paddedEscrowUnits(0n)).to.equal(10_000n);
+    expect(paddedEscrowUnits(10_001n)).to.equal(20_000n);
+  });
+
+  it('checks an explicit escrow against the exact covering value, rounded up to 1e-4 currency', () => {
+    // 3000 Wh × 333 333 price units = 999 999 000 value units = 0.0999999 currency: covered by 0.1.
+    expect(checkOrder({ side: 'bid', energyKwh: 3, limitPrice: 33.3333, escrow: '0.1' }).escrow).to.equal(
+      '0.1',
+    );
+    expect(() => checkOrder({ side: 'bid', energyKwh: 3, limitPrice: 33.3333, escrow: '0.0999' })).to.throw(
+      /escrow must cover/,
+    );
+    expect(
+      checkOrder({ side: 'bid', energyKwh: 0.001, limitPrice: 0.0001, escrow: '0.0001' }).escrow,
+    ).to.equal('0.0001');
+    expect(checkOrder({ side: 'bid', energyKwh: 1000, limitPrice: 100, escrow: 100 }).escrow).to.equal('100');
+    expect(() => checkOrder({ side: 'bid', energyKwh: 1000, limitPrice: 100, escrow: '99.9999' })).to.throw(
+      /escrow must cover/,
+    );
+    expect(checkOrder({ side: 'bid', energyKwh: 1, limitPrice: 0, escrow: 0 }).escrow).to.equal('0');
   });
 });

@@ -82,7 +82,7 @@ describe('auction: reveal scheduler', () => {
       ledger,
       reveal,
       graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000, maxAttempts: 3 },
+      retry: { initialMs: 1000, maxMs: 4000 },
       pageSize: 2,
     });
     return scheduler;
@@ -180,13 +180,51 @@ describe('auction: reveal scheduler', () => {
     expect(reveal.args.filter(([id]) => id === 'early')).to.have.length(3);
   });
 
-  it('retries Fabric failures and gives up after the configured attempts', async () => {
+  it('retries Fabric failures without a limit while its part is unrevealed, and stops once it is revealed', async () => {
     await create().start();
     reveal.rejects(new Error('peer unreachable'));
+    const mine = (revealed: boolean): Record<string, unknown> => ({
+      windowId: 'w9',
+      status: 'CLOSED',
+      parts: [
+        { org: 'UtilityAMSP', ...(revealed ? { revealed: { count: 2 } } : {}) },
+        { org: 'UtilityBMSP', revealed: { count: 1 } },
+      ],
+    });
+    ledger.on('GetWindow', mine(false));
     scheduler.schedule('w9', at(0));
-    await clock.tickAsync(1000 + 1000 + 2000);
-    expect(reveal.callCount).to.equal(3);
+    // Delays 1, 2, 4, then the 4 s cap: 30 attempts, far past the old limit of 8.
+    await clock.tickAsync(1000 + 1000 + 2000 + 27 * 4000);
+    expect(reveal.callCount).to.equal(30);
+    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['w9', 30]]);
+    // An admin revealed through the API meanwhile: the next failure finds the part revealed.
+    ledger.on('GetWindow', mine(true));
+    await clock.tickAsync(4000);
+    expect(reveal.callCount).to.equal(31);
     expect(scheduler.scheduled).to.deep.equal([]);
+  });
+
+  it('drops a window without a part of this org (it joined the channel later)', async () => {
+    await create().start();
+    reveal.rejects(refusal('FAILED_PRECONDITION', 'UtilityAMSP is not a utility of window w8'));
+    ledger.on('GetWindow', { windowId: 'w8', status: 'CLOSED', parts: [{ org: 'UtilityBMSP' }] });
+    scheduler.schedule('w8', at(0));
+    await clock.tickAsync(1000);
+    expect(reveal.callCount).to.equal(1);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+
+  it('reveals 10 s after the close by default, so an order endorsed just before it commits first', async () => {
+    scheduler = new RevealScheduler({ ledger, reveal });
+    await scheduler.start();
+    scheduler.schedule('w1', at(1));
+    expect(scheduler.scheduled[0]?.dueAt.toISOString()).to.equal(
+      new Date(START + MINUTE + 10_000).toISOString(),
+    );
+    await clock.tickAsync(MINUTE + 9_999);
+    expect(reveal.called).to.equal(false);
+    await clock.tickAsync(1);
+    expect(reveal.args).to.deep.equal([['w1']]);
   });
 });
 
@@ -216,7 +254,7 @@ describe('auction: escrow release scheduler', () => {
       ledger,
       release,
       graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000, maxAttempts: 3 },
+      retry: { initialMs: 1000, maxMs: 4000 },
       pageSize: 2,
     });
     return scheduler;
@@ -318,12 +356,34 @@ describe('auction: escrow release scheduler', () => {
     expect(release.args.filter(([id]) => id === 'late')).to.have.length(2);
   });
 
-  it('retries Fabric failures and gives up after the configured attempts', async () => {
-    await create().start();
+  it('retries Fabric failures without a limit while its part is unreleased, and stops once released', async () => {
+    const log = { info: sinon.spy(), warn: sinon.spy(), error: sinon.spy() };
+    scheduler = new ReleaseScheduler({
+      ledger,
+      release,
+      graceMs: 1000,
+      retry: { initialMs: 1000, maxMs: 4000 },
+      log,
+    });
+    await scheduler.start();
     release.rejects(new Error('peer unreachable'));
+    let releasedPart = false;
+    ledger.on('GetWindow', () => ({
+      windowId: 'w9',
+      status: 'CLEARED',
+      parts: [part('UtilityAMSP', releasedPart), part('UtilityBMSP', true)],
+    }));
     scheduler.schedule('w9', at(0));
-    await clock.tickAsync(1000 + 1000 + 2000);
-    expect(release.callCount).to.equal(3);
+    await clock.tickAsync(1000 + 1000 + 2000 + 17 * 4000);
+    expect(release.callCount).to.equal(20);
+    expect(scheduler.scheduled).to.have.length(1);
+    expect(log.warn.callCount).to.equal(18);
+    expect(String(log.warn.lastCall.args[1])).to.match(/escrow release still pending after 20 attempts/);
+    // The delivery report released it meanwhile.
+    releasedPart = true;
+    await clock.tickAsync(4000);
+    expect(release.callCount).to.equal(21);
     expect(scheduler.scheduled).to.deep.equal([]);
+    expect(log.error.called).to.equal(false);
   });
 });

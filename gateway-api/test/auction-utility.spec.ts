@@ -1,6 +1,21 @@
 import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import type { LightMyRequestResponse } from 'fastify';
+import { MAX_TRADES } from '../../chaincode/src/auction/settlement';
+import {
+  MAX_AVAILABILITY_BYTES,
+  MAX_AVAILABILITY_ENTRIES,
+  MAX_READINGS_BYTES,
+  MAX_RELEASE_ACCOUNTS,
+} from '../../chaincode/src/contracts/auction-contract';
+import {
+  AVAILABILITY_BODY_LIMIT,
+  MAX_AVAILABILITY_ENTRIES as GATEWAY_MAX_AVAILABILITY,
+  MAX_READINGS,
+  MAX_TRADES as GATEWAY_MAX_TRADES,
+  READINGS_BODY_LIMIT,
+} from '../src/routes/meter';
+import { MAX_RELEASE_ACCOUNTS as GATEWAY_MAX_RELEASE, RELEASE_BODY_LIMIT } from '../src/routes/reveal';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
 import { TestPki } from './support/pki';
@@ -11,8 +26,8 @@ const AVAILABILITY = [
   { homeId: 'home-secret-72', energyKwh: 0 },
 ];
 const READINGS = [
-  { tradeId: 'w-1:t-1', side: 'offer', energyKwh: 2.987 },
-  { tradeId: 'w-1:t-1', side: 'bid', energyKwh: 3.019 },
+  { tradeId: 't1', side: 'offer', energyKwh: 2.987 },
+  { tradeId: 't1', side: 'bid', energyKwh: 3.019 },
 ];
 const SECRETS = ['home-secret-71', 'home-secret-72', '4.321', '2.987', '3.019'];
 
@@ -87,6 +102,27 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         JSON.parse(Buffer.from(call?.options.transientData?.availability ?? []).toString('utf8')),
       ).to.deep.equal(AVAILABILITY);
       expectNoSecret(response.body);
+    });
+
+    it('accepts the most homes the chaincode takes with the longest home ids, above the global body limit', async () => {
+      gateway.ledger.on('PostAvailableEnergy', {});
+      const many = Array.from({ length: MAX_AVAILABILITY_ENTRIES }, (_, index) => ({
+        homeId: `h${String(index).padStart(127, '0')}`,
+        energyKwh: 999999.999,
+      }));
+      const body = JSON.stringify({ availability: many }, null, 4);
+      expect(body.length).to.be.above(64 * 1024);
+      const response = await gateway.request(meter, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      });
+      expect(response.statusCode, response.body.slice(0, 200)).to.equal(200);
+      const sent = gateway.ledger.callsOf('PostAvailableEnergy')[0]?.options.transientData?.availability;
+      // What the chaincode reads stays within its own transient bound.
+      expect(Buffer.from(sent ?? []).length).to.be.at.most(MAX_AVAILABILITY_BYTES);
+      expect(body.length).to.be.below(AVAILABILITY_BODY_LIMIT);
     });
 
     it('sends -0 as 0 and accepts exactly 1000 entries', async () => {
@@ -267,16 +303,9 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         ],
         [{ readings: [{ ...READINGS[0], energyKwh: -1 }] }, />= 0/],
         [{ readings: [{ ...READINGS[0], tradeId: 'w 1' }] }, /tradeId/],
-        [
-          {
-            readings: Array.from({ length: 1001 }, (_, index) => ({
-              tradeId: `t-${index}`,
-              side: 'bid',
-              energyKwh: 1,
-            })),
-          },
-          /more than 1000/,
-        ],
+        [{ readings: [{ ...READINGS[0], tradeId: 'w-1:t-1' }] }, /tradeId/],
+        [{ readings: [{ ...READINGS[0], tradeId: 't0' }] }, /tradeId/],
+        [{ readings: [{ ...READINGS[0], tradeId: 't1000000' }] }, /tradeId/],
         [{}, /readings/],
       ];
       for (const [body, message] of cases) {
@@ -284,6 +313,57 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         expectError(response, 400, 'INVALID_REQUEST', message);
         expectNoSecret(response.body);
       }
+      expect(gateway.ledger.calls).to.have.length(0);
+    });
+
+    /** Every side of `trades` trades (t1 offer, t1 bid, t2 offer, ...) with the longest energies. */
+    const readingsOf = (sides: number): { tradeId: string; side: string; energyKwh: number }[] =>
+      Array.from({ length: sides }, (_, index) => ({
+        tradeId: `t${Math.floor(index / 2) + 1}`,
+        side: index % 2 === 0 ? 'offer' : 'bid',
+        energyKwh: 999999.999,
+      }));
+
+    it('has the bounds of the chaincode: both sides of every trade of one clearing in one report', () => {
+      expect(GATEWAY_MAX_TRADES).to.equal(MAX_TRADES);
+      expect(MAX_READINGS).to.equal(2 * MAX_TRADES);
+      expect(GATEWAY_MAX_AVAILABILITY).to.equal(MAX_AVAILABILITY_ENTRIES);
+      expect(GATEWAY_MAX_RELEASE).to.equal(MAX_RELEASE_ACCOUNTS);
+      // A reading's longest compact form fits the chaincode's per-reading transient budget.
+      const longest = JSON.stringify({ tradeId: `t${MAX_TRADES}`, side: 'offer', energyKwh: 999999.999 });
+      expect((longest.length + 1) * MAX_READINGS).to.be.at.most(MAX_READINGS_BYTES);
+    });
+
+    it('accepts one report with a reading for both sides of the most trades a clearing makes', async function () {
+      this.timeout(60_000);
+      gateway.ledger.on('ReportDelivery', { windowId: 'w-1', org: 'UtilityAMSP', totals });
+      const body = JSON.stringify({ readings: readingsOf(MAX_READINGS) }, null, 4);
+      expect(body.length).to.be.below(READINGS_BODY_LIMIT);
+      const response = await gateway.request(meter, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      });
+      expect(response.statusCode, response.body.slice(0, 200)).to.equal(200);
+      expect(response.json()).to.include({ readings: MAX_READINGS });
+      const sent = gateway.ledger.callsOf('ReportDelivery')[0]?.options.transientData?.readings;
+      expect(Buffer.from(sent ?? []).length).to.be.at.most(MAX_READINGS_BYTES);
+    });
+
+    it('refuses one reading more than that with 400, and a body above the route limit with 413', async function () {
+      this.timeout(60_000);
+      const tooMany = await post(meter, url, {
+        readings: [...readingsOf(MAX_READINGS), { tradeId: 't1', side: 'offer', energyKwh: 1 }],
+      });
+      expectError(tooMany, 400, 'INVALID_REQUEST', new RegExp(`more than ${MAX_READINGS} items`));
+      const padded = await gateway.request(meter, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: `{"readings":[{"tradeId":"t1","side":"offer","energyKwh":1}]${' '.repeat(READINGS_BODY_LIMIT)}}`,
+      });
+      expectError(padded, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
       expect(gateway.ledger.calls).to.have.length(0);
     });
 
@@ -410,6 +490,30 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
       expect(
         JSON.parse(Buffer.from(call?.options.transientData?.accounts ?? []).toString('utf8')),
       ).to.deep.equal(UNREVEALED);
+    });
+
+    it('accepts the most accounts the chaincode refunds in one call, however the list is formatted', async () => {
+      gateway.ledger.on('ReleaseEscrow', answer('0', MAX_RELEASE_ACCOUNTS));
+      const accounts = Array.from(
+        { length: MAX_RELEASE_ACCOUNTS },
+        (_, index) => `acct-${index.toString(16).padStart(32, '0')}`,
+      );
+      const body = JSON.stringify({ accounts }, null, 4);
+      expect(body.length).to.be.below(RELEASE_BODY_LIMIT);
+      const response = await gateway.request(admin, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(
+        JSON.parse(
+          Buffer.from(
+            gateway.ledger.callsOf('ReleaseEscrow')[0]?.options.transientData?.accounts ?? [],
+          ).toString(),
+        ),
+      ).to.have.length(MAX_RELEASE_ACCOUNTS);
     });
 
     it('refuses malformed, repeated and oversized account lists with 400', async () => {

@@ -90,6 +90,51 @@ describe('auction: trading windows', () => {
       expect(spec).to.not.have.property('pricingRule');
     });
 
+    it('passes reportGraceSeconds on in the spec, from 0 to 7 days', async () => {
+      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      for (const reportGraceSeconds of [0, 900, 604800]) {
+        const response = await dso.request(market, {
+          method: 'POST',
+          url: '/v1/windows',
+          payload: { ...SPEC, reportGraceSeconds },
+        });
+        expect(response.statusCode, response.body).to.equal(201);
+      }
+      const specs = dso.ledger
+        .callsOf('OpenTradingWindow')
+        .map((call) => JSON.parse(call.options.arguments?.[1] ?? '{}') as Record<string, unknown>);
+      expect(specs.map((spec) => spec.reportGraceSeconds)).to.deep.equal([0, 900, 604800]);
+      // Left out: the chaincode's default (3600) applies.
+      await dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC });
+      expect(
+        JSON.parse(dso.ledger.callsOf('OpenTradingWindow')[3]?.options.arguments?.[1] ?? '{}') as object,
+      ).to.not.have.property('reportGraceSeconds');
+    });
+
+    it('refuses a reportGraceSeconds that is not a whole number of seconds from 0 to 604800', async () => {
+      // Raw JSON texts: 1e400 parses as Infinity.
+      for (const value of ['-1', '604801', '1.5', '"3600"', 'null', 'true', '1e400']) {
+        const response = await dso.request(market, {
+          method: 'POST',
+          url: '/v1/windows',
+          headers: { 'content-type': 'application/json' },
+          payload: `${JSON.stringify(SPEC).slice(0, -1)},"reportGraceSeconds":${value}}`,
+        });
+        expectError(response, 400, 'INVALID_REQUEST', /reportGraceSeconds/);
+      }
+      expect(dso.ledger.calls).to.have.length(0);
+    });
+
+    it('keeps the global 64 KiB body limit on the window routes', async () => {
+      const response = await dso.request(market, {
+        method: 'POST',
+        url: '/v1/windows',
+        payload: { ...SPEC, pricingRule: 'x'.repeat(70 * 1024) },
+      });
+      expectError(response, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
+      expect(dso.ledger.calls).to.have.length(0);
+    });
+
     it('refuses other roles, a market role from a utility CA, and a gateway without a market identity', async () => {
       expectError(
         await dso.request(dsoOperator, { method: 'POST', url: '/v1/windows', payload: SPEC }),
@@ -261,12 +306,101 @@ describe('auction: trading windows', () => {
     });
   });
 
+  describe('GET /v1/windows/:windowId fields', () => {
+    it('passes every field of the window, its parts and its clearing on, the newer ones included', async () => {
+      const window = {
+        windowId: 'w-1',
+        deliverySlotId: 'slot-1',
+        deliveryStart: SPEC.deliveryStart,
+        deliveryEnd: SPEC.deliveryEnd,
+        closesAt: SPEC.closesAt,
+        revealBy: SPEC.deliveryStart,
+        reportBy: '2030-01-01T11:30:00.000Z',
+        reportGraceSeconds: 3600,
+        pricingRule: 'pay-as-clear',
+        status: 'CLEARED',
+        clearedAt: '2030-01-01T10:16:00.000Z',
+        orgs: ['UtilityAMSP', 'UtilityBMSP'],
+        tradeOrgs: ['UtilityAMSP'],
+        parts: [
+          {
+            windowId: 'w-1',
+            org: 'UtilityAMSP',
+            charged: '0',
+            paid: '0',
+            refunded: '0',
+            withdrawnOffers: 2,
+            revealed: { count: 3, revealedAt: '2030-01-01T10:10:10.000Z', txId: 'a'.repeat(64) },
+          },
+          { windowId: 'w-1', org: 'UtilityBMSP', charged: '0', paid: '0', refunded: '0', withdrawnOffers: 0 },
+        ],
+        pool: { amount: '0', charged: '0', paid: '0', toGrid: '0' },
+      };
+      const clearing = {
+        windowId: 'w-1',
+        pricingRule: 'pay-as-clear',
+        clearingPrice: 825000,
+        orders: 3,
+        trades: [
+          {
+            tradeId: 't1',
+            offerRef: 'o'.repeat(64),
+            bidRef: 'b'.repeat(64),
+            sellerAccount: `acct-${'1'.repeat(32)}`,
+            buyerAccount: `acct-${'2'.repeat(32)}`,
+            sellerOrg: 'UtilityAMSP',
+            buyerOrg: 'UtilityAMSP',
+            energyWh: 1000,
+            price: 825000,
+            value: '825000000',
+          },
+        ],
+        totals: { offeredWh: 1000, bidWh: 2000, tradedWh: 1000, value: '825000000' },
+        excludedOrgs: ['UtilityBMSP'],
+        droppedRevoked: 1,
+        clearedAt: '2030-01-01T10:16:00.000Z',
+        txId: 'c'.repeat(64),
+      };
+      utility.ledger.on('GetWindow', window);
+      utility.ledger.on('GetClearing', clearing);
+      const response = await utility.request(auditor, { method: 'GET', url: '/v1/windows/w-1' });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal({ ...window, clearing });
+    });
+  });
+
   describe('POST /v1/windows/:windowId/clearing', () => {
-    it('clears as the market identity and answers the public result', async () => {
-      dso.ledger.on('ClearWindow', WINDOW.clearing);
+    const SUMMARY = {
+      windowId: 'w-1',
+      pricingRule: 'pay-as-clear',
+      clearingPrice: 825000,
+      trades: 3,
+      tradedWh: 5000,
+      excludedOrgs: ['UtilityBMSP'],
+      droppedRevoked: 1,
+      clearedAt: '2030-01-01T10:16:00.000Z',
+      txId: 'c'.repeat(64),
+    };
+
+    it("clears as the market identity and answers the chaincode's summary, fields it adds included", async () => {
+      dso.ledger.on('ClearWindow', { ...SUMMARY, later: { field: true } });
       const response = await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' });
-      expect(response.statusCode).to.equal(200);
-      expect(response.json()).to.deep.equal(WINDOW.clearing);
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal({ ...SUMMARY, later: { field: true } });
+      // Without trades the clearing price is null.
+      dso.ledger.on('ClearWindow', {
+        ...SUMMARY,
+        clearingPrice: null,
+        trades: 0,
+        tradedWh: 0,
+        excludedOrgs: [],
+      });
+      expect(
+        (await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' })).json(),
+      ).to.include({
+        clearingPrice: null,
+        trades: 0,
+      });
       expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
       expect(dso.ledger.callsOf('ClearWindow')[0]).to.deep.include({
         identity: 'market',
@@ -274,6 +408,32 @@ describe('auction: trading windows', () => {
         kind: 'submit',
         options: { arguments: ['w-1'] },
       });
+    });
+
+    it('documents the summary in the OpenAPI document', async () => {
+      const document = (await dso.request(undefined, { method: 'GET', url: '/docs/json' })).json<{
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              responses: Record<
+                string,
+                { content: Record<string, { schema: { properties: Record<string, { type?: unknown }> } }> }
+              >;
+            }
+          >
+        >;
+      }>();
+      const schema =
+        document.paths['/v1/windows/{windowId}/clearing']?.post?.responses['200']?.content['application/json']
+          ?.schema;
+      expect(schema?.properties.trades?.type).to.equal('integer');
+      expect(Object.keys(schema?.properties ?? {})).to.include.members([
+        'tradedWh',
+        'excludedOrgs',
+        'droppedRevoked',
+      ]);
     });
 
     it('refuses other roles and gateways, and maps a clearing before every reveal to 409', async () => {
@@ -361,8 +521,12 @@ describe('auction: trading windows', () => {
   describe('GET /v1/windows/:windowId/audit', () => {
     it("answers the chaincode's recomputation to auditors and members", async () => {
       const audit = {
+        windowId: 'w-1',
         matches: true,
+        sameResult: true,
         ordersVerified: 3,
+        ordersMismatched: [],
+        ordersPurged: 0,
         recomputed: WINDOW.clearing,
         published: WINDOW.clearing,
       };

@@ -41,6 +41,7 @@ describe('operations: aggregation scheduler', () => {
       return {
         slotId: slot?.slotId,
         deadline: slot?.deadline,
+        status: slot?.status,
         aggregates: [
           ...(slot?.mine ?? []).map((published, index) => ({
             org: 'UtilityAMSP',
@@ -60,7 +61,7 @@ describe('operations: aggregation scheduler', () => {
       ledger,
       publish,
       graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000, maxAttempts: 4 },
+      retry: { initialMs: 1000, maxMs: 4000 },
       pageSize: 3,
       ...options,
     });
@@ -163,6 +164,8 @@ describe('operations: aggregation scheduler', () => {
         { bus: 'bus-2', outcome: 'published' },
       ],
     });
+    // Pending on the ledger throughout: bus-2 stays unpublished in the fake's GetSlot.
+    serveSlots([{ slotId: 's1', deadline: at(0), status: 'OPEN', mine: [true, false] }], 3);
     await create().start();
     scheduler.schedule('s1', at(0));
 
@@ -181,15 +184,56 @@ describe('operations: aggregation scheduler', () => {
     expect(scheduler.scheduled).to.deep.equal([]);
   });
 
-  it('gives up on chaincode refusals at once and on transient failures after maxAttempts', async () => {
+  it('drops an item on a chaincode refusal at once', async () => {
+    serveSlots([{ slotId: 'refused', deadline: at(0), status: 'CLOSED', mine: [false] }], 3);
     publish.withArgs('refused').rejects(refusal('FORBIDDEN', 'not this org'));
-    publish.withArgs('down').rejects(new HttpError(503, 'LEDGER_UNAVAILABLE', 'down'));
     await create().start();
-    scheduler.schedule('refused', at(0));
-    scheduler.schedule('down', at(0));
     await clock.tickAsync(10 * MINUTE);
     expect(publish.withArgs('refused').callCount).to.equal(1);
-    expect(publish.withArgs('down').callCount).to.equal(4);
+    expect(scheduler.scheduled).to.deep.equal([]);
+  });
+
+  it('retries transient failures without a limit while the slot is pending, warning at each capped retry', async () => {
+    const log = { info: sinon.spy(), warn: sinon.spy(), error: sinon.spy() };
+    const slot: Listed = { slotId: 'down', deadline: at(0), status: 'CLOSED', mine: [false] };
+    serveSlots([slot], 3);
+    publish.rejects(new HttpError(503, 'LEDGER_UNAVAILABLE', 'down'));
+    await create({ log }).start();
+    // Delays 1, 2, 4, then 4 s (the cap) forever: far more attempts than the old limit of 8.
+    await clock.tickAsync(1000 + 1000 + 2000 + 4000 + 20 * 4000);
+    expect(publish.callCount).to.equal(24);
+    expect(scheduler.scheduled.map((entry) => [entry.slotId, entry.attempt])).to.deep.equal([['down', 24]]);
+    // Below the cap the retries are info; from the cap on every retry warns.
+    expect(log.info.callCount).to.equal(2);
+    expect(log.warn.callCount).to.equal(22);
+    expect(log.warn.lastCall.args[0]).to.deep.equal({ id: 'down', attempt: 24, retryInMs: 4000 });
+    expect(String(log.warn.lastCall.args[1])).to.match(/aggregation still pending after 24 attempts/);
+    expect(log.error.called).to.equal(false);
+    // The ledger cannot be read either: still pending, still retried.
+    ledger.on('GetSlot', () => {
+      throw new HttpError(503, 'LEDGER_UNAVAILABLE', 'down');
+    });
+    await clock.tickAsync(2 * 4000);
+    expect(publish.callCount).to.equal(26);
+    // Another path published it (the DSO's fan-out): the next failed attempt finds it done.
+    serveSlots([{ ...slot, mine: [true] }], 3);
+    await clock.tickAsync(4000);
+    expect(publish.callCount).to.equal(27);
+    expect(scheduler.scheduled).to.deep.equal([]);
+    await clock.tickAsync(10 * MINUTE);
+    expect(publish.callCount).to.equal(27);
+  });
+
+  it('stops retrying a premature publish once the slot no longer takes aggregates', async () => {
+    const slot: Listed = { slotId: 's1', deadline: at(0), status: 'CLOSED', mine: [false] };
+    serveSlots([slot], 3);
+    publish.resolves({ buses: [{ bus: 'bus-0', outcome: 'not yet: the window is still open' }] });
+    await create().start();
+    await clock.tickAsync(1000 + 1000 + 2000);
+    expect(publish.callCount).to.equal(3);
+    serveSlots([{ ...slot, status: 'DISPATCHED' }], 3);
+    await clock.tickAsync(4000);
+    expect(publish.callCount).to.equal(4);
     expect(scheduler.scheduled).to.deep.equal([]);
   });
 

@@ -61,6 +61,7 @@ interface WindowPart {
   readonly charged: string;
   readonly paid: string;
   readonly refunded: string;
+  readonly revealed?: { readonly count: number; readonly revealedAt: string; readonly txId: string };
   readonly released?: { readonly releasedAt: string; readonly txId: string };
 }
 
@@ -108,11 +109,19 @@ async function refusalOf(call: Promise<unknown>): Promise<GatewayApiError> {
   return error as GatewayApiError;
 }
 
-/** The trades of a clearing result, wherever the chaincode put them in its answer. */
-function tradesOf(result: unknown): Trade[] {
-  const record = (result ?? {}) as { trades?: unknown; clearing?: { trades?: unknown } };
-  const trades = record.trades ?? record.clearing?.trades;
-  expect(trades, `trades in ${JSON.stringify(result)}`).to.be.an('array');
+/** What POST /v1/windows/{id}/clearing answers: a summary; the trades are in the window's clearing. */
+interface ClearingSummary {
+  readonly windowId: string;
+  readonly trades: number;
+  readonly tradedWh: number;
+  readonly excludedOrgs: readonly string[];
+  readonly droppedRevoked: number;
+}
+
+/** The trades of the clearing GET /v1/windows/{id} includes once the window is cleared. */
+function tradesOf(window: unknown): Trade[] {
+  const trades = (window as { clearing?: { trades?: unknown } } | null)?.clearing?.trades;
+  expect(trades, `trades in ${JSON.stringify(window)}`).to.be.an('array');
   return trades as Trade[];
 }
 
@@ -426,20 +435,43 @@ describe('the energy auction through the REST gateways', () => {
       );
       expect(revealed.status, JSON.stringify(revealed.body)).to.be.oneOf([200, 409]);
     }
+    // Past revealBy (here deliveryStart = closesAt) the clearing would go ahead without a utility
+    // that has not revealed: wait until both parts show their reveal.
+    let bothRevealed = false;
+    for (let attempt = 0; attempt < 30 && !bothRevealed; attempt += 1) {
+      const view = await windowView();
+      bothRevealed = [UTILITY_A, UTILITY_B].every(
+        (org) => view.parts.find((part) => part.org === org)?.revealed !== undefined,
+      );
+      if (!bothRevealed) {
+        await sleep(1_000);
+      }
+    }
+    expect(bothRevealed, 'both utilities revealed their orders').to.equal(true);
 
     // Clearing by the market operator (retried while a reveal is still being committed).
-    let cleared: ApiResponse;
+    let cleared: ApiResponse<ClearingSummary>;
     for (let attempt = 0; ; attempt += 1) {
-      cleared = await callGateway(description, 'DSOMSP', MARKET, 'POST', `/v1/windows/${windowId}/clearing`);
+      cleared = await callGateway<ClearingSummary>(
+        description,
+        'DSOMSP',
+        MARKET,
+        'POST',
+        `/v1/windows/${windowId}/clearing`,
+      );
       if (cleared.status !== 409 || attempt >= 10) {
         break;
       }
       await sleep(2_000);
     }
     expectStatus(cleared, 200);
-    const trades = tradesOf(cleared.body);
+    // The clearing answers a summary; the trades themselves are in the window's clearing.
+    expect(cleared.body).to.include({ windowId, tradedWh: 5000, droppedRevoked: 0 });
+    expect(cleared.body.excludedOrgs, 'both utilities revealed before the clearing').to.deep.equal([]);
     const window = await buyerB.client.getWindow(windowId);
     expect(window.status).to.equal('CLEARED');
+    const trades = tradesOf(window);
+    expect(cleared.body.trades).to.equal(trades.length);
     // Bids 3 kWh ≤ 80 and 2 kWh ≤ 70 meet offers 3 kWh ≥ 40 and 4 kWh ≥ 60: 5 kWh trade.
     expect(trades.reduce((sum, trade) => sum + trade.energyWh, 0)).to.equal(5000);
     for (const trade of trades) {

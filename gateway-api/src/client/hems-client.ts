@@ -83,8 +83,13 @@ export interface OrderSpec {
   /** Currency per MWh, ≥ 0, at most 4 decimals: an offer's minimum or a bid's maximum price. */
   readonly limitPrice: number;
   /**
-   * A bid's escrow in currency (≤ 4 decimals), at least energy × limitPrice; pad it so the public
-   * escrow does not tell the bid. Default: exactly the bid's value rounded up. Offers escrow "0".
+   * A bid's escrow in currency (≤ 4 decimals), at least energy × limitPrice. The escrow is the
+   * only public trace of a bid before the close, so by default it is padded to a coarse bucket:
+   * the bid's value rounded up to the next power of two in whole currency units, at least 1
+   * (a bid worth 0.24 escrows 1, one worth 100 escrows 128), which tells only the bid's order of
+   * magnitude. The account's balance must cover the padded amount; the excess is refunded at the
+   * escrow release after the clearing. Give an explicit escrow (e.g. the exact value) to lock
+   * less, at the cost of privacy. Offers escrow "0".
    */
   readonly escrow?: number | string;
 }
@@ -302,10 +307,26 @@ function formatEscrow(units: bigint): string {
   return `${(units / 10_000n).toString()}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
+/** Escrow units (1e-4 currency) per whole currency unit. */
+const ESCROW_UNITS_PER_CURRENCY = 10_000n;
+
+/**
+ * The default escrow of a bid covering `covering` escrow units: the next power of two in whole
+ * currency units at or above it, at least 1 currency unit, so the public escrow shows only a
+ * coarse bucket of the bid's value (its energy × price) rather than the product itself.
+ */
+export function paddedEscrowUnits(covering: bigint): bigint {
+  let whole = 1n;
+  while (whole * ESCROW_UNITS_PER_CURRENCY < covering) {
+    whole *= 2n;
+  }
+  return whole * ESCROW_UNITS_PER_CURRENCY;
+}
+
 /**
  * Validates an order (messages never contain its values) and settles its escrow: "0" for offers;
- * for bids the given escrow, which must cover energy × limitPrice, or exactly that value rounded
- * up to 1e-4 currency.
+ * for bids the given escrow, which must cover energy × limitPrice, or by default that value
+ * padded to the next power of two in whole currency units (paddedEscrowUnits).
  */
 export function checkOrder(order: OrderSpec): { escrow: string } {
   if (!isRecord(order)) {
@@ -349,7 +370,7 @@ export function checkOrder(order: OrderSpec): { escrow: string } {
   const value = BigInt(Math.round(energyKwh * 1000)) * BigInt(Math.round(limitPrice * Number(PRICE_SCALE)));
   const covering = (value + VALUE_UNITS_PER_ESCROW_UNIT - 1n) / VALUE_UNITS_PER_ESCROW_UNIT;
   if (order.escrow === undefined) {
-    return { escrow: formatEscrow(covering) };
+    return { escrow: formatEscrow(paddedEscrowUnits(covering)) };
   }
   const given = escrowUnits(order.escrow);
   if (given < covering) {

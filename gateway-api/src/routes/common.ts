@@ -42,6 +42,27 @@ export interface WindowIdParams {
 /** Home ids as the chaincode and device certificates spell them (hems.home). */
 export const homeId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$' } as const;
 
+/** Room for the body's own members and braces around a list (a few names and a window id). */
+const LIST_BODY_ENVELOPE_BYTES = 4096;
+/** Extra bytes per entry for a number spelled longer than needed ("2.5000", "1.5e3"). */
+const ENTRY_SPELLING_SLACK_BYTES = 16;
+
+/**
+ * A request body limit for a route whose body is one list of up to `maxEntries` entries, none
+ * larger than `largestEntry`: each entry counted as a client may format it (pretty-printed with
+ * four-space indents inside the list inside the body, with its separating comma), so the
+ * chaincode's own bound on entries is what refuses a list, never the body size. Routes with such
+ * lists set it per route; every other route keeps the gateway's small global limit.
+ */
+export function listBodyLimit(largestEntry: unknown, maxEntries: number): number {
+  const empty = JSON.stringify({ list: [] }, null, 4).length;
+  const pretty = JSON.stringify({ list: [largestEntry] }, null, 4).length - empty;
+  // `pretty` holds the entry with its indent and line break, and the list's closing line break:
+  // more than the comma each further entry adds.
+  const entryBytes = pretty + ENTRY_SPELLING_SLACK_BYTES;
+  return maxEntries * entryBytes + LIST_BODY_ENVELOPE_BYTES;
+}
+
 /** A public JSON object of the chaincode, passed on as it is. */
 export const publicObject = { type: 'object', additionalProperties: true } as const;
 

@@ -1,13 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
-import { decodeJson, homeId, requireOwnOperator, windowIdParams, type WindowIdParams } from './common';
+import {
+  decodeJson,
+  homeId,
+  listBodyLimit,
+  requireOwnOperator,
+  windowIdParams,
+  type WindowIdParams,
+} from './common';
 import { MAX_KWH, requireKwh } from './units';
 
-/** Entries per post, as the chaincode allows. */
-export const MAX_METER_ENTRIES = 1000;
+/** Homes per available-energy post: the chaincode's MAX_AVAILABILITY_ENTRIES. */
+export const MAX_AVAILABILITY_ENTRIES = 1000;
 
-const tradeId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' } as const;
+/** Trades of one clearing: the chaincode's MAX_TRADES (chaincode/src/auction/settlement.ts). */
+export const MAX_TRADES = 200_000;
+
+/**
+ * Readings of one delivery report. The chaincode takes one report per utility and window, with a
+ * reading for every trade side of the utility: at most both sides of every trade.
+ */
+export const MAX_READINGS = 2 * MAX_TRADES;
+
+/** Trade ids as the clearing numbers them (t1, t2, ...; the chaincode's TRADE_ID). */
+const tradeId = {
+  type: 'string',
+  pattern: '^t[1-9][0-9]{0,5}$',
+  description: 'Trade id of the clearing, e.g. t1',
+} as const;
 const kwh = {
   type: 'number',
   minimum: 0,
@@ -23,7 +44,7 @@ const availabilityBody = {
     availability: {
       type: 'array',
       minItems: 1,
-      maxItems: MAX_METER_ENTRIES,
+      maxItems: MAX_AVAILABILITY_ENTRIES,
       items: {
         type: 'object',
         required: ['homeId', 'energyKwh'],
@@ -42,7 +63,8 @@ const readingsBody = {
     readings: {
       type: 'array',
       minItems: 1,
-      maxItems: MAX_METER_ENTRIES,
+      maxItems: MAX_READINGS,
+      description: "One reading for every trade side of this utility's accounts",
       items: {
         type: 'object',
         required: ['tradeId', 'side', 'energyKwh'],
@@ -52,6 +74,22 @@ const readingsBody = {
     },
   },
 } as const;
+
+/** The largest energy as a JSON number (all digits a kWh with 3 decimals may have). */
+const LONGEST_KWH = 999_999.999;
+
+/**
+ * Per-route body limits from the largest entry each list may hold (the global limit is far
+ * smaller). Only meter identities get this far: roles are checked before the body is read.
+ */
+export const AVAILABILITY_BODY_LIMIT = listBodyLimit(
+  { homeId: 'h'.repeat(128), energyKwh: LONGEST_KWH },
+  MAX_AVAILABILITY_ENTRIES,
+);
+export const READINGS_BODY_LIMIT = listBodyLimit(
+  { tradeId: 't999999', side: 'offer', energyKwh: LONGEST_KWH },
+  MAX_READINGS,
+);
 
 interface AvailabilityBody {
   availability: { homeId: string; energyKwh: number }[];
@@ -105,6 +143,7 @@ export function meterRoutes(ledger: Ledger) {
       '/v1/windows/:windowId/available-energy',
       {
         config: { roles: ['meter'] },
+        bodyLimit: AVAILABILITY_BODY_LIMIT,
         schema: {
           tags: ['meter'],
           summary: "Meter head-end: each prosumer's energy available for the window (caps its offer)",
@@ -156,10 +195,12 @@ export function meterRoutes(ledger: Ledger) {
       '/v1/windows/:windowId/meter-reports',
       {
         config: { roles: ['meter'] },
+        bodyLimit: READINGS_BODY_LIMIT,
         schema: {
           tags: ['meter'],
           summary:
-            "Meter head-end: delivered (offer) and received (bid) energy of each of its org's trade sides after delivery",
+            "Meter head-end: delivered (offer) and received (bid) energy of each of its org's trade sides after delivery " +
+            '(one report per window, every trade side at once)',
           params: windowIdParams,
           body: readingsBody,
           response: {

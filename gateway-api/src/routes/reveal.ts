@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
-import { decodeJson, requireIdentity, windowIdParams, type WindowIdParams } from './common';
+import { decodeJson, listBodyLimit, requireIdentity, windowIdParams, type WindowIdParams } from './common';
 
 export interface RevealResult {
   readonly windowId: string;
@@ -95,6 +95,9 @@ export async function releaseOwnEscrow(
   };
 }
 
+/** The body limit of a release with the most accounts the chaincode takes (acct- + 32 hex each). */
+export const RELEASE_BODY_LIMIT = listBodyLimit(`acct-${'f'.repeat(32)}`, MAX_RELEASE_ACCOUNTS);
+
 const releaseBody = {
   type: ['object', 'null'],
   additionalProperties: false,
@@ -154,6 +157,7 @@ export function revealRoutes(ledger: Ledger) {
       '/v1/windows/:windowId/escrow-release',
       {
         config: { roles: ['admin'] },
+        bodyLimit: RELEASE_BODY_LIMIT,
         schema: {
           tags: ['windows'],
           summary:

@@ -5,8 +5,9 @@ import { decodeJson, publicObject, requireIdentity, windowIdParams, type WindowI
 
 /**
  * POST /v1/windows/:windowId/settlement: a utility settles its own accounts of the window on its
- * own peer (buyers charged from their escrow, sellers paid in proportion to what they delivered);
- * once per org, after every org with trades has reported its deliveries.
+ * own peer (sellers paid in proportion to what they delivered, out of what the buyers were charged
+ * at their delivery reports); once per org, after every org with trades has reported its
+ * deliveries, or after the window's reportBy without the reports still missing.
  */
 export function settlementRoutes(ledger: Ledger) {
   return (app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
@@ -16,7 +17,9 @@ export function settlementRoutes(ledger: Ledger) {
         config: { roles: ['admin'] },
         schema: {
           tags: ['windows'],
-          summary: "Utility admin: settle its org's accounts of a delivered window (once per org)",
+          summary:
+            "Utility admin: settle its org's accounts of a delivered window (once per org; after every report, " +
+            'or after reportBy without the missing ones)',
           params: windowIdParams,
           response: { 200: publicObject },
         },

@@ -15,6 +15,9 @@ import {
 
 export const PRICING_RULES = ['pay-as-clear', 'pay-as-bid'] as const;
 
+/** The chaincode's bound on a window's report grace: 7 days. */
+export const MAX_REPORT_GRACE_SECONDS = 604_800;
+
 const openWindowBody = {
   type: 'object',
   required: ['windowId', 'deliverySlotId', 'deliveryStart', 'deliveryEnd', 'closesAt'],
@@ -30,6 +33,14 @@ const openWindowBody = {
       description: 'RFC 3339 time when orders close (after now, at most deliveryStart)',
     },
     pricingRule: { type: 'string', enum: PRICING_RULES, description: 'Default pay-as-clear' },
+    reportGraceSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_REPORT_GRACE_SECONDS,
+      description:
+        'Seconds after deliveryEnd within which every utility with trades reports its deliveries (reportBy); ' +
+        `after it the window settles without the missing reports. 0 to ${MAX_REPORT_GRACE_SECONDS}, default 3600`,
+    },
   },
 } as const;
 
@@ -40,7 +51,119 @@ interface OpenWindowBody {
   deliveryEnd: string;
   closesAt: string;
   pricingRule?: (typeof PRICING_RULES)[number];
+  reportGraceSeconds?: number;
 }
+
+const isoTime = { type: 'string', format: 'date-time' } as const;
+const valueUnits = { type: 'string', description: 'Value units (1e-10 currency), decimal integer' } as const;
+const transactionRecord = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { txId: { type: 'string' } },
+} as const;
+
+/**
+ * A utility's part of a window (docs/auction.md, GetWindow). Every object here lets members it
+ * does not name through (additionalProperties), so a field the chaincode adds is never dropped.
+ */
+const windowPart = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    windowId: { type: 'string' },
+    org: { type: 'string' },
+    charged: valueUnits,
+    paid: valueUnits,
+    refunded: valueUnits,
+    revealed: transactionRecord,
+    released: transactionRecord,
+    delivery: transactionRecord,
+    settlement: transactionRecord,
+    withdrawnOffers: {
+      description: "This utility's offers withdrawn from the clearing, as the chaincode reports them",
+    },
+  },
+} as const;
+
+/** The clearing's public result (GetClearing) as GET /v1/windows/{windowId} shows it. */
+const clearingResult = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    windowId: { type: 'string' },
+    pricingRule: { type: 'string' },
+    clearingPrice: {
+      type: ['number', 'null'],
+      description: 'Price units (1e-4 currency per MWh); null for pay-as-bid or without trades',
+    },
+    orders: { type: 'integer' },
+    trades: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: true },
+      description:
+        '{tradeId, offerRef, bidRef, sellerAccount, buyerAccount, sellerOrg, buyerOrg, energyWh, price, value}',
+    },
+    totals: { type: 'object', additionalProperties: true },
+    excludedOrgs: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Utilities that had not revealed by revealBy: cleared without their orders',
+    },
+    droppedRevoked: {
+      type: 'integer',
+      description: 'Revealed orders left out because their device was revoked',
+    },
+    clearedAt: isoTime,
+    txId: { type: 'string' },
+  },
+} as const;
+
+/** GET /v1/windows/{windowId}: the window (GetWindow) with its clearing once cleared. */
+const windowView = {
+  type: 'object',
+  required: ['windowId', 'status'],
+  additionalProperties: true,
+  properties: {
+    windowId: { type: 'string' },
+    deliverySlotId: { type: 'string' },
+    deliveryStart: isoTime,
+    deliveryEnd: isoTime,
+    closesAt: isoTime,
+    revealBy: {
+      ...isoTime,
+      description: 'After it the window may be cleared without the utilities that have not revealed',
+    },
+    reportBy: {
+      ...isoTime,
+      description: 'deliveryEnd + reportGraceSeconds: after it the window may settle without missing reports',
+    },
+    pricingRule: { type: 'string' },
+    status: { type: 'string', enum: ['OPEN', 'CLOSED', 'CLEARED', 'SETTLED'] },
+    orgs: { type: 'array', items: { type: 'string' } },
+    tradeOrgs: { type: 'array', items: { type: 'string' } },
+    parts: { type: 'array', items: windowPart },
+    pool: { type: 'object', additionalProperties: true },
+    clearing: clearingResult,
+  },
+} as const;
+
+/** What ClearWindow answers: a summary (the trades themselves are in GET /v1/windows/{windowId}). */
+const clearingSummary = {
+  type: 'object',
+  required: ['windowId', 'pricingRule', 'clearingPrice', 'trades', 'tradedWh', 'clearedAt', 'txId'],
+  additionalProperties: true,
+  properties: {
+    windowId: { type: 'string' },
+    pricingRule: { type: 'string' },
+    clearingPrice: clearingResult.properties.clearingPrice,
+    trades: { type: 'integer', description: 'Number of trades' },
+    tradedWh: { type: 'integer', description: 'Energy traded, Wh' },
+    excludedOrgs: clearingResult.properties.excludedOrgs,
+    droppedRevoked: clearingResult.properties.droppedRevoked,
+    clearedAt: isoTime,
+    txId: { type: 'string' },
+  },
+} as const;
 
 const listQuery = {
   type: 'object',
@@ -85,7 +208,7 @@ export function windowRoutes(ledger: Ledger) {
       },
       async (request, reply) => {
         requireOwnOperator(ledger, request, 'market', 'opening a trading window');
-        const { windowId: id, pricingRule, ...times } = request.body;
+        const { windowId: id, pricingRule, reportGraceSeconds, ...times } = request.body;
         const closesAt = Date.parse(times.closesAt);
         const start = Date.parse(times.deliveryStart);
         const end = Date.parse(times.deliveryEnd);
@@ -96,7 +219,12 @@ export function windowRoutes(ledger: Ledger) {
             'the window must close at or before deliveryStart, and deliveryStart must precede deliveryEnd',
           );
         }
-        const spec = { ...times, ...(pricingRule === undefined ? {} : { pricingRule }) };
+        // Options left out are left to the chaincode's defaults.
+        const spec = {
+          ...times,
+          ...(pricingRule === undefined ? {} : { pricingRule }),
+          ...(reportGraceSeconds === undefined ? {} : { reportGraceSeconds }),
+        };
         const submitted = await ledger
           .contract('market', 'auction')
           .submit('OpenTradingWindow', { arguments: [id, JSON.stringify(spec)] });
@@ -135,7 +263,7 @@ export function windowRoutes(ledger: Ledger) {
           tags: ['windows'],
           summary: 'A trading window: spec, status, clearing result and public totals when present',
           params: windowIdParams,
-          response: { 200: publicObject },
+          response: { 200: windowView },
         },
       },
       async (request) => {
@@ -150,9 +278,11 @@ export function windowRoutes(ledger: Ledger) {
         config: { roles: ['market'] },
         schema: {
           tags: ['windows'],
-          summary: 'Market operator: clear a closed window once every utility revealed its orders',
+          summary:
+            'Market operator: clear a closed window once every utility revealed its orders, or after revealBy ' +
+            'without those that did not; answers a summary (the trades are in GET /v1/windows/{windowId})',
           params: windowIdParams,
-          response: { 200: publicObject },
+          response: { 200: clearingSummary },
         },
       },
       async (request, reply) => {
@@ -214,8 +344,24 @@ export function windowRoutes(ledger: Ledger) {
               type: 'object',
               required: ['matches'],
               additionalProperties: true,
-              description: '{matches, recomputed, published, ordersVerified} as the chaincode answers it',
-              properties: { matches: { type: 'boolean' } },
+              description:
+                '{matches, sameResult, ordersVerified, ordersMismatched, ordersPurged, recomputed, published} as the chaincode answers it',
+              properties: {
+                matches: { type: 'boolean' },
+                sameResult: { type: 'boolean' },
+                ordersVerified: { type: 'integer' },
+                ordersMismatched: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'Order references whose revealed bytes do not match their private-data hash',
+                },
+                ordersPurged: {
+                  description:
+                    'Revealed orders whose private data is purged, so their bytes cannot be checked',
+                },
+                recomputed: { type: 'object', additionalProperties: true },
+                published: { type: 'object', additionalProperties: true },
+              },
             },
           },
         },

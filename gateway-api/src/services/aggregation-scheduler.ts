@@ -28,6 +28,7 @@ interface SlotListPage {
 
 interface SlotAggregates {
   readonly deadline: string;
+  readonly status?: string;
   readonly aggregates: readonly { readonly org: string; readonly published: boolean }[];
 }
 
@@ -100,5 +101,16 @@ export class AggregationScheduler extends DeadlineScheduler {
     }
     this.options.log?.info({ slotId, buses: result.buses.length }, 'aggregates published');
     return undefined;
+  }
+
+  /** Still to publish while the slot takes aggregates and one of this org's is unpublished. */
+  protected async stillPending(slotId: string): Promise<boolean> {
+    const slot = decodeJson<SlotAggregates>(
+      await this.options.ledger.contract(this.reader()).evaluate('GetSlot', { arguments: [slotId] }),
+    );
+    if (slot.status !== undefined && FINISHED_STATUSES.has(slot.status)) {
+      return false;
+    }
+    return slot.aggregates.some((agg) => agg.org === this.options.ledger.mspId && !agg.published);
   }
 }

@@ -12,8 +12,11 @@ export interface DeadlineSchedulerOptions {
   readonly ledger: EventingLedger;
   /** Wait after the deadline: the chaincode compares it with the transaction time. Default 2 s. */
   readonly graceMs?: number;
-  /** Retries of a failed or premature run: doubling delays, then the item is given up. */
-  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number; readonly maxAttempts?: number };
+  /**
+   * Retries of a failed or premature run: doubling delays from `initialMs` (default 5 s) up to
+   * `maxMs` (default 60 s), for as long as the ledger says the work is still to do.
+   */
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly log?: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 }
 
@@ -25,17 +28,19 @@ interface Planned {
 }
 
 /**
- * Work a gateway does on its own at a ledger deadline (a slot's aggregation, a window's reveal):
- * the plan is rebuilt from the ledger on start and extended by chaincode events, so a restart
- * loses nothing; failed or premature runs are retried with backoff. Subclasses say what to plan
- * and what to run.
+ * Work a gateway does on its own at a ledger deadline (a slot's aggregation, a window's reveal,
+ * an escrow release): the plan is rebuilt from the ledger on start and extended by chaincode
+ * events, so a restart loses nothing. A failed or premature run is retried with capped backoff
+ * for as long as the ledger says the work is still to do: the clearing and the settlement wait
+ * for it, so the gateway never gives up on its own; once the delay reaches its cap every retry
+ * logs a warning, for an operator to look at. Subclasses say what to plan, what to run and how
+ * the ledger tells whether it is still pending.
  */
 export abstract class DeadlineScheduler {
   private readonly plan = new Map<string, Planned>();
   private readonly graceMs: number;
   private readonly initialRetryMs: number;
   private readonly maxRetryMs: number;
-  private readonly maxAttempts: number;
   private feed: EventFeed | undefined;
   private rebuildTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -46,8 +51,7 @@ export abstract class DeadlineScheduler {
   constructor(protected readonly base: DeadlineSchedulerOptions) {
     this.graceMs = base.graceMs ?? 2000;
     this.initialRetryMs = base.retry?.initialMs ?? 5000;
-    this.maxRetryMs = base.retry?.maxMs ?? 5 * 60 * 1000;
-    this.maxAttempts = base.retry?.maxAttempts ?? 8;
+    this.maxRetryMs = base.retry?.maxMs ?? 60_000;
   }
 
   /** Plans every item the ledger says is still to do (calls `schedule` for each). */
@@ -58,6 +62,12 @@ export abstract class DeadlineScheduler {
 
   /** Runs the item; answers why it must run again (not done yet), or undefined when done. */
   protected abstract runItem(id: string): Promise<string | undefined>;
+
+  /**
+   * Whether the ledger says the item is still to be done by this org (false once it is done, by
+   * anyone, or no longer applies); asked before every retry.
+   */
+  protected abstract stillPending(id: string): Promise<boolean>;
 
   /** Items waiting to run, with when they are due. */
   get plannedItems(): { id: string; dueAt: Date; attempt: number }[] {
@@ -157,14 +167,24 @@ export abstract class DeadlineScheduler {
     planned.attempt += 1;
     let retryReason: string | undefined;
     try {
-      retryReason = await this.runItem(id);
-    } catch (error) {
-      const mapped = toHttpError(error);
-      // Fabric and network failures and MVCC conflicts may pass on a retry; refusals will not.
-      if (mapped.statusCode >= 500 || mapped.code === 'CONFLICT') {
-        retryReason = `${mapped.code}: ${mapped.message}`;
-      } else {
-        this.base.log?.error({ id, code: mapped.code }, `${this.what} refused: ${mapped.message}`);
+      try {
+        retryReason = await this.runItem(id);
+      } catch (error) {
+        const mapped = toHttpError(error);
+        // Fabric and network failures and MVCC conflicts may pass on a retry; refusals will not.
+        if (mapped.statusCode >= 500 || mapped.code === 'CONFLICT') {
+          retryReason = `${mapped.code}: ${mapped.message}`;
+        } else {
+          this.base.log?.error({ id, code: mapped.code }, `${this.what} refused: ${mapped.message}`);
+        }
+      }
+      // Done by someone else meanwhile (an admin, another path), or no longer applicable.
+      if (retryReason !== undefined && !(await this.pendingOnLedger(id))) {
+        this.base.log?.info(
+          { id, attempts: planned.attempt },
+          `${this.what} no longer pending on the ledger`,
+        );
+        retryReason = undefined;
       }
     } finally {
       planned.running = false;
@@ -176,14 +196,26 @@ export abstract class DeadlineScheduler {
       this.plan.delete(id);
       return;
     }
-    if (planned.attempt >= this.maxAttempts) {
-      this.plan.delete(id);
-      this.base.log?.error({ id, attempts: planned.attempt }, `${this.what} given up: ${retryReason}`);
-      return;
-    }
     const delay = this.backoff(planned.attempt);
-    this.base.log?.warn({ id, attempt: planned.attempt, retryInMs: delay }, retryReason);
+    const retry = { id, attempt: planned.attempt, retryInMs: delay };
+    if (delay >= this.maxRetryMs) {
+      this.base.log?.warn(
+        retry,
+        `${this.what} still pending after ${planned.attempt} attempts, retried every ${delay} ms: ${retryReason}`,
+      );
+    } else {
+      this.base.log?.info(retry, `${this.what} retried: ${retryReason}`);
+    }
     this.arm(id, planned, Date.now() + delay);
+  }
+
+  /** stillPending, or true when the ledger cannot be read (then the retry finds out). */
+  private async pendingOnLedger(id: string): Promise<boolean> {
+    try {
+      return await this.stillPending(id);
+    } catch {
+      return true;
+    }
   }
 
   /** Doubling delay for the n-th retry (n ≥ 1), capped. */

@@ -126,14 +126,16 @@ export class ReleaseScheduler extends DeadlineScheduler {
         throw error;
       }
       // Refused: the clearing may not be visible on this peer yet, or this org has no part in
-      // the window (it joined the channel after the opening); the window record tells which.
-      const window = await this.window(windowId);
-      if (window.parts?.some((part) => part.org === this.options.ledger.mspId) !== true) {
-        return undefined;
-      }
-      return this.pending(window) || !CLEARED.has(window.status)
-        ? `window ${windowId} cannot be released yet (${window.status})`
-        : undefined;
+      // the window (it joined the channel after the opening); the window record tells which
+      // before the retry.
+      return `window ${windowId} cannot be released yet (${refused})`;
     }
+  }
+
+  /** Still to release while this org has a part in the window that is not released. */
+  protected async stillPending(windowId: string): Promise<boolean> {
+    const window = await this.window(windowId);
+    const part = window.parts?.find((candidate) => candidate.org === this.options.ledger.mspId);
+    return part !== undefined && part.released === undefined;
   }
 }
