@@ -93,19 +93,40 @@ export function slotHour(slot: number): number {
   return (((slot % SLOTS_PER_DAY) + 0.5) * SLOT_MINUTES) / 60;
 }
 
-/** The home's forecast range for one slot, given the price range of its bus. */
-export function slotDemand(
+/** Simulated start of a slot of the day, HH:MM. */
+export function timeOfDay(slot: number): string {
+  const minutes = slot * SLOT_MINUTES;
+  return `${String(Math.floor(minutes / 60) % 24).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
+/** The home's power balance in one slot, kW: what its appliances and its PV do at the given prices. */
+export interface SlotPower {
+  /** Load the home must draw (non-controllable, HVAC comfort share, EV before departure). */
+  readonly mustKw: number;
+  /** Load the home would like to draw at these prices. */
+  readonly wantedKw: number;
+  readonly pvKw: number;
+  /** Battery charging (cheap prices) and discharging (expensive prices). */
+  readonly chargingKw: number;
+  readonly dischargingKw: number;
+  /** Where between Lmin and Lmax the home would draw if nothing limited it, 0.6-1. */
+  readonly preferredShare: number;
+}
+
+/** The home's appliances and PV in one slot, given the price range of its bus. */
+export function slotPower(
   profile: HomeProfile,
   seed: number,
   homeIndex: number,
   slot: number,
   prices: PriceRange | null,
-): SlotDemand {
+): SlotPower {
   if (!Number.isInteger(slot) || slot < 0) {
     throw new RangeError('slot must be a whole number ≥ 0');
   }
   const hour = slotHour(slot);
   const p = priceResponse(prices);
+  // One stream per home and slot, drawn in a fixed order, so every quantity is reproducible.
   const noise = createRandom(seedOf('slot', seed, homeIndex, slot));
 
   const uncontrollable =
@@ -140,16 +161,46 @@ export function slotDemand(
         profile.pv.clearSky *
         Math.max(0, Math.sin((Math.PI * (hour - 6)) / 14)) *
         between(noise, 0.85, 1);
-  // The battery charges when prices are low and covers must-run load when they are high.
-  const charging = profile.batteryKw * Math.max(0, 1 - p / 0.35);
-  const discharging = profile.batteryKw * Math.max(0, (p - 0.6) / 0.4);
+  return {
+    mustKw: uncontrollable + hvacMust + evMust,
+    wantedKw: uncontrollable + hvacWanted + heaterWanted + evWanted,
+    pvKw,
+    // The battery charges when prices are low and covers must-run load when they are high.
+    chargingKw: profile.batteryKw * Math.max(0, 1 - p / 0.35),
+    dischargingKw: profile.batteryKw * Math.max(0, (p - 0.6) / 0.4),
+    preferredShare: between(noise, 0.6, 1),
+  };
+}
 
-  const mustKw = uncontrollable + hvacMust + evMust;
-  const wantedKw = uncontrollable + hvacWanted + heaterWanted + evWanted;
-  const lower = round3(Math.max(0, mustKw - pvKw - discharging));
-  const upper = round3(Math.max(lower, wantedKw - pvKw + charging));
-  const preferredKw = round3(lower + (upper - lower) * between(noise, 0.6, 1));
+/** The home's forecast range for one slot, given the price range of its bus. */
+export function slotDemand(
+  profile: HomeProfile,
+  seed: number,
+  homeIndex: number,
+  slot: number,
+  prices: PriceRange | null,
+): SlotDemand {
+  const power = slotPower(profile, seed, homeIndex, slot, prices);
+  const lower = round3(Math.max(0, power.mustKw - power.pvKw - power.dischargingKw));
+  const upper = round3(Math.max(lower, power.wantedKw - power.pvKw + power.chargingKw));
+  const preferredKw = round3(lower + (upper - lower) * power.preferredShare);
   return { lower, upper, preferredKw: Math.min(upper, Math.max(lower, preferredKw)) };
+}
+
+/**
+ * What the home's PV produces beyond its own wanted load and its battery's charging in the slot,
+ * kW (≥ 0): the surplus it could export. The forecast range never shows it (it is net of PV and
+ * never negative); the energy auction sells it.
+ */
+export function surplusKw(
+  profile: HomeProfile,
+  seed: number,
+  homeIndex: number,
+  slot: number,
+  prices: PriceRange | null,
+): number {
+  const power = slotPower(profile, seed, homeIndex, slot, prices);
+  return Math.max(0, power.pvKw - power.wantedKw - power.chargingKw);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What a simulated day produced, as the report and the tests read it. It holds only what the DSO
- * and the public ledger see (per-bus sums, home counts, λ) plus simulation-side totals per bus:
- * no home id, no individual forecast, allowance or drawn power is ever put here.
+ * and the public ledger see (per-bus sums, home counts, λ, each trading window's public clearing
+ * and totals) plus simulation-side totals per bus and counts per window: no home id, no account
+ * id, no individual forecast, allowance, drawn power, order or meter reading is ever put here.
  */
 import type { PriceRange } from './appliance-model';
 
@@ -58,6 +59,61 @@ export interface SlotResult {
   readonly timing: SlotTiming;
 }
 
+export interface WindowTiming {
+  /** Wall-clock time of each phase of the window (open, order, reveal, clear, release, ...). */
+  readonly phasesMs: Readonly<Record<string, number>>;
+  /** How long the window was open for orders (its closesAt after its opening). */
+  readonly closeDelayMs: number;
+  /** From opening the window until its grid share was claimed. */
+  readonly totalMs: number;
+}
+
+/**
+ * One trading window of the energy auction, from the public ledger (GetWindow, GetClearing,
+ * AuditClearing as the auditor reads them) plus the devices' own counts of what they sent.
+ * Energies in Wh, prices in currency per MWh, amounts in value units (1e-10 currency) as decimal
+ * strings, exactly as the ledger holds them.
+ */
+export interface WindowResult {
+  readonly windowId: string;
+  /** The slot the window trades energy for (the slot after the one it opened in). */
+  readonly deliverySlotId: string;
+  readonly deliveryIndex: number;
+  /** Simulated start of the delivery slot, HH:MM. */
+  readonly deliveryStartsAt: string;
+  readonly pricingRule: string;
+  /** Prosumers whose available energy the meter head-ends posted (private values; count only). */
+  readonly availabilityPosted: number;
+  /** Orders the devices placed and the gateways accepted, by side, and those refused. */
+  readonly offersPlaced: number;
+  readonly bidsPlaced: number;
+  readonly ordersRefused: number;
+  /** Orders the utilities revealed at the close (Σ of the parts' revealed counts). */
+  readonly ordersRevealed: number;
+  /** Pay-as-clear price, currency per MWh; null without trades. */
+  readonly clearingPrice: number | null;
+  readonly trades: number;
+  readonly offeredWh: number;
+  readonly bidWh: number;
+  readonly tradedWh: number;
+  /** Σ of the utilities' public delivery totals (sellers delivered, buyers received). */
+  readonly deliveredWh: number;
+  readonly receivedWh: number;
+  /** Utilities with a side in a trade: each reported its deliveries and settled. */
+  readonly tradeOrgs: number;
+  /** Meter readings reported (one per trade side; private values; count only). */
+  readonly readings: number;
+  /** The pool: charged to buyers, paid to sellers, claimed as the grid share. */
+  readonly buyersCharged: string;
+  readonly paidToSellers: string;
+  readonly gridShare: string;
+  readonly status: string;
+  /** AuditClearing: the recomputed clearing equals the published one and every order its hash. */
+  readonly auditMatches: boolean;
+  readonly ordersVerified: number;
+  readonly timing: WindowTiming;
+}
+
 export interface DayResult {
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -65,6 +121,10 @@ export interface DayResult {
     readonly homes: number;
     readonly buses: number;
     readonly slots: number;
+    /** Slot of the day the simulation started at (0: midnight). */
+    readonly startSlot: number;
+    /** A trading window every this many slots; 0: no auction. */
+    readonly auctionEvery: number;
     readonly speed: number | null;
     readonly seed: number;
     /** The channel's minimum group size k. */
@@ -76,7 +136,12 @@ export interface DayResult {
     readonly homes: number;
   }[];
   readonly slots: readonly SlotResult[];
+  /** The trading windows, in delivery-slot order; every one settled and its grid share claimed. */
+  readonly windows: readonly WindowResult[];
+  /** Seconds from the first slot's opening until the last slot and the last window were done. */
   readonly wallSeconds: number;
+  /** Seconds to open the homes' token accounts and deposit the consumers' starting balances. */
+  readonly accountsSeconds: number;
   /** Seconds to enrol the devices (0 when all came from the cache). */
   readonly enrolmentSeconds: number;
 }

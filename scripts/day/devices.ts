@@ -10,7 +10,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, submitJson, type NetworkDescription } from '@hems/network-client';
-import { GatewayApiError, HemsClient, type DeviceCredentials } from '../../gateway-api/src/client';
+import {
+  GatewayApiError,
+  HemsClient,
+  type AccountInfo,
+  type DeviceCredentials,
+} from '../../gateway-api/src/client';
 import { callGateway, gatewayCaPem, gatewayUrl } from '../../gateway-api/src/local/gateway-processes';
 import {
   createHomeProfile,
@@ -21,6 +26,7 @@ import {
   type SlotDemand,
 } from './appliance-model';
 import { UTILITIES, type Feeder, type HomeSpec } from './feeder-model';
+import { paddedEscrow, planOrder } from './market-model';
 
 interface CachedDevice {
   readonly homeId: string;
@@ -178,6 +184,22 @@ export type SubmitOutcome =
   | { readonly accepted: true; readonly latencyMs: number }
   | { readonly accepted: false; readonly reason: string };
 
+/** A device's outcome for one trading window; the order itself stays inside the device. */
+export type OrderOutcome =
+  | { readonly placed: false }
+  | {
+      readonly placed: true;
+      readonly side: 'offer' | 'bid';
+      readonly accepted: true;
+      readonly latencyMs: number;
+    }
+  | {
+      readonly placed: true;
+      readonly side: 'offer' | 'bid';
+      readonly accepted: false;
+      readonly reason: string;
+    };
+
 export interface DrawOutcome {
   readonly bus: string;
   readonly drawnKw: number;
@@ -260,6 +282,39 @@ export class SimulatedHome {
     const dispatch = await whenVisible(() => this.client.getDispatch(slotId));
     const drawnKw = drawnPower(demand, dispatch.allowedKw);
     return { bus: this.bus, drawnKw, overAllowance: drawnKw > dispatch.allowedKw + 1e-9 };
+  }
+
+  /**
+   * Sizes its order for the delivery slot from its own model and the slot's tariff prices (a
+   * prosumer offers its surplus, a consumer bids for its flexible demand), signs it and submits it
+   * sealed; a bid escrows its value rounded up to whole currency units.
+   */
+  async submitOrder(windowId: string, deliverySlot: number, prices: PriceRange): Promise<OrderOutcome> {
+    const plan = planOrder(this.profile, this.seed, this.spec.index, deliverySlot, prices);
+    if (plan === null) {
+      return { placed: false };
+    }
+    const started = performance.now();
+    try {
+      await this.client.submitOrder(windowId, {
+        ...plan,
+        ...(plan.side === 'bid' ? { escrow: paddedEscrow(plan) } : {}),
+      });
+      return { placed: true, side: plan.side, accepted: true, latencyMs: performance.now() - started };
+    } catch (error) {
+      // The gateway's refusals name the window and the rule, never the order's values.
+      return {
+        placed: true,
+        side: plan.side,
+        accepted: false,
+        reason: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  /** Its pseudonymous token account, as its utility's relay looks it up. */
+  account(): Promise<AccountInfo> {
+    return this.client.getMyAccount();
   }
 
   close(): void {

@@ -1,9 +1,11 @@
 /**
  * The terminal's live view of the day: a header, then one row per finished slot with what the
- * DSO saw per bus (Σ range against capacity), λ, the worst overload and the slot's timings.
+ * DSO saw per bus (Σ range against capacity), λ, the worst overload and the slot's timings, and
+ * between them one line per settled trading window with its public clearing and settlement.
  */
-import type { DayResult, SlotResult } from './day-result';
+import type { DayResult, SlotResult, WindowResult } from './day-result';
 import { maxOverload } from './dispatch-summary';
+import { formatValue, kwhFromWh } from './market-model';
 
 const WIDTHS = {
   slot: 4,
@@ -62,6 +64,25 @@ export function tableRow(slot: SlotResult): string {
   ].join(' ');
 }
 
+/**
+ * One settled window: delivery time, pay-as-clear price, trades, traded and delivered kWh (the
+ * utilities' public totals), the grid share and the audit.
+ */
+export function windowRow(window: WindowResult): string {
+  const price = window.clearingPrice === null ? 'no trade' : `${window.clearingPrice} €/MWh`;
+  return [
+    `  window → ${window.deliveryStartsAt}:`,
+    `orders ${window.ordersRevealed},`,
+    `price ${price},`,
+    `trades ${window.trades},`,
+    `traded ${kwhFromWh(window.tradedWh).toFixed(3)} kWh,`,
+    `delivered ${kwhFromWh(window.deliveredWh).toFixed(3)} kWh,`,
+    `grid share ${formatValue(window.gridShare)} €,`,
+    `audit ${window.auditMatches ? 'ok' : 'MISMATCH'},`,
+    `${(window.timing.totalMs / 1000).toFixed(1)} s`,
+  ].join(' ');
+}
+
 /** The closing lines: totals and timings. */
 export function tableSummary(day: DayResult): string {
   const totals = day.slots.map((slot) => slot.timing.totalMs).sort((a, b) => a - b);
@@ -74,5 +95,19 @@ export function tableSummary(day: DayResult): string {
       `slot from open to last allowance: median ${(median / 1000).toFixed(1)} s, max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s`,
     `${early} of ${day.slots.length} slots closed early (every enrolled home submitted); ${missed} forecasts refused or late; ` +
       `${violations} homes drew more than allowed`,
+    ...(day.windows.length === 0 ? [] : [windowSummary(day.windows)]),
   ].join('\n');
+}
+
+function windowSummary(windows: readonly WindowResult[]): string {
+  const totals = windows.map((window) => window.timing.totalMs).sort((a, b) => a - b);
+  const traded = windows.reduce((sum, window) => sum + window.tradedWh, 0);
+  const delivered = windows.reduce((sum, window) => sum + window.deliveredWh, 0);
+  const audited = windows.filter((window) => window.auditMatches).length;
+  return (
+    `${windows.length} trading windows settled: ${windows.reduce((sum, window) => sum + window.trades, 0)} trades, ` +
+    `${kwhFromWh(traded).toFixed(3)} kWh traded, ${kwhFromWh(delivered).toFixed(3)} kWh delivered; ` +
+    `${audited} of ${windows.length} audits match; window from opening to grid share: median ` +
+    `${((totals[Math.floor(totals.length / 2)] ?? 0) / 1000).toFixed(1)} s, max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s`
+  );
 }

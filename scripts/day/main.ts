@@ -1,10 +1,12 @@
 /*
  * `npm start`: after `npm run network:up`, a simulated day on the local Fabric network — REST
  * gateways per org, simulated HEMS devices with their own keys, the DSO opening every slot,
- * aggregating and dispatching — with a live table and an HTML report under reports/.
+ * aggregating and dispatching, and an energy auction window every hour — with a live table and an
+ * HTML report under reports/.
  *
  *   npm start                                   # 32 homes, 3 buses, 96 slots; the network keeps running
  *   npm start -- --homes 40 --slots 24 --speed max
+ *   npm start -- --start 09:00 --slots 16 --auction-every 2
  *   npm start -- --once                         # stop the network at the end
  */
 import { spawnSync } from 'node:child_process';
@@ -12,9 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeFabricError, loadNetworkDescription } from '@hems/network-client';
 import { layoutFeeder } from './feeder-model';
-import { tableHeader, tableRow, tableSummary } from './live-table';
+import { tableHeader, tableRow, tableSummary, windowRow } from './live-table';
 import { OptionsError, parseDayOptions, USAGE, type DayOptions } from './options';
 import { renderReport } from './report';
+import { timeOfDay } from './appliance-model';
 import { runDay } from './run-day';
 
 function stopNetwork(): void {
@@ -26,17 +29,27 @@ async function main(options: DayOptions): Promise<void> {
   const feeder = layoutFeeder(options.homes, options.buses);
   console.log(
     `\nSimulated day: ${options.homes} homes on ${feeder.buses.map((bus) => `${bus.bus} (${bus.capacityKw} kW)`).join(', ')}; ` +
-      `${options.slots} slots at ${options.speed === null ? 'full speed' : `${options.speed}× real time`}, seed ${options.seed}`,
+      `${options.slots} slots from ${timeOfDay(options.startSlot)} at ${options.speed === null ? 'full speed' : `${options.speed}× real time`}, seed ${options.seed}; ` +
+      (options.auctionEvery === 0
+        ? 'no energy auction'
+        : `a trading window every ${options.auctionEvery} slots (delivery in the next slot)`),
   );
   let headerShown = false;
+  const showHeader = (): void => {
+    if (!headerShown) {
+      console.log(`\n${tableHeader(feeder.buses.map((bus) => bus.bus))}`);
+      headerShown = true;
+    }
+  };
   const day = await runDay(options, description, {
     log: (line) => console.log(line),
     slotDone: (slot) => {
-      if (!headerShown) {
-        console.log(`\n${tableHeader(feeder.buses.map((bus) => bus.bus))}`);
-        headerShown = true;
-      }
+      showHeader();
       console.log(tableRow(slot));
+    },
+    windowDone: (window) => {
+      showHeader();
+      console.log(windowRow(window));
     },
   });
   console.log(`\n${tableSummary(day)}`);
@@ -44,6 +57,12 @@ async function main(options: DayOptions): Promise<void> {
   const file = path.join(options.reportDir, `day-${day.startedAt.replace(/[:.]/g, '-')}.html`);
   writeFileSync(file, renderReport(day));
   console.log(`report: ${file}`);
+  const mismatched = day.windows.filter((window) => !window.auditMatches);
+  if (mismatched.length > 0) {
+    // The report is written either way; a clearing the auditor cannot reproduce is a failure.
+    console.error(`the auditor's recomputed clearing differs in ${mismatched.length} windows`);
+    process.exitCode = 1;
+  }
 }
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -3,7 +3,11 @@
  *
  *   --homes N     simulated homes (HEMS devices), default 32
  *   --buses N     feeder buses, default 3
- *   --slots N     15-minute slots from midnight, default 96 (a whole day)
+ *   --slots N     15-minute slots, default 96 (a whole day; the rest of the day after --start)
+ *   --start HH:MM simulated time of the first slot, on a quarter hour, default 00:00
+ *   --auction-every N
+ *                 a trading window of the energy auction every N slots (delivery in the next
+ *                 slot), default 4 (one per hour); 0: no auction
  *   --speed X     simulated seconds per wall-clock second, default 180 (a slot every 5 s);
  *                 `max` opens each slot as soon as the previous one has its forecasts
  *   --seed N      seed of the home profiles, default 1
@@ -18,6 +22,10 @@ export interface DayOptions {
   readonly homes: number;
   readonly buses: number;
   readonly slots: number;
+  /** Slot of the day the simulation starts at (0: midnight, 4: 01:00, ...). */
+  readonly startSlot: number;
+  /** A trading window every this many slots, delivering in the next slot; 0: no auction. */
+  readonly auctionEvery: number;
   /** Simulated seconds per wall-clock second; null: as fast as the network allows. */
   readonly speed: number | null;
   readonly seed: number;
@@ -34,16 +42,22 @@ export const DEFAULT_OPTIONS: DayOptions = {
   homes: 32,
   buses: 3,
   slots: SLOTS_PER_DAY,
+  startSlot: 0,
+  auctionEvery: 4,
   speed: 180,
   seed: 1,
   reportDir: path.resolve(__dirname, '..', '..', 'reports'),
   once: false,
 };
 
-export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [--speed X|max] [--seed N] [--report DIR] [--once]
+export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [--start HH:MM] [--auction-every N]
+                    [--speed X|max] [--seed N] [--report DIR] [--once]
   --homes N     simulated homes, ${UTILITIES.length}×buses to ${MAX_HOMES} (default ${DEFAULT_OPTIONS.homes})
   --buses N     feeder buses, 1 to ${MAX_BUSES} (default ${DEFAULT_OPTIONS.buses})
-  --slots N     15-minute slots from midnight, 1 to ${SLOTS_PER_DAY} (default ${DEFAULT_OPTIONS.slots})
+  --slots N     15-minute slots, 1 to ${SLOTS_PER_DAY} (default: the rest of the day from --start)
+  --start HH:MM simulated time of the first slot, on a quarter hour (default 00:00)
+  --auction-every N
+                a trading window every N slots, 0 to ${SLOTS_PER_DAY}; 0: no auction (default ${DEFAULT_OPTIONS.auctionEvery})
   --speed X     simulated seconds per second, 1 to ${MAX_SPEED}, or max (default ${DEFAULT_OPTIONS.speed})
   --seed N      seed of the home profiles, 0 to 4294967295 (default ${DEFAULT_OPTIONS.seed})
   --report DIR  folder for the HTML report (default reports/)
@@ -78,7 +92,32 @@ function speed(text: string): number | null {
   return value;
 }
 
-const VALUED = new Set(['--homes', '--buses', '--slots', '--speed', '--seed', '--report']);
+/** `HH:MM` on a quarter hour as the day's slot number. */
+function startSlot(text: string): number {
+  const match = /^(\d{2}):(\d{2})$/.exec(text);
+  const hours = Number(match?.[1]);
+  const minutes = Number(match?.[2]);
+  if (match === null || hours > 23 || minutes > 59) {
+    throw new OptionsError(`--start must be a time of day HH:MM, got '${text}'`);
+  }
+  if (minutes % SLOT_MINUTES !== 0) {
+    throw new OptionsError(
+      `--start must be on a quarter hour (a slot starts every ${SLOT_MINUTES} minutes), got ${text}`,
+    );
+  }
+  return (hours * 60 + minutes) / SLOT_MINUTES;
+}
+
+const VALUED = new Set([
+  '--homes',
+  '--buses',
+  '--slots',
+  '--start',
+  '--auction-every',
+  '--speed',
+  '--seed',
+  '--report',
+]);
 
 /** Parses the flags after `npm start --`; throws OptionsError with the reason on any mistake. */
 export function parseDayOptions(argv: readonly string[]): DayOptions {
@@ -124,12 +163,25 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     );
   }
   const reportText = values.get('--report');
+  const start = values.has('--start') ? startSlot(values.get('--start') ?? '') : DEFAULT_OPTIONS.startSlot;
+  // The simulation plays one day: the slots run from --start to midnight at the latest.
+  const slotsLeft = SLOTS_PER_DAY - start;
+  const slots = values.has('--slots')
+    ? wholeNumber('--slots', values.get('--slots') ?? '', 1, SLOTS_PER_DAY)
+    : slotsLeft;
+  if (slots > slotsLeft) {
+    throw new OptionsError(
+      `--slots must be at most ${slotsLeft} when the day starts at ${values.get('--start') ?? '00:00'} (the day ends at midnight), got ${slots}`,
+    );
+  }
   return {
     homes,
     buses,
-    slots: values.has('--slots')
-      ? wholeNumber('--slots', values.get('--slots') ?? '', 1, SLOTS_PER_DAY)
-      : DEFAULT_OPTIONS.slots,
+    slots,
+    startSlot: start,
+    auctionEvery: values.has('--auction-every')
+      ? wholeNumber('--auction-every', values.get('--auction-every') ?? '', 0, SLOTS_PER_DAY)
+      : DEFAULT_OPTIONS.auctionEvery,
     speed: values.has('--speed') ? speed(values.get('--speed') ?? '') : DEFAULT_OPTIONS.speed,
     seed: values.has('--seed')
       ? wholeNumber('--seed', values.get('--seed') ?? '', 0, 0xffffffff)
@@ -137,6 +189,22 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     reportDir: reportText === undefined ? DEFAULT_OPTIONS.reportDir : path.resolve(reportText),
     once,
   };
+}
+
+/**
+ * Positions (0-based, within the day's slots) of the slots in which a trading window opens: every
+ * `auctionEvery`-th slot from the first, as long as its delivery slot (the next one) is still part
+ * of the day.
+ */
+export function auctionPositions(options: Pick<DayOptions, 'slots' | 'auctionEvery'>): number[] {
+  if (options.auctionEvery === 0) {
+    return [];
+  }
+  const positions: number[] = [];
+  for (let position = 0; position + 1 < options.slots; position += options.auctionEvery) {
+    positions.push(position);
+  }
+  return positions;
 }
 
 /** Wall-clock length of one slot at the given speed, ms; null when running as fast as possible. */

@@ -4,14 +4,18 @@
  * aggregate → dispatch → deliver). Slots are pipelined: the next slot opens (at its time in
  * compressed time) once the current one has collected its forecasts, so one slot's aggregation and
  * dispatch overlap with the next one's forecasts; at most two slots are in flight.
- * A later phase (an auction after dispatch, say) is one more entry in `slotPhases`.
+ * Every `auctionEvery`-th slot also opens a trading window of the energy auction for the next
+ * slot (auction.ts). Windows are their own pipeline: a window outlives the slot it opened in (it
+ * settles after its delivery slot was played), so it is queued beside the slots, and the day ends
+ * when the last slot and the last window are done.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, type NetworkDescription } from '@hems/network-client';
 import { GatewayProcesses } from '../../gateway-api/src/local/gateway-processes';
 import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { SLOT_MINUTES } from './appliance-model';
-import type { DayResult, SlotResult } from './day-result';
+import { Auction, Utility, type WindowPlan } from './auction';
+import { createHomeProfile, timeOfDay } from './appliance-model';
+import type { DayResult, SlotResult, WindowResult } from './day-result';
 import {
   enrolDevices,
   setEnrolledHomes,
@@ -22,7 +26,7 @@ import {
 import { Dispatcher, type AggregationOutcome } from './dispatcher';
 import { percentile, summarizeBuses } from './dispatch-summary';
 import { capacities, layoutFeeder, UTILITIES, type Feeder } from './feeder-model';
-import { slotPeriodMs, type DayOptions } from './options';
+import { auctionPositions, slotPeriodMs, type DayOptions } from './options';
 import { slotPrices, type SlotPrices } from './tariff';
 
 /** Orgs that get a gateway: the DSO, the utilities and the regulator. */
@@ -38,10 +42,13 @@ export interface DayObserver {
   readonly log?: (line: string) => void;
   /** Each finished slot, in slot order. */
   readonly slotDone?: (slot: SlotResult) => void;
+  /** Each finished trading window (settled, grid share claimed), in delivery order. */
+  readonly windowDone?: (window: WindowResult) => void;
 }
 
 /** One slot while it is being played. */
 export interface SlotRun {
+  /** The slot of the day (0: 00:00); it seeds the models and the tariff. */
   readonly index: number;
   readonly slotId: string;
   readonly prices: SlotPrices;
@@ -98,11 +105,6 @@ export function slotPhases(
       },
     },
   ];
-}
-
-function timeOfDay(index: number): string {
-  const minutes = index * SLOT_MINUTES;
-  return `${String(Math.floor(minutes / 60) % 24).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 }
 
 function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult {
@@ -198,7 +200,53 @@ export async function runDay(
     const phases = slotPhases(dispatcher, homes, log);
     const periodMs = slotPeriodMs(options);
     const runId = Date.now().toString(36);
+    const slotIdOf = (index: number): string => `day-${runId}-${String(index).padStart(2, '0')}`;
+
+    let failure: Error | undefined;
+    const fail = (error: unknown): void => {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    };
+    const windowAt = new Set(auctionPositions(options));
+    let auction: Auction | undefined;
+    let accountsSeconds = 0;
+    if (windowAt.size > 0) {
+      // Each utility knows its homes (the ids it enrolled) and models their meters.
+      const utilities = UTILITIES.map(
+        (mspId) =>
+          new Utility(
+            description,
+            mspId,
+            enrolment.devices.flatMap(({ device, home }, position) => {
+              const simulated = homes[position];
+              return home.mspId === mspId && simulated !== undefined
+                ? [
+                    {
+                      homeId: device.homeId,
+                      spec: home,
+                      profile: createHomeProfile(options.seed, home.index),
+                      device: simulated,
+                    },
+                  ]
+                : [];
+            }),
+            options.seed,
+          ),
+      );
+      auction = new Auction(description, utilities, homes, {
+        log,
+        windowDone: observer.windowDone,
+        failed: fail,
+      });
+      log(
+        'the utility admins open token accounts for their homes and deposit the consumers’ starting balances',
+      );
+      const accountsStarted = performance.now();
+      await auction.openAccounts();
+      accountsSeconds = Math.round((performance.now() - accountsStarted) / 100) / 10;
+    }
     const dayStart = Date.now();
+    // Per slot: resolved once it was played (or the day stopped), for the window delivering in it.
+    const delivered = Array.from({ length: options.slots }, () => signal());
 
     const results: SlotResult[] = [];
     let reported = 0;
@@ -208,25 +256,25 @@ export async function runDay(
         reported += 1;
       }
     };
-    let failure: Error | undefined;
     const running: Promise<void>[] = [];
     let mayOpenNext: Promise<void> = Promise.resolve();
 
-    for (let index = 0; index < options.slots && failure === undefined; index += 1) {
+    for (let position = 0; position < options.slots && failure === undefined; position += 1) {
       await mayOpenNext;
-      if (index >= MAX_SLOTS_IN_FLIGHT) {
-        await running[index - MAX_SLOTS_IN_FLIGHT];
+      if (position >= MAX_SLOTS_IN_FLIGHT) {
+        await running[position - MAX_SLOTS_IN_FLIGHT];
       }
       if (periodMs !== null) {
-        await delay(Math.max(0, dayStart + index * periodMs - Date.now()));
+        await delay(Math.max(0, dayStart + position * periodMs - Date.now()));
       }
       if (failure !== undefined) {
         break;
       }
       const opened = performance.now();
+      const index = options.startSlot + position;
       const slot: SlotRun = {
         index,
-        slotId: `day-${runId}-${String(index).padStart(2, '0')}`,
+        slotId: slotIdOf(index),
         prices: slotPrices(
           index,
           feeder.buses.map((bus) => bus.bus),
@@ -238,9 +286,29 @@ export async function runDay(
         dispatched: undefined,
         draws: [],
       };
+      if (auction !== undefined && windowAt.has(position)) {
+        const deliveryIndex = index + 1;
+        const plan: WindowPlan = {
+          position,
+          windowId: `${slotIdOf(deliveryIndex)}-w`,
+          deliveryIndex,
+          deliverySlotId: slotIdOf(deliveryIndex),
+          deliveryStartsAt: timeOfDay(deliveryIndex),
+          prices: slotPrices(
+            deliveryIndex,
+            feeder.buses.map((bus) => bus.bus),
+          ),
+          pacedDelivery:
+            periodMs === null
+              ? null
+              : { start: dayStart + (position + 1) * periodMs, end: dayStart + (position + 2) * periodMs },
+          delivered: delivered[position + 1]?.promise ?? Promise.resolve(),
+        };
+        auction.schedule(plan);
+      }
       const pipelined = signal();
       mayOpenNext = pipelined.promise;
-      running[index] = (async () => {
+      running[position] = (async () => {
         try {
           for (const phase of phases) {
             const phaseStarted = performance.now();
@@ -250,16 +318,23 @@ export async function runDay(
               pipelined.resolve();
             }
           }
-          results[index] = slotResult(slot, feeder, performance.now() - opened);
+          results[position] = slotResult(slot, feeder, performance.now() - opened);
           report();
         } catch (error) {
-          failure ??= error instanceof Error ? error : new Error(String(error));
+          fail(error);
         } finally {
           pipelined.resolve();
+          delivered[position]?.resolve();
         }
       })();
     }
     await Promise.all(running);
+    if (failure !== undefined) {
+      auction?.stop();
+    }
+    // Slots that never opened (the day stopped) release the windows waiting for them.
+    delivered.forEach((entry) => entry.resolve());
+    const windows = (await auction?.finished()) ?? [];
     if (failure !== undefined) {
       throw failure;
     }
@@ -270,6 +345,8 @@ export async function runDay(
         homes: options.homes,
         buses: options.buses,
         slots: options.slots,
+        startSlot: options.startSlot,
+        auctionEvery: options.auctionEvery,
         speed: options.speed,
         seed: options.seed,
         minGroupSize: k,
@@ -280,8 +357,10 @@ export async function runDay(
         homes: Object.values(bus.homesByUtility).reduce((sum, count) => sum + count, 0),
       })),
       slots: results,
+      windows,
       wallSeconds: Math.round((Date.now() - dayStart) / 100) / 10,
       enrolmentSeconds: Math.round(enrolment.seconds * 10) / 10,
+      accountsSeconds,
     };
   } finally {
     for (const home of homes) {

@@ -1,11 +1,26 @@
 import path from 'node:path';
 import { expect } from 'chai';
-import { DEFAULT_OPTIONS, OptionsError, parseDayOptions, slotPeriodMs } from '../../scripts/day/options';
+import {
+  auctionPositions,
+  DEFAULT_OPTIONS,
+  OptionsError,
+  parseDayOptions,
+  slotPeriodMs,
+} from '../../scripts/day/options';
 
 describe('day: options', () => {
   it('defaults to 32 homes, 3 buses and a whole day at 180× real time', () => {
     expect(parseDayOptions([])).to.deep.equal(DEFAULT_OPTIONS);
-    expect(DEFAULT_OPTIONS).to.include({ homes: 32, buses: 3, slots: 96, speed: 180, seed: 1, once: false });
+    expect(DEFAULT_OPTIONS).to.include({
+      homes: 32,
+      buses: 3,
+      slots: 96,
+      startSlot: 0,
+      auctionEvery: 4,
+      speed: 180,
+      seed: 1,
+      once: false,
+    });
     expect(slotPeriodMs(DEFAULT_OPTIONS)).to.equal(5000);
   });
 
@@ -16,6 +31,9 @@ describe('day: options', () => {
       '--buses=4',
       '--slots',
       '8',
+      '--start=09:45',
+      '--auction-every',
+      '2',
       '--speed',
       'max',
       '--seed',
@@ -28,6 +46,8 @@ describe('day: options', () => {
       homes: 40,
       buses: 4,
       slots: 8,
+      startSlot: 39,
+      auctionEvery: 2,
       speed: null,
       seed: 42,
       reportDir: path.resolve('out'),
@@ -35,6 +55,27 @@ describe('day: options', () => {
     });
     expect(slotPeriodMs(options)).to.equal(null);
     expect(parseDayOptions(['--speed', '90']).speed).to.equal(90);
+    expect(parseDayOptions(['--auction-every', '0']).auctionEvery).to.equal(0);
+  });
+
+  it('plays the rest of the day from --start unless --slots says otherwise', () => {
+    expect(parseDayOptions(['--start', '00:00'])).to.include({ startSlot: 0, slots: 96 });
+    expect(parseDayOptions(['--start', '18:00'])).to.include({ startSlot: 72, slots: 24 });
+    expect(parseDayOptions(['--start', '23:45'])).to.include({ startSlot: 95, slots: 1 });
+    expect(parseDayOptions(['--start', '12:15', '--slots', '4'])).to.include({ startSlot: 49, slots: 4 });
+  });
+
+  it('opens a window every N-th slot whose delivery slot is still part of the day', () => {
+    expect(auctionPositions({ slots: 96, auctionEvery: 4 })).to.deep.equal(
+      Array.from({ length: 24 }, (_, window) => window * 4),
+    );
+    expect(auctionPositions({ slots: 9, auctionEvery: 4 })).to.deep.equal([0, 4]);
+    // Slot 8 would deliver in slot 9, which the day does not play.
+    expect(auctionPositions({ slots: 8, auctionEvery: 4 })).to.deep.equal([0, 4]);
+    expect(auctionPositions({ slots: 3, auctionEvery: 1 })).to.deep.equal([0, 1]);
+    expect(auctionPositions({ slots: 1, auctionEvery: 1 })).to.deep.equal([]);
+    expect(auctionPositions({ slots: 96, auctionEvery: 0 })).to.deep.equal([]);
+    expect(auctionPositions({ slots: 96, auctionEvery: 96 })).to.deep.equal([0]);
   });
 
   const refusals: [string[], RegExp][] = [
@@ -50,6 +91,18 @@ describe('day: options', () => {
     [['--speed', '0'], /--speed must be between 1 and 900/],
     [['--speed', 'fast'], /--speed must be a number or 'max'/],
     [['--seed', '4294967296'], /--seed must be between 0 and 4294967295/],
+    [['--auction-every'], /--auction-every needs a value/],
+    [['--auction-every', '97'], /--auction-every must be between 0 and 96, got 97/],
+    [['--auction-every', 'hourly'], /--auction-every must be a whole number, got 'hourly'/],
+    [['--auction-every', '1.5'], /--auction-every must be a whole number/],
+    [['--auction-every', '-1'], /--auction-every needs a value|whole number/],
+    [['--auction-every', '4', '--auction-every=2'], /--auction-every is given twice/],
+    [['--start', '9:00'], /--start must be a time of day HH:MM, got '9:00'/],
+    [['--start', '24:00'], /--start must be a time of day HH:MM, got '24:00'/],
+    [['--start', '12:60'], /--start must be a time of day HH:MM/],
+    [['--start', '12:10'], /--start must be on a quarter hour .* got 12:10/],
+    [['--start', 'noon'], /--start must be a time of day HH:MM/],
+    [['--start', '23:00', '--slots', '5'], /--slots must be at most 4 when the day starts at 23:00/],
     [['--once=yes'], /--once takes no value/],
     [['--homes', '10', '--homes', '12'], /--homes is given twice/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],

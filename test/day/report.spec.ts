@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import type { SlotView } from '../../gateway-api/src/routes/slot-view';
 import { planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
 import { createHomeProfile, drawnPower, slotDemand } from '../../scripts/day/appliance-model';
-import type { DayResult, SlotResult } from '../../scripts/day/day-result';
+import type { DayResult, SlotResult, WindowResult } from '../../scripts/day/day-result';
 import { summarizeBuses } from '../../scripts/day/dispatch-summary';
 import { capacities, layoutFeeder, UTILITIES } from '../../scripts/day/feeder-model';
-import { busCell, tableRow } from '../../scripts/day/live-table';
+import { busCell, tableRow, tableSummary, windowRow } from '../../scripts/day/live-table';
+import { planOrder } from '../../scripts/day/market-model';
 import { renderReport } from '../../scripts/day/report';
 import { escapeXml } from '../../scripts/day/svg-chart';
 import { slotPrices } from '../../scripts/day/tariff';
@@ -127,20 +128,132 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
       },
     });
   }
+  // The homes' orders for the windows' delivery slots: individual values the report must not show.
+  for (const deliverySlot of [41, 45, 49]) {
+    const prices = slotPrices(
+      deliverySlot,
+      feeder.buses.map((bus) => bus.bus),
+    );
+    for (const home of feeder.homes) {
+      const order = planOrder(
+        createHomeProfile(SEED, home.index),
+        SEED,
+        home.index,
+        deliverySlot,
+        prices.buses.find((entry) => entry.bus === home.bus) ?? prices.default,
+      );
+      if (order !== null) {
+        trace.values.push(order.energyKwh, order.limitPrice);
+      }
+    }
+  }
   const day: DayResult = {
     startedAt: '2026-11-21T10:00:00.000Z',
     finishedAt: '2026-11-21T10:01:00.000Z',
-    settings: { homes: 24, buses: 2, slots: 4, speed: 180, seed: SEED, minGroupSize: K },
+    settings: {
+      homes: 24,
+      buses: 2,
+      slots: 4,
+      startSlot: 0,
+      auctionEvery: 4,
+      speed: 180,
+      seed: SEED,
+      minGroupSize: K,
+    },
     feeder: feeder.buses.map((bus) => ({
       bus: bus.bus,
       capacityKw: bus.capacityKw,
       homes: bus.homesByUtility.UtilityAMSP + bus.homesByUtility.UtilityBMSP,
     })),
     slots,
+    windows: WINDOWS,
     wallSeconds: 20.5,
     enrolmentSeconds: 0,
+    accountsSeconds: 3.2,
   };
   return { day, trace };
+}
+
+/** A window's public record, with what its ledger record would give (price × energy per amount). */
+function windowFixture(
+  deliveryIndex: number,
+  deliveryStartsAt: string,
+  price: number | null,
+  energy: { offeredWh: number; bidWh: number; tradedWh: number; deliveredWh: number; receivedWh: number },
+  counts: { offers: number; bids: number; trades: number; tradeOrgs: number },
+): WindowResult {
+  const priceUnits = BigInt(Math.round((price ?? 0) * 10_000));
+  const charged = priceUnits * BigInt(energy.receivedWh);
+  const paid = priceUnits * BigInt(Math.min(energy.deliveredWh, energy.receivedWh));
+  return {
+    windowId: `day-test-${deliveryIndex}-w`,
+    deliverySlotId: `day-test-${deliveryIndex}`,
+    deliveryIndex,
+    deliveryStartsAt,
+    pricingRule: 'pay-as-clear',
+    availabilityPosted: 9,
+    offersPlaced: counts.offers,
+    bidsPlaced: counts.bids,
+    ordersRefused: 0,
+    ordersRevealed: counts.offers + counts.bids,
+    clearingPrice: price,
+    trades: counts.trades,
+    ...energy,
+    tradeOrgs: counts.tradeOrgs,
+    readings: counts.trades * 2,
+    buyersCharged: charged.toString(),
+    paidToSellers: paid.toString(),
+    gridShare: (charged - paid).toString(),
+    status: 'SETTLED',
+    auditMatches: true,
+    ordersVerified: counts.offers + counts.bids,
+    timing: {
+      phasesMs: {
+        open: 1100,
+        order: 2300,
+        reveal: 4100,
+        clear: 900,
+        release: 2600,
+        deliver: 5200,
+        settle: 1800,
+        grid: 1000,
+      },
+      closeDelayMs: 8000,
+      totalMs: 21_000 + deliveryIndex,
+    },
+  };
+}
+
+const WINDOWS: readonly WindowResult[] = [
+  windowFixture(
+    41,
+    '10:15',
+    41.2345,
+    { offeredWh: 3217, bidWh: 5871, tradedWh: 3217, deliveredWh: 3050, receivedWh: 3111 },
+    { offers: 5, bids: 9, trades: 4, tradeOrgs: 2 },
+  ),
+  windowFixture(
+    45,
+    '11:15',
+    null,
+    { offeredWh: 0, bidWh: 6402, tradedWh: 0, deliveredWh: 0, receivedWh: 0 },
+    { offers: 0, bids: 10, trades: 0, tradeOrgs: 0 },
+  ),
+  windowFixture(
+    49,
+    '12:15',
+    27.93,
+    { offeredWh: 2958, bidWh: 2233, tradedWh: 2233, deliveredWh: 2119, receivedWh: 2176 },
+    { offers: 4, bids: 8, trades: 5, tradeOrgs: 1 },
+  ),
+];
+
+/** Value units as currency, computed here independently of the report's own formatting. */
+function currency(units: string): string {
+  const value = BigInt(units);
+  const whole = value / 10n ** 10n;
+  const fraction = (value % 10n ** 10n).toString().padStart(10, '0').replace(/0+$/, '');
+  return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
 }
 
 function section(html: string, title: string): string {
@@ -227,7 +340,8 @@ describe('day: report', () => {
 
   it('draws valid inline SVG charts: one per bus, λ, participation and timing', () => {
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    expect(svgs).to.have.length(day.feeder.length + 3);
+    // Buses, λ, participation, clearing price, traded energy, timing.
+    expect(svgs).to.have.length(day.feeder.length + 5);
     svgs.forEach(checkSvg);
     // The participation chart has one bar per slot, the λ chart one line through every slot.
     const participation = svgs[day.feeder.length + 1] ?? '';
@@ -245,6 +359,120 @@ describe('day: report', () => {
       const pattern = new RegExp(`(?<![\\d.])${String(value).replace('.', '\\.')}(?![\\d])`);
       expect(pattern.test(html), `individual value ${value} in the report`).to.be.false;
     }
+  });
+
+  it('shows every window of the auction with exactly the numbers of the DayResult', () => {
+    const auction = section(html, 'Energy auction');
+    const [windowRows, timingRows] = [
+      rows(auction.slice(0, auction.indexOf('open for orders ms'))),
+      rows(auction.slice(auction.indexOf('open for orders ms'))),
+    ];
+    expect(windowRows).to.deep.equal(
+      day.windows.map((window) => [
+        window.deliveryStartsAt,
+        window.windowId,
+        String(window.ordersRevealed),
+        String(window.offersPlaced),
+        String(window.bidsPlaced),
+        String(window.trades),
+        window.clearingPrice === null ? '–' : String(window.clearingPrice),
+        String(window.offeredWh / 1000),
+        String(window.bidWh / 1000),
+        String(window.tradedWh / 1000),
+        String(window.deliveredWh / 1000),
+        String(window.receivedWh / 1000),
+        currency(window.buyersCharged),
+        currency(window.paidToSellers),
+        currency(window.gridShare),
+        'SETTLED',
+        'yes',
+      ]),
+    );
+    // The fixture's first window: 3.217 kWh at 41.2345 €/MWh, 3.05 delivered, 3.111 received.
+    expect(windowRows[0]).to.include.members([
+      '41.2345',
+      '3.217',
+      '3.05',
+      '3.111',
+      '0.1282805295',
+      '0.125765225',
+      '0.0025153045',
+    ]);
+    expect(timingRows.map((row) => row[0])).to.deep.equal(['10:15', '11:15', '12:15']);
+    expect(timingRows[0]?.slice(1)).to.deep.equal([
+      '8000',
+      '1100',
+      '2300',
+      '4100',
+      '900',
+      '2600',
+      '5200',
+      '1800',
+      '1000',
+      '21041',
+    ]);
+    // Totals over the day.
+    expect(auction).to.include('3 windows,\n9 trades, 5.45 kWh traded');
+    expect(auction).to.include('5.169 kWh delivered by sellers and 5.287 kWh received by buyers');
+    expect(auction).to.include('3 of 3 clearings recomputed by the auditor match');
+  });
+
+  it('charts the clearing price (a gap without trades) and the traded and delivered energy per window', () => {
+    const svgs = section(html, 'Energy auction').match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    expect(svgs).to.have.length(2);
+    svgs.forEach(checkSvg);
+    const [price = '', energy = ''] = svgs;
+    // Two priced windows either side of one without trades: two single points, no line across.
+    expect(price.match(/<circle /g)).to.have.length(2);
+    expect(price).to.not.include('<polyline');
+    // Two bar series: one bar per window and series, the window without trades at zero height.
+    const bars = [...energy.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"/g)];
+    // Six bars, then the legend's two colour keys.
+    expect(bars).to.have.length(8);
+    const heights = bars.slice(0, 6).map((bar) => Number(bar[1]));
+    expect(heights.filter((height) => height === 0)).to.have.length(2);
+    expect(heights.filter((height) => height > 0)).to.have.length(4);
+    for (const label of ['10:15', '11:15', '12:15']) {
+      expect(price).to.include(`>${label}</text>`);
+    }
+  });
+
+  it('counts what the auction sealed until the close, made public after it, and kept private', () => {
+    const privacy = section(html, 'Privacy: what the DSO saw, and what stayed private');
+    const auctionRows = rows(privacy.slice(privacy.indexOf('<h3>Energy auction</h3>')));
+    expect(auctionRows.map((row) => row[1])).to.deep.equal([
+      '36', // orders sealed: 9 offers + 27 bids
+      '27', // bids, with a padded public escrow
+      '36', // orders revealed
+      '3', // clearings
+      '3', // utilities reporting and settling
+      '27', // availability posts
+      '18', // meter readings: two per trade
+      '24', // homes whose account only their utility can link
+    ]);
+    expect(privacy).to.include('meter readings per trade side');
+  });
+
+  it('says so when the day ran without an auction', () => {
+    const quiet = renderReport({ ...day, settings: { ...day.settings, auctionEvery: 0 }, windows: [] });
+    expect(section(quiet, 'Energy auction')).to.include('No trading windows in this run (--auction-every 0)');
+    expect(quiet).to.not.include('<h3>Energy auction</h3>');
+    expect(quiet.match(/<svg/g)).to.have.length(day.feeder.length + 3);
+  });
+
+  it('prints a live-table line per window and a summary of the auction', () => {
+    const [first, empty] = day.windows;
+    if (first === undefined || empty === undefined) {
+      throw new Error('fixture');
+    }
+    expect(windowRow(first)).to.equal(
+      '  window → 10:15: orders 14, price 41.2345 €/MWh, trades 4, traded 3.217 kWh, delivered 3.050 kWh, grid share 0.0025153045 €, audit ok, 21.0 s',
+    );
+    expect(windowRow(empty)).to.include('price no trade,').and.include('trades 0,');
+    expect(windowRow({ ...first, auditMatches: false })).to.include('audit MISMATCH');
+    expect(tableSummary(day)).to.include(
+      '3 trading windows settled: 9 trades, 5.450 kWh traded, 5.169 kWh delivered; 3 of 3 audits match',
+    );
   });
 
   it('escapes text it puts into the page', () => {
