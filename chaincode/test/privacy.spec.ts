@@ -104,6 +104,16 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         orgs: [UTILITY_A, UTILITY_B],
         withheldOrgs: [],
         pendingOrgs: [],
+        // Dispatched, but no consumption summary published yet.
+        consumption: {
+          homes: 0,
+          withheldHomes: 0,
+          drawnKw: 0,
+          nonCompliant: 0,
+          orgs: [],
+          withheldOrgs: [],
+          pendingOrgs: [UTILITY_A, UTILITY_B],
+        },
       },
       {
         bus: 'bus-2',
@@ -114,6 +124,15 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         orgs: [],
         withheldOrgs: [UTILITY_A],
         pendingOrgs: [],
+        consumption: {
+          homes: 0,
+          withheldHomes: 0,
+          drawnKw: 0,
+          nonCompliant: 0,
+          orgs: [],
+          withheldOrgs: [],
+          pendingOrgs: [UTILITY_A],
+        },
       },
     ]);
   });

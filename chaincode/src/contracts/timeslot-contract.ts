@@ -42,6 +42,12 @@ import {
   wattsToKw,
   type StoredForecast,
 } from '../model/forecast';
+import {
+  COMPLIANCE_TOLERANCE_WATTS,
+  parseConsumptionPayload,
+  storedConsumptionFromBytes,
+  type StoredConsumption,
+} from '../model/consumption';
 import { enrolmentFromBytes } from '../model/governance';
 import { parsePrices } from '../model/prices';
 import {
@@ -51,6 +57,7 @@ import {
   slotStatus,
   type AggregateRecord,
   type BusLambda,
+  type ConsumptionSummary,
   type DispatchRecord,
   type ExpectedAggregate,
   type SlotRecord,
@@ -70,6 +77,7 @@ export const SlotEvents = {
   aggregatePublished: 'AggregatePublished',
   dispatchPublished: 'DispatchPublished',
   settled: 'SlotSettled',
+  consumptionPublished: 'ConsumptionPublished',
 } as const;
 
 /** Per-bus view over all utilities: what the DSO needs to compute λ. */
@@ -87,9 +95,57 @@ interface BusTotal {
   readonly withheldOrgs: readonly string[];
   /** Orgs whose aggregate is not published yet. */
   readonly pendingOrgs: readonly string[];
+  /** Σ of the published consumption summaries of the bus; present once the slot is dispatched. */
+  readonly consumption?: ConsumptionTotal;
 }
 
-function busTotals(aggregates: readonly AggregateRecord[]): BusTotal[] {
+/** Per-bus consumption over all utilities, withheld summaries marked like the aggregate totals. */
+interface ConsumptionTotal {
+  /** Reporting homes whose drawn power is in the sums. */
+  readonly homes: number;
+  /** Reporting homes counted in summaries withheld for having fewer than k homes. */
+  readonly withheldHomes: number;
+  readonly drawnKw: number;
+  readonly nonCompliant: number;
+  readonly orgs: readonly string[];
+  readonly withheldOrgs: readonly string[];
+  /** Orgs of the bus that have published no consumption summary yet. */
+  readonly pendingOrgs: readonly string[];
+}
+
+function consumptionTotal(ofBus: readonly AggregateRecord[]): ConsumptionTotal {
+  const summed = ofBus.filter((agg) => agg.consumption !== undefined && !agg.consumption.withheld);
+  const withheld = ofBus.filter((agg) => agg.consumption?.withheld === true);
+  return {
+    homes: summed.reduce((total, agg) => total + (agg.consumption?.homes ?? 0), 0),
+    withheldHomes: withheld.reduce((total, agg) => total + (agg.consumption?.homes ?? 0), 0),
+    drawnKw: wattsToKw(summed.reduce((total, agg) => total + kwToWatts(agg.consumption?.drawnKw ?? 0), 0)),
+    nonCompliant: summed.reduce((total, agg) => total + (agg.consumption?.nonCompliant ?? 0), 0),
+    orgs: summed.map((agg) => agg.org),
+    withheldOrgs: withheld.map((agg) => agg.org),
+    pendingOrgs: ofBus.filter((agg) => agg.consumption === undefined).map((agg) => agg.org),
+  };
+}
+
+/**
+ * P3 for every public per-bus summary: the sums of a group of fewer than k homes are withheld,
+ * only its size is published.
+ */
+function groupSums<T>(
+  members: readonly T[],
+  minGroupSize: number,
+  sums: (members: readonly T[]) => Record<string, number>,
+): { homes: number; withheld: boolean; sums: Record<string, number> } {
+  const homes = members.length;
+  const withheld = homes < minGroupSize;
+  return { homes, withheld, sums: withheld ? {} : sums(members) };
+}
+
+function sumKw(values: readonly number[]): number {
+  return wattsToKw(values.reduce((total, kw) => total + kwToWatts(kw), 0));
+}
+
+function busTotals(aggregates: readonly AggregateRecord[], dispatched: boolean): BusTotal[] {
   const buses = [...new Set(aggregates.map((agg) => agg.bus))].sort();
   return buses.map((bus) => {
     const ofBus = aggregates.filter((agg) => agg.bus === bus);
@@ -105,6 +161,8 @@ function busTotals(aggregates: readonly AggregateRecord[]): BusTotal[] {
       orgs: summed.map((agg) => agg.org),
       withheldOrgs: ofBus.filter((agg) => agg.published && agg.withheld === true).map((agg) => agg.org),
       pendingOrgs: ofBus.filter((agg) => !agg.published).map((agg) => agg.org),
+      // Homes report consumption only after dispatch; before it the total would be noise.
+      ...(dispatched ? { consumption: consumptionTotal(ofBus) } : {}),
     };
   });
 }
@@ -118,7 +176,7 @@ function slotView(
     ...slot,
     status: slotStatus(slot, aggregates, now),
     aggregates,
-    busTotals: busTotals(aggregates),
+    busTotals: busTotals(aggregates, slot.dispatch !== undefined),
   };
 }
 
@@ -411,14 +469,10 @@ export class TimeslotContract extends Contract {
       );
     }
 
-    const homes = forecasts.length;
-    const withheld = homes < settings.minGroupSize;
-    const sums = withheld
-      ? {}
-      : {
-          lower: wattsToKw(forecasts.reduce((total, f) => total + kwToWatts(f.lower), 0)),
-          upper: wattsToKw(forecasts.reduce((total, f) => total + kwToWatts(f.upper), 0)),
-        };
+    const { homes, withheld, sums } = groupSums(forecasts, settings.minGroupSize, (group) => ({
+      lower: sumKw(group.map((f) => f.lower)),
+      upper: sumKw(group.map((f) => f.upper)),
+    }));
     const published: AggregateRecord = {
       ...pending,
       published: true,
@@ -442,6 +496,27 @@ export class TimeslotContract extends Contract {
     org: string,
     slotId: string,
   ): Promise<{ ref: string; forecast: StoredForecast }[]> {
+    const listed = await this.listedRecords(
+      ctx,
+      org,
+      (ref) => ctx.keys.forecast(slotId, ref),
+      'forecast',
+      slotId,
+    );
+    return listed.map(({ ref, bytes }) => ({ ref, forecast: storedForecastFromBytes(bytes) }));
+  }
+
+  /**
+   * Point-reads the private records listed by home reference in transient field `refs`; each must
+   * exist. Point reads put every record under MVCC validation, which a range query would not.
+   */
+  private async listedRecords(
+    ctx: HemsContext,
+    org: string,
+    keyOf: (ref: string) => string,
+    what: string,
+    slotId: string,
+  ): Promise<{ ref: string; bytes: Uint8Array }[]> {
     const list = requireArray(
       parseJsonArgument(
         Buffer.from(requireTransient(ctx, 'refs', MAX_REFS_BYTES)).toString('utf8'),
@@ -455,13 +530,13 @@ export class TimeslotContract extends Contract {
     if (new Set(refs).size !== refs.length) {
       throw invalidArgument('refs lists a home reference twice');
     }
-    const listed: { ref: string; forecast: StoredForecast }[] = [];
+    const listed: { ref: string; bytes: Uint8Array }[] = [];
     for (const ref of refs) {
-      const bytes = await readPrivate(ctx.stub, collectionOf(org), ctx.keys.forecast(slotId, ref));
+      const bytes = await readPrivate(ctx.stub, collectionOf(org), keyOf(ref));
       if (bytes === undefined) {
-        throw conflict(`a listed forecast of slot ${slotId} does not exist (list it again)`);
+        throw conflict(`a listed ${what} of slot ${slotId} does not exist (list it again)`);
       }
-      listed.push({ ref, forecast: storedForecastFromBytes(bytes) });
+      listed.push({ ref, bytes });
     }
     return listed;
   }
@@ -576,6 +651,180 @@ export class TimeslotContract extends Contract {
   }
 
   /**
+   * A home's report of the power it draws once λ is published: the device signs
+   * {slotId, drawnKw, nonce} and the utility's relay forwards it in transient data (`payload`,
+   * `signature`, `certificate`, verified like a forecast). Accepted from the slot's dispatch until
+   * it is settled — the window in which the allowed power applies and the home's forecast is
+   * still held (PurgeForecasts may remove it only after settlement or retention). The contract
+   * computes the home's allowed power from its forecast and λ and stores the report with its
+   * compliance privately; the response, written into the block, carries neither.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the report itself is in transient data')
+  @Returns('string')
+  async ReportConsumption(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ReportConsumption', ['relay']);
+    const org = caller.mspId;
+    const id = parseSlotId(slotId);
+    const slot = await loadSlot(ctx, id);
+    const dispatch = this.openForConsumption(slot);
+
+    const { device, payload: payloadBytes } = await verifySignedDevicePayload(
+      ctx,
+      org,
+      MAX_PAYLOAD_BYTES,
+      'consumption report',
+    );
+    const settings = await ctx.settings();
+    const payload = parseConsumptionPayload(payloadBytes, settings.maxHomeKw);
+    if (payload.slotId !== id) {
+      throw invalidArgument('payload.slotId does not match the slotId argument');
+    }
+
+    const collection = collectionOf(org);
+    const homeRef = homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId);
+    const forecastBytes = await readPrivate(ctx.stub, collection, ctx.keys.forecast(id, homeRef));
+    if (forecastBytes === undefined) {
+      throw notFound(
+        `no forecast of this home is held for slot ${id}, so it has no allowed power to report against`,
+      );
+    }
+    const forecast = storedForecastFromBytes(forecastBytes);
+    const reportKey = ctx.keys.consumption(id, homeRef);
+    if ((await readPrivate(ctx.stub, collection, reportKey)) !== undefined) {
+      throw conflict(`this home has already reported its consumption for slot ${id}`);
+    }
+    // Same nonce space as forecasts: a device nonce is used once per slot, whatever it signed.
+    const nonceKey = ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(payload.nonce)));
+    if ((await readPrivate(ctx.stub, collection, nonceKey)) !== undefined) {
+      throw conflict('the payload nonce was already used: every report needs a fresh random nonce');
+    }
+
+    const lambda = dispatch.perBus.find((entry) => entry.bus === forecast.bus)?.lambda ?? dispatch.lambda;
+    const allowedKw = allowedPowerKw(lambda, forecast.lower, forecast.upper);
+    const now = ctx.now;
+    const report: StoredConsumption = {
+      slotId: id,
+      bus: forecast.bus,
+      drawnKw: payload.drawnKw,
+      allowedKw,
+      // Compared in integer watts, so float noise cannot flip the verdict.
+      compliant: kwToWatts(payload.drawnKw) <= kwToWatts(allowedKw) + COMPLIANCE_TOLERANCE_WATTS,
+      nonce: payload.nonce,
+      reportedAt: isoTime(now),
+    };
+    await writePrivate(ctx.stub, collection, reportKey, report);
+    await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
+    return canonicalJson({ slotId: id, txId: ctx.stub.getTxID(), recordedAt: report.reportedAt });
+  }
+
+  /** The dispatch of a slot that takes consumption reports and summaries: dispatched, not settled. */
+  private openForConsumption(slot: SlotRecord): DispatchRecord {
+    if (slot.settledAt !== undefined) {
+      throw failedPrecondition(`slot ${slot.slotId} is settled; it takes no more consumption reports`);
+    }
+    if (slot.dispatch === undefined) {
+      throw failedPrecondition(
+        `slot ${slot.slotId} has no dispatch yet; consumption is reported after λ is published`,
+      );
+    }
+    return slot.dispatch;
+  }
+
+  /**
+   * The home references of this utility's consumption reports in a slot, evaluated on its own peer
+   * for its relay or admin: the read-only first step of PublishConsumption (see ListForecastRefs).
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async ListConsumptionRefs(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListConsumptionRefs', ['relay', 'admin']);
+    const id = parseSlotId(slotId);
+    const rows = await drain(
+      ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(caller.mspId), KeyType.consumption, [id]),
+    );
+    const refs = rows.map((row) => ctx.stub.splitCompositeKey(row.key).attributes[1] ?? '').sort(compareText);
+    return canonicalJson({ slotId: id, refs });
+  }
+
+  /**
+   * Publishes this utility's consumption summary of one bus into its aggregate record of the slot
+   * (the key OpenSlot gave a policy naming this utility's peer): {homes, drawnKw: Σ, nonCompliant},
+   * only the home count below k. Transient field `refs`: the list from ListConsumptionRefs — all
+   * of the org's reports in the slot, read whatever their bus so the read set does not tell which
+   * reports belong to which bus. May be re-published as more homes report, until settlement.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('bus', 'string', 'feeder bus identifier')
+  @Returns('string')
+  async PublishConsumption(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('PublishConsumption', ['relay', 'admin']);
+    const org = caller.mspId;
+    const settings = await ctx.settings();
+    const id = parseSlotId(slotId);
+    const busId = parseBusId(bus);
+    const slot = await loadSlot(ctx, id);
+    const key = ctx.keys.aggregate(id, org, busId);
+    const aggregateBytes = await readState(ctx.stub, key);
+    if (aggregateBytes === undefined) {
+      throw notFound(`slot ${id} expects no aggregate from ${org} for bus ${busId}`);
+    }
+    this.openForConsumption(slot);
+    const aggregate = aggregateFromBytes(aggregateBytes);
+
+    const listed = await this.listedRecords(
+      ctx,
+      org,
+      (ref) => ctx.keys.consumption(id, ref),
+      'consumption report',
+      id,
+    );
+    const reports = listed
+      .map(({ bytes }) => storedConsumptionFromBytes(bytes))
+      .filter((r) => r.bus === busId);
+    const { homes, withheld, sums } = groupSums(reports, settings.minGroupSize, (group) => ({
+      drawnKw: sumKw(group.map((r) => r.drawnKw)),
+      nonCompliant: group.filter((r) => !r.compliant).length,
+    }));
+    const previous = aggregate.consumption;
+    if (previous !== undefined && homes < previous.homes) {
+      throw conflict(
+        `the consumption summary of ${org} for bus ${busId} in slot ${id} already counts more reports (list them again)`,
+      );
+    }
+    // Two published sums that differ by fewer than k homes would reveal those homes' values by
+    // subtraction, so a re-publication with sums must add at least k homes (or none).
+    const added = homes - (previous?.homes ?? 0);
+    if (
+      previous !== undefined &&
+      !previous.withheld &&
+      !withheld &&
+      added > 0 &&
+      added < settings.minGroupSize
+    ) {
+      throw failedPrecondition(
+        `the consumption summary of ${org} for bus ${busId} in slot ${id} can be re-published only once at least ${settings.minGroupSize} more homes have reported`,
+      );
+    }
+    const consumption: ConsumptionSummary = {
+      homes,
+      withheld,
+      ...sums,
+      publishedAt: isoTime(ctx.now),
+      txId: ctx.stub.getTxID(),
+    };
+    const updated: AggregateRecord = { ...aggregate, consumption };
+    await writeState(ctx.stub, key, updated);
+    ctx.stub.setEvent(
+      SlotEvents.consumptionPublished,
+      canonicalBytes({ slotId: id, org, bus: busId, homes, withheld }),
+    );
+    return canonicalJson(updated);
+  }
+
+  /**
    * The slot's home reference of the device whose certificate is in transient field
    * `certificate`, evaluated on the utility's peer for its relay (the relay authenticated the
    * device by mTLS). Evaluations are not ordered, so the reference never reaches the ledger.
@@ -621,8 +870,8 @@ export class TimeslotContract extends Contract {
   }
 
   /**
-   * P5: purges this utility's private forecasts of a slot, and the nonce markers of those
-   * forecasts, once the slot is settled or its retention has run out. Transient field `refs`: the
+   * P5: purges this utility's private forecasts of a slot, their homes' consumption reports, and
+   * the nonce markers of both, once the slot is settled or its retention has run out. Transient field `refs`: the
    * list from ListForecastRefs(slotId, ''). The hashes stay in the blocks; the collection's
    * blockToLive is the backstop for anything not purged (e.g. markers of replaced forecasts,
    * which hold only a transaction id).
@@ -643,14 +892,32 @@ export class TimeslotContract extends Contract {
     }
     const collection = collectionOf(caller.mspId);
     const listed = await this.listedForecasts(ctx, caller.mspId, id);
+    let purgedReports = 0;
     for (const { ref, forecast } of listed) {
       await ctx.stub.purgePrivateData(collection, ctx.keys.forecast(id, ref));
       await ctx.stub.purgePrivateData(
         collection,
         ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(forecast.nonce))),
       );
+      // A consumption report exists only for a home with a forecast, under the same reference.
+      const reportKey = ctx.keys.consumption(id, ref);
+      const reportBytes = await readPrivate(ctx.stub, collection, reportKey);
+      if (reportBytes !== undefined) {
+        const report = storedConsumptionFromBytes(reportBytes);
+        await ctx.stub.purgePrivateData(collection, reportKey);
+        await ctx.stub.purgePrivateData(
+          collection,
+          ctx.keys.forecastNonce(id, sha256Hex(decodeNonce(report.nonce))),
+        );
+        purgedReports += 1;
+      }
     }
-    return canonicalJson({ slotId: id, org: caller.mspId, purgedForecasts: listed.length });
+    return canonicalJson({
+      slotId: id,
+      org: caller.mspId,
+      purgedForecasts: listed.length,
+      purgedConsumptionReports: purgedReports,
+    });
   }
 
   /** P4: every version of the slot's public records (slot, aggregates) with tx id and time. */

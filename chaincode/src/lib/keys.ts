@@ -22,6 +22,7 @@ export const KeyType = {
   settingsProposal: 'hems.settingsproposal',
   forecast: 'hems.forecast',
   forecastNonce: 'hems.nonce',
+  consumption: 'hems.consumption',
   window: 'hems.window',
   windowOrg: 'hems.windoworg',
   availability: 'hems.availability',
@@ -72,6 +73,14 @@ export class Keys {
 
   forecastNonce(slotId: string, nonceDigest: string): string {
     return this.stub.createCompositeKey(KeyType.forecastNonce, [slotId, nonceDigest]);
+  }
+
+  /**
+   * Private: one home's consumption report, under the same per-slot HMAC reference as its
+   * forecast (so the key hash reveals nothing more than the forecast's did).
+   */
+  consumption(slotId: string, homeRef: string): string {
+    return this.stub.createCompositeKey(KeyType.consumption, [slotId, homeRef]);
   }
 
   window(windowId: string): string {

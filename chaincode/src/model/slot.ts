@@ -39,6 +39,21 @@ export interface SlotRecord {
   readonly settledAt?: string;
 }
 
+/**
+ * Public per-org, per-bus summary of the homes' consumption reports after dispatch. Below k
+ * reporting homes only the count is public (P3), exactly like an aggregate.
+ */
+export interface ConsumptionSummary {
+  readonly homes: number;
+  readonly withheld: boolean;
+  /** Σ drawn power in kW; absent when withheld. */
+  readonly drawnKw?: number;
+  /** Homes that drew more than their allowed power; absent when withheld. */
+  readonly nonCompliant?: number;
+  readonly publishedAt: string;
+  readonly txId: string;
+}
+
 /** Public per-org, per-bus aggregate, written by the utility's peer. */
 export interface AggregateRecord {
   readonly slotId: string;
@@ -55,6 +70,8 @@ export interface AggregateRecord {
   readonly upper?: number;
   readonly publishedAt?: string;
   readonly publishTxId?: string;
+  /** The latest consumption summary of the bus, once the utility published one after dispatch. */
+  readonly consumption?: ConsumptionSummary;
 }
 
 export function slotFromBytes(bytes: Uint8Array): SlotRecord {
