@@ -7,7 +7,12 @@ import { authentication, tlsClientCertificate, type ClientCertificateSource } fr
 import { docs } from './plugins/docs';
 import { errorHandler } from './plugins/error-handler';
 import type { TrustStore } from './identity/trust-store';
-import { operations, type OperationsOptions } from './plugins/operations';
+import { operations, type OperationsOptions, type SlotInvalidation } from './plugins/operations';
+import {
+  DEFAULT_FAILED_AUTHENTICATION_LIMIT,
+  FailedAuthenticationLimiter,
+  type FailedAuthenticationLimitOptions,
+} from './plugins/rate-limit';
 import { auditRoutes } from './routes/audit';
 import { deviceRoutes, type DeviceRoutesOptions } from './routes/devices';
 import { healthRoutes } from './routes/health';
@@ -33,11 +38,19 @@ export interface AppOptions {
   /** Device onboarding: the org's Fabric CA; without it the device routes answer 503. */
   readonly devices?: DeviceRoutesOptions;
   /** Metrics, rate limit, idempotency and events settings. */
-  readonly operations?: Omit<OperationsOptions, 'ledger' | 'clientCertificate'>;
+  readonly operations?: Omit<OperationsOptions, 'ledger'>;
+  /**
+   * Failed authentications per remote address and window before the address is refused with 429
+   * (default 30 per minute); false: not limited.
+   */
+  readonly failedAuthenticationLimit?: FailedAuthenticationLimitOptions | false;
   /** On the DSO gateway: asks the utility gateways to aggregate (POST /v1/slots/{id}/aggregates). */
   readonly aggregationFanOut?: AggregationFanOut;
-  /** Public slot data fed by chaincode events; GET /v1/slots reads it before asking the peer. */
-  readonly slotCache?: SlotLookup;
+  /**
+   * Public slot data fed by chaincode events; GET /v1/slots reads it before asking the peer. With
+   * `invalidate`, the event stream drops a slot's entry before it tells devices of the change.
+   */
+  readonly slotCache?: SlotLookup & Partial<SlotInvalidation>;
 }
 
 /**
@@ -79,10 +92,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authentication, {
     trust: options.trust,
     clientCertificate: options.clientCertificate ?? tlsClientCertificate,
+    ...(options.failedAuthenticationLimit === false
+      ? {}
+      : {
+          failureLimiter: new FailedAuthenticationLimiter(
+            options.failedAuthenticationLimit ?? DEFAULT_FAILED_AUTHENTICATION_LIMIT,
+          ),
+        }),
   });
+  const slotCache = options.slotCache;
   await app.register(operations, {
     ledger: options.ledger,
-    clientCertificate: options.clientCertificate ?? tlsClientCertificate,
+    ...(slotCache?.invalidate === undefined
+      ? {}
+      : { slotCache: { invalidate: (slotId, blockNumber) => slotCache.invalidate?.(slotId, blockNumber) } }),
     ...options.operations,
   });
   await app.register(healthRoutes(options.ledger));

@@ -15,6 +15,24 @@ export interface GatewayConfig {
   readonly trustedCas: readonly TrustedCa[];
   /** Folder for the gateway's own state (idempotency records, event checkpoint). */
   readonly stateDir: string;
+  /** Server-sent event streams one client certificate may hold open at once. */
+  readonly maxEventStreamsPerCaller: number;
+}
+
+/** Default of HEMS_GATEWAY_MAX_STREAMS_PER_CALLER: a device needs one, a reconnect briefly two. */
+export const DEFAULT_MAX_EVENT_STREAMS_PER_CALLER = 4;
+
+/** HEMS_GATEWAY_MAX_STREAMS_PER_CALLER: an integer 1-1000, default 4. */
+export function maxEventStreamsPerCaller(env: NodeJS.ProcessEnv): number {
+  const text = env.HEMS_GATEWAY_MAX_STREAMS_PER_CALLER;
+  if (text === undefined || text === '') {
+    return DEFAULT_MAX_EVENT_STREAMS_PER_CALLER;
+  }
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > 1000) {
+    throw new Error('HEMS_GATEWAY_MAX_STREAMS_PER_CALLER must be an integer from 1 to 1000');
+  }
+  return value;
 }
 
 /** Default ports: one gateway per peer org on loopback. */
@@ -36,7 +54,8 @@ function required(value: string | undefined, name: string): string {
  * Reads the configuration from the environment and the network description:
  *   HEMS_GATEWAY_ORG (MSP id, required), HEMS_GATEWAY_HOST (127.0.0.1), HEMS_GATEWAY_PORT,
  *   HEMS_GATEWAY_TLS_CERT / HEMS_GATEWAY_TLS_KEY (default: the gateway TLS certificate the
- *   network scripts enrolled for the org), HEMS_NETWORK_STATE (network description folder).
+ *   network scripts enrolled for the org), HEMS_NETWORK_STATE (network description folder),
+ *   HEMS_GATEWAY_MAX_STREAMS_PER_CALLER (open event streams per client certificate, default 4).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const mspId = required(env.HEMS_GATEWAY_ORG, 'HEMS_GATEWAY_ORG');
@@ -65,5 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       certificate: new X509Certificate(readFileSync(ca.tlsCertPath)),
     })),
     stateDir: env.HEMS_GATEWAY_STATE ?? `${network.stateDir}/gateways/${mspId}`,
+    maxEventStreamsPerCaller: maxEventStreamsPerCaller(env),
   };
 }

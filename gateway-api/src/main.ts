@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     trust,
     slotCache,
     devices,
+    operations: { events: { maxStreamsPerCaller: config.maxEventStreamsPerCaller } },
     https: {
       key: config.tlsKeyPem,
       cert: config.tlsCertPem,

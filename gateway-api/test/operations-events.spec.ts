@@ -329,6 +329,65 @@ describe('operations: GET /v1/events', () => {
     expect(refused.status).to.equal(503);
   });
 
+  it('caps the open streams of each caller and answers 429 beyond it; a closed stream frees its place', async () => {
+    const capped = await OperationsApp.create({
+      ledger,
+      pki: gateway.pki,
+      operations: { metrics: { processMetrics: false }, events: { maxStreamsPerCaller: 2 } },
+    });
+    await capped.app.listen({ host: '127.0.0.1', port: 0 });
+    const cappedPort = (capped.app.server.address() as AddressInfo).port;
+    const open = (certificate: X509Certificate) =>
+      new Promise<{ status: number; client: EventStreamClient }>((resolve, reject) => {
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: cappedPort,
+            path: '/v1/events',
+            headers: capped.headersFor(certificate),
+          },
+          (response) => {
+            const client = new EventStreamClient(response);
+            clients.push(client);
+            resolve({ status: response.statusCode ?? 0, client });
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    try {
+      const device = await gateway.pki.device('UtilityAMSP', 'home-1', 'bus-1');
+      const first = await open(device);
+      expect(first.status).to.equal(200);
+      expect((await open(device)).status).to.equal(200);
+      const refused = await open(device);
+      expect(refused.status).to.equal(429);
+      await refused.client.waitFor((client) => client.response.readableEnded);
+      expect(JSON.parse(refused.client.text)).to.deep.equal({
+        statusCode: 429,
+        code: 'TOO_MANY_STREAMS',
+        message: 'at most 2 open event streams per client certificate; close one before opening another',
+      });
+      // Another device (another certificate) is not affected.
+      expect((await open(await gateway.pki.device('UtilityAMSP', 'home-2', 'bus-1'))).status).to.equal(200);
+
+      first.client.close();
+      let reopened = 0;
+      for (let attempt = 0; attempt < 100 && reopened !== 200; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const again = await open(device);
+        reopened = again.status;
+        if (reopened !== 200) {
+          again.client.close();
+        }
+      }
+      expect(reopened).to.equal(200);
+    } finally {
+      clients.forEach((client) => client.close());
+      await capped.app.close();
+    }
+  });
+
   it('ends open streams when the app closes', async () => {
     const dso = await connect(await gateway.pki.role('DSOMSP', 'dso'));
     const ended = new Promise((resolve) => dso.client.response.on('end', resolve));

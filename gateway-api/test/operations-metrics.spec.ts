@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import type { X509Certificate } from 'node:crypto';
 import { HttpError } from '../src/http/errors';
-import { rateLimitKey } from '../src/plugins/rate-limit';
+import { FailedAuthenticationLimiter, rateLimitKey } from '../src/plugins/rate-limit';
 import { buildApp } from '../src/app';
 import { refusal } from './support/fake-ledger';
 import { OperationsApp } from './operations-support';
+import { TestGateway } from './support/gateway';
+import { TestPki } from './support/pki';
 
 const OPEN_SLOT = {
   slotId: 'slot-1',
@@ -158,10 +160,13 @@ describe('operations: metrics', () => {
 
 describe('operations: rate limit', () => {
   let gateway: OperationsApp;
+  let now: number;
 
   beforeEach(async () => {
+    now = Date.parse('2030-01-01T09:00:00Z');
     gateway = await OperationsApp.create({
       operations: { rateLimit: { max: 2 }, metrics: { processMetrics: false } },
+      failureLimiter: new FailedAuthenticationLimiter({ max: 2, timeWindowMs: 60_000, now: () => now }),
       routes: (app) => app.get('/public', { config: { public: true } }, () => ({ ok: true })),
     });
     gateway.ledger.on('GetSlot', { slotId: 'slot-1', status: 'OPEN' });
@@ -169,7 +174,7 @@ describe('operations: rate limit', () => {
 
   afterEach(() => gateway.app.close());
 
-  it('limits each client certificate separately and answers 429 in the API error format', async () => {
+  it('limits each verified caller separately and answers 429 in the API error format', async () => {
     const first = await gateway.pki.role('DSOMSP', 'dso');
     const second = await gateway.pki.role('DSOMSP', 'dso', 'dso-2');
     const get = (certificate: X509Certificate) =>
@@ -197,10 +202,90 @@ describe('operations: rate limit', () => {
     expect((await get('10.0.0.2')).statusCode).to.equal(200);
   });
 
-  it('derives the key from the certificate fingerprint, else the IP', async () => {
+  it('gives an unverified certificate no budget of its own (regression: a new key pair bought a fresh one)', async () => {
+    // Certificates of a CA outside the channel: TLS accepts them, authentication would not.
+    const outsider = await TestPki.create();
+    const get = async () =>
+      gateway.request(await outsider.role('DSOMSP', 'dso', `dso-${Math.random()}`), {
+        method: 'GET',
+        url: '/public',
+        remoteAddress: '10.0.0.9',
+      });
+    expect((await get()).statusCode).to.equal(200);
+    expect((await get()).statusCode).to.equal(200);
+    expect((await get()).statusCode).to.equal(429);
+  });
+
+  it('derives the key from the verified caller only, else the IP', async () => {
     const certificate = await gateway.pki.role('DSOMSP', 'dso');
-    const request = { ip: '10.1.2.3', caller: null } as unknown as Parameters<typeof rateLimitKey>[0];
-    expect(rateLimitKey(request, () => undefined)).to.equal('ip:10.1.2.3');
-    expect(rateLimitKey(request, () => certificate)).to.equal(`cert:${certificate.fingerprint256}`);
+    const anonymous = { ip: '10.1.2.3', caller: null } as unknown as Parameters<typeof rateLimitKey>[0];
+    expect(rateLimitKey(anonymous)).to.equal('ip:10.1.2.3');
+    const verified = { ip: '10.1.2.3', caller: { certificate } } as unknown as Parameters<
+      typeof rateLimitKey
+    >[0];
+    expect(rateLimitKey(verified)).to.equal(`caller:${certificate.fingerprint256}`);
+  });
+
+  it('counts failed authentications per address and refuses the address before checking more certificates', async () => {
+    const outsider = await TestPki.create();
+    const stranger = await outsider.role('DSOMSP', 'dso');
+    const operator = await gateway.pki.role('DSOMSP', 'dso');
+    const get = (certificate: X509Certificate | undefined, remoteAddress: string) =>
+      gateway.request(certificate, { method: 'GET', url: '/v1/slots/slot-1', remoteAddress });
+
+    expect((await get(stranger, '10.0.0.5')).statusCode).to.equal(401);
+    expect((await get(undefined, '10.0.0.5')).statusCode).to.equal(401);
+    const refused = await get(stranger, '10.0.0.5');
+    expect(refused.statusCode).to.equal(429);
+    expect(refused.json()).to.deep.equal({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: 'more than 2 failed authentications from this address; retry in 60 s',
+    });
+    expect(refused.headers['retry-after']).to.equal('60');
+    // The address is refused as a whole for the rest of the window; other addresses are not.
+    expect((await get(operator, '10.0.0.5')).statusCode).to.equal(429);
+    expect((await get(operator, '10.0.0.6')).statusCode).to.equal(200);
+    expect((await get(stranger, '10.0.0.6')).statusCode).to.equal(401);
+
+    now += 60_000;
+    expect((await get(operator, '10.0.0.5')).statusCode).to.equal(200);
+    // Successful authentications do not count against the address (10.0.0.6 failed once).
+    const colleague = await gateway.pki.role('DSOMSP', 'dso', 'dso-2');
+    expect((await get(colleague, '10.0.0.6')).statusCode).to.equal(200);
+    expect((await get(colleague, '10.0.0.6')).statusCode).to.equal(200);
+  });
+
+  it('forgets the oldest addresses beyond its bound and refuses a limit that is not a positive integer', () => {
+    let clock = 0;
+    const limiter = new FailedAuthenticationLimiter({ max: 1, maxAddresses: 2, now: () => clock });
+    limiter.recordFailure('a');
+    limiter.recordFailure('b');
+    limiter.recordFailure('c');
+    expect(limiter.retryAfterMs('a')).to.equal(undefined);
+    expect(limiter.retryAfterMs('b')).to.equal(60_000);
+    clock = 59_999;
+    expect(limiter.retryAfterMs('c')).to.equal(1);
+    clock = 60_000;
+    expect(limiter.retryAfterMs('c')).to.equal(undefined);
+    for (const max of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new FailedAuthenticationLimiter({ max })).to.throw(RangeError);
+    }
+  });
+
+  it('limits failed authentications in every gateway by default (30 per minute and address)', async () => {
+    const defaults = await TestGateway.create('DSOMSP', ['dso']);
+    try {
+      for (let attempt = 0; attempt < 30; attempt += 1) {
+        expect(
+          (await defaults.request(undefined, { method: 'GET', url: '/v1/slots/slot-1' })).statusCode,
+        ).to.equal(401);
+      }
+      expect(
+        (await defaults.request(undefined, { method: 'GET', url: '/v1/slots/slot-1' })).statusCode,
+      ).to.equal(429);
+    } finally {
+      await defaults.app.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import type {
 import { authentication } from '../src/plugins/authentication';
 import { errorHandler } from '../src/plugins/error-handler';
 import { operations, type OperationsOptions } from '../src/plugins/operations';
+import type { FailedAuthenticationLimiter } from '../src/plugins/rate-limit';
 import { slotRoutes } from '../src/routes/slots';
 import { FakeLedger } from './support/fake-ledger';
 import { TestPki } from './support/pki';
@@ -145,7 +146,9 @@ export class OperationsApp {
       identities?: readonly ServiceIdentity[];
       ledger?: FakeLedger;
       pki?: TestPki;
-      operations?: Omit<OperationsOptions, 'ledger' | 'clientCertificate'>;
+      operations?: Omit<OperationsOptions, 'ledger'>;
+      /** Limits failed authentications per address, as buildApp does by default. */
+      failureLimiter?: FailedAuthenticationLimiter;
       routes?: (app: FastifyInstance) => void;
     } = {},
   ): Promise<OperationsApp> {
@@ -160,8 +163,12 @@ export class OperationsApp {
     };
     const app = Fastify({ logger: false });
     await app.register(errorHandler);
-    await app.register(authentication, { trust: pki.trustStore(), clientCertificate });
-    await app.register(operations, { ledger, clientCertificate, ...options.operations });
+    await app.register(authentication, {
+      trust: pki.trustStore(),
+      clientCertificate,
+      ...(options.failureLimiter === undefined ? {} : { failureLimiter: options.failureLimiter }),
+    });
+    await app.register(operations, { ledger, ...options.operations });
     await app.register(slotRoutes(ledger));
     options.routes?.(app);
     return new OperationsApp(app, ledger, pki, clients);

@@ -176,7 +176,49 @@ describe('DSO gateway: slot routes', () => {
     });
 
     it('computes λ with the DSO optimizer from a feeder model when no λ is given', async () => {
-      gateway.ledger.on('GetSlot', SLOT);
+      gateway.ledger.on('GetSlot', { ...SLOT, busTotals: [TOTALS[0]] });
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: { capacities: { 'bus-1': 17 } },
+      });
+      expect(response.statusCode).to.equal(201);
+      // bus-1: (17 − 10) / (30 − 10) = 0.35.
+      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
+        'slot-1',
+        '0.35',
+        '',
+        '',
+      ]);
+      expect(response.json<{ plan: unknown }>().plan).to.deep.equal({
+        lambda: 0.35,
+        assumedWorstCase: [],
+        buses: [
+          {
+            bus: 'bus-1',
+            capacityKw: 17,
+            lambda: 0.35,
+            dispatchedKw: 17,
+            unreportedHomes: 0,
+            assumedKw: 0,
+          },
+        ],
+      });
+      // Every bus reported: the channel settings are not needed.
+      expect(gateway.ledger.callsOf('GetSettings')).to.have.length(0);
+    });
+
+    it('bounds a withheld bus by homes × maxHomeKw from the channel settings (regression: it was ignored)', async () => {
+      gateway.ledger.on('GetSlot', {
+        ...SLOT,
+        aggregates: [
+          ...SLOT.aggregates,
+          { org: 'UtilityAMSP', bus: 'bus-2', expectedHomes: 2, published: true, homes: 2, withheld: true },
+          { org: 'UtilityBMSP', bus: 'bus-2', expectedHomes: 2, published: true, homes: 2, withheld: true },
+        ],
+      });
+      gateway.ledger.on('GetSettings', { maxHomeKw: 0.5, minGroupSize: 5 });
       gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
       const response = await gateway.request(operator, {
         method: 'POST',
@@ -184,13 +226,93 @@ describe('DSO gateway: slot routes', () => {
         payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
       });
       expect(response.statusCode).to.equal(201);
-      // bus-1: (17 − 10) / (30 − 10) = 0.35; bus-2 has no published sums and does not constrain λ.
-      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
-        'slot-1',
-        '0.35',
-        '',
-        '',
-      ]);
+      // bus-2: 4 withheld homes may draw 4 × 0.5 = 2 kW ≤ 3 kW: it does not constrain λ.
+      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments?.[1]).to.equal('0.35');
+      const settingsCall = gateway.ledger.callsOf('GetSettings')[0];
+      expect(settingsCall).to.include({ identity: 'dso', contract: 'governance', kind: 'evaluate' });
+      const plan = response.json<{
+        plan: { assumedWorstCase: string[]; maxHomeKw: number; buses: { bus: string }[] };
+      }>().plan;
+      expect(plan.assumedWorstCase).to.deep.equal(['bus-2']);
+      expect(plan.maxHomeKw).to.equal(0.5);
+      expect(plan.buses.find((bus) => bus.bus === 'bus-2')).to.deep.equal({
+        bus: 'bus-2',
+        capacityKw: 3,
+        lambda: 1,
+        dispatchedKw: 2,
+        unreportedHomes: 4,
+        assumedKw: 2,
+      });
+
+      // With the channel's 50 kW per home the same bus may draw 200 kW on 3: λ = 0.
+      gateway.ledger.on('GetSettings', { maxHomeKw: 50 });
+      const tight = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
+      });
+      expect(tight.statusCode).to.equal(201);
+      expect(gateway.ledger.callsOf('PublishDispatch')[1]?.options.arguments?.[1]).to.equal('0');
+    });
+
+    it('bounds a bus whose aggregate is missing by its enrolled homes; a bus without capacity stays free', async () => {
+      gateway.ledger.on('GetSlot', {
+        ...SLOT,
+        aggregates: [
+          ...SLOT.aggregates,
+          { org: 'UtilityBMSP', bus: 'bus-1', expectedHomes: 3, published: false },
+          { org: 'UtilityBMSP', bus: 'bus-3', expectedHomes: 9, published: false },
+        ],
+        busTotals: [
+          { ...TOTALS[0], pendingOrgs: ['UtilityBMSP'] },
+          {
+            ...TOTALS[0],
+            bus: 'bus-3',
+            homes: 0,
+            lower: 0,
+            upper: 0,
+            orgs: [],
+            pendingOrgs: ['UtilityBMSP'],
+          },
+        ],
+      });
+      gateway.ledger.on('GetSettings', { maxHomeKw: 1 });
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await gateway.request(operator, {
+        method: 'POST',
+        url: '/v1/slots/slot-1/dispatch',
+        payload: { capacities: { 'bus-1': 20 } },
+      });
+      expect(response.statusCode).to.equal(201);
+      // bus-1: (20 − 3·1 − 10) / (30 − 10) = 0.35.
+      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments?.[1]).to.equal('0.35');
+      const plan = response.json<{
+        plan: { assumedWorstCase: string[]; buses: { bus: string; capacityKw: number | null }[] };
+      }>().plan;
+      expect(plan.assumedWorstCase).to.deep.equal(['bus-1', 'bus-3']);
+      expect(plan.buses.find((bus) => bus.bus === 'bus-3')).to.include({
+        capacityKw: null,
+        lambda: 1,
+        unreportedHomes: 9,
+      });
+    });
+
+    it('refuses with 502 and publishes nothing when the settings give no usable maxHomeKw', async () => {
+      gateway.ledger.on('GetSlot', SLOT);
+      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      for (const settings of [{ maxHomeKw: 0 }, { maxHomeKw: '50' }, {}, null]) {
+        gateway.ledger.on('GetSettings', settings);
+        const response = await gateway.request(operator, {
+          method: 'POST',
+          url: '/v1/slots/slot-1/dispatch',
+          payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
+        });
+        expect(response.statusCode, JSON.stringify(settings)).to.equal(502);
+        expect(response.json<{ message: string }>().message).to.equal(
+          'governance:GetSettings answered no positive maxHomeKw',
+        );
+      }
+      expect(gateway.ledger.callsOf('PublishDispatch')).to.have.length(0);
     });
 
     it('sends λ to the chaincode as a plain decimal', async () => {

@@ -17,7 +17,7 @@ export interface BusSlotResult {
   /** ΣLmin and ΣLmax over the aggregates whose sums were published; null when none was. */
   readonly lowerKw: number | null;
   readonly upperKw: number | null;
-  /** λ_b of the optimizer; null when the bus gave no sums (does not constrain λ). */
+  /** λ_b of the optimizer; null when the bus has no homes to fit (only unreported homes are bounded by their worst case). */
   readonly busLambda: number | null;
   /** λ·ΣLmax + (1−λ)·ΣLmin: the load the DSO planned on the bus. */
   readonly dispatchedKw: number | null;

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { NetworkDescription } from '@hems/network-client';
 import { callGateway, type ApiResponse } from '../../gateway-api/src/local/gateway-processes';
 import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
+import { busAggregatesOf, planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
 import type { SlotClosure } from './day-result';
 import type { SlotPrices } from './tariff';
 
@@ -105,17 +105,20 @@ export class Dispatcher {
   async dispatch(slotId: string): Promise<SlotView> {
     const giveUp = Date.now() + DISPATCH_RETRY_MS;
     for (;;) {
-      const response = await this.call<SlotView>('POST', this.slotPath(slotId, '/dispatch'), {
-        capacities: this.capacities,
-      });
+      const response = await this.call<SlotView & { plan?: { maxHomeKw?: number } }>(
+        'POST',
+        this.slotPath(slotId, '/dispatch'),
+        { capacities: this.capacities },
+      );
       if (response.status === 201) {
         const view = response.body;
+        // A bus with withheld or missing sums is bounded by its homes' worst case (the channel's
+        // per-home maximum, which the gateway's plan names).
+        const maxHomeKw = view.plan?.maxHomeKw;
         const expected = planDispatch(
-          view.busTotals.map((total) => ({
-            ...total,
-            complete: total.withheldOrgs.length === 0 && total.pendingOrgs.length === 0,
-          })),
+          busAggregatesOf(view),
           new Map(Object.entries(this.capacities)),
+          maxHomeKw === undefined ? {} : { maxHomeKw },
         ).lambda;
         if (view.dispatch?.lambda !== expected) {
           throw new DispatchError(

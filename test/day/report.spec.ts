@@ -91,6 +91,7 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
     const { lambda } = planDispatch(
       busTotals.map((total) => ({ ...total, complete: total.withheldOrgs.length === 0 })),
       new Map(Object.entries(capacity)),
+      { maxHomeKw: 50 },
     );
     const drawn = new Map<string, number>();
     for (const [home, demand] of demands) {

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import { HttpError } from '../http/errors';
 import type { Caller, Role } from '../identity/caller';
 import type { TrustStore } from '../identity/trust-store';
+import type { FailedAuthenticationLimiter } from './rate-limit';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +36,18 @@ export const tlsClientCertificate: ClientCertificateSource = (request) => {
 export interface AuthenticationOptions {
   readonly trust: TrustStore;
   readonly clientCertificate: ClientCertificateSource;
+  /** Counts failed authentications per remote address and refuses addresses over the limit. */
+  readonly failureLimiter?: FailedAuthenticationLimiter;
+}
+
+/** Authenticates the request's certificate; a refusal counts against its remote address. */
+function authenticateCounted(options: AuthenticationOptions, request: FastifyRequest): Caller {
+  try {
+    return options.trust.authenticate(options.clientCertificate(request));
+  } catch (error) {
+    options.failureLimiter?.recordFailure(request.ip);
+    throw error;
+  }
 }
 
 /**
@@ -44,7 +57,7 @@ export interface AuthenticationOptions {
 export const authentication = fp(
   (app: FastifyInstance, options: AuthenticationOptions, done: (error?: Error) => void) => {
     app.decorateRequest('caller', null as unknown as Caller);
-    app.addHook('onRequest', (request, _reply, next) => {
+    app.addHook('onRequest', (request, reply, next) => {
       const config = request.routeOptions.config;
       // The API description is public; so are health checks and metrics (config.public); an
       // unknown route is answered 404 by the not-found handler.
@@ -56,8 +69,22 @@ export const authentication = fp(
         next();
         return;
       }
+      const limiter = options.failureLimiter;
+      const retryMs = limiter?.retryAfterMs(request.ip);
+      if (limiter !== undefined && retryMs !== undefined) {
+        const seconds = Math.ceil(retryMs / 1000);
+        void reply.header('retry-after', String(seconds));
+        next(
+          new HttpError(
+            429,
+            'RATE_LIMITED',
+            `more than ${limiter.max} failed authentications from this address; retry in ${seconds} s`,
+          ),
+        );
+        return;
+      }
       try {
-        request.caller = options.trust.authenticate(options.clientCertificate(request));
+        request.caller = authenticateCounted(options, request);
         const roles = config.roles;
         if (roles !== undefined && !roles.includes(request.caller.role)) {
           throw new HttpError(403, 'FORBIDDEN', `this operation is for ${roles.join(' or ')} identities`);

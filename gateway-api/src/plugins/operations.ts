@@ -3,17 +3,17 @@ import fp from 'fastify-plugin';
 import { hasChaincodeEvents, type Ledger } from '../ledger/ports';
 import { eventRoutes } from '../routes/events';
 import { SlotEventHub } from '../services/events';
-import { tlsClientCertificate, type ClientCertificateSource } from './authentication';
 import { idempotency, transactionStatusRoutes, type IdempotencyStore } from './idempotency';
 import { metrics, type MetricsOptions } from './metrics';
 import { clientRateLimit } from './rate-limit';
 
 export interface OperationsOptions {
   readonly ledger: Ledger;
-  /** The source authentication uses; keys the rate limit. Default: the mTLS peer certificate. */
-  readonly clientCertificate?: ClientCertificateSource;
   readonly metrics?: MetricsOptions;
-  /** Requests per client certificate (or IP without one) and window; false: no limit. Default 600/min. */
+  /**
+   * Requests per verified caller (or per IP on public routes) and window; false: no limit.
+   * Default 600/min. Failed authentications are limited by the authentication plugin.
+   */
   readonly rateLimit?: { readonly max: number; readonly timeWindowMs?: number } | false;
   /** Idempotency-Key handling for POSTs; default an in-memory store (24 h, 100 000 keys). */
   readonly idempotency?: { readonly store?: IdempotencyStore } | false;
@@ -26,25 +26,30 @@ export interface OperationsOptions {
         readonly bufferSize?: number;
         readonly heartbeatMs?: number;
         readonly maxSubscribers?: number;
+        /** Open streams per caller; default 4 (routes/events.ts). */
+        readonly maxStreamsPerCaller?: number;
       }
     | false;
+  /** The slot cache the event stream invalidates before telling devices of a change. */
+  readonly slotCache?: SlotInvalidation;
+}
+
+export interface SlotInvalidation {
+  invalidate(slotId: string, blockNumber: bigint): void;
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 600, timeWindowMs: 60_000 } as const;
 
 /**
  * Operations concerns, registered before the routes so their hooks cover every route: metrics
- * (GET /metrics), per-certificate rate limits, idempotent POSTs with GET
+ * (GET /metrics), per-caller rate limits, idempotent POSTs with GET
  * /v1/transactions/:txId/status, and server-sent slot events (GET /v1/events).
  */
 export const operations = fp(
   async (app: FastifyInstance, options: OperationsOptions) => {
     await app.register(metrics, options.metrics ?? {});
     if (options.rateLimit !== false) {
-      await app.register(clientRateLimit, {
-        ...(options.rateLimit ?? DEFAULT_RATE_LIMIT),
-        clientCertificate: options.clientCertificate ?? tlsClientCertificate,
-      });
+      await app.register(clientRateLimit, options.rateLimit ?? DEFAULT_RATE_LIMIT);
     }
     if (options.idempotency !== false) {
       await app.register(idempotency, options.idempotency ?? {});
@@ -57,6 +62,12 @@ export const operations = fp(
         ? new SlotEventHub({
             source: options.ledger,
             ...(settings.bufferSize === undefined ? {} : { bufferSize: settings.bufferSize }),
+            ...(options.slotCache === undefined
+              ? {}
+              : {
+                  onSlotChange: (slotId: string, blockNumber: bigint) =>
+                    options.slotCache?.invalidate(slotId, blockNumber),
+                }),
             log: app.log,
           })
         : undefined;
@@ -76,6 +87,9 @@ export const operations = fp(
           mspId: options.ledger.mspId,
           ...(settings.heartbeatMs === undefined ? {} : { heartbeatMs: settings.heartbeatMs }),
           ...(settings.maxSubscribers === undefined ? {} : { maxSubscribers: settings.maxSubscribers }),
+          ...(settings.maxStreamsPerCaller === undefined
+            ? {}
+            : { maxStreamsPerCaller: settings.maxStreamsPerCaller }),
         }),
       );
     }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_MAX_EVENT_STREAMS_PER_CALLER } from '../config';
 import { HttpError } from '../http/errors';
 import { formatServerSentEvent, viewOf, type SlotEvent, type SlotEventHub } from '../services/events';
 
@@ -11,6 +12,8 @@ export interface EventRoutesOptions {
   readonly heartbeatMs?: number;
   /** Open streams at most, over all callers. */
   readonly maxSubscribers?: number;
+  /** Open streams at most per caller (its verified certificate), so one client cannot take them all. */
+  readonly maxStreamsPerCaller?: number;
   /** A client that leaves this many bytes unread is disconnected rather than buffered for. */
   readonly maxPendingBytes?: number;
 }
@@ -24,6 +27,9 @@ export function eventRoutes(options: EventRoutesOptions) {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxSubscribers = options.maxSubscribers ?? 1000;
   const maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
+  const maxStreamsPerCaller = options.maxStreamsPerCaller ?? DEFAULT_MAX_EVENT_STREAMS_PER_CALLER;
+  // Open streams per caller certificate fingerprint; an entry lives only while it has streams.
+  const openStreams = new Map<string, number>();
   return (app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
     app.get(
       '/v1/events',
@@ -42,6 +48,8 @@ export function eventRoutes(options: EventRoutesOptions) {
                 'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `window-settled` and `reset` events',
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
+            // The caller already has its maximum of open streams (TOO_MANY_STREAMS).
+            429: { $ref: 'ErrorResponse#' },
           },
         },
       },
@@ -57,6 +65,16 @@ export function eventRoutes(options: EventRoutesOptions) {
         if (hub.subscriberCount >= maxSubscribers) {
           throw new HttpError(503, 'UNAVAILABLE', 'too many open event streams; retry later');
         }
+        const callerKey = caller.certificate.fingerprint256;
+        const callerStreams = openStreams.get(callerKey) ?? 0;
+        if (callerStreams >= maxStreamsPerCaller) {
+          throw new HttpError(
+            429,
+            'TOO_MANY_STREAMS',
+            `at most ${maxStreamsPerCaller} open event streams per client certificate; close one before opening another`,
+          );
+        }
+        openStreams.set(callerKey, callerStreams + 1);
 
         const raw = reply.raw;
         reply.hijack();
@@ -77,6 +95,12 @@ export function eventRoutes(options: EventRoutesOptions) {
             return;
           }
           closed = true;
+          const left = (openStreams.get(callerKey) ?? 1) - 1;
+          if (left > 0) {
+            openStreams.set(callerKey, left);
+          } else {
+            openStreams.delete(callerKey);
+          }
           clearInterval(heartbeat);
           unsubscribe();
           raw.end();

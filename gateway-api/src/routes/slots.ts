@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { chaincodeRefusal } from '@hems/network-client';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
-import { planDispatch } from '../services/dispatch-optimizer';
+import { busAggregatesOf, planDispatch, type DispatchPlan } from '../services/dispatch-optimizer';
 import type { AggregationFanOut } from '../services/utility-gateways';
 import {
   busId,
@@ -81,7 +81,8 @@ const dispatchBody = {
     },
     capacities: {
       type: 'object',
-      description: 'Feeder model: capacity in kW per bus; λ is then computed by the DSO optimizer',
+      description:
+        'Feeder model: capacity in kW per bus; λ is then computed by the DSO optimizer, which reserves maxHomeKw (channel settings) of a bus for each of its homes whose sums are withheld or missing',
       maxProperties: 1000,
       additionalProperties: { type: 'number', minimum: 0, maximum: 1000000 },
     },
@@ -91,6 +92,77 @@ const dispatchBody = {
 } as const;
 
 const slotResponse = { type: 'object', additionalProperties: true } as const;
+
+/** The optimizer's plan as the dispatch answer carries it (services/dispatch-optimizer.ts). */
+const dispatchPlanSchema = {
+  type: 'object',
+  description: 'The DSO optimizer’s plan; present when λ was computed from capacities',
+  required: ['lambda', 'buses', 'assumedWorstCase'],
+  additionalProperties: false,
+  properties: {
+    lambda: { type: 'number' },
+    maxHomeKw: {
+      type: 'number',
+      description: 'Per-home maximum (channel settings) used to bound unreported homes',
+    },
+    assumedWorstCase: {
+      type: 'array',
+      description: 'Buses with homes whose sums are withheld (below k) or missing, bounded by maxHomeKw each',
+      items: { type: 'string' },
+    },
+    buses: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['bus', 'capacityKw', 'lambda', 'dispatchedKw', 'unreportedHomes', 'assumedKw'],
+        additionalProperties: false,
+        properties: {
+          bus: { type: 'string' },
+          capacityKw: { type: ['number', 'null'], description: 'null: no capacity given for the bus' },
+          lambda: { type: ['number', 'null'], description: 'λ_b; null: the bus has no homes' },
+          dispatchedKw: {
+            type: ['number', 'null'],
+            description: 'Load at λ; with unreported homes an upper bound including assumedKw',
+          },
+          unreportedHomes: { type: 'integer' },
+          assumedKw: { type: 'number', description: 'unreportedHomes × maxHomeKw' },
+        },
+      },
+    },
+  },
+} as const;
+
+const dispatchResponse = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { plan: dispatchPlanSchema },
+} as const;
+
+/**
+ * The channel's per-home forecast maximum, read at each optimized dispatch: settings change by
+ * governance vote, and a stale, larger bound would only be more conservative, a smaller one unsafe.
+ */
+async function readMaxHomeKw(ledger: Ledger): Promise<number> {
+  const settings = decodeJson<{ maxHomeKw?: unknown } | null>(
+    await ledger.contract('dso', 'governance').evaluate('GetSettings'),
+  );
+  const maxHomeKw = settings?.maxHomeKw;
+  if (typeof maxHomeKw !== 'number' || !Number.isFinite(maxHomeKw) || maxHomeKw <= 0) {
+    throw new HttpError(502, 'BAD_LEDGER_RESPONSE', 'governance:GetSettings answered no positive maxHomeKw');
+  }
+  return maxHomeKw;
+}
+
+/** The plan as JSON: a bus without a given capacity has capacityKw null (JSON has no Infinity). */
+function planView(plan: DispatchPlan): Record<string, unknown> {
+  return {
+    ...plan,
+    buses: plan.buses.map((bus) => ({
+      ...bus,
+      capacityKw: Number.isFinite(bus.capacityKw) ? bus.capacityKw : null,
+    })),
+  };
+}
 
 /** λ as the chaincode reads it: a plain decimal (never 1e-7), at most 6 places. */
 function plainDecimal(value: number): string {
@@ -344,10 +416,11 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         config: { roles: ['dso'] },
         schema: {
           tags: ['slots'],
-          summary: 'DSO: publish λ, explicit or computed by the optimizer from a feeder model',
+          summary:
+            'DSO: publish λ, explicit or computed by the optimizer from a feeder model (buses with withheld or missing sums bounded by their worst case)',
           params: slotIdParams,
           body: dispatchBody,
-          response: { 201: slotResponse },
+          response: { 201: dispatchResponse },
         },
       },
       async (request, reply) => {
@@ -355,14 +428,17 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         const { slotId } = request.params;
         let lambda = request.body.lambda;
         let perBus = request.body.perBus ?? [];
+        let plan: DispatchPlan | undefined;
         if (lambda === undefined) {
-          const slot = await loadSlot(ledger, slotId);
-          const plan = planDispatch(
-            slot.busTotals.map((total) => ({
-              ...total,
-              complete: total.withheldOrgs.length === 0 && total.pendingOrgs.length === 0,
-            })),
+          const aggregates = busAggregatesOf(await loadSlot(ledger, slotId));
+          // The settings are read only when a bus has homes outside its sums.
+          const unreported = aggregates.some(
+            (aggregate) => (aggregate.withheldHomes ?? 0) + (aggregate.pendingHomes ?? 0) > 0,
+          );
+          plan = planDispatch(
+            aggregates,
             new Map(Object.entries(request.body.capacities ?? {})),
+            unreported ? { maxHomeKw: await readMaxHomeKw(ledger) } : {},
           );
           lambda = plan.lambda;
           perBus = [];
@@ -376,7 +452,8 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
           ],
         });
         void reply.status(201).header('x-transaction-id', submitted.transactionId);
-        return decodeJson(submitted.result);
+        const published = decodeJson<Record<string, unknown>>(submitted.result);
+        return plan === undefined ? published : { ...published, plan: planView(plan) };
       },
     );
 

@@ -187,6 +187,11 @@ export interface SlotEventHubOptions {
   /** First block to follow (and the first one the buffer vouches for); default the next one. */
   readonly startBlock?: bigint;
   readonly log?: Pick<FastifyBaseLogger, 'warn'>;
+  /**
+   * Told of each slot event before any subscriber is: the slot cache drops what the event made
+   * stale, so a device that reads its slot on `dispatch-published` never gets the old λ.
+   */
+  readonly onSlotChange?: (slotId: string, blockNumber: bigint) => void;
 }
 
 /**
@@ -278,6 +283,9 @@ export class SlotEventHub {
     }
     if (slotEvent === undefined) {
       return;
+    }
+    if (slotEvent.type === 'slot-opened' || slotEvent.type === 'dispatch-published') {
+      this.options.onSlotChange?.(slotEvent.data.slotId, slotEvent.blockNumber);
     }
     if (slotEvent.type === 'slot-opened') {
       this.slotBuses.set(slotEvent.data.slotId, slotEvent.data.buses);

@@ -35,15 +35,27 @@ export interface SlotCacheOptions {
 
 const utf8 = new TextDecoder();
 
+/** A cached slot and the block it is known to reflect (its read began after that block committed). */
+interface CachedSlot {
+  readonly slot: PublicSlot;
+  readonly asOfBlock: bigint;
+}
+
 /**
  * Public slot data (what GetSlot answers) kept up to date from chaincode events: each
  * SlotOpened, AggregatePublished, DispatchPublished or SlotSettled re-reads its slot once. The
  * last processed event is checkpointed to a file, so a restarted gateway resumes after it instead
  * of missing the changes made while it was down. A slot that is not cached (evicted, changed
  * before the first checkpoint, or whose re-read failed) is read from the ledger by the caller.
+ *
+ * An event drops its slot's entry at once, before the re-read: while the re-read runs (or while
+ * this cache's event stream lags behind the one that told a device of a new λ, see `invalidate`)
+ * callers read the ledger rather than an entry the event has made stale.
  */
 export class SlotCache {
-  private readonly slots = new Map<string, PublicSlot>();
+  private readonly slots = new Map<string, CachedSlot>();
+  /** The re-read in flight (events are handled one at a time); stale once a newer block invalidated it. */
+  private reading: { readonly slotId: string; readonly asOfBlock: bigint; stale: boolean } | undefined;
   private readonly maxSlots: number;
   private readonly now: () => number;
   private feed: EventFeed | undefined;
@@ -88,18 +100,40 @@ export class SlotCache {
    * that one change is applied here.
    */
   get(slotId: string): PublicSlot | undefined {
-    const slot = this.slots.get(slotId);
+    const slot = this.slots.get(slotId)?.slot;
     if (slot?.status === 'OPEN' && this.now() >= Date.parse(slot.deadline)) {
       return { ...slot, status: 'CLOSED' };
     }
     return slot;
   }
 
+  /**
+   * The slot changed in block `blockNumber` (e.g. a DispatchPublished another event stream
+   * delivered first): an entry or in-flight re-read older than that block is dropped, so the
+   * next read goes to the ledger. One that already reflects the block is kept.
+   */
+  invalidate(slotId: string, blockNumber: bigint): void {
+    const cached = this.slots.get(slotId);
+    if (cached !== undefined && cached.asOfBlock < blockNumber) {
+      this.slots.delete(slotId);
+    }
+    if (this.reading?.slotId === slotId && this.reading.asOfBlock < blockNumber) {
+      this.reading.stale = true;
+    }
+  }
+
   private async onEvent(event: LedgerChaincodeEvent): Promise<void> {
     const slotId = SLOT_CHANGING_EVENTS.has(event.eventName) ? slotIdOf(event) : undefined;
     if (slotId !== undefined) {
+      this.invalidate(slotId, event.blockNumber);
+      const reading = { slotId, asOfBlock: event.blockNumber, stale: false };
+      this.reading = reading;
       try {
-        this.store(await this.readSlot(slotId));
+        const slot = await this.readSlot(slotId);
+        // A newer block changed the slot during the read: its answer may predate that block.
+        if (!reading.stale) {
+          this.store(slot, reading.asOfBlock);
+        }
       } catch (error) {
         // Dropped rather than kept stale: callers then read the ledger themselves.
         this.slots.delete(slotId);
@@ -107,6 +141,8 @@ export class SlotCache {
           { slotId, err: { type: (error as Error).name } },
           'slot re-read after an event failed; dropped from the cache',
         );
+      } finally {
+        this.reading = undefined;
       }
     }
     // The position moves only once it is on disk: `checkpoint` is what a restart resumes from.
@@ -124,9 +160,9 @@ export class SlotCache {
     return decodeJson<PublicSlot>(bytes);
   }
 
-  private store(slot: PublicSlot): void {
+  private store(slot: PublicSlot, asOfBlock: bigint): void {
     this.slots.delete(slot.slotId);
-    this.slots.set(slot.slotId, slot);
+    this.slots.set(slot.slotId, { slot, asOfBlock });
     if (this.slots.size > this.maxSlots) {
       const oldest = this.slots.keys().next().value;
       if (oldest !== undefined) {
