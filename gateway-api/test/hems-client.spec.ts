@@ -316,6 +316,58 @@ describe('HEMS device client', () => {
     });
   });
 
+  describe('reportConsumption', () => {
+    it('signs the exact consumption payload with the device key and sends it with a fresh nonce and Idempotency-Key', async () => {
+      const receipt = { slotId: 'slot-1', txId: 'c'.repeat(64), recordedAt: '2030-01-01T10:20:00.000Z' };
+      server.handler = (_request, response) => sendJson(response, 201, receipt);
+      const hems = client();
+      expect(await hems.reportConsumption('slot-1', 2.345)).to.deep.equal({ ...receipt, replayed: false });
+      await hems.reportConsumption('slot-1', 0);
+      const device = new X509Certificate(pki.device.certificatePem);
+      const nonces = new Set<string>();
+      for (const request of server.requests) {
+        expect(request.url).to.equal('/v1/slots/slot-1/consumption');
+        const body = parseBody(request);
+        const payload = body.payload as string;
+        const parsed = JSON.parse(payload) as Record<string, unknown>;
+        expect(Object.keys(parsed)).to.deep.equal(['slotId', 'drawnKw', 'nonce']);
+        expect(payload).to.equal(
+          `{"slotId":"slot-1","drawnKw":${String(parsed.drawnKw)},"nonce":"${String(parsed.nonce)}"}`,
+        );
+        expect(Buffer.from(parsed.nonce as string, 'base64').length).to.be.at.least(16);
+        nonces.add(parsed.nonce as string);
+        const signature = Buffer.from(body.signature as string, 'base64');
+        expect(verify('sha256', Buffer.from(payload, 'utf8'), device.publicKey, signature)).to.be.true;
+        expect(request.headers['idempotency-key']).to.match(UUID);
+      }
+      expect(
+        server.requests.map(
+          (request) => (JSON.parse(parseBody(request).payload as string) as { drawnKw: number }).drawnKw,
+        ),
+      ).to.deep.equal([2.345, 0]);
+      expect(nonces.size).to.equal(2);
+    });
+
+    it('refuses hostile drawn powers and slot ids before sending anything, without echoing the value', () => {
+      const hems = client();
+      for (const drawnKw of [NaN, Infinity, -Infinity, -0.001, 1.0005, 1e-7, '2' as unknown as number]) {
+        const error = (() => {
+          try {
+            hems.signConsumption('slot-1', drawnKw);
+          } catch (caught) {
+            return caught as Error;
+          }
+          return undefined;
+        })();
+        expect(error, String(drawnKw)).to.be.instanceOf(RangeError);
+        expect(error?.message).to.match(/^drawnKw must /);
+        expect(error?.message).to.not.include(String(drawnKw));
+      }
+      expect(() => hems.signConsumption('../admin', 1)).to.throw(TypeError, /slotId/);
+      expect(server.requests).to.have.length(0);
+    });
+  });
+
   describe('submitForecast', () => {
     it('signs the exact payload with the device key and sends a fresh nonce and Idempotency-Key per call', async () => {
       server.handler = (_request, response) => sendJson(response, 201, RECEIPT);

@@ -1,10 +1,11 @@
 /**
  * What a simulated day produced, as the report and the tests read it. It holds only what the DSO
- * and the public ledger see (per-bus sums, home counts, λ, each trading window's public clearing
+ * and the public ledger see (per-bus sums, metered consumption, home counts, λ, each trading window's public clearing
  * and totals) plus simulation-side totals per bus and counts per window: no home id, no account
  * id, no individual forecast, allowance, drawn power, order or meter reading is ever put here.
  */
 import type { PriceRange } from './appliance-model';
+import type { BusMetering } from './metering';
 
 export interface BusSlotResult {
   readonly bus: string;
@@ -25,6 +26,11 @@ export interface BusSlotResult {
   readonly drawnKw: number;
   /** max(0, drawn − capacity). */
   readonly overloadKw: number;
+  /**
+   * The ledger's metered consumption of the bus (the utilities' published sums of the devices'
+   * signed reports), checked against drawnKw; absent where a slot's metering was not read.
+   */
+  readonly metered?: BusMetering;
 }
 
 export type SlotClosure = 'all-submitted' | 'deadline';

@@ -201,6 +201,7 @@ export type OrderOutcome =
     };
 
 export interface DrawOutcome {
+  readonly org: string;
   readonly bus: string;
   readonly drawnKw: number;
   /** The home drew more than its utility allowed. */
@@ -270,8 +271,9 @@ export class SimulatedHome {
   }
 
   /**
-   * Reads its allowed power (the gateway computes λ·Lmax + (1−λ)·Lmin on the utility's peer) and
-   * draws what it wants up to that. Undefined when it had no forecast in the slot.
+   * Reads its allowed power (the gateway computes λ·Lmax + (1−λ)·Lmin on the utility's peer),
+   * draws what it wants up to that and reports the drawn power, signed. Undefined when it had no
+   * forecast in the slot.
    */
   async draw(slotId: string): Promise<DrawOutcome | undefined> {
     const demand = this.demands.get(slotId);
@@ -281,7 +283,14 @@ export class SimulatedHome {
     this.demands.delete(slotId);
     const dispatch = await whenVisible(() => this.client.getDispatch(slotId));
     const drawnKw = drawnPower(demand, dispatch.allowedKw);
-    return { bus: this.bus, drawnKw, overAllowance: drawnKw > dispatch.allowedKw + 1e-9 };
+    // The meter's reading, signed by the device: its utility's peer judges it against the allowance.
+    await this.client.reportConsumption(slotId, drawnKw);
+    return {
+      org: this.mspId,
+      bus: this.bus,
+      drawnKw,
+      overAllowance: drawnKw > dispatch.allowedKw + 1e-9,
+    };
   }
 
   /**

@@ -10,12 +10,15 @@ import { callGateway, type ApiResponse } from '../../gateway-api/src/local/gatew
 import type { SlotView } from '../../gateway-api/src/routes/slot-view';
 import { busAggregatesOf, planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
 import type { SlotClosure } from './day-result';
+import { meteringComplete, MeteringError, type HomeDraw } from './metering';
 import type { SlotPrices } from './tariff';
 
 const DSO = { mspId: 'DSOMSP', name: 'dso-operator' } as const;
 const POLL_MS = 300;
 /** Margin after a deadline so the dispatch's transaction time is surely past it. */
 const DEADLINE_MARGIN_MS = 150;
+/** How long the DSO waits for its peer to show the utilities' consumption summaries. */
+const METERING_WAIT_MS = 30_000;
 /** How long the DSO keeps retrying a dispatch its peer refuses as premature. */
 const DISPATCH_RETRY_MS = 30_000;
 
@@ -132,6 +135,51 @@ export class Dispatcher {
       // them had committed; the next proposal reads a settled state.
       if (![409, 502, 503].includes(response.status) || Date.now() > giveUp) {
         throw failure(`dispatching slot ${slotId}`, response);
+      }
+      await delay(POLL_MS);
+    }
+  }
+
+  /**
+   * After the slot's devices reported their draws: asks each utility gateway (as the DSO) to
+   * publish its per-bus consumption summaries, then reads the slot from the ledger (the aggregates
+   * read, not the gateway's slot cache) until the day's buses show every home that drew. Answers
+   * the ledger's bus totals.
+   */
+  async publishConsumption(
+    slotId: string,
+    utilities: readonly string[],
+    draws: readonly HomeDraw[],
+  ): Promise<SlotView['busTotals']> {
+    for (const mspId of utilities) {
+      const response = await callGateway(
+        this.description,
+        mspId,
+        DSO,
+        'POST',
+        this.slotPath(slotId, '/consumption-summaries'),
+      );
+      if (response.status !== 200) {
+        throw failure(`publishing the consumption of ${mspId} in slot ${slotId}`, response);
+      }
+    }
+    const buses = Object.keys(this.capacities);
+    const giveUp = Date.now() + METERING_WAIT_MS;
+    for (;;) {
+      const response = await this.call<{ buses: SlotView['busTotals'] }>(
+        'GET',
+        this.slotPath(slotId, '/aggregates'),
+      );
+      if (response.status !== 200) {
+        throw failure(`reading the metering of slot ${slotId}`, response);
+      }
+      if (meteringComplete(response.body.buses, buses, draws)) {
+        return response.body.buses;
+      }
+      if (Date.now() > giveUp) {
+        throw new MeteringError(
+          `slot ${slotId}: the DSO's peer shows no complete metered consumption after ${METERING_WAIT_MS} ms`,
+        );
       }
       await delay(POLL_MS);
     }

@@ -1,6 +1,6 @@
 /**
  * The terminal's live view of the day: a header, then one row per finished slot with what the
- * DSO saw per bus (Σ range against capacity), λ, the worst overload and the slot's timings, and
+ * DSO saw per bus (Σ range against capacity), the ledger's metered Σ drawn next to the homes' own, λ, the worst overload and the slot's timings, and
  * between them one line per settled trading window with its public clearing and settlement.
  */
 import type { DayResult, SlotResult, WindowResult } from './day-result';
@@ -13,6 +13,7 @@ const WIDTHS = {
   price: 13,
   homes: 5,
   bus: 19,
+  metered: 15,
   lambda: 6,
   overload: 8,
   close: 8,
@@ -32,6 +33,19 @@ export function busCell(bus: SlotResult['buses'][number]): string {
   return `${bus.lowerKw.toFixed(1)}–${bus.upperKw.toFixed(1)}/${bus.capacityKw}`;
 }
 
+/**
+ * The ledger's metered Σ drawn over the day's buses next to the homes' own Σ drawn, kW; `–` before
+ * metering. The day fails before showing a row whose buses disagree (metering.ts).
+ */
+export function meteredCell(slot: SlotResult): string {
+  if (slot.buses.some((bus) => bus.metered === undefined)) {
+    return '–';
+  }
+  const metered = slot.buses.reduce((sum, bus) => sum + (bus.metered?.drawnKw ?? 0), 0);
+  const drawn = slot.buses.reduce((sum, bus) => sum + bus.drawnKw, 0);
+  return `${metered.toFixed(1)}/${drawn.toFixed(1)}`;
+}
+
 export function tableHeader(buses: readonly string[]): string {
   const columns = [
     cell('slot', WIDTHS.slot),
@@ -39,6 +53,7 @@ export function tableHeader(buses: readonly string[]): string {
     cell('price €/MWh', WIDTHS.price),
     cell('homes', WIDTHS.homes),
     ...buses.map((bus) => cell(`${bus} Σ kW/cap`, WIDTHS.bus)),
+    cell('metered/drawn kW', WIDTHS.metered),
     cell('λ', WIDTHS.lambda),
     cell('over kW', WIDTHS.overload),
     cell('closed', WIDTHS.close),
@@ -56,6 +71,7 @@ export function tableRow(slot: SlotResult): string {
     cell(`${slot.defaultPrices.lower.toFixed(0)}–${slot.defaultPrices.upper.toFixed(0)}`, WIDTHS.price),
     cell(`${slot.homesSubmitted}`, WIDTHS.homes),
     ...slot.buses.map((bus) => cell(busCell(bus), WIDTHS.bus)),
+    cell(meteredCell(slot), WIDTHS.metered),
     cell(slot.lambda.toFixed(3), WIDTHS.lambda),
     cell(overload.toFixed(2), WIDTHS.overload),
     cell(slot.closedBy === 'all-submitted' ? 'early' : 'deadline', WIDTHS.close),

@@ -6,6 +6,7 @@
  * data, no home id, account id or individual value can reach the report.
  */
 import type { BusSlotResult, DayResult, WindowResult } from './day-result';
+import type { BusMetering } from './metering';
 import { formatValue, kwhFromWh } from './market-model';
 import { timeOfDay } from './appliance-model';
 import { escapeXml, renderChart } from './svg-chart';
@@ -107,7 +108,11 @@ ${table(
     ],
     ['home ids and device certificates', day.settings.homes, "the device and its own utility's peer"],
     ['allowed power per home', forecasts, "computed on the utility's peer, returned to that device only"],
-    ['power drawn per home', forecasts, 'the device only (this report shows per-bus sums)'],
+    [
+      'power drawn per home',
+      forecasts,
+      "signed by the device to its own utility's peer, its private collection; public only as per-bus metered sums (this report's metered column)",
+    ],
   ],
 )}
 ${day.windows.length === 0 ? '' : auctionPrivacy(day)}`;
@@ -278,6 +283,12 @@ function windowTimingTable(windows: readonly WindowResult[]): string {
   );
 }
 
+/** The ledger's metered Σ of a bus with its summed homes, withheld homes and non-compliant homes. */
+function meteredText(metered: BusMetering): string {
+  const withheld = metered.withheldHomes > 0 ? ` + ${metered.withheldHomes} withheld` : '';
+  return `${metered.drawnKw} (${metered.homes}${withheld}, ${metered.nonCompliant} over)`;
+}
+
 function slotTable(day: DayResult): string {
   const rows = day.slots.flatMap((slot) =>
     slot.buses.map((bus) => [
@@ -295,6 +306,7 @@ function slotTable(day: DayResult): string {
       slot.lambda,
       bus.dispatchedKw ?? '–',
       bus.drawnKw,
+      bus.metered === undefined ? '–' : meteredText(bus.metered),
       bus.overloadKw,
     ]),
   );
@@ -314,6 +326,7 @@ function slotTable(day: DayResult): string {
       'λ',
       'dispatched kW',
       'drawn kW',
+      'metered kW (homes, over allowance)',
       'overload kW',
     ],
     rows,

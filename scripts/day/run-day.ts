@@ -25,6 +25,7 @@ import {
 } from './devices';
 import { Dispatcher, type AggregationOutcome } from './dispatcher';
 import { percentile, summarizeBuses } from './dispatch-summary';
+import { checkMetering } from './metering';
 import { capacities, layoutFeeder, UTILITIES, type Feeder } from './feeder-model';
 import { auctionPositions, slotPeriodMs, type DayOptions } from './options';
 import { slotPrices, type SlotPrices } from './tariff';
@@ -58,6 +59,8 @@ export interface SlotRun {
   aggregation: AggregationOutcome | undefined;
   dispatched: SlotView | undefined;
   draws: (DrawOutcome | undefined)[];
+  /** The ledger's bus totals with the utilities' consumption summaries, after the draws. */
+  metering: SlotView['busTotals'] | undefined;
 }
 
 export interface SlotPhase {
@@ -104,6 +107,16 @@ export function slotPhases(
         slot.draws = await Promise.all(homes.map((home) => home.draw(slot.slotId)));
       },
     },
+    {
+      name: 'meter',
+      run: async (slot) => {
+        slot.metering = await dispatcher.publishConsumption(
+          slot.slotId,
+          [...new Set(homes.map((home) => home.mspId))],
+          slot.draws.filter((draw) => draw !== undefined),
+        );
+      },
+    },
   ];
 }
 
@@ -120,6 +133,11 @@ function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult 
       drawnByBus.set(draw.bus, (drawnByBus.get(draw.bus) ?? 0) + draw.drawnKw);
     }
   }
+  const metering = slot.metering;
+  if (metering === undefined) {
+    throw new Error(`slot ${slot.slotId} ended without its metered consumption`);
+  }
+  const draws = slot.draws.filter((draw) => draw !== undefined);
   const buses = summarizeBuses(
     view.busTotals,
     lambda,
@@ -129,7 +147,8 @@ function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult 
       prices: slot.prices.buses.find((entry) => entry.bus === bus.bus) ?? slot.prices.default,
       drawnKw: drawnByBus.get(bus.bus) ?? 0,
     })),
-  );
+    // Fails the day when the ledger's metered sums disagree with what the homes drew.
+  ).map((bus) => ({ ...bus, metered: checkMetering(slot.slotId, bus.bus, metering, draws) }));
   const latencies = slot.submissions.flatMap((outcome) => (outcome.accepted ? [outcome.latencyMs] : []));
   return {
     index: slot.index,
@@ -285,6 +304,7 @@ export async function runDay(
         aggregation: undefined,
         dispatched: undefined,
         draws: [],
+        metering: undefined,
       };
       if (auction !== undefined && windowAt.has(position)) {
         const deliveryIndex = index + 1;

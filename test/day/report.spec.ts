@@ -7,6 +7,7 @@ import { summarizeBuses } from '../../scripts/day/dispatch-summary';
 import { capacities, layoutFeeder, UTILITIES } from '../../scripts/day/feeder-model';
 import { busCell, tableRow, tableSummary, windowRow } from '../../scripts/day/live-table';
 import { planOrder } from '../../scripts/day/market-model';
+import { checkMetering, type HomeDraw } from '../../scripts/day/metering';
 import { renderReport } from '../../scripts/day/report';
 import { escapeXml } from '../../scripts/day/svg-chart';
 import { slotPrices } from '../../scripts/day/tariff';
@@ -94,12 +95,34 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
       { maxHomeKw: 50 },
     );
     const drawn = new Map<string, number>();
+    const draws: HomeDraw[] = [];
     for (const [home, demand] of demands) {
       const allowed = Math.round((lambda * demand.upper + (1 - lambda) * demand.lower) * 1000) / 1000;
       const draw = drawnPower(demand, allowed);
       trace.values.push(allowed, draw);
       drawn.set(home.bus, (drawn.get(home.bus) ?? 0) + draw);
+      draws.push({ org: home.mspId, bus: home.bus, drawnKw: draw, overAllowance: draw > allowed });
     }
+    // The utilities' consumption summaries as the ledger would sum them (withheld below k).
+    const metering: SlotView['busTotals'] = busTotals.map((total) => {
+      const summedOrgs = UTILITIES.filter(
+        (org) => draws.filter((entry) => entry.bus === total.bus && entry.org === org).length >= K,
+      );
+      const onBus = draws.filter((entry) => entry.bus === total.bus);
+      const summed = onBus.filter((entry) => (summedOrgs as readonly string[]).includes(entry.org));
+      return {
+        ...total,
+        consumption: {
+          homes: summed.length,
+          withheldHomes: onBus.length - summed.length,
+          drawnKw: Math.round(summed.reduce((sum, entry) => sum + entry.drawnKw, 0) * 1000) / 1000,
+          nonCompliant: 0,
+          orgs: summedOrgs,
+          withheldOrgs: UTILITIES.filter((org) => !summedOrgs.includes(org)),
+          pendingOrgs: [],
+        },
+      };
+    });
     slots.push({
       index,
       slotId: `day-test-${index}`,
@@ -119,7 +142,7 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
           prices: prices.buses.find((entry) => entry.bus === bus.bus) ?? prices.default,
           drawnKw: drawn.get(bus.bus) ?? 0,
         })),
-      ),
+      ).map((bus) => ({ ...bus, metered: checkMetering(`day-test-${index}`, bus.bus, metering, draws) })),
       allowanceViolations: 0,
       timing: {
         phasesMs: { open: 500, forecast: 1500, aggregate: 2000, dispatch: 600, deliver: 400 },
@@ -317,11 +340,13 @@ describe('day: report', () => {
         String(slot.lambda),
         String(bus.dispatchedKw ?? '–'),
         String(bus.drawnKw),
+        `${bus.metered?.drawnKw} (${bus.metered?.homes}${bus.metered?.withheldHomes ? ` + ${bus.metered.withheldHomes} withheld` : ''}, 0 over)`,
         String(bus.overloadKw),
       ]),
     );
     expect(rows(section(html, 'Per slot and bus'))).to.deep.equal(expected);
     expect(day.slots[1]?.buses[1]?.withheldHomes, 'the fixture has a withheld aggregate').to.equal(4);
+    expect(day.slots[1]?.buses[1]?.metered?.withheldHomes, 'and a withheld consumption summary').to.equal(4);
   });
 
   it('counts what the DSO saw and what stayed private', () => {

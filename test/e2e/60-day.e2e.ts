@@ -146,6 +146,33 @@ describe('the simulated day (npm start) on the real network', () => {
     });
   });
 
+  it("reports exactly the per-bus metered consumption the ledger holds, every home's draw reported", async () => {
+    const ledger = await ledgerSlots(description, day);
+    day.slots.forEach((slot, position) => {
+      let reported = 0;
+      for (const bus of slot.buses) {
+        const metered = ledger[position]?.busTotals.find((entry) => entry.bus === bus.bus)?.consumption;
+        expect(metered, `${slot.slotId} ${bus.bus}`).to.not.equal(undefined);
+        expect(bus.metered, `${slot.slotId} ${bus.bus}`).to.deep.equal({
+          homes: metered?.homes,
+          withheldHomes: metered?.withheldHomes,
+          drawnKw: metered?.drawnKw,
+          nonCompliant: metered?.nonCompliant,
+        });
+        expect(metered?.pendingOrgs).to.deep.equal([]);
+        expect(metered?.nonCompliant).to.equal(0);
+        // The day checked Σ drawn against its homes' own draws (scripts/day/metering.ts); with no
+        // summary withheld the ledger's Σ covers every home of the bus.
+        expect(metered?.withheldHomes).to.equal(0);
+        expect(Math.abs((metered?.drawnKw ?? NaN) - bus.drawnKw)).to.be.at.most(
+          0.001 * Math.max(1, metered?.homes ?? 0),
+        );
+        reported += (metered?.homes ?? 0) + (metered?.withheldHomes ?? 0);
+      }
+      expect(reported).to.equal(slot.homesSubmitted);
+    });
+  });
+
   it('plays one trading window for the second slot: orders sealed, cleared, audited, delivered, settled, grid share claimed', async () => {
     expect(day.windows).to.have.length(1);
     const [result] = day.windows;

@@ -49,6 +49,27 @@ export interface SignedForecast {
   readonly idempotencyKey: string;
 }
 
+/**
+ * A consumption report signed by the device, ready to send (and to resend unchanged). Holds the
+ * drawn power: never log it.
+ */
+export interface SignedConsumption {
+  readonly slotId: string;
+  /** The exact JSON text signed: `{"slotId","drawnKw","nonce"}`. */
+  readonly payload: string;
+  readonly signature: string;
+  readonly idempotencyKey: string;
+}
+
+/** The gateway's receipt for a consumption report. */
+export interface ConsumptionReceipt {
+  readonly slotId: string;
+  readonly txId: string;
+  readonly recordedAt: string;
+  /** The gateway replayed the answer of an earlier attempt with the same Idempotency-Key. */
+  readonly replayed: boolean;
+}
+
 /** The gateway's receipt for a forecast. */
 export interface ForecastReceipt {
   readonly slotId: string;
@@ -403,11 +424,11 @@ export function cancelPayload(windowId: string, nonce: string): string {
 /** Checks a kW value without ever putting the value in the message. */
 function checkKw(value: number, name: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`forecast ${name} must be a finite number of kW, at least 0`);
+    throw new RangeError(`${name} must be a finite number of kW, at least 0`);
   }
   // The chaincode's own rule (requireDecimalPlaces), so what passes here passes there.
   if (Math.abs(Math.round(value * KW_SCALE) - value * KW_SCALE) > 1e-6) {
-    throw new RangeError(`forecast ${name} must have at most 3 decimals (watt resolution)`);
+    throw new RangeError(`${name} must have at most 3 decimals (watt resolution)`);
   }
 }
 
@@ -416,11 +437,21 @@ export function checkForecastRange(range: ForecastRange): void {
   if (!isRecord(range)) {
     throw new TypeError('forecast must be an object {lower, upper}');
   }
-  checkKw(range.lower, 'lower');
-  checkKw(range.upper, 'upper');
+  checkKw(range.lower, 'forecast lower');
+  checkKw(range.upper, 'forecast upper');
   if (range.lower > range.upper) {
     throw new RangeError('forecast lower must not exceed upper');
   }
+}
+
+/** Validates a drawn power (finite, ≥ 0, ≤ 3 decimals); messages never contain the value. */
+export function checkDrawnKw(drawnKw: number): void {
+  checkKw(drawnKw, 'drawnKw');
+}
+
+/** The exact consumption payload text a device signs, members in this order: slotId, drawnKw, nonce. */
+export function consumptionPayload(slotId: string, drawnKw: number, nonce: string): string {
+  return JSON.stringify({ slotId, drawnKw: drawnKw + 0, nonce });
 }
 
 /** The exact payload text a device signs, members in this order: slotId, lower, upper, nonce. */
@@ -685,6 +716,52 @@ export class HemsClient {
     options: CallOptions = {},
   ): Promise<ForecastReceipt> {
     return this.submitSignedForecast(this.signForecast(slotId, range), options);
+  }
+
+  /**
+   * Builds the consumption payload (the power drawn during the dispatched slot) with a fresh
+   * nonce, signs it with the device key and picks a new idempotency key; nothing is sent.
+   */
+  signConsumption(slotId: string, drawnKw: number): SignedConsumption {
+    checkSlotId(slotId);
+    checkDrawnKw(drawnKw);
+    const payload = consumptionPayload(slotId, drawnKw, randomBytes(NONCE_BYTES).toString('base64'));
+    const signature = sign('sha256', Buffer.from(payload, 'utf8'), this.privateKey).toString('base64');
+    return { slotId, payload, signature, idempotencyKey: randomUUID() };
+  }
+
+  /**
+   * Sends a signed consumption report, retried like a forecast with the same payload, signature and
+   * Idempotency-Key, so the gateway submits it at most once.
+   */
+  async submitSignedConsumption(
+    report: SignedConsumption,
+    options: CallOptions = {},
+  ): Promise<ConsumptionReceipt> {
+    checkSlotId(report.slotId);
+    const path = `/v1/slots/${encodeURIComponent(report.slotId)}/consumption`;
+    const body = { payload: report.payload, signature: report.signature };
+    const headers = { 'idempotency-key': report.idempotencyKey };
+    const response = await this.withRetry(
+      () => this.transport.call('POST', path, { body, headers, signal: options.signal }),
+      options.signal,
+    );
+    const receipt = expectRecord(response.body, 'a consumption receipt', response.statusCode);
+    return {
+      slotId: String(receipt.slotId),
+      txId: String(receipt.txId),
+      recordedAt: String(receipt.recordedAt),
+      replayed: headerValue(response.headers, 'idempotent-replay') === 'true',
+    };
+  }
+
+  /** Signs and reports the power drawn in a dispatched slot (see signConsumption). */
+  async reportConsumption(
+    slotId: string,
+    drawnKw: number,
+    options: CallOptions = {},
+  ): Promise<ConsumptionReceipt> {
+    return this.submitSignedConsumption(this.signConsumption(slotId, drawnKw), options);
   }
 
   /** A trading window: its spec, status and, once cleared, the clearing price and trades. */

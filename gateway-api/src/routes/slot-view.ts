@@ -21,6 +21,15 @@ export interface SlotView {
     withheld?: boolean;
     lower?: number;
     upper?: number;
+    /** The utility's latest consumption summary of the bus (after dispatch); sums absent below k. */
+    consumption?: {
+      homes: number;
+      withheld: boolean;
+      drawnKw?: number;
+      nonCompliant?: number;
+      publishedAt: string;
+      txId: string;
+    };
   }[];
   busTotals: {
     bus: string;
@@ -31,6 +40,16 @@ export interface SlotView {
     orgs: string[];
     withheldOrgs: string[];
     pendingOrgs: string[];
+    /** After dispatch: metered consumption over the bus's published, not withheld summaries. */
+    consumption?: {
+      homes: number;
+      withheldHomes: number;
+      drawnKw: number;
+      nonCompliant: number;
+      orgs: string[];
+      withheldOrgs: string[];
+      pendingOrgs: string[];
+    };
   }[];
   dispatch?: {
     lambda: number;

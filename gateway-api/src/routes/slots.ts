@@ -15,6 +15,7 @@ import {
   signatureBytes,
   signedBody,
   slotIdParams,
+  type SignedBody,
   type SlotIdParams,
 } from './common';
 import type { SlotView } from './slot-view';
@@ -63,6 +64,33 @@ const openSlotBody = {
 const forecastBody = signedBody(
   'The exact JSON text the device signed: {"slotId","lower","upper","nonce"} (kW, base64 nonce of >= 16 bytes)',
 );
+
+const consumptionBody = signedBody(
+  'The exact JSON text the device signed: {"slotId","drawnKw","nonce"} (kW drawn during the slot, at most 3 decimals; base64 nonce of >= 16 bytes)',
+);
+
+/** Per-bus outcomes of publishing this utility's aggregates or consumption summaries. */
+const publicationResponse = {
+  type: 'object',
+  required: ['slotId', 'org', 'buses'],
+  properties: {
+    slotId: { type: 'string' },
+    org: { type: 'string' },
+    buses: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['bus', 'outcome'],
+        properties: {
+          bus: { type: 'string' },
+          outcome: { type: 'string' },
+          homes: { type: 'integer' },
+          withheld: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
 
 const dispatchBody = {
   type: 'object',
@@ -174,6 +202,39 @@ function requireOwnDso(ledger: Ledger, request: FastifyRequest, what: string): v
   requireOwnOperator(ledger, request, 'dso', what);
 }
 
+/**
+ * Relays a device's signed payload as the utility's relay identity on its own peer: the proposal's
+ * only argument is the slot id, the payload (private values), signature and certificate are
+ * transient. Shared by forecasts and consumption reports.
+ */
+async function relaySignedPayload(
+  ledger: Ledger,
+  request: FastifyRequest<{ Params: SlotIdParams; Body: SignedBody }>,
+  transaction: 'SubmitForecast' | 'ReportConsumption',
+): Promise<{ result: Uint8Array; transactionId: string }> {
+  requireOwnDevice(ledger, request);
+  return ledger.contract('relay').submit(transaction, {
+    arguments: [request.params.slotId],
+    transientData: {
+      payload: Buffer.from(request.body.payload, 'utf8'),
+      signature: signatureBytes(request.body.signature),
+      certificate: certificateTransient(request),
+    },
+    endorsingOrganizations: [ledger.mspId],
+  });
+}
+
+/**
+ * Who may make a utility gateway publish its own per-bus records of a slot: the DSO, or the
+ * utility's own admin or relay; the gateway must hold the utility's relay identity.
+ */
+function requireOwnPublication(ledger: Ledger, request: FastifyRequest, what: string): void {
+  if (request.caller.role !== 'dso' && request.caller.mspId !== ledger.mspId) {
+    throw new HttpError(403, 'FORBIDDEN', `only the DSO or ${ledger.mspId} itself may trigger its ${what}`);
+  }
+  requireIdentity(ledger, 'relay', what);
+}
+
 /** A cache of public slot data (services/slot-cache.ts); undefined when a slot is not cached. */
 export interface SlotLookup {
   get(slotId: string): unknown;
@@ -275,7 +336,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
       },
     );
 
-    app.post<{ Params: SlotIdParams; Body: { payload: string; signature: string } }>(
+    app.post<{ Params: SlotIdParams; Body: SignedBody }>(
       '/v1/slots/:slotId/forecast',
       {
         config: { roles: ['hems'] },
@@ -298,18 +359,41 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         },
       },
       async (request, reply) => {
-        requireOwnDevice(ledger, request);
-        const submitted = await ledger.contract('relay').submit('SubmitForecast', {
-          arguments: [request.params.slotId],
-          transientData: {
-            payload: Buffer.from(request.body.payload, 'utf8'),
-            signature: signatureBytes(request.body.signature),
-            certificate: certificateTransient(request),
-          },
-          endorsingOrganizations: [ledger.mspId],
-        });
+        const submitted = await relaySignedPayload(ledger, request, 'SubmitForecast');
         void reply.status(201).header('x-transaction-id', submitted.transactionId);
         return decodeJson(submitted.result);
+      },
+    );
+
+    app.post<{ Params: SlotIdParams; Body: SignedBody }>(
+      '/v1/slots/:slotId/consumption',
+      {
+        config: { roles: ['hems'] },
+        schema: {
+          tags: ['slots'],
+          summary:
+            "HEMS device: report its signed drawn power after dispatch (once per slot, before settlement); relayed as the utility's relay identity, checked against the home's allowed power on the utility's peer",
+          params: slotIdParams,
+          body: consumptionBody,
+          response: {
+            201: {
+              type: 'object',
+              required: ['slotId', 'txId', 'recordedAt'],
+              properties: {
+                slotId: { type: 'string' },
+                txId: { type: 'string' },
+                recordedAt: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const submitted = await relaySignedPayload(ledger, request, 'ReportConsumption');
+        void reply.status(201).header('x-transaction-id', submitted.transactionId);
+        // Only the receipt: the drawn power stays in the utility's private collection.
+        const receipt = decodeJson<{ slotId: string; txId: string; recordedAt: string }>(submitted.result);
+        return { slotId: receipt.slotId, txId: receipt.txId, recordedAt: receipt.recordedAt };
       },
     );
 
@@ -385,20 +469,30 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
         },
       },
       async (request) => {
-        const caller = request.caller;
         // The DSO's own gateway holds no utility identity: it asks every utility gateway.
-        if (!ledger.identities.includes('relay') && fanOut !== undefined && caller.role === 'dso') {
+        if (!ledger.identities.includes('relay') && fanOut !== undefined && request.caller.role === 'dso') {
           return { slotId: request.params.slotId, utilities: await fanOut(request.params.slotId) };
         }
-        if (caller.role !== 'dso' && caller.mspId !== ledger.mspId) {
-          throw new HttpError(
-            403,
-            'FORBIDDEN',
-            `only the DSO or ${ledger.mspId} itself may trigger its aggregation`,
-          );
-        }
-        requireIdentity(ledger, 'relay', 'aggregation');
+        requireOwnPublication(ledger, request, 'aggregation');
         return publishOwnAggregates(ledger, request.params.slotId);
+      },
+    );
+
+    app.post<{ Params: SlotIdParams }>(
+      '/v1/slots/:slotId/consumption-summaries',
+      {
+        config: { roles: ['dso', 'admin', 'relay'] },
+        schema: {
+          tags: ['slots'],
+          summary:
+            "Publish this utility's per-bus consumption summaries of a dispatched slot (Σ drawn kW and non-compliant homes, only the home count below k); asked of each utility gateway",
+          params: slotIdParams,
+          response: { 200: publicationResponse },
+        },
+      },
+      async (request) => {
+        requireOwnPublication(ledger, request, 'consumption summaries');
+        return publishOwnConsumption(ledger, request.params.slotId);
       },
     );
 
@@ -461,45 +555,62 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup, fanOut?: Aggregat
   };
 }
 
-/**
- * What a utility gateway does at a slot's deadline or when the DSO asks: for each of its
- * pending aggregates, list its forecasts on its own peer and publish their sums. A bus that may not
- * close yet (deadline not passed, enrolled homes missing) is reported, not failed.
- */
-export async function publishOwnAggregates(
-  ledger: Ledger,
-  slotId: string,
-): Promise<{
+/** What publishing one of the org's per-bus records of a slot came to. */
+export interface BusPublicationOutcome {
+  bus: string;
+  outcome: string;
+  homes?: number;
+  withheld?: boolean;
+}
+
+export interface OwnPublication {
   slotId: string;
   org: string;
-  buses: { bus: string; outcome: string; homes?: number; withheld?: boolean }[];
-}> {
+  buses: BusPublicationOutcome[];
+}
+
+type OwnAggregate = SlotView['aggregates'][number];
+
+/**
+ * Publishes one record per bus of this org's aggregates in a slot, all from one listing of the
+ * org's private records on its own peer: each publication reads them all, so the ledger never
+ * shows which record belongs to which bus. A FAILED_PRECONDITION refusal is a per-bus outcome.
+ */
+async function publishPerOwnBus(
+  ledger: Ledger,
+  slotId: string,
+  steps: {
+    list: string;
+    listArguments: string[];
+    publish: string;
+    /** The outcome of a bus with nothing to do, or undefined to publish it. */
+    done: (aggregate: OwnAggregate) => BusPublicationOutcome | undefined;
+    /** The outcome of a bus the chaincode refused as premature (its message, never private). */
+    refused: (message: string) => string;
+    /** The published home count and withholding, from the publication's answer. */
+    published: (result: Uint8Array) => { homes: number; withheld: boolean };
+  },
+): Promise<OwnPublication> {
   const slot = await loadSlot(ledger, slotId);
   const relay = ledger.contract('relay');
-  const buses = [];
-  // One listing of all the org's forecasts in the slot serves every bus: each publication reads
-  // them all, so the ledger never shows which submission belongs to which bus.
+  const buses: BusPublicationOutcome[] = [];
   let refs: string[] | undefined;
   for (const aggregate of slot.aggregates.filter((agg) => agg.org === ledger.mspId)) {
-    if (aggregate.published) {
-      buses.push({
-        bus: aggregate.bus,
-        outcome: 'already published',
-        homes: aggregate.homes ?? 0,
-        withheld: aggregate.withheld ?? false,
-      });
+    const done = steps.done(aggregate);
+    if (done !== undefined) {
+      buses.push(done);
       continue;
     }
     refs ??= decodeJson<{ refs: string[] }>(
-      await relay.evaluate('ListForecastRefs', { arguments: [slotId, ''] }),
+      await relay.evaluate(steps.list, { arguments: [slotId, ...steps.listArguments] }),
     ).refs;
     try {
-      const submitted = await relay.submit('PublishAggregate', {
+      const submitted = await relay.submit(steps.publish, {
         arguments: [slotId, aggregate.bus],
         transientData: { refs: Buffer.from(JSON.stringify(refs)) },
         endorsingOrganizations: [ledger.mspId],
       });
-      const published = decodeJson<{ homes: number; withheld: boolean }>(submitted.result);
+      const published = steps.published(submitted.result);
       buses.push({
         bus: aggregate.bus,
         outcome: 'published',
@@ -507,11 +618,64 @@ export async function publishOwnAggregates(
         withheld: published.withheld,
       });
     } catch (error) {
-      if (chaincodeRefusal(error)?.code !== 'FAILED_PRECONDITION') {
+      const refusal = chaincodeRefusal(error);
+      if (refusal?.code !== 'FAILED_PRECONDITION') {
         throw error;
       }
-      buses.push({ bus: aggregate.bus, outcome: 'not yet: the window is still open' });
+      // The refusal's message starts with its code; the outcome gives the reason alone.
+      const reason = refusal.message.slice(refusal.code.length + 1).trim();
+      buses.push({ bus: aggregate.bus, outcome: steps.refused(reason) });
     }
   }
   return { slotId, org: ledger.mspId, buses };
+}
+
+/**
+ * What a utility gateway does at a slot's deadline or when the DSO asks: for each of its
+ * pending aggregates, list its forecasts on its own peer and publish their sums. A bus that may not
+ * close yet (deadline not passed, enrolled homes missing) is reported, not failed.
+ */
+export function publishOwnAggregates(ledger: Ledger, slotId: string): Promise<OwnPublication> {
+  return publishPerOwnBus(ledger, slotId, {
+    list: 'ListForecastRefs',
+    listArguments: [''],
+    publish: 'PublishAggregate',
+    done: (aggregate) =>
+      aggregate.published
+        ? {
+            bus: aggregate.bus,
+            outcome: 'already published',
+            homes: aggregate.homes ?? 0,
+            withheld: aggregate.withheld ?? false,
+          }
+        : undefined,
+    refused: () => 'not yet: the window is still open',
+    published: (result) => decodeJson<{ homes: number; withheld: boolean }>(result),
+  });
+}
+
+/**
+ * After dispatch, for each bus of its aggregates: list the org's consumption reports on its own
+ * peer and publish the bus's summary. Every bus is (re-)published, since more homes may have
+ * reported; a re-publication the chaincode refuses (fewer than k new homes, not dispatched,
+ * settled) is reported with the chaincode's reason, not failed.
+ */
+export function publishOwnConsumption(ledger: Ledger, slotId: string): Promise<OwnPublication> {
+  return publishPerOwnBus(ledger, slotId, {
+    list: 'ListConsumptionRefs',
+    listArguments: [],
+    publish: 'PublishConsumption',
+    done: () => undefined,
+    refused: (message) => `not published: ${message}`,
+    // PublishConsumption answers the whole aggregate record with its new consumption summary.
+    published: (result) => {
+      const summary = decodeJson<{ consumption?: { homes?: unknown; withheld?: unknown } }>(
+        result,
+      ).consumption;
+      if (typeof summary?.homes !== 'number' || typeof summary.withheld !== 'boolean') {
+        throw new HttpError(502, 'BAD_LEDGER_RESPONSE', 'PublishConsumption answered no consumption summary');
+      }
+      return { homes: summary.homes, withheld: summary.withheld };
+    },
+  });
 }

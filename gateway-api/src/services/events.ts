@@ -9,6 +9,7 @@ export const CHAINCODE_EVENTS = {
   aggregatePublished: 'AggregatePublished',
   dispatchPublished: 'DispatchPublished',
   slotSettled: 'SlotSettled',
+  consumptionPublished: 'ConsumptionPublished',
   windowOpened: 'WindowOpened',
   ordersRevealed: 'OrdersRevealed',
   windowCleared: 'WindowCleared',

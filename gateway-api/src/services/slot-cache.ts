@@ -19,6 +19,8 @@ const SLOT_CHANGING_EVENTS: ReadonlySet<string> = new Set([
   CHAINCODE_EVENTS.aggregatePublished,
   CHAINCODE_EVENTS.dispatchPublished,
   CHAINCODE_EVENTS.slotSettled,
+  // A utility's consumption summary changes its aggregate record and the bus's metered totals.
+  CHAINCODE_EVENTS.consumptionPublished,
 ]);
 
 export interface SlotCacheOptions {
@@ -43,9 +45,9 @@ interface CachedSlot {
 
 /**
  * Public slot data (what GetSlot answers) kept up to date from chaincode events: each
- * SlotOpened, AggregatePublished, DispatchPublished or SlotSettled re-reads its slot once. The
- * last processed event is checkpointed to a file, so a restarted gateway resumes after it instead
- * of missing the changes made while it was down. A slot that is not cached (evicted, changed
+ * SlotOpened, AggregatePublished, DispatchPublished, ConsumptionPublished or SlotSettled re-reads
+ * its slot once. The last processed event is checkpointed to a file, so a restarted gateway
+ * resumes after it instead of missing the changes made while it was down. A slot that is not cached (evicted, changed
  * before the first checkpoint, or whose re-read failed) is read from the ledger by the caller.
  *
  * An event drops its slot's entry at once, before the re-read: while the re-read runs (or while
