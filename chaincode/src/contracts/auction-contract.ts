@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
 import { canonicalBytes, canonicalJson, parseJsonArgument, parseStoredRecord } from '../lib/canonical-json';
 import { isoTime } from '../lib/clock';
-import { HemsContext } from '../lib/context';
+import { HemsContext, type HemsRole } from '../lib/context';
 import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
 import { collectionOf, KeyType } from '../lib/keys';
 import {
@@ -11,6 +11,7 @@ import {
   peerOfOrgPolicy,
   requireTransientJson,
   sha256Hex,
+  type SignedDevicePayload,
   verifySignedDevicePayload,
 } from '../lib/ledger';
 import { drain, drainPage, readPrivate, readState, writePrivate, writeState } from '../lib/state';
@@ -353,26 +354,8 @@ export class AuctionContract extends Contract {
   @Param('windowId', 'string', 'window identifier; the order is in transient data')
   @Returns('string')
   async SubmitOrder(ctx: HemsContext, windowId: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('SubmitOrder', ['relay']);
-    const org = caller.mspId;
-    const id = parseWindowId(windowId);
-    const window = await this.loadWindow(ctx, id);
-    const now = ctx.now;
-    this.requireOpen(window, now);
-    await this.requireUnrevealed(ctx, window, org);
-    const { device, payload: payloadBytes } = await verifySignedDevicePayload(
-      ctx,
-      org,
-      MAX_ORDER_PAYLOAD_BYTES,
-      'order',
-    );
-    const payload = parseOrderPayload(payloadBytes);
-    if (payload.windowId !== id) {
-      throw invalidArgument('payload.windowId does not match the windowId argument');
-    }
-    const collection = collectionOf(org);
-    const nonceKey = await this.freshNonceKey(ctx, collection, id, payload.nonce);
-    const secret = await loadHomeRefSecret(ctx, org);
+    const { org, id, now, device, payloadBytes, payload, collection, nonceKey, secret } =
+      await this.acceptSignedWindowAction(ctx, windowId, 'SubmitOrder', 'order', parseOrderPayload);
     const accountId = accountIdOf(secret, device.homeId);
     const orderRef = orderReference(secret, id, device.homeId);
 
@@ -433,26 +416,13 @@ export class AuctionContract extends Contract {
   @Param('windowId', 'string', 'window identifier; the signed cancellation is in transient data')
   @Returns('string')
   async CancelOrder(ctx: HemsContext, windowId: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('CancelOrder', ['relay']);
-    const org = caller.mspId;
-    const id = parseWindowId(windowId);
-    const window = await this.loadWindow(ctx, id);
-    const now = ctx.now;
-    this.requireOpen(window, now);
-    await this.requireUnrevealed(ctx, window, org);
-    const { device, payload: payloadBytes } = await verifySignedDevicePayload(
+    const { org, id, now, device, collection, nonceKey, secret } = await this.acceptSignedWindowAction(
       ctx,
-      org,
-      MAX_ORDER_PAYLOAD_BYTES,
+      windowId,
+      'CancelOrder',
       'cancellation',
+      parseCancelPayload,
     );
-    const payload = parseCancelPayload(payloadBytes);
-    if (payload.windowId !== id) {
-      throw invalidArgument('payload.windowId does not match the windowId argument');
-    }
-    const collection = collectionOf(org);
-    const nonceKey = await this.freshNonceKey(ctx, collection, id, payload.nonce);
-    const secret = await loadHomeRefSecret(ctx, org);
     const orderKey = ctx.keys.order(id, orderReference(secret, id, device.homeId));
     if ((await readPrivate(ctx.stub, collection, orderKey)) === undefined) {
       throw notFound(`the device has no order in window ${id}`);
@@ -733,12 +703,12 @@ export class AuctionContract extends Contract {
   @Param('windowId', 'string', 'window identifier; optional account ids are in transient data')
   @Returns('string')
   async ReleaseEscrow(ctx: HemsContext, windowId: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('ReleaseEscrow', ['relay', 'admin']);
-    const org = caller.mspId;
-    const id = parseWindowId(windowId);
-    const window = await this.loadWindow(ctx, id);
-    const now = ctx.now;
-    const clearing = await this.loadClearing(ctx, window);
+    const { org, id, window, now, clearing } = await this.loadClearedWindowForUtility(
+      ctx,
+      windowId,
+      'ReleaseEscrow',
+      ['relay', 'admin'],
+    );
     const orgRecord = await this.loadOrgRecord(ctx, window, org);
     const listed = this.parseReleaseAccounts(ctx);
     // Other utilities' records are read only once a settlement may have gone without this one's
@@ -811,12 +781,12 @@ export class AuctionContract extends Contract {
   @Param('windowId', 'string', 'window identifier; the readings are in transient data')
   @Returns('string')
   async ReportDelivery(ctx: HemsContext, windowId: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('ReportDelivery', ['meter']);
-    const org = caller.mspId;
-    const id = parseWindowId(windowId);
-    const window = await this.loadWindow(ctx, id);
-    const now = ctx.now;
-    const clearing = await this.loadClearing(ctx, window);
+    const { org, id, window, now, clearing } = await this.loadClearedWindowForUtility(
+      ctx,
+      windowId,
+      'ReportDelivery',
+      ['meter'],
+    );
     if (now < new Date(window.deliveryEnd)) {
       throw failedPrecondition(`window ${id} delivers until ${window.deliveryEnd}; report after that`);
     }
@@ -922,12 +892,12 @@ export class AuctionContract extends Contract {
   @Param('windowId', 'string', 'window identifier')
   @Returns('string')
   async SettleWindow(ctx: HemsContext, windowId: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('SettleWindow', ['relay', 'admin']);
-    const org = caller.mspId;
-    const id = parseWindowId(windowId);
-    const window = await this.loadWindow(ctx, id);
-    const now = ctx.now;
-    const clearing = await this.loadClearing(ctx, window);
+    const { org, id, window, now, clearing } = await this.loadClearedWindowForUtility(
+      ctx,
+      windowId,
+      'SettleWindow',
+      ['relay', 'admin'],
+    );
     const tradeOrgs = orgsWithTrades(clearing.trades);
     if (!tradeOrgs.includes(org)) {
       throw failedPrecondition(`${org} has no trades to settle in window ${id}`);
@@ -1226,6 +1196,71 @@ export class AuctionContract extends Contract {
     if (isClosed(window, now)) {
       throw failedPrecondition(`window ${window.windowId} is closed since ${window.closesAt}`);
     }
+  }
+
+  /**
+   * The checks shared by every device-signed action on an open window, in this order: the caller
+   * is a relay on its own utility's peer, the window is open and the utility has not revealed, the
+   * device signature verifies, the payload names this window and its nonce is fresh. Returns the
+   * parsed payload with the nonce marker key to write and the utility's home-reference secret.
+   */
+  private async acceptSignedWindowAction<P extends { readonly windowId: string; readonly nonce: string }>(
+    ctx: HemsContext,
+    windowId: string,
+    action: string,
+    kind: string,
+    parse: (payloadBytes: Uint8Array) => P,
+  ): Promise<{
+    org: string;
+    id: string;
+    now: Date;
+    device: SignedDevicePayload['device'];
+    payloadBytes: Uint8Array;
+    payload: P;
+    collection: string;
+    nonceKey: string;
+    secret: Awaited<ReturnType<typeof loadHomeRefSecret>>;
+  }> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer(action, ['relay']);
+    const org = caller.mspId;
+    const id = parseWindowId(windowId);
+    const window = await this.loadWindow(ctx, id);
+    const now = ctx.now;
+    this.requireOpen(window, now);
+    await this.requireUnrevealed(ctx, window, org);
+    const { device, payload: payloadBytes } = await verifySignedDevicePayload(
+      ctx,
+      org,
+      MAX_ORDER_PAYLOAD_BYTES,
+      kind,
+    );
+    const payload = parse(payloadBytes);
+    if (payload.windowId !== id) {
+      throw invalidArgument('payload.windowId does not match the windowId argument');
+    }
+    const collection = collectionOf(org);
+    const nonceKey = await this.freshNonceKey(ctx, collection, id, payload.nonce);
+    const secret = await loadHomeRefSecret(ctx, org);
+    return { org, id, now, device, payloadBytes, payload, collection, nonceKey, secret };
+  }
+
+  /**
+   * The window and its clearing for a utility role on its own peer, checked in this order: the
+   * caller's role and peer, the window id, the window's existence, the clearing's existence.
+   */
+  private async loadClearedWindowForUtility(
+    ctx: HemsContext,
+    windowId: string,
+    action: string,
+    roles: readonly HemsRole[],
+  ): Promise<{ org: string; id: string; window: WindowRecord; now: Date; clearing: ClearingRecord }> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer(action, roles);
+    const org = caller.mspId;
+    const id = parseWindowId(windowId);
+    const window = await this.loadWindow(ctx, id);
+    const now = ctx.now;
+    const clearing = await this.loadClearing(ctx, window);
+    return { org, id, window, now, clearing };
   }
 
   /** The nonce marker key; a nonce already used in this window means a replayed payload. */

@@ -438,17 +438,15 @@ export class TimeslotContract extends Contract {
   @Param('bus', 'string', 'feeder bus identifier')
   @Returns('string')
   async PublishAggregate(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('PublishAggregate', ['relay', 'admin']);
-    const org = caller.mspId;
-    const settings = await ctx.settings();
-    const id = parseSlotId(slotId);
-    const busId = parseBusId(bus);
-    const slot = await loadSlot(ctx, id);
-    const key = ctx.keys.aggregate(id, org, busId);
-    const pendingBytes = await readState(ctx.stub, key);
-    if (pendingBytes === undefined) {
-      throw notFound(`slot ${id} expects no aggregate from ${org} for bus ${busId}`);
-    }
+    const {
+      org,
+      settings,
+      id,
+      busId,
+      slot,
+      key,
+      aggregateBytes: pendingBytes,
+    } = await this.loadOwnAggregate(ctx, 'PublishAggregate', slotId, bus);
     const pending = aggregateFromBytes(pendingBytes);
     if (pending.published) {
       throw conflict(`the aggregate of ${org} for bus ${busId} in slot ${id} is already published`);
@@ -488,6 +486,40 @@ export class TimeslotContract extends Contract {
       canonicalBytes({ slotId: id, org, bus: busId, homes, withheld, ...sums }),
     );
     return canonicalJson(published);
+  }
+
+  /**
+   * The aggregate record of the caller's utility for one bus of the slot, as stored: the caller is
+   * a relay or admin on its own utility's peer and OpenSlot must have expected an aggregate from
+   * the utility for that bus. The bytes are returned unparsed so each caller keeps its own order
+   * of slot-state checks before parsing.
+   */
+  private async loadOwnAggregate(
+    ctx: HemsContext,
+    action: string,
+    slotId: string,
+    bus: string,
+  ): Promise<{
+    org: string;
+    settings: Awaited<ReturnType<HemsContext['settings']>>;
+    id: string;
+    busId: string;
+    slot: SlotRecord;
+    key: string;
+    aggregateBytes: Uint8Array;
+  }> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer(action, ['relay', 'admin']);
+    const org = caller.mspId;
+    const settings = await ctx.settings();
+    const id = parseSlotId(slotId);
+    const busId = parseBusId(bus);
+    const slot = await loadSlot(ctx, id);
+    const key = ctx.keys.aggregate(id, org, busId);
+    const aggregateBytes = await readState(ctx.stub, key);
+    if (aggregateBytes === undefined) {
+      throw notFound(`slot ${id} expects no aggregate from ${org} for bus ${busId}`);
+    }
+    return { org, settings, id, busId, slot, key, aggregateBytes };
   }
 
   /** Point-reads the forecasts listed in transient field `refs`; each must exist in the slot. */
@@ -760,17 +792,12 @@ export class TimeslotContract extends Contract {
   @Param('bus', 'string', 'feeder bus identifier')
   @Returns('string')
   async PublishConsumption(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('PublishConsumption', ['relay', 'admin']);
-    const org = caller.mspId;
-    const settings = await ctx.settings();
-    const id = parseSlotId(slotId);
-    const busId = parseBusId(bus);
-    const slot = await loadSlot(ctx, id);
-    const key = ctx.keys.aggregate(id, org, busId);
-    const aggregateBytes = await readState(ctx.stub, key);
-    if (aggregateBytes === undefined) {
-      throw notFound(`slot ${id} expects no aggregate from ${org} for bus ${busId}`);
-    }
+    const { org, settings, id, busId, slot, key, aggregateBytes } = await this.loadOwnAggregate(
+      ctx,
+      'PublishConsumption',
+      slotId,
+      bus,
+    );
     this.openForConsumption(slot);
     const aggregate = aggregateFromBytes(aggregateBytes);
 
