@@ -1,18 +1,15 @@
 import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import { decodeJson } from '../routes/common';
 import type { EscrowRelease } from '../routes/reveal';
-import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
 import { CHAINCODE_EVENTS } from './events';
+import { WindowScheduler, type WindowSchedulerOptions } from './window-scheduler';
 
 /** Window statuses after the clearing, when escrows can be released. */
 const CLEARED: ReadonlySet<string> = new Set(['CLEARED', 'SETTLED']);
 
-export interface ReleaseSchedulerOptions extends DeadlineSchedulerOptions {
+export interface ReleaseSchedulerOptions extends WindowSchedulerOptions {
   /** Releases this org's escrows of a cleared window (releaseOwnEscrow bound to the ledger). */
   readonly release: (windowId: string) => Promise<EscrowRelease>;
-  /** ListWindows page size while rebuilding the plan (1-100). */
-  readonly pageSize?: number;
 }
 
 interface WindowPart {
@@ -28,11 +25,6 @@ interface WindowView {
   readonly parts?: readonly WindowPart[];
 }
 
-interface WindowListPage {
-  readonly windows: readonly { readonly windowId: string; readonly status: string }[];
-  readonly bookmark?: string;
-}
-
 /**
  * A utility gateway's escrow release after each clearing (ReleaseEscrow): the bids of its
  * customers that did not trade, and the padding of those that did, are refunded at once instead
@@ -40,26 +32,15 @@ interface WindowListPage {
  * plan is rebuilt from the ledger on start (every cleared window whose part of this org is not
  * released yet) and extended by WindowCleared events; CONFLICT means it was released already.
  */
-export class ReleaseScheduler extends DeadlineScheduler {
+export class ReleaseScheduler extends WindowScheduler {
   protected readonly what = 'escrow release';
-  private readonly pageSize: number;
 
   constructor(private readonly options: ReleaseSchedulerOptions) {
     super(options);
-    this.pageSize = options.pageSize ?? 100;
-  }
-
-  /** Cleared windows waiting for this org's release. */
-  get scheduled(): { windowId: string; dueAt: Date; attempt: number }[] {
-    return this.plannedItems.map(({ id, dueAt, attempt }) => ({ windowId: id, dueAt, attempt }));
   }
 
   private async window(windowId: string): Promise<WindowView> {
-    return decodeJson<WindowView>(
-      await this.options.ledger
-        .contract(this.reader(), 'auction')
-        .evaluate('GetWindow', { arguments: [windowId] }),
-    );
+    return this.readWindow<WindowView>(windowId);
   }
 
   /** Whether this org still has to release in the window (a part of it and not released). */
@@ -70,41 +51,20 @@ export class ReleaseScheduler extends DeadlineScheduler {
   }
 
   protected async rebuild(): Promise<void> {
-    const contract = this.options.ledger.contract(this.reader(), 'auction');
-    let bookmark = '';
-    for (;;) {
-      const page = decodeJson<WindowListPage>(
-        await contract.evaluate('ListWindows', { arguments: [String(this.pageSize), bookmark] }),
-      );
-      for (const listed of page.windows) {
-        if (!CLEARED.has(listed.status) || this.isPlanned(listed.windowId)) {
-          continue;
-        }
-        const window = await this.window(listed.windowId);
-        if (this.pending(window)) {
-          this.schedule(window.windowId, window.clearedAt ?? new Date().toISOString());
-        }
-      }
-      const next = page.bookmark ?? '';
-      if (page.windows.length < this.pageSize || next === '' || next === bookmark) {
+    await this.forEachListedWindow<{ windowId: string; status: string }>(async (listed) => {
+      if (!CLEARED.has(listed.status) || this.isPlanned(listed.windowId)) {
         return;
       }
-      bookmark = next;
-    }
+      const window = await this.window(listed.windowId);
+      if (this.pending(window)) {
+        this.schedule(window.windowId, window.clearedAt ?? new Date().toISOString());
+      }
+    });
   }
 
   protected onEvent(event: LedgerChaincodeEvent): void {
-    if (event.eventName !== CHAINCODE_EVENTS.windowCleared) {
-      return;
-    }
-    let cleared: { windowId?: unknown };
-    try {
-      cleared = JSON.parse(new TextDecoder().decode(event.payload)) as typeof cleared;
-    } catch {
-      cleared = {};
-    }
-    if (typeof cleared.windowId !== 'string') {
-      this.options.log?.warn({ transactionId: event.transactionId }, 'malformed WindowCleared event skipped');
+    const cleared = this.windowEvent(event, CHAINCODE_EVENTS.windowCleared);
+    if (cleared === undefined) {
       return;
     }
     // Due now: the clearing is committed; the grace lets the peer's state catch up.

@@ -1,9 +1,8 @@
 import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import { decodeJson } from '../routes/common';
 import type { RevealResult } from '../routes/reveal';
-import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
 import { CHAINCODE_EVENTS } from './events';
+import { WindowScheduler, type WindowSchedulerOptions } from './window-scheduler';
 
 /** Window statuses in which there is nothing left to reveal (docs/auction.md life cycle). */
 const REVEAL_OVER: ReadonlySet<string> = new Set(['CLEARED', 'SETTLED']);
@@ -16,11 +15,9 @@ const REVEAL_OVER: ReadonlySet<string> = new Set(['CLEARED', 'SETTLED']);
  */
 export const REVEAL_GRACE_MS = 10_000;
 
-export interface RevealSchedulerOptions extends DeadlineSchedulerOptions {
+export interface RevealSchedulerOptions extends WindowSchedulerOptions {
   /** Reveals this org's orders of a window (revealOwnOrders bound to the ledger). */
   readonly reveal: (windowId: string) => Promise<RevealResult>;
-  /** ListWindows page size while rebuilding the plan (1-100). */
-  readonly pageSize?: number;
 }
 
 interface ListedWindow {
@@ -30,37 +27,21 @@ interface ListedWindow {
   readonly parts?: readonly { readonly org?: unknown; readonly revealed?: unknown }[];
 }
 
-interface WindowListPage {
-  readonly windows: readonly ListedWindow[];
-  readonly bookmark?: string;
-}
-
 /**
  * A utility gateway's reveal at each window's close: the clearing waits until every utility
  * revealed (an org without orders reveals an empty list), so no utility should depend on a person
  * remembering to. The plan is rebuilt from the ledger on start (every window not yet cleared) and
  * extended by WindowOpened events; a reveal the chaincode answers CONFLICT was already done.
  */
-export class RevealScheduler extends DeadlineScheduler {
+export class RevealScheduler extends WindowScheduler {
   protected readonly what = 'reveal';
-  private readonly pageSize: number;
 
   constructor(private readonly options: RevealSchedulerOptions) {
     super({ ...options, graceMs: options.graceMs ?? REVEAL_GRACE_MS });
-    this.pageSize = options.pageSize ?? 100;
-  }
-
-  /** Windows waiting for this org's reveal, with when it is due. */
-  get scheduled(): { windowId: string; dueAt: Date; attempt: number }[] {
-    return this.plannedItems.map(({ id, dueAt, attempt }) => ({ windowId: id, dueAt, attempt }));
   }
 
   private async window(windowId: string): Promise<ListedWindow> {
-    return decodeJson<ListedWindow>(
-      await this.options.ledger
-        .contract(this.reader(), 'auction')
-        .evaluate('GetWindow', { arguments: [windowId] }),
-    );
+    return this.readWindow<ListedWindow>(windowId);
   }
 
   /** Plans a window at its close; its record is read when the listing or event lacks closesAt. */
@@ -75,35 +56,12 @@ export class RevealScheduler extends DeadlineScheduler {
   }
 
   protected async rebuild(): Promise<void> {
-    const contract = this.options.ledger.contract(this.reader(), 'auction');
-    let bookmark = '';
-    for (;;) {
-      const page = decodeJson<WindowListPage>(
-        await contract.evaluate('ListWindows', { arguments: [String(this.pageSize), bookmark] }),
-      );
-      for (const listed of page.windows) {
-        await this.planWindow(listed);
-      }
-      const next = page.bookmark ?? '';
-      if (page.windows.length < this.pageSize || next === '' || next === bookmark) {
-        return;
-      }
-      bookmark = next;
-    }
+    await this.forEachListedWindow<ListedWindow>((listed) => this.planWindow(listed));
   }
 
   protected async onEvent(event: LedgerChaincodeEvent): Promise<void> {
-    if (event.eventName !== CHAINCODE_EVENTS.windowOpened) {
-      return;
-    }
-    let opened: { windowId?: unknown; closesAt?: unknown };
-    try {
-      opened = JSON.parse(new TextDecoder().decode(event.payload)) as typeof opened;
-    } catch {
-      opened = {};
-    }
-    if (typeof opened.windowId !== 'string') {
-      this.options.log?.warn({ transactionId: event.transactionId }, 'malformed WindowOpened event skipped');
+    const opened = this.windowEvent(event, CHAINCODE_EVENTS.windowOpened);
+    if (opened === undefined) {
       return;
     }
     await this.planWindow({
