@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { collectionOf } from '../chaincode/src/lib/keys';
-import { DEFAULT_SETTINGS } from '../chaincode/src/model/settings';
+import { collectionOf, DEFAULT_SETTINGS } from '@hems/protocol';
 
 interface CollectionConfig {
   name: string;

@@ -12,12 +12,6 @@ export { TimeslotContract } from './contracts/timeslot-contract';
 export { GovernanceContract } from './contracts/governance-contract';
 export { AuctionContract } from './contracts/auction-contract';
 export { TokenContract } from './contracts/token-contract';
-export { ContractError } from './lib/errors';
-export { canonicalJson } from './lib/canonical-json';
-export { collectionOf } from './lib/keys';
-export { fabricAttributes, normalizeSerial, FABRIC_ATTRIBUTES_OID } from './lib/certificates';
-export type { ErrorCode } from './lib/errors';
-export { DEFAULT_SETTINGS } from './model/settings';
 
 export const contracts: (
   typeof TimeslotContract | typeof GovernanceContract | typeof AuctionContract | typeof TokenContract

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { storedOrderFromBytes } from '../src/auction/signed-order';
+import { storedOrderFromBytes } from '@hems/protocol';
 import { clearingFromBytes, windowFromBytes } from '../src/auction/window';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY, type Clearing } from './support/auction';

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { canonicalJson } from '../src/lib/canonical-json';
-import { DEFAULT_SETTINGS } from '../src/model/settings';
+import { canonicalJson, DEFAULT_SETTINGS } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';
 import { freshNonce, signPayload, type TestDevice } from './support/pki';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { canonicalJson } from '../src/lib/canonical-json';
+import { canonicalJson } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario } from './support/auction';
 import type { TestDevice } from './support/pki';

@@ -5,10 +5,9 @@ import {
   MAX_REVEALED_RECORD_BYTES,
   MAX_WINDOW_ORDERS,
 } from '../src/contracts/auction-contract';
-import { canonicalJson } from '../src/lib/canonical-json';
-import { normalizeSerial } from '../src/lib/certificates';
-import { collectionOf, HOME_REF_SECRET_KEY } from '../src/lib/keys';
-import { DEFAULT_SETTINGS } from '../src/model/settings';
+import { canonicalJson, DEFAULT_SETTINGS, normalizeSerial } from '@hems/protocol';
+import { HOME_REF_SECRET_KEY } from '../src/lib/keys';
+import { collectionOf } from '@hems/protocol';
 import { availabilityReferenceOfOrder } from '../src/auction/references';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { peerOfOrgPolicy } from '../src/lib/ledger';
-import { collectionOf } from '../src/lib/keys';
+import { collectionOf } from '@hems/protocol';
 import type { HemsContext } from '../src/lib/context';
 import { FakeLedger, identities, type InvokeOptions } from './support/fake-ledger';
 import { AuctionScenario } from './support/auction';

@@ -7,16 +7,17 @@ import {
   GovernanceContract,
   TimeslotContract,
   TokenContract,
-  collectionOf,
 } from '../src/index';
-import { canonicalJson, parseStoredRecord } from '../src/lib/canonical-json';
 import {
+  allowedPowerKw,
+  canonicalJson,
+  collectionOf,
+  FABRIC_ATTRIBUTES_OID,
   fabricAttributes,
   normalizeSerial,
+  parseStoredRecord,
   splitPemBundle,
-  FABRIC_ATTRIBUTES_OID,
-} from '../src/lib/certificates';
-import { allowedPowerKw } from '../src/model/forecast';
+} from '@hems/protocol';
 import { createCa } from './support/pki';
 
 describe('chaincode entry point', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { canonicalJson } from '../src/lib/canonical-json';
+import { canonicalJson } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
 import { freshNonce, type TestDevice } from './support/pki';
 import { MINUTE, Scenario, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { currencyToUnits } from '../src/auction/amounts';
+import { currencyToUnits } from '@hems/protocol';
 import { identities, type TestIdentity } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';
 import type { TestDevice } from './support/pki';

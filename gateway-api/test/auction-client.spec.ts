@@ -8,7 +8,7 @@ import { verify, X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { canonicalJson } from '@hems/chaincode';
+import { canonicalJson } from '@hems/protocol';
 import { buildApp } from '../src/app';
 import { HttpError } from '../src/http/errors';
 import type { TransactionOptions } from '../src/ledger/ports';

@@ -4,7 +4,7 @@
  * then --clearing-runs timed runs; the median is reported. The on-chain ClearWindow transaction
  * adds reading the revealed orders and writing the result around this computation.
  */
-import { CLEARING_RULES, clearAuction, type ClearingRule } from '../../chaincode/src/auction/clearing';
+import { clearAuction, CLEARING_RULES, type ClearingRule } from '@hems/protocol';
 import type { BenchOptions } from './lib/options';
 import { syntheticOrderBook } from './lib/order-book';
 import { median, round } from './lib/stats';

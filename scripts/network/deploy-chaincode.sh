@@ -64,11 +64,27 @@ WORK="$STATE/chaincode/$CC_NAME"
 mkdir -p "$WORK" "$STATE/chaincode/servers"
 # A ccaas package holds only the server address, so the same address would give the same package
 # ID after a code change and the running servers would keep the old code. The label therefore
-# carries a fingerprint of the built code (the folder of package.json "main", plus package.json):
-# new code -> new package ID -> servers restarted, new definition sequence approved by every org.
-code_dir="$(dirname "$CC_DIR/$main")"
-CODE_FP=$( (cd "$code_dir" && find . -type f -not -name '*.map' -print0 | sort -z | xargs -0 sha256sum; sha256sum "$CC_DIR/package.json") \
-           | sha256sum | cut -c1-12)
+# carries a fingerprint of the built code (the folder of package.json "main", plus package.json,
+# and the same of each workspace package it depends on, such as @hems/protocol): new code -> new
+# package ID -> servers restarted, new definition sequence approved by every org.
+built_code_dirs() { # <package dir>: the package's and its @hems/* dependencies' built code folders
+  node -e '
+    const path = require("path");
+    const dir = process.argv[1];
+    const pkg = require(path.join(dir, "package.json"));
+    console.log(path.dirname(path.join(dir, pkg.main ?? "index.js")));
+    for (const dep of Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith("@hems/")).sort()) {
+      const depDir = path.dirname(require.resolve(`${dep}/package.json`, { paths: [dir] }));
+      const depPkg = require(path.join(depDir, "package.json"));
+      console.log(path.dirname(path.join(depDir, depPkg.main ?? "index.js")));
+    }' "$1"
+}
+code_dirs=$(built_code_dirs "$CC_DIR") || die "cannot resolve the chaincode's workspace dependencies: run npm install"
+CODE_FP=$( (while read -r code_dir; do
+              [[ -d "$code_dir" ]] || die "$code_dir not found: build the workspaces first (npm run build)"
+              (cd "$code_dir" && find . -type f -not -name '*.map' -print0 | sort -z | xargs -0 sha256sum)
+              sha256sum "$(dirname "$code_dir")/package.json"
+            done <<<"$code_dirs") | sha256sum | cut -c1-12)
 LABEL="${CC_NAME}_${CC_VERSION}_${CODE_FP}"
 ORD_ARGS=(-o "$ORDERER_ADDR" --tls --cafile "$(orderer_ca)")
 

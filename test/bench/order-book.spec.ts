@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { clearAuction } from '../../chaincode/src/auction/clearing';
-import { parseOrders } from '../../chaincode/src/auction/orders';
+import { clearAuction, parseOrders } from '@hems/protocol';
 import { benchAuctionClearing } from '../../scripts/bench/auction-clearing';
 import { syntheticOrderBook } from '../../scripts/bench/lib/order-book';
 

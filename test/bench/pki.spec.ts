@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
-import { fabricAttributes, verifyDeviceCertificate } from '../../chaincode/src/lib/certificates';
+import { fabricAttributes, verifyDeviceCertificate } from '@hems/protocol';
 import {
   deviceAttributes,
   findCaSigningKeyPem,

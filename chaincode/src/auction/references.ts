@@ -45,14 +45,3 @@ export function readingReference(
 ): string {
   return hmacHex(secret, ['hems.reading', windowId, tradeId, side]);
 }
-
-const ACCOUNT_ID = /^(acct-[0-9a-f]{32}|grid:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/;
-
-export function isAccountId(text: string): boolean {
-  return ACCOUNT_ID.test(text);
-}
-
-/** The market operator's account that receives each window's pool remainder. */
-export function gridAccountOf(dsoMspId: string): string {
-  return `grid:${dsoMspId}`;
-}

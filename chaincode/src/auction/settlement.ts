@@ -1,6 +1,12 @@
-import { invalidArgument } from '../lib/errors';
-import { requireArray, requireObject, requireOnlyKeys, requireFiniteNumber } from '../lib/validation';
-import { MAX_ORDER_KWH, WH_PER_KWH } from './orders';
+import {
+  invalidArgument,
+  MAX_ORDER_KWH,
+  requireArray,
+  requireFiniteNumber,
+  requireObject,
+  requireOnlyKeys,
+  WH_PER_KWH,
+} from '@hems/protocol';
 import type { TradeRecord } from './window';
 
 /**
@@ -35,7 +41,6 @@ export interface DeliveryTotals {
 }
 
 const TRADE_ID = /^t[1-9][0-9]{0,5}$/;
-export const MAX_TRADES = 200_000;
 
 export function tradeIdOf(index: number): string {
   return `t${index + 1}`;

@@ -1,10 +1,8 @@
-import { parseStoredRecord } from '../lib/canonical-json';
+import { failedPrecondition, parseStoredRecord, unitsFromStored } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
-import { failedPrecondition } from '../lib/errors';
 import { peerOfOrgPolicy } from '../lib/ledger';
 import { readState, writeState } from '../lib/state';
-import { unitsFromStored } from './amounts';
 
 /**
  * The token ledger: public, pseudonymous accounts with a free balance and, inside the same record,

@@ -1,15 +1,18 @@
-import { parseStoredRecord } from '../lib/canonical-json';
-import { unitsFromStored } from './amounts';
-import { isoTime } from '../lib/clock';
-import { invalidArgument } from '../lib/errors';
 import {
+  type ClearingRule,
+  DEFAULT_CLEARING_RULE,
+  invalidArgument,
+  MAX_REPORT_GRACE_SECONDS,
+  parseClearingRule,
   parseSlotId,
+  parseStoredRecord,
   parseTimestamp,
   requireInteger,
   requireObject,
   requireOnlyKeys,
-} from '../lib/validation';
-import { DEFAULT_CLEARING_RULE, parseClearingRule, type ClearingRule } from './clearing';
+  unitsFromStored,
+} from '@hems/protocol';
+import { isoTime } from '../lib/clock';
 
 /** A trading window of the energy auction: `OPEN → CLOSED → CLEARED → SETTLED`. */
 export type WindowStatus = 'OPEN' | 'CLOSED' | 'CLEARED' | 'SETTLED';
@@ -20,7 +23,6 @@ export const MAX_CLOSE_LEAD_MS = 7 * 24 * 3600 * 1000;
 export const MAX_DELIVERY_MS = 24 * 3600 * 1000;
 /** Time the meter head-ends have after the delivery period before a utility may settle without them. */
 export const DEFAULT_REPORT_GRACE_SECONDS = 3600;
-export const MAX_REPORT_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** The terms of a window, from the operator's spec. */
 export interface WindowSpec {

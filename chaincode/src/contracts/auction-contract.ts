@@ -1,10 +1,46 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalBytes, canonicalJson, parseJsonArgument, parseStoredRecord } from '../lib/canonical-json';
+import {
+  canonicalBytes,
+  canonicalJson,
+  clearAuction,
+  type ClearingResult,
+  collectionOf,
+  conflict,
+  decodeNonce,
+  failedPrecondition,
+  forbidden,
+  gridAccountOf,
+  invalidArgument,
+  isAccountId,
+  MAX_AVAILABILITY_BYTES,
+  MAX_AVAILABILITY_ENTRIES,
+  MAX_ORDER_PAYLOAD_BYTES,
+  MAX_PAGE_SIZE,
+  MAX_READINGS_BYTES,
+  MAX_RELEASE_ACCOUNTS,
+  MAX_RELEASE_ACCOUNTS_BYTES,
+  notFound,
+  parseCancelPayload,
+  parseHomeId,
+  parseHomeRef,
+  parseIntegerArgument,
+  parseJsonArgument,
+  parseOrderPayload,
+  parseSlotId,
+  parseStoredRecord,
+  requireArray,
+  requireObject,
+  requireOnlyKeys,
+  type StoredOrder,
+  storedOrderFromBytes,
+  storedOrderPayload,
+  sumBigint,
+  toEngineOrder,
+} from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import { HemsContext, type HemsRole } from '../lib/context';
-import { conflict, failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
-import { collectionOf, KeyType } from '../lib/keys';
+import { KeyType } from '../lib/keys';
 import {
   loadHomeRefSecret,
   loadRevocations,
@@ -16,30 +52,15 @@ import {
 } from '../lib/ledger';
 import { drain, drainPage, readPrivate, readState, writePrivate, writeState } from '../lib/state';
 import {
-  parseHomeId,
-  parseHomeRef,
-  parseIntegerArgument,
-  parseSlotId,
-  requireArray,
-  requireObject,
-  requireOnlyKeys,
-} from '../lib/validation';
-import { decodeNonce } from '../model/forecast';
-import { sumBigint } from '../auction/amounts';
-import { clearAuction, type ClearingResult } from '../auction/clearing';
-import {
   accountIdOf,
   availabilityReference,
   availabilityReferenceOfOrder,
-  gridAccountOf,
-  isAccountId,
   orderReference,
   readingReference,
 } from '../auction/references';
 import {
   buyerCharges,
   deliveryTotals,
-  MAX_TRADES,
   meteredWh,
   parseReadings,
   sellerPayments,
@@ -49,15 +70,6 @@ import {
   readingOf,
   sideKey,
 } from '../auction/settlement';
-import {
-  MAX_ORDER_PAYLOAD_BYTES,
-  parseCancelPayload,
-  parseOrderPayload,
-  storedOrderFromBytes,
-  storedOrderPayload,
-  toEngineOrder,
-  type StoredOrder,
-} from '../auction/signed-order';
 import { TokenBook } from '../auction/token-ledger';
 import {
   clearingFromBytes,
@@ -79,9 +91,6 @@ import {
 } from '../auction/window';
 
 export const MAX_SPEC_BYTES = 4 * 1024;
-/** Homes per PostAvailableEnergy call. */
-export const MAX_AVAILABILITY_ENTRIES = 1000;
-export const MAX_AVAILABILITY_BYTES = MAX_AVAILABILITY_ENTRIES * 256;
 /**
  * Orders one utility may reveal for one window. Its revealed orders live in one public record
  * written by one transaction, and Fabric refuses blocks above 10 MB: a typical order takes about
@@ -100,11 +109,6 @@ export const MAX_REVEALED_RECORD_BYTES = 4 * 1024 * 1024;
 /** 64 hexadecimal characters, quotes and comma per reference in `refs`. */
 export const MAX_REFS_BYTES = MAX_REVEALED_ORDERS * 67 + 2;
 /** Trade sides one utility may report for one window. */
-export const MAX_READINGS_BYTES = 2 * MAX_TRADES * 64;
-export const MAX_PAGE_SIZE = 100;
-/** Accounts of orders a utility did not reveal that one ReleaseEscrow call may refund. */
-export const MAX_RELEASE_ACCOUNTS = 1000;
-export const MAX_RELEASE_ACCOUNTS_BYTES = MAX_RELEASE_ACCOUNTS * 40 + 2;
 
 export const AuctionEvents = {
   opened: 'WindowOpened',

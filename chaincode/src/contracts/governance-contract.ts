@@ -1,19 +1,29 @@
 import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson, parseJsonArgument } from '../lib/canonical-json';
-import { isoTime } from '../lib/clock';
-import { HemsContext } from '../lib/context';
-import { normalizeSerial, parseCertificate, splitPemBundle } from '../lib/certificates';
-import { conflict, invalidArgument, notFound } from '../lib/errors';
-import { collectionOf, HOME_REF_SECRET_KEY, KeyType } from '../lib/keys';
-import { loadRevocations, requireTransient } from '../lib/ledger';
-import { drain, readPrivate, readState, writeState } from '../lib/state';
 import {
+  applySettingsChange,
+  approvalQuorum,
+  canonicalJson,
+  collectionOf,
+  conflict,
+  invalidArgument,
+  memberOrgs,
+  normalizeSerial,
+  notFound,
   parseBusId,
+  parseCertificate,
   parseIntegerArgument,
+  parseJsonArgument,
   parseMspId,
   parseProposalId,
+  parseSettingsChange,
   requireString,
-} from '../lib/validation';
+  splitPemBundle,
+} from '@hems/protocol';
+import { isoTime } from '../lib/clock';
+import { HemsContext } from '../lib/context';
+import { HOME_REF_SECRET_KEY, KeyType } from '../lib/keys';
+import { loadRevocations, requireTransient } from '../lib/ledger';
+import { drain, readPrivate, readState, writeState } from '../lib/state';
 import {
   enrolmentFromBytes,
   orgCertificatesFromBytes,
@@ -23,7 +33,6 @@ import {
   type RevocationsRecord,
   type SettingsProposal,
 } from '../model/governance';
-import { applySettingsChange, approvalQuorum, memberOrgs, parseSettingsChange } from '../model/settings';
 
 export const MAX_CA_BUNDLE_BYTES = 64 * 1024;
 export const MAX_CA_CERTIFICATES = 10;

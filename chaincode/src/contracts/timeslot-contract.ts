@@ -1,11 +1,45 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalBytes, canonicalJson, parseJsonArgument } from '../lib/canonical-json';
+import {
+  allowedPowerKw,
+  canonicalBytes,
+  canonicalJson,
+  collectionOf,
+  COMPLIANCE_TOLERANCE_WATTS,
+  conflict,
+  decodeNonce,
+  failedPrecondition,
+  invalidArgument,
+  kwToWatts,
+  MAX_CERTIFICATE_PEM_BYTES,
+  MAX_PAGE_SIZE,
+  MAX_PAYLOAD_BYTES,
+  notFound,
+  parseBusId,
+  parseConsumptionPayload,
+  parseDecimalArgument,
+  parseForecastPayload,
+  parseHomeRef,
+  parseIntegerArgument,
+  parseJsonArgument,
+  parseMspId,
+  parsePrices,
+  parseReason,
+  parseRevealedForecast,
+  parseSlotId,
+  parseTimestamp,
+  requireArray,
+  requireObject,
+  requireOnlyKeys,
+  type StoredConsumption,
+  storedConsumptionFromBytes,
+  type StoredForecast,
+  storedForecastFromBytes,
+  wattsToKw,
+} from '@hems/protocol';
 import { isoTime, timestampToIso } from '../lib/clock';
 import { HemsContext } from '../lib/context';
-import { MAX_CERTIFICATE_PEM_BYTES } from '../lib/certificates';
-import { conflict, failedPrecondition, invalidArgument, notFound } from '../lib/errors';
-import { collectionOf, KeyType } from '../lib/keys';
+import { KeyType } from '../lib/keys';
 import {
   homeReference,
   loadAggregates,
@@ -18,38 +52,7 @@ import {
   verifySignedDevicePayload,
 } from '../lib/ledger';
 import { drain, drainPage, readPrivate, readState, writePrivate, writeState } from '../lib/state';
-import {
-  parseBusId,
-  parseDecimalArgument,
-  parseHomeRef,
-  parseIntegerArgument,
-  parseMspId,
-  parseReason,
-  parseSlotId,
-  parseTimestamp,
-  requireArray,
-  requireObject,
-  requireOnlyKeys,
-} from '../lib/validation';
-import {
-  allowedPowerKw,
-  decodeNonce,
-  kwToWatts,
-  MAX_PAYLOAD_BYTES,
-  parseForecastPayload,
-  parseRevealedForecast,
-  storedForecastFromBytes,
-  wattsToKw,
-  type StoredForecast,
-} from '../model/forecast';
-import {
-  COMPLIANCE_TOLERANCE_WATTS,
-  parseConsumptionPayload,
-  storedConsumptionFromBytes,
-  type StoredConsumption,
-} from '../model/consumption';
 import { enrolmentFromBytes } from '../model/governance';
-import { parsePrices } from '../model/prices';
 import {
   aggregateFromBytes,
   allAggregatesPublished,
@@ -66,7 +69,6 @@ import {
 /** How far ahead of the transaction a slot's deadline may be. */
 export const MAX_DEADLINE_LEAD_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PRICES_BYTES = 256 * 1024;
-export const MAX_PAGE_SIZE = 100;
 const NO_MATCH = 'the revealed forecast does not match the ledger';
 /** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
 export const MAX_LISTED_REFS = 100000;

@@ -1,14 +1,21 @@
 import { Contract, Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from '../lib/canonical-json';
-import { MAX_CERTIFICATE_PEM_BYTES } from '../lib/certificates';
+import {
+  canonicalJson,
+  currencyToUnits,
+  failedPrecondition,
+  forbidden,
+  invalidArgument,
+  isAccountId,
+  MAX_CERTIFICATE_PEM_BYTES,
+  notFound,
+  parseHomeId,
+  requireString,
+} from '@hems/protocol';
 import { timestampToIso } from '../lib/clock';
 import { HemsContext } from '../lib/context';
-import { failedPrecondition, forbidden, invalidArgument, notFound } from '../lib/errors';
 import { loadHomeRefSecret, requireTransient, verifyDevice } from '../lib/ledger';
 import { drain } from '../lib/state';
-import { parseHomeId, requireString } from '../lib/validation';
-import { currencyToUnits } from '../auction/amounts';
-import { accountIdOf, isAccountId } from '../auction/references';
+import { accountIdOf } from '../auction/references';
 import { accountFromBytes, emptyAccount, loadAccount, TokenBook } from '../auction/token-ledger';
 
 export const MAX_HOME_ID_BYTES = 128;

@@ -1,9 +1,14 @@
 import { Context } from 'fabric-contract-api';
 import { transactionTime } from './clock';
-import { forbidden } from './errors';
+import {
+  type ChannelSettings,
+  DEFAULT_SETTINGS,
+  forbidden,
+  memberOrgs,
+  settingsFromBytes,
+} from '@hems/protocol';
 import { Keys } from './keys';
 import { readState } from './state';
-import { DEFAULT_SETTINGS, memberOrgs, settingsFromBytes, type ChannelSettings } from '../model/settings';
 
 /** Roles carried in the `hems.role` attribute of MSP-issued certificates. */
 export type HemsRole = 'dso' | 'market' | 'relay' | 'meter' | 'auditor' | 'admin' | 'hems';

@@ -125,6 +125,3 @@ export class Keys {
 }
 
 /** The private data collection of a utility org; the network's collections config uses the same names. */
-export function collectionOf(mspId: string): string {
-  return `${mspId}PrivateCollection`;
-}

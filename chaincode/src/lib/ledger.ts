@@ -2,13 +2,17 @@ import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import type { HemsContext } from './context';
 import {
+  collectionOf,
+  type DeviceIdentity,
+  failedPrecondition,
+  forbidden,
+  invalidArgument,
   MAX_CERTIFICATE_PEM_BYTES,
+  notFound,
   verifyDeviceCertificate,
   verifyDeviceSignature,
-  type DeviceIdentity,
-} from './certificates';
-import { failedPrecondition, forbidden, invalidArgument, notFound } from './errors';
-import { collectionOf, HOME_REF_SECRET_KEY, KeyType } from './keys';
+} from '@hems/protocol';
+import { HOME_REF_SECRET_KEY, KeyType } from './keys';
 import { drain, readPrivate, readState } from './state';
 import { orgCertificatesFromBytes, revocationsFromBytes, type RevocationsRecord } from '../model/governance';
 import { aggregateFromBytes, slotFromBytes, type AggregateRecord, type SlotRecord } from '../model/slot';

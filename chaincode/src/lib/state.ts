@@ -1,5 +1,5 @@
 import type { ChaincodeStub, Iterators } from 'fabric-shim-api';
-import { canonicalBytes } from './canonical-json';
+import { canonicalBytes } from '@hems/protocol';
 
 /**
  * Thin helpers over the stub: every value is written as canonical JSON, and every iterator is

@@ -1,5 +1,4 @@
-import { parseStoredRecord as stored } from '../lib/canonical-json';
-import type { SettingsChange } from './settings';
+import { parseStoredRecord as stored, type SettingsChange } from '@hems/protocol';
 
 /** An org's registered CA certificates (PEM), used to verify its HEMS device certificates. */
 export interface OrgCertificatesRecord {

@@ -1,5 +1,4 @@
-import { parseStoredRecord } from '../lib/canonical-json';
-import type { SlotPrices } from './prices';
+import { parseStoredRecord, type SlotPrices } from '@hems/protocol';
 
 export type SlotStatus = 'OPEN' | 'CLOSED' | 'AGGREGATED' | 'DISPATCHED' | 'SETTLED';
 

@@ -1,6 +1,6 @@
 import { KeyObject, randomBytes, sign, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { FABRIC_ATTRIBUTES_OID } from '../../src/lib/certificates';
+import { FABRIC_ATTRIBUTES_OID } from '@hems/protocol';
 
 x509.cryptoProvider.set(webcrypto);
 

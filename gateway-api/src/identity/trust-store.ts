@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { DEFAULT_SETTINGS, fabricAttributes, normalizeSerial } from '@hems/chaincode';
+import { DEFAULT_SETTINGS, fabricAttributes, normalizeSerial } from '@hems/protocol';
 import { HttpError } from '../http/errors';
 import { isRole, type Caller, type Role } from './caller';
 

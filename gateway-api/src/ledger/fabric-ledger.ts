@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { fabricAttributes } from '@hems/chaincode';
+import { fabricAttributes } from '@hems/protocol';
 import { connectAs, type FabricConnection, type NetworkDescription } from '@hems/network-client';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { HttpError } from '../http/errors';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { canonicalJson } from '@hems/chaincode';
+import { canonicalJson } from '@hems/protocol';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
 

@@ -10,18 +10,7 @@ import {
   type WindowIdParams,
 } from './common';
 import { MAX_KWH, requireKwh } from './units';
-
-/** Homes per available-energy post: the chaincode's MAX_AVAILABILITY_ENTRIES. */
-export const MAX_AVAILABILITY_ENTRIES = 1000;
-
-/** Trades of one clearing: the chaincode's MAX_TRADES (chaincode/src/auction/settlement.ts). */
-export const MAX_TRADES = 200_000;
-
-/**
- * Readings of one delivery report. The chaincode takes one report per utility and window, with a
- * reading for every trade side of the utility: at most both sides of every trade.
- */
-export const MAX_READINGS = 2 * MAX_TRADES;
+import { MAX_AVAILABILITY_ENTRIES, MAX_READINGS } from '@hems/protocol';
 
 /** Trade ids as the clearing numbers them (t1, t2, ...; the chaincode's TRADE_ID). */
 const tradeId = {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_RELEASE_ACCOUNTS } from '@hems/protocol';
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
 import { decodeJson, listBodyLimit, requireIdentity, windowIdParams, type WindowIdParams } from './common';
@@ -57,9 +58,6 @@ export interface EscrowRelease {
   readonly unrevealedAccounts: number;
   readonly txId: string;
 }
-
-/** Most accounts of unrevealed orders one ReleaseEscrow refunds (the chaincode's bound). */
-export const MAX_RELEASE_ACCOUNTS = 1000;
 
 /**
  * Releases this utility's escrows of a cleared window on its own peer (ReleaseEscrow): each

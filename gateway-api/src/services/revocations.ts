@@ -1,4 +1,4 @@
-import { normalizeSerial } from '@hems/chaincode';
+import { normalizeSerial } from '@hems/protocol';
 import type { RevocationSource } from '../identity/trust-store';
 import type { Ledger, ServiceIdentity } from '../ledger/ports';
 

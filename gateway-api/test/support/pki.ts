@@ -1,6 +1,6 @@
 import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { FABRIC_ATTRIBUTES_OID } from '@hems/chaincode';
+import { FABRIC_ATTRIBUTES_OID } from '@hems/protocol';
 import { TrustStore, type RevocationSource } from '../../src/identity/trust-store';
 
 x509.cryptoProvider.set(webcrypto);

@@ -1,5 +1,5 @@
 /** Synthetic order books for the auction clearing benchmark, the same for a given size and seed. */
-import type { Order } from '../../../chaincode/src/auction/orders';
+import { type Order } from '@hems/protocol';
 import { randomInt, seededRandom } from './random';
 
 /**

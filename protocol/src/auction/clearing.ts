@@ -1,4 +1,4 @@
-import { invalidArgument } from '../lib/errors';
+import { invalidArgument } from '../errors';
 import { parseOrders, type Order, type OrderSide } from './orders';
 
 /**

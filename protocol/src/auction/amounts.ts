@@ -1,5 +1,5 @@
-import { invalidArgument } from '../lib/errors';
-import { requireString } from '../lib/validation';
+import { invalidArgument } from '../errors';
+import { requireString } from '../validation';
 import { VALUE_UNITS_PER_CURRENCY } from './orders';
 
 /**

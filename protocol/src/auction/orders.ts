@@ -1,4 +1,5 @@
-import { invalidArgument } from '../lib/errors';
+import { invalidArgument } from '../errors';
+import { MAX_PRICE } from '../limits';
 import {
   parseReason,
   requireArray,
@@ -7,7 +8,7 @@ import {
   requireObject,
   requireOnlyKeys,
   requireString,
-} from '../lib/validation';
+} from '../validation';
 
 /**
  * Orders of the peer-to-peer energy auction and their units.
@@ -55,8 +56,6 @@ export const VALUE_UNITS_PER_CURRENCY = 10n ** 10n;
 /** 1 GWh per order. With MAX_ORDERS, every sum of quantities stays a safe integer (<= 1e14). */
 export const MAX_ORDER_WH = 1_000_000_000;
 export const MAX_ORDER_KWH = MAX_ORDER_WH / WH_PER_KWH;
-/** 100000 currency per MWh, as MAX_PRICE in ../model/prices.ts. */
-export const MAX_PRICE = 100000;
 export const MAX_PRICE_UNITS = MAX_PRICE * PRICE_SCALE;
 export const MAX_ORDERS = 100_000;
 export const MAX_PARTICIPANT_LENGTH = 256;

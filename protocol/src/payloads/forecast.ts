@@ -1,5 +1,6 @@
-import { parseStoredJson } from '../lib/canonical-json';
-import { invalidArgument } from '../lib/errors';
+import { MAX_SIGNED_PAYLOAD_BYTES } from '../limits';
+import { parseStoredJson } from '../json/canonical-json';
+import { invalidArgument } from '../errors';
 import {
   parseBusId,
   parseSlotId,
@@ -8,7 +9,7 @@ import {
   requireObject,
   requireOnlyKeys,
   requireString,
-} from '../lib/validation';
+} from '../validation';
 
 /**
  * The payload a HEMS device signs: `{slotId, lower, upper, nonce}`, lower/upper in kW.
@@ -27,7 +28,7 @@ export interface StoredForecast extends ForecastPayload {
   readonly bus: string;
 }
 
-export const MAX_PAYLOAD_BYTES = 1024;
+export const MAX_PAYLOAD_BYTES = MAX_SIGNED_PAYLOAD_BYTES;
 export const MIN_NONCE_BYTES = 16;
 export const MAX_NONCE_BYTES = 64;
 /** kW values carry at most three decimals (watt resolution), so sums are exact in integer watts. */

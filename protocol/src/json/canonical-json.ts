@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors';
+import { invalidArgument } from '../errors';
 
 /**
  * Deterministic JSON: object keys sorted, no whitespace, only finite numbers. Every endorsing peer

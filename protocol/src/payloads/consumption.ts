@@ -1,5 +1,5 @@
-import { parseStoredJson } from '../lib/canonical-json';
-import { invalidArgument } from '../lib/errors';
+import { parseStoredJson } from '../json/canonical-json';
+import { invalidArgument } from '../errors';
 import {
   parseSlotId,
   requireDecimalPlaces,
@@ -7,7 +7,7 @@ import {
   requireObject,
   requireOnlyKeys,
   requireString,
-} from '../lib/validation';
+} from '../validation';
 import { decodeNonce, KW_DECIMALS, MAX_PAYLOAD_BYTES } from './forecast';
 
 /**

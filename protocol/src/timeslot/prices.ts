@@ -1,4 +1,5 @@
-import { invalidArgument } from '../lib/errors';
+import { invalidArgument } from '../errors';
+import { MAX_PRICE, MAX_PRICED_BUSES } from '../limits';
 import {
   parseBusId,
   requireArray,
@@ -6,7 +7,7 @@ import {
   requireFiniteNumber,
   requireObject,
   requireOnlyKeys,
-} from '../lib/validation';
+} from '../validation';
 
 /** A price range for one slot, in currency units per MWh (distribution LMPs can be negative). */
 export interface PriceRange {
@@ -23,9 +24,6 @@ export interface SlotPrices {
   readonly default?: PriceRange;
   readonly buses: readonly BusPriceRange[];
 }
-
-export const MAX_PRICE = 100000;
-export const MAX_PRICED_BUSES = 1000;
 
 function parseRange(value: Record<string, unknown>, name: string): PriceRange {
   const lower = requireDecimalPlaces(

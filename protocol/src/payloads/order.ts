@@ -1,9 +1,11 @@
-import { parseStoredRecord } from '../lib/canonical-json';
-import { invalidArgument } from '../lib/errors';
-import { parseSlotId, requireObject, requireOnlyKeys, requireString } from '../lib/validation';
-import { decodeNonce } from '../model/forecast';
-import { currencyToUnits } from './amounts';
-import { kwhToWh, MAX_PRICE, priceToUnits, type Order, type OrderSide } from './orders';
+import { MAX_SIGNED_PAYLOAD_BYTES } from '../limits';
+import { parseStoredRecord } from '../json/canonical-json';
+import { invalidArgument } from '../errors';
+import { parseSlotId, requireObject, requireOnlyKeys, requireString } from '../validation';
+import { decodeNonce } from './forecast';
+import { currencyToUnits } from '../auction/amounts';
+import { MAX_PRICE } from '../limits';
+import { kwhToWh, priceToUnits, type Order, type OrderSide } from '../auction/orders';
 
 /**
  * What a HEMS device signs to trade, and what its utility keeps of it.
@@ -14,7 +16,7 @@ import { kwhToWh, MAX_PRICE, priceToUnits, type Order, type OrderSide } from './
  * salts the stored value's on-chain hash and makes a replayed payload detectable.
  */
 
-export const MAX_ORDER_PAYLOAD_BYTES = 1024;
+export const MAX_ORDER_PAYLOAD_BYTES = MAX_SIGNED_PAYLOAD_BYTES;
 
 export interface OrderPayload {
   readonly windowId: string;

@@ -1,4 +1,5 @@
 import { invalidArgument } from './errors';
+import { BUS_ID, HOME_ID, HOME_REF, MSP_ID, PROPOSAL_ID, SLOT_ID } from './identifiers';
 
 /**
  * Parsers for transaction arguments. Fabric hands every argument over as a string; each parser
@@ -6,15 +7,9 @@ import { invalidArgument } from './errors';
  * be private).
  */
 
-const SLOT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const BUS_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
-const PROPOSAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DECIMAL = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,12})?$/;
 const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const HOME_REF = /^[0-9a-f]{64}$/;
-const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const HOME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string') {

@@ -1,5 +1,5 @@
-import { parseStoredJson } from '../lib/canonical-json';
-import { invalidArgument } from '../lib/errors';
+import { parseStoredJson } from '../json/canonical-json';
+import { invalidArgument } from '../errors';
 import {
   parseMspId,
   requireArray,
@@ -8,7 +8,7 @@ import {
   requireInteger,
   requireObject,
   requireOnlyKeys,
-} from '../lib/validation';
+} from '../validation';
 
 /**
  * Channel-wide settings. They protect homes (k, per-home maximum, retention) and name which MSP

@@ -1,8 +1,8 @@
 import { X509Certificate, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
-import { forbidden, invalidArgument } from './errors';
-import { isHomeId, parseBusId } from './validation';
+import { forbidden, invalidArgument } from '../errors';
+import { isHomeId, parseBusId } from '../validation';
 
 /** Fabric CA writes enrolment attributes as JSON `{"attrs":{...}}` in this extension. */
 export const FABRIC_ATTRIBUTES_OID = '1.2.3.4.5.6.7.8.1';

@@ -2,26 +2,24 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   clearAuction,
-  compareBids,
-  compareOffers,
-  parseClearingRule,
   type ClearingResult,
   type ClearingRule,
-} from '../src/auction/clearing';
-import {
+  compareBids,
+  compareOffers,
   formatValue,
   kwhToWh,
   MAX_ORDER_WH,
   MAX_ORDERS,
   MAX_PRICE_UNITS,
+  type Order,
+  type OrderSide,
+  parseClearingRule,
   parseOrder,
   parseOrders,
   priceToUnits,
   unitsToPrice,
   whToKwh,
-  type Order,
-  type OrderSide,
-} from '../src/auction/orders';
+} from '@hems/protocol';
 
 // ---------------------------------------------------------------------------------------------
 // Builders and generators

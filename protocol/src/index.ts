@@ -1,0 +1,20 @@
+/*
+ * The HEMS wire protocol, shared by the chaincode, the gateways, the device client and the
+ * scripts: names, identifiers, limits, refusal codes, canonical JSON, the device-signed payload
+ * formats and the auction's clearing rule. Nothing here depends on Fabric.
+ */
+export * from './names';
+export * from './identifiers';
+export * from './limits';
+export * from './errors';
+export * from './validation';
+export * from './json/canonical-json';
+export * from './identity/certificates';
+export * from './payloads/forecast';
+export * from './payloads/consumption';
+export * from './payloads/order';
+export * from './timeslot/prices';
+export * from './governance/settings';
+export * from './auction/amounts';
+export * from './auction/orders';
+export * from './auction/clearing';
