@@ -138,14 +138,17 @@ function referenceMatches(
       continue;
     }
     let left = b.quantityWh;
-    for (let i = 0; i < offers.length && left > 0; i += 1) {
-      const o = offers[i];
-      if (offerLeft[i] === 0 || o.participant === b.participant || o.limitPrice > b.limitPrice) {
+    for (const [i, o] of offers.entries()) {
+      const available = offerLeft[i] ?? 0;
+      if (left === 0) {
+        break;
+      }
+      if (available === 0 || o.participant === b.participant || o.limitPrice > b.limitPrice) {
         continue;
       }
-      const quantityWh = Math.min(left, offerLeft[i]);
+      const quantityWh = Math.min(left, available);
       left -= quantityWh;
-      offerLeft[i] -= quantityWh;
+      offerLeft[i] = available - quantityWh;
       marginalOffer = Math.max(marginalOffer, o.limitPrice);
       out.push({ offerId: o.orderId, bidId: b.orderId, quantityWh });
     }

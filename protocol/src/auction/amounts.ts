@@ -24,8 +24,9 @@ export function currencyToUnits(value: unknown, name: string): bigint {
       `${name} must be a currency amount written as a string, e.g. "12.5" (at most 4 decimals)`,
     );
   }
-  const fraction = (match[2] ?? '.').slice(1).padEnd(10, '0');
-  const units = BigInt(match[1]) * VALUE_UNITS_PER_CURRENCY + BigInt(fraction);
+  const [, whole = '0', decimals = '.'] = match;
+  const fraction = decimals.slice(1).padEnd(10, '0');
+  const units = BigInt(whole) * VALUE_UNITS_PER_CURRENCY + BigInt(fraction);
   if (units > MAX_AMOUNT_UNITS) {
     throw invalidArgument(`${name} must be at most ${MAX_CURRENCY_AMOUNT}`);
   }

@@ -110,6 +110,18 @@ export function compareBids(a: Order, b: Order): number {
  * its range and the first available offer of its range whose participant differs from that one's,
  * which is all a bid needs: the root's first offer, or the root's second if the first is its own.
  */
+/**
+ * The element at `index`, which the caller's indexing guarantees to exist: a missing one is a bug
+ * in the clearing, never a property of the orders, so it fails loudly instead of trading on it.
+ */
+function at<T>(items: ArrayLike<T>, index: number): T {
+  const item = items[index];
+  if (item === undefined) {
+    throw new RangeError(`clearing index ${index} is out of range`);
+  }
+  return item;
+}
+
 class AvailableOffers {
   private readonly size: number;
   private readonly first: Int32Array;
@@ -133,13 +145,13 @@ class AvailableOffers {
 
   /** The best-ranked available offer, or -1. */
   best(): number {
-    return this.first[1];
+    return at(this.first, 1);
   }
 
   /** The best-ranked available offer whose participant is not `participant`, or -1. */
   bestExcluding(participant: number): number {
-    const first = this.first[1];
-    return first === -1 || this.participants[first] !== participant ? first : this.second[1];
+    const first = at(this.first, 1);
+    return first === -1 || at(this.participants, first) !== participant ? first : at(this.second, 1);
   }
 
   remove(index: number): void {
@@ -153,23 +165,23 @@ class AvailableOffers {
   private pull(node: number): void {
     const left = 2 * node;
     const right = left + 1;
-    const leftFirst = this.first[left];
+    const leftFirst = at(this.first, left);
     if (leftFirst === -1) {
-      this.first[node] = this.first[right];
-      this.second[node] = this.second[right];
+      this.first[node] = at(this.first, right);
+      this.second[node] = at(this.second, right);
       return;
     }
     this.first[node] = leftFirst;
-    const leftSecond = this.second[left];
+    const leftSecond = at(this.second, left);
     if (leftSecond !== -1) {
       this.second[node] = leftSecond;
       return;
     }
-    const rightFirst = this.first[right];
+    const rightFirst = at(this.first, right);
     this.second[node] =
-      rightFirst === -1 || this.participants[rightFirst] !== this.participants[leftFirst]
+      rightFirst === -1 || at(this.participants, rightFirst) !== at(this.participants, leftFirst)
         ? rightFirst
-        : this.second[right];
+        : at(this.second, right);
   }
 }
 
@@ -214,24 +226,27 @@ export function clearAuction(
   let marginalBid = Number.POSITIVE_INFINITY;
 
   for (let bid = 0; bid < bids.length; bid += 1) {
-    const limit = bids[bid].limitPrice;
+    const limit = at(bids, bid).limitPrice;
     const cheapest = available.best();
-    if (limit < marginalOffer || cheapest === -1 || offers[cheapest].limitPrice > limit) {
+    if (limit < marginalOffer || cheapest === -1 || at(offers, cheapest).limitPrice > limit) {
       break;
     }
-    while (bidLeft[bid] > 0) {
-      const offer = available.bestExcluding(bidParticipants[bid]);
-      if (offer === -1 || offers[offer].limitPrice > limit) {
+    let wanted = at(bidLeft, bid);
+    while (wanted > 0) {
+      const offer = available.bestExcluding(at(bidParticipants, bid));
+      if (offer === -1 || at(offers, offer).limitPrice > limit) {
         break;
       }
-      const quantityWh = Math.min(bidLeft[bid], offerLeft[offer]);
-      bidLeft[bid] -= quantityWh;
-      offerLeft[offer] -= quantityWh;
-      if (offerLeft[offer] === 0) {
+      const offered = at(offerLeft, offer);
+      const quantityWh = Math.min(wanted, offered);
+      wanted -= quantityWh;
+      bidLeft[bid] = wanted;
+      offerLeft[offer] = offered - quantityWh;
+      if (offered === quantityWh) {
         available.remove(offer);
       }
       matches.push({ offer, bid, quantityWh });
-      marginalOffer = Math.max(marginalOffer, offers[offer].limitPrice);
+      marginalOffer = Math.max(marginalOffer, at(offers, offer).limitPrice);
       marginalBid = limit;
     }
   }
@@ -243,14 +258,16 @@ export function clearAuction(
   let tradedWh = 0;
   let value = 0n;
   const trades = matches.map(({ offer, bid, quantityWh }): Trade => {
-    const price = clearingPrice ?? bids[bid].limitPrice;
+    const offerOrder = at(offers, offer);
+    const bidOrder = at(bids, bid);
+    const price = clearingPrice ?? bidOrder.limitPrice;
     tradedWh += quantityWh;
     value += BigInt(quantityWh) * BigInt(price);
     return {
-      offerId: offers[offer].orderId,
-      bidId: bids[bid].orderId,
-      seller: offers[offer].participant,
-      buyer: bids[bid].participant,
+      offerId: offerOrder.orderId,
+      bidId: bidOrder.orderId,
+      seller: offerOrder.participant,
+      buyer: bidOrder.participant,
       quantityWh,
       price,
     };
@@ -260,7 +277,7 @@ export function clearAuction(
       orderId: order.orderId,
       side: order.side,
       quantityWh: order.quantityWh,
-      filledWh: order.quantityWh - left[index],
+      filledWh: order.quantityWh - at(left, index),
     }));
   const sum = (ranked: readonly Order[]): number =>
     ranked.reduce((total, order) => total + order.quantityWh, 0);

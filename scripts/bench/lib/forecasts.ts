@@ -3,7 +3,7 @@ import { sign } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import type { Contract } from '@hyperledger/fabric-gateway';
 import { submitJson } from '@hems/network-client';
-import { forecastPayload, NONCE_BYTES, type ForecastRange } from '../../../gateway-api/src/client';
+import { forecastPayload, NONCE_BYTES, type ForecastRange } from '@hems/protocol';
 import type { BenchDevice } from './devices';
 import { randomInt } from './random';
 

@@ -12,11 +12,12 @@ import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto } 
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { fabricAttributesExtension, privateKeyPem } from '@hems/testkit';
+
+// The extension in which Fabric CA writes enrolment attributes (the test PKI writes it too).
+export { FABRIC_ATTRIBUTES_OID } from '@hems/protocol';
 
 x509.cryptoProvider.set(webcrypto);
-
-/** The extension in which Fabric CA writes enrolment attributes. */
-export const FABRIC_ATTRIBUTES_OID = '1.2.3.4.5.6.7.8.1';
 
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 /** Fabric CA backdates certificates by 5 minutes against clock skew. */
@@ -145,16 +146,12 @@ export async function issueDeviceCertificate(
       new x509.BasicConstraintsExtension(false, undefined, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       new x509.AuthorityKeyIdentifierExtension(ca.keyId),
-      new x509.Extension(
-        FABRIC_ATTRIBUTES_OID,
-        false,
-        Buffer.from(JSON.stringify({ attrs: deviceAttributes(request) })),
-      ),
+      fabricAttributesExtension(deviceAttributes(request)),
     ],
   });
   return {
     certificatePem: `${certificate.toString('pem')}\n`,
-    privateKeyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
+    privateKeyPem: privateKeyPem(keys.privateKey),
     serial,
   };
 }

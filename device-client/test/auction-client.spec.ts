@@ -5,22 +5,16 @@
  * anywhere but the signed payload.
  */
 import { verify, X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
+import { HttpError } from '@hems/gateway-api/src/http/errors';
+import type { TransactionOptions } from '@hems/gateway-api/src/ledger/ports';
+import { FakeLedger } from '@hems/gateway-api/test/support/fake-ledger';
+import { TestPki } from '@hems/gateway-api/test/support/pki';
 import { canonicalJson } from '@hems/protocol';
-import { buildApp } from '../src/app';
-import { HttpError } from '../src/http/errors';
-import type { TransactionOptions } from '../src/ledger/ports';
-import {
-  checkOrder,
-  createEnrollmentRequest,
-  GatewayApiError,
-  HemsClient,
-  paddedEscrowUnits,
-} from '../src/client';
-import { FakeLedger } from './support/fake-ledger';
-import { createCa, issueFromCsr, issueServer, TestPki, type TestCa } from './support/pki';
+import { createCa, issueFromCsr, type TestCa } from '@hems/testkit';
+import { checkOrder, createEnrollmentRequest, GatewayApiError, HemsClient, paddedEscrowUnits } from '../src';
+import { listenGateway } from './support/gateway';
 
 const ATTRS = { 'hems.role': 'hems', 'hems.home': 'home-7', 'hems.bus': 'bus-2' };
 
@@ -43,25 +37,13 @@ describe('HEMS device client: auction orders and accounts', () => {
 
   beforeEach(async () => {
     ledger = new FakeLedger('UtilityAMSP', ['relay', 'meter', 'admin']);
-    const tls = await issueServer(tlsCa, 'gateway.utilitya');
-    app = await buildApp({
-      ledger,
-      trust: pki.trustStore(),
-      logger: false,
-      https: {
-        key: tls.keyPem,
-        cert: tls.certificatePem,
-        ca: [...pki.cas.values()].map((org) => org.pem),
-        requestCert: true,
-        rejectUnauthorized: false,
-      },
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    const gateway = await listenGateway(pki, tlsCa, { ledger });
+    app = gateway.app;
     const request = await createEnrollmentRequest('hems-home-7');
     const certificatePem = await issueFromCsr(pki.ca('UtilityAMSP'), request.csrPem, ATTRS);
     certificate = new X509Certificate(certificatePem);
     client = new HemsClient({
-      gatewayUrl: `https://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      gatewayUrl: gateway.url,
       gatewayCaPem: tlsCa.pem,
       certificatePem,
       privateKeyPem: request.privateKeyPem,

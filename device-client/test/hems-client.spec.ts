@@ -19,7 +19,7 @@ import {
   importPrivateKeyPem,
   type HemsClientOptions,
   type HemsEvent,
-} from '../src/client';
+} from '../src';
 import {
   createCa,
   issueFromCsr,
@@ -27,12 +27,12 @@ import {
   privateKeyPem,
   type Credentials,
   type TestCa,
-} from './support/pki';
+} from '@hems/testkit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 // ---------------------------------------------------------------------------------------------
-// Test PKI (./support/pki): a TLS CA for the gateway's server certificate, a utility CA issuing
+// Test PKI (@hems/testkit): a TLS CA for the gateway's server certificate, a utility CA issuing
 // device certificates from CSRs as Fabric CA does (attributes in extension 1.2.3.4.5.6.7.8.1).
 
 const DEVICE_ATTRS = { 'hems.role': 'hems', 'hems.home': 'home-7', 'hems.bus': 'bus-2' };
@@ -146,7 +146,10 @@ function sequence(...handlers: Handler[]): Handler {
 
 const RECEIPT = { slotId: 'slot-1', txId: 'a'.repeat(64), acceptedAt: '2030-01-01T10:05:00.000Z' };
 
-function parseBody(request: RecordedRequest): Record<string, unknown> {
+function parseBody(request: RecordedRequest | undefined): Record<string, unknown> {
+  if (request === undefined) {
+    throw new Error('the server recorded no such request');
+  }
   return JSON.parse(request.body) as Record<string, unknown>;
 }
 

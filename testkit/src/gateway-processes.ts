@@ -3,13 +3,19 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { findIdentity, readCredentials, type NetworkDescription } from '@hems/network-client';
-import { DEFAULT_PORTS } from '../config';
 
 /**
  * Running gateway processes on this machine, one per peer org of a local network, and calling
  * them as the network's enrolled identities: used by the end-to-end tests, the demo and the
  * benchmarks. Ports default to the gateway's defaults; tests pass their own.
  */
+
+/** The gateway's default port per org (DEFAULT_PORTS of gateway-api/src/config.ts). */
+const DEFAULT_PORTS = { DSOMSP: 9443, UtilityAMSP: 9444, UtilityBMSP: 9445, RegulatorMSP: 9446 };
+
+/** The gateway's entry point in this checkout (built by `npm run build`), from src/ or dist/. */
+const GATEWAY_MAIN = path.join(__dirname, '..', '..', 'gateway-api', 'dist', 'main.js');
+
 let ports: Readonly<Record<string, number>> = DEFAULT_PORTS;
 
 export function useGatewayPorts(next: Readonly<Record<string, number>>): void {
@@ -87,7 +93,7 @@ export class GatewayProcesses {
   async start(description: NetworkDescription, mspIds: readonly string[]): Promise<void> {
     for (const mspId of mspIds) {
       const port = ports[mspId];
-      const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
+      const child = spawn(process.execPath, [GATEWAY_MAIN], {
         env: {
           ...process.env,
           HEMS_NETWORK_STATE: this.stateDir,

@@ -4,15 +4,15 @@
  * passes the gateway's own checks, and the chaincode's own verification of the relayed forecast.
  */
 import { X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
+import { formatServerSentEvent } from '@hems/gateway-api/src/services/events';
+import { FakeLedger } from '@hems/gateway-api/test/support/fake-ledger';
+import { TestPki } from '@hems/gateway-api/test/support/pki';
 import { parseForecastPayload, verifyDeviceCertificate, verifyDeviceSignature } from '@hems/protocol';
-import { buildApp } from '../src/app';
-import { GatewayApiError, HemsClient, SseParser, type DeviceCredentials } from '../src/client';
-import { formatServerSentEvent } from '../src/services/events';
-import { FakeLedger } from './support/fake-ledger';
-import { createCa, issueFromCsr, issueServer, TestPki, type TestCa } from './support/pki';
+import { createCa, issueFromCsr, type TestCa } from '@hems/testkit';
+import { GatewayApiError, HemsClient, SseParser, type DeviceCredentials } from '../src';
+import { listenGateway } from './support/gateway';
 
 const ATTRS = { 'hems.role': 'hems', 'hems.home': 'home-7', 'hems.bus': 'bus-2' };
 
@@ -33,18 +33,8 @@ describe('HEMS device client against the gateway app', () => {
     ledger = new FakeLedger('UtilityAMSP', ['relay', 'admin']);
     enrolments = [];
     const ca = pki.ca('UtilityAMSP');
-    const tls = await issueServer(tlsCa, 'gateway.utilitya');
-    app = await buildApp({
+    ({ app, url } = await listenGateway(pki, tlsCa, {
       ledger,
-      trust: pki.trustStore(),
-      logger: false,
-      https: {
-        key: tls.keyPem,
-        cert: tls.certificatePem,
-        ca: [...pki.cas.values()].map((org) => org.pem),
-        requestCert: true,
-        rejectUnauthorized: false,
-      },
       devices: {
         ca: {
           register: () => Promise.reject(new Error('not used')),
@@ -56,9 +46,7 @@ describe('HEMS device client against the gateway app', () => {
           generateCrl: () => Promise.reject(new Error('not used')),
         },
       },
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `https://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    }));
   });
 
   afterEach(() => app.close());
@@ -72,6 +60,16 @@ describe('HEMS device client against the gateway app', () => {
     });
   }
 
+  /** Enrols the device, runs `use` with its client, and closes the client. */
+  async function withEnrolledClient(use: (client: HemsClient) => Promise<void>): Promise<void> {
+    const client = new HemsClient({ gatewayUrl: url, gatewayCaPem: tlsCa.pem, ...(await enroll()) });
+    try {
+      await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
   it('enrols through /v1/enroll: the gateway accepts the CSR the client makes', async () => {
     const credentials = await enroll();
     expect(enrolments).to.deep.equal([{ enrollmentId: 'hems-home-7', secret: 'the-one-time-secret' }]);
@@ -79,13 +77,7 @@ describe('HEMS device client against the gateway app', () => {
   });
 
   it('reads its slot, submits a forecast the chaincode verifies, and reads its dispatch', async () => {
-    const credentials = await enroll();
-    const client = new HemsClient({
-      gatewayUrl: url,
-      gatewayCaPem: tlsCa.pem,
-      ...credentials,
-    });
-    try {
+    await withEnrolledClient(async (client) => {
       ledger.on('GetSlot', {
         slotId: 'slot-1',
         status: 'OPEN',
@@ -132,28 +124,18 @@ describe('HEMS device client against the gateway app', () => {
         allowedKw: 4.563,
         revision: 0,
       });
-    } finally {
-      client.close();
-    }
+    });
   });
 
   it("maps the gateway's error answers to GatewayApiError", async () => {
-    const credentials = await enroll();
-    const client = new HemsClient({
-      gatewayUrl: url,
-      gatewayCaPem: tlsCa.pem,
-      ...credentials,
-    });
-    try {
+    await withEnrolledClient(async (client) => {
       const error = (await client
         .submitForecast('slot-1', { lower: 1, upper: 2 })
         .catch((caught: unknown) => caught)) as GatewayApiError;
       // The fake ledger has no SubmitForecast answer: an unexpected failure, not retried as transient.
       expect(error).to.be.instanceOf(GatewayApiError);
       expect(error).to.include({ statusCode: 500, code: 'INTERNAL' });
-    } finally {
-      client.close();
-    }
+    });
   });
 
   it('gets the gateway refusal of an enrolment id it does not accept, without sending a key', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SseParser, SseProtocolError, type ServerSentEvent } from '../src/client';
+import { SseParser, SseProtocolError, type ServerSentEvent } from '../src';
 
 function parseAll(chunks: readonly (string | Uint8Array)[], lastEventId?: string): ServerSentEvent[] {
   const parser = new SseParser(lastEventId === undefined ? {} : { lastEventId });

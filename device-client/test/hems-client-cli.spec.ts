@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { describe as describeError, parseArgs, UsageError, USAGE } from '../src/bin/hems-device';
-import { GatewayApiError, GatewayConnectionError } from '../src/client';
+import { GatewayApiError, GatewayConnectionError } from '../src';
 
 const DEVICE = ['--device', '/etc/hems'];
 

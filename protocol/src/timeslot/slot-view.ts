@@ -1,0 +1,60 @@
+import type { BusPriceRange, PriceRange } from './prices';
+
+/**
+ * What the chaincode's GetSlot answers: the public record of a slot with its derived status and
+ * totals; shared by the gateways, the simulated day and the clients.
+ */
+export interface SlotView {
+  slotId: string;
+  status: string;
+  deadline: string;
+  openedAt: string;
+  prices: { default?: PriceRange; buses: BusPriceRange[] };
+  expected: { org: string; bus: string; homes: number }[];
+  aggregates: {
+    org: string;
+    bus: string;
+    expectedHomes: number;
+    published: boolean;
+    homes?: number;
+    withheld?: boolean;
+    lower?: number;
+    upper?: number;
+    /** The utility's latest consumption summary of the bus (after dispatch); sums absent below k. */
+    consumption?: {
+      homes: number;
+      withheld: boolean;
+      drawnKw?: number;
+      nonCompliant?: number;
+      publishedAt: string;
+      txId: string;
+    };
+  }[];
+  busTotals: {
+    bus: string;
+    homes: number;
+    withheldHomes: number;
+    lower: number;
+    upper: number;
+    orgs: string[];
+    withheldOrgs: string[];
+    pendingOrgs: string[];
+    /** After dispatch: metered consumption over the bus's published, not withheld summaries. */
+    consumption?: {
+      homes: number;
+      withheldHomes: number;
+      drawnKw: number;
+      nonCompliant: number;
+      orgs: string[];
+      withheldOrgs: string[];
+      pendingOrgs: string[];
+    };
+  }[];
+  dispatch?: {
+    lambda: number;
+    perBus: { bus: string; lambda: number }[];
+    revision: number;
+    publishedAt: string;
+  };
+  settledAt?: string;
+}

@@ -1,0 +1,4 @@
+export * from './keys';
+export * from './ca';
+export * from './certificates';
+export * from './devices';
