@@ -1,64 +1,36 @@
 #!/usr/bin/env node
 // Generates the chaincode's contract metadata with fabric-chaincode-node (from the built
-// chaincode/dist) and checks that every transaction of the public interface is listed.
+// chaincode/dist) and checks it against the protocol's transaction names both ways: every
+// transaction of the public interface is listed, and the chaincode exposes nothing the protocol
+// does not name. The protocol package is built before this runs.
 'use strict';
 
 const { execFileSync } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
+const { TRANSACTIONS } = require('../protocol/dist/names.js');
 
-const EXPECTED = {
-  timeslot: [
-    'OpenSlot',
-    'GetSlot',
-    'ListSlots',
-    'SubmitForecast',
-    'ListForecastRefs',
-    'PublishAggregate',
-    'PublishDispatch',
-    'GetAllowedPower',
-    'ReportConsumption',
-    'ListConsumptionRefs',
-    'PublishConsumption',
-    'GetHomeRef',
-    'SettleSlot',
-    'PurgeForecasts',
-    'GetSlotHistory',
-    'VerifyForecastProof',
-  ],
-  governance: [
-    'RegisterOrgCAs',
-    'GetOrgCAs',
-    'RevokeDeviceCertificate',
-    'GetRevocations',
-    'SetEnrolledHomes',
-    'GetEnrolment',
-    'SetHomeRefSecret',
-    'GetSettings',
-    'ProposeSettings',
-    'ApproveSettings',
-    'GetSettingsProposal',
-  ],
-  auction: [
-    'OpenTradingWindow',
-    'GetWindow',
-    'ListWindows',
-    'PostAvailableEnergy',
-    'SubmitOrder',
-    'CancelOrder',
-    'ListOrderRefs',
-    'RevealOrders',
-    'ClearWindow',
-    'GetClearing',
-    'AuditClearing',
-    'ReleaseEscrow',
-    'ReportDelivery',
-    'SettleWindow',
-    'ClaimGridShare',
-  ],
-  token: ['Deposit', 'GetAccount', 'GetAccountHistory', 'GetMyAccount', 'GetAccountId'],
-};
+// fabric-contract-api adds this system contract (GetMetadata) to every chaincode.
+const SYSTEM_CONTRACT = 'org.hyperledger.fabric';
+
+/** Prints the problems of one contract's listed transactions; returns how many there are. */
+function checkContract(contract, expected, listed) {
+  let problems = 0;
+  for (const name of expected) {
+    if (!listed.includes(name)) {
+      console.error(`missing transaction ${contract}:${name}`);
+      problems += 1;
+    }
+  }
+  for (const name of listed) {
+    if (!expected.includes(name)) {
+      console.error(`unexpected transaction ${contract}:${name} (not named in @hems/protocol)`);
+      problems += 1;
+    }
+  }
+  return problems;
+}
 
 const chaincodeDir = path.join(__dirname, '..', 'chaincode');
 const dir = mkdtempSync(path.join(tmpdir(), 'hems-metadata-'));
@@ -73,18 +45,19 @@ try {
     },
   );
   const metadata = JSON.parse(readFileSync(file, 'utf8'));
-  let missing = 0;
-  for (const [contract, names] of Object.entries(EXPECTED)) {
+  let problems = 0;
+  for (const [contract, names] of Object.entries(TRANSACTIONS)) {
     const listed = (metadata.contracts[contract]?.transactions ?? []).map((tx) => tx.name);
-    for (const name of names) {
-      if (!listed.includes(name)) {
-        console.error(`missing transaction ${contract}:${name}`);
-        missing += 1;
-      }
-    }
+    problems += checkContract(contract, names, listed);
     console.log(`${contract}: ${listed.length} transactions: ${listed.join(', ')}`);
   }
-  if (missing > 0) {
+  for (const contract of Object.keys(metadata.contracts)) {
+    if (contract !== SYSTEM_CONTRACT && !Object.hasOwn(TRANSACTIONS, contract)) {
+      console.error(`unexpected contract ${contract} (not named in @hems/protocol)`);
+      problems += 1;
+    }
+  }
+  if (problems > 0) {
     process.exitCode = 1;
   } else {
     console.log('metadata: every transaction of the public interface is listed');

@@ -10,8 +10,8 @@
  * certificates are signed with the org CA's key in the CA's format, and the gateway and chaincode
  * checks on them are identical to those on CA-enrolled devices.
  */
-import { HemsClient } from '../../gateway-api/src/client';
-import { gatewayCaPem, gatewayUrl } from '../../gateway-api/src/local/gateway-processes';
+import { HemsClient } from '@hems/device-client';
+import { gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import { FEEDER_PAIRS, requireFeederEnrolment, type BenchContext } from './lib/context';
 import { spreadDevices, type BenchDevice } from './lib/devices';
 import { benchSlotId, openSlot, UTILITIES } from './lib/fabric';

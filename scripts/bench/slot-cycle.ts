@@ -12,14 +12,14 @@
  * aggregates close early. A bus enrolled by someone else at that moment would keep λ waiting for
  * the deadline: the run then fails and says so.
  */
-import { HemsClient, type ForecastRange } from '../../gateway-api/src/client';
-import { callGateway, gatewayCaPem, gatewayUrl } from '../../gateway-api/src/local/gateway-processes';
+import { HemsClient, type ForecastRange } from '@hems/device-client';
+import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import { FEEDER_PAIRS, requireFeederEnrolment, type BenchContext } from './lib/context';
 import { spreadDevices } from './lib/devices';
 import { benchSlotId, FEEDER_BUSES } from './lib/fabric';
 import { randomRange } from './lib/forecasts';
 import { seededRandom } from './lib/random';
-import { runPool, timed } from './lib/runner';
+import { runPool, timed, type PoolOutcome } from './lib/runner';
 import { round, summarize } from './lib/stats';
 import type { Cell } from './lib/table';
 
@@ -30,6 +30,19 @@ export interface CyclePhase {
   readonly failures: number;
   readonly p50Ms: number | null;
   readonly p95Ms: number | null;
+}
+
+/** A phase of many requests (runPool): its time, counts and latency percentiles. */
+function poolPhase(phase: string, outcome: PoolOutcome): CyclePhase {
+  const latency = summarize(outcome.latenciesMs);
+  return {
+    phase,
+    ms: round(outcome.seconds * 1000),
+    requests: outcome.items,
+    failures: outcome.failures,
+    p50Ms: latency.p50Ms,
+    p95Ms: latency.p95Ms,
+  };
 }
 
 export interface CycleResult {
@@ -124,15 +137,7 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
       }
       await client.submitForecast(slotId, range);
     });
-    const forecastLatency = summarize(forecasts.latenciesMs);
-    phases.push({
-      phase: 'forecasts (devices)',
-      ms: round(forecasts.seconds * 1000),
-      requests: forecasts.items,
-      failures: forecasts.failures,
-      p50Ms: forecastLatency.p50Ms,
-      p95Ms: forecastLatency.p95Ms,
-    });
+    phases.push(poolPhase('forecasts (devices)', forecasts));
     if (forecasts.firstError !== undefined) {
       throw new Error(`${forecasts.failures} forecasts failed, first: ${forecasts.firstError}`);
     }
@@ -181,15 +186,7 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
         throw new Error('a home got an allowed power that does not follow from its range and λ');
       }
     });
-    const readLatency = summarize(reads.latenciesMs);
-    phases.push({
-      phase: 'allowed power reads (devices)',
-      ms: round(reads.seconds * 1000),
-      requests: reads.items,
-      failures: reads.failures,
-      p50Ms: readLatency.p50Ms,
-      p95Ms: readLatency.p95Ms,
-    });
+    phases.push(poolPhase('allowed power reads (devices)', reads));
     if (reads.firstError !== undefined) {
       firstError = `${reads.failures} dispatch reads failed, first: ${reads.firstError}`;
     }

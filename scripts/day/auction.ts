@@ -12,301 +12,34 @@
  *
  * Windows run as their own pipeline next to the slots (delivery is in the next slot, and a window
  * outlives the slot it opened in), at most MAX_WINDOWS_IN_FLIGHT at once. Home ids and the account
- * ids they map to stay with their utility (a `Utility` here); results hold public records only.
+ * ids they map to stay with their utility (a `Utility`, ./utility.ts); results hold public records
+ * only (./window-result.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NetworkDescription } from '@hems/network-client';
-import { callGateway, type ApiResponse } from '../../gateway-api/src/local/gateway-processes';
-import type { HomeProfile, PriceRange } from './appliance-model';
+import { callGateway, type ApiResponse } from '@hems/testkit';
+import {
+  alreadyDone,
+  AUDITOR,
+  AuctionError,
+  failure,
+  MARKET,
+  persist,
+  POLL_MS,
+  STEP_TIMEOUT_MS,
+  transient,
+} from './auction-calls';
 import type { WindowResult } from './day-result';
 import type { OrderOutcome, SimulatedHome } from './devices';
-import type { HomeSpec } from './feeder-model';
-import {
-  availableEnergyKwh,
-  closeDelayMs,
-  formatValue,
-  isProsumer,
-  meteredWh,
-  priceFromUnits,
-  VALUE_UNITS_PER_CURRENCY,
-  windowTimes,
-  type WindowTimes,
-} from './market-model';
-import type { SlotPrices } from './tariff';
-
-const MARKET = { mspId: 'DSOMSP', name: 'market-operator' } as const;
-const AUDITOR = { mspId: 'RegulatorMSP', name: 'auditor' } as const;
-const adminOf = (mspId: string): { mspId: string; name: string } => ({ mspId, name: 'orgadmin' });
-const meterOf = (mspId: string): { mspId: string; name: string } => ({ mspId, name: 'meter-headend' });
+import { closeDelayMs, windowTimes, type WindowTimes } from './market-model';
+import { pricesOnBus, type SlotPrices } from './tariff';
+import type { Utility } from './utility';
+import { windowResult, type AuditAnswer, type WindowView } from './window-result';
 
 /** Windows played at once; a further one opens when the oldest is done. */
 export const MAX_WINDOWS_IN_FLIGHT = 3;
-/** Balance each consumer's account is topped up to at the start of the day, currency. */
-export const START_BALANCE = 50n;
-/** Account openings and deposits running at once (each a majority-endorsed transaction). */
-const ACCOUNT_CONCURRENCY = 8;
-const POLL_MS = 300;
-/** How long a step waits for a peer to see what another one committed, or for a scheduler. */
-const STEP_TIMEOUT_MS = 90_000;
 /** Margin after deliveryEnd, so the delivery report's transaction time is surely past it. */
 const DELIVERY_MARGIN_MS = 300;
-
-export class AuctionError extends Error {
-  override readonly name = 'AuctionError';
-}
-
-interface ErrorBody {
-  readonly code?: string;
-  readonly message?: string;
-}
-
-function failure(what: string, response: ApiResponse<unknown>): AuctionError {
-  const body = response.body as ErrorBody | undefined;
-  return new AuctionError(`${what} failed (${response.status}): ${body?.message ?? 'no message'}`);
-}
-
-/** Unavailable for now: the gateway, or a peer that has not seen a commit yet. */
-function transient(response: ApiResponse<unknown>): boolean {
-  return [429, 502, 503, 504].includes(response.status);
-}
-
-/** The chaincode's "not yet": not closed, not every org revealed/reported, not settled yet. */
-function notYet(response: ApiResponse<unknown>): boolean {
-  return (
-    (response.status === 409 && (response.body as ErrorBody | undefined)?.code === 'FAILED_PRECONDITION') ||
-    response.status === 404
-  );
-}
-
-/** The chaincode's "done already" (a retried submission that had committed). */
-function alreadyDone(response: ApiResponse<unknown>): boolean {
-  return response.status === 409 && (response.body as ErrorBody | undefined)?.code === 'CONFLICT';
-}
-
-interface TradeRecord {
-  readonly tradeId: string;
-  readonly sellerAccount: string;
-  readonly buyerAccount: string;
-  readonly sellerOrg: string;
-  readonly buyerOrg: string;
-  readonly energyWh: number;
-  readonly price: number;
-  readonly value: string;
-}
-
-interface WindowPart {
-  readonly org: string;
-  readonly revealed?: { readonly count: number };
-  readonly released?: unknown;
-  readonly delivery?: { readonly deliveredWh: number; readonly receivedWh: number };
-  readonly settlement?: unknown;
-}
-
-/** GET /v1/windows/:id: GetWindow with GetClearing once cleared (gateway-api/src/routes/windows.ts). */
-export interface WindowView {
-  readonly windowId: string;
-  readonly status: string;
-  readonly pricingRule: string;
-  readonly tradeOrgs?: readonly string[];
-  readonly gridShare?: string;
-  readonly gridClaimedAt?: string;
-  readonly parts: readonly WindowPart[];
-  readonly pool: {
-    readonly amount: string;
-    readonly charged: string;
-    readonly paid: string;
-    readonly toGrid: string;
-  };
-  readonly clearing?: {
-    readonly clearingPrice: number | null;
-    readonly trades: readonly TradeRecord[];
-    readonly totals: { readonly offeredWh: number; readonly bidWh: number; readonly tradedWh: number };
-  };
-}
-
-interface AuditAnswer {
-  readonly matches: boolean;
-  readonly ordersVerified?: number;
-}
-
-/** A home as its utility knows it: the home id it enrolled, the device, and its smart-meter model. */
-export interface UtilityHome {
-  readonly homeId: string;
-  readonly spec: HomeSpec;
-  readonly profile: HomeProfile;
-  readonly device: SimulatedHome;
-}
-
-function busPrices(prices: SlotPrices, bus: string): PriceRange {
-  return prices.buses.find((entry) => entry.bus === bus) ?? prices.default;
-}
-
-/** Runs `work` over `items`, at most `concurrency` at a time. */
-async function inBatches<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  for (let next = 0; next < items.length; next += concurrency) {
-    await Promise.all(items.slice(next, next + concurrency).map(work));
-  }
-}
-
-/**
- * One utility's back office in the auction: its admin (accounts, deposits, settlement) and its
- * meter head-end (available energy, delivery readings). It alone links a pseudonymous account id
- * to one of its homes.
- */
-export class Utility {
-  /** accountId → home: the utility's own records, never part of a result. */
-  private readonly homesByAccount = new Map<string, UtilityHome>();
-
-  constructor(
-    private readonly description: NetworkDescription,
-    readonly mspId: string,
-    private readonly homes: readonly UtilityHome[],
-    private readonly seed: number,
-  ) {}
-
-  private call<T>(
-    as: { mspId: string; name: string },
-    method: string,
-    urlPath: string,
-    body?: unknown,
-  ): Promise<ApiResponse<T>> {
-    return callGateway<T>(this.description, this.mspId, as, method, urlPath, body);
-  }
-
-  /**
-   * Opens an account for every home (an existing one, from an earlier day, is kept: 409) and tops
-   * every consumer's balance up to START_BALANCE; prosumers start at zero and only sell.
-   */
-  async openAccounts(): Promise<void> {
-    const start = START_BALANCE * VALUE_UNITS_PER_CURRENCY;
-    await inBatches(this.homes, ACCOUNT_CONCURRENCY, async (home) => {
-      const opened = await this.call(adminOf(this.mspId), 'POST', '/v1/accounts', { homeId: home.homeId });
-      if (opened.status !== 201 && !alreadyDone(opened)) {
-        throw failure(`${this.mspId}: opening an account`, opened);
-      }
-      // The device reads its own account through the relay: the id is what the utility's
-      // secret makes of the home id, so the utility can always compute this mapping itself.
-      const account = await home.device.account();
-      this.homesByAccount.set(account.accountId, home);
-      const missing = start - BigInt(account.balance);
-      if (isProsumer(home.profile) || missing <= 0n) {
-        return;
-      }
-      // Deposits take at most 4 decimals: round up to 1e-4 currency (1e6 value units).
-      const step = 1_000_000n;
-      const amount = formatValue((((missing + step - 1n) / step) * step).toString());
-      const deposited = await this.call(adminOf(this.mspId), 'POST', '/v1/accounts/deposits', {
-        homeId: home.homeId,
-        amount,
-      });
-      if (deposited.status !== 201) {
-        throw failure(`${this.mspId}: depositing a starting balance`, deposited);
-      }
-    });
-  }
-
-  /** The meter head-end posts every prosumer's available energy for the window; answers how many. */
-  async postAvailability(windowId: string, deliverySlot: number, prices: SlotPrices): Promise<number> {
-    const availability = this.homes
-      .filter((home) => isProsumer(home.profile))
-      .map((home) => ({
-        homeId: home.homeId,
-        energyKwh: availableEnergyKwh(
-          home.profile,
-          this.seed,
-          home.spec.index,
-          deliverySlot,
-          busPrices(prices, home.spec.bus),
-        ),
-      }));
-    if (availability.length === 0) {
-      return 0;
-    }
-    // A later post replaces an earlier one, so a retry after a transient answer is harmless.
-    const posted = await persist(`${this.mspId}: posting available energy for ${windowId}`, () =>
-      this.call(meterOf(this.mspId), 'POST', `/v1/windows/${encodeURIComponent(windowId)}/available-energy`, {
-        availability,
-      }),
-    );
-    if (posted.status !== 200) {
-      throw failure(`${this.mspId}: posting available energy for ${windowId}`, posted);
-    }
-    return availability.length;
-  }
-
-  /**
-   * After delivery, the meter head-end reports what each of its homes delivered (offer side) or
-   * received (bid side) per trade; answers the number of readings.
-   */
-  async reportDelivery(
-    windowId: string,
-    deliverySlot: number,
-    trades: readonly TradeRecord[],
-  ): Promise<number> {
-    const reading = (tradeId: string, side: 'offer' | 'bid', accountId: string, energyWh: number) => {
-      const home = this.homesByAccount.get(accountId);
-      if (home === undefined) {
-        throw new AuctionError(
-          `${this.mspId}: a trade of ${windowId} names an account the utility did not open`,
-        );
-      }
-      const wh = meteredWh(this.seed, home.spec.index, deliverySlot, tradeId, side, energyWh);
-      return { tradeId, side, energyKwh: wh / 1000 };
-    };
-    const readings = trades.flatMap((trade) => [
-      ...(trade.sellerOrg === this.mspId
-        ? [reading(trade.tradeId, 'offer', trade.sellerAccount, trade.energyWh)]
-        : []),
-      ...(trade.buyerOrg === this.mspId
-        ? [reading(trade.tradeId, 'bid', trade.buyerAccount, trade.energyWh)]
-        : []),
-    ]);
-    const reported = await persist(`${this.mspId}: reporting delivery of ${windowId}`, () =>
-      this.call(meterOf(this.mspId), 'POST', `/v1/windows/${encodeURIComponent(windowId)}/meter-reports`, {
-        readings,
-      }),
-    );
-    if (reported.status !== 200 && !alreadyDone(reported)) {
-      throw failure(`${this.mspId}: reporting delivery of ${windowId}`, reported);
-    }
-    return readings.length;
-  }
-
-  /** The utility admin settles its accounts of the window (once every org with trades reported). */
-  async settle(windowId: string): Promise<void> {
-    const settled = await persist(`${this.mspId}: settling ${windowId}`, () =>
-      this.call(adminOf(this.mspId), 'POST', `/v1/windows/${encodeURIComponent(windowId)}/settlement`),
-    );
-    if (settled.status !== 200 && !alreadyDone(settled)) {
-      throw failure(`${this.mspId}: settling ${windowId}`, settled);
-    }
-  }
-}
-
-/**
- * Repeats a call while its answer is transient or "not yet" (a peer behind, a deadline not
- * passed), up to STEP_TIMEOUT_MS. A CONFLICT after a transient answer means the earlier attempt
- * committed after all; the caller decides what else is acceptable.
- */
-async function persist<T>(what: string, call: () => Promise<ApiResponse<T>>): Promise<ApiResponse<T>> {
-  const giveUp = Date.now() + STEP_TIMEOUT_MS;
-  let retried = false;
-  for (;;) {
-    const response = await call();
-    if (alreadyDone(response) && !retried) {
-      throw failure(what, response);
-    }
-    if (!(transient(response) || notYet(response)) || Date.now() > giveUp) {
-      return response;
-    }
-    retried = retried || transient(response);
-    await delay(POLL_MS);
-  }
-}
 
 /** One window as the day plans it. */
 export interface WindowPlan {
@@ -474,7 +207,7 @@ export class Auction {
     );
     const outcomes = await Promise.all(
       this.homes.map((home) =>
-        home.submitOrder(plan.windowId, plan.deliveryIndex, busPrices(plan.prices, home.bus)),
+        home.submitOrder(plan.windowId, plan.deliveryIndex, pricesOnBus(plan.prices, home.bus)),
       ),
     );
     return { posted: posted.reduce((sum, count) => sum + count, 0), outcomes };
@@ -594,56 +327,4 @@ export class Auction {
       timing: { phasesMs, closeDelayMs: closeDelay, totalMs },
     });
   }
-}
-
-/**
- * A window's result from its public record (the auditor's read), its audit, and the devices' and
- * head-ends' own counts. Only public values and counts: no account or home is named.
- */
-export function windowResult(
-  plan: Pick<WindowPlan, 'windowId' | 'deliverySlotId' | 'deliveryIndex' | 'deliveryStartsAt'>,
-  view: WindowView,
-  audit: AuditAnswer,
-  own: {
-    readonly posted: number;
-    readonly outcomes: readonly OrderOutcome[];
-    readonly readings: number;
-    readonly timing: WindowResult['timing'];
-  },
-): WindowResult {
-  const clearing = view.clearing;
-  if (clearing === undefined) {
-    throw new AuctionError(`window ${view.windowId} has no clearing`);
-  }
-  const accepted = (side: 'offer' | 'bid'): number =>
-    own.outcomes.filter((outcome) => outcome.placed && outcome.accepted && outcome.side === side).length;
-  const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
-  return {
-    windowId: plan.windowId,
-    deliverySlotId: plan.deliverySlotId,
-    deliveryIndex: plan.deliveryIndex,
-    deliveryStartsAt: plan.deliveryStartsAt,
-    pricingRule: view.pricingRule,
-    availabilityPosted: own.posted,
-    offersPlaced: accepted('offer'),
-    bidsPlaced: accepted('bid'),
-    ordersRefused: own.outcomes.filter((outcome) => outcome.placed && !outcome.accepted).length,
-    ordersRevealed: sum(view.parts.map((part) => part.revealed?.count ?? 0)),
-    clearingPrice: clearing.clearingPrice === null ? null : priceFromUnits(clearing.clearingPrice),
-    trades: clearing.trades.length,
-    offeredWh: clearing.totals.offeredWh,
-    bidWh: clearing.totals.bidWh,
-    tradedWh: clearing.totals.tradedWh,
-    deliveredWh: sum(view.parts.map((part) => part.delivery?.deliveredWh ?? 0)),
-    receivedWh: sum(view.parts.map((part) => part.delivery?.receivedWh ?? 0)),
-    tradeOrgs: view.tradeOrgs?.length ?? 0,
-    readings: own.readings,
-    buyersCharged: view.pool.charged,
-    paidToSellers: view.pool.paid,
-    gridShare: view.gridShare ?? view.pool.toGrid,
-    status: view.status,
-    auditMatches: audit.matches,
-    ordersVerified: audit.ordersVerified ?? 0,
-    timing: own.timing,
-  };
 }

@@ -6,6 +6,7 @@
  */
 import type { PriceRange } from './appliance-model';
 import type { BusMetering } from './metering';
+import type { DayOptions } from './options';
 
 export interface BusSlotResult {
   readonly bus: string;
@@ -123,19 +124,8 @@ export interface WindowResult {
 export interface DayResult {
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly settings: {
-    readonly homes: number;
-    readonly buses: number;
-    readonly slots: number;
-    /** Slot of the day the simulation started at (0: midnight). */
-    readonly startSlot: number;
-    /** A trading window every this many slots; 0: no auction. */
-    readonly auctionEvery: number;
-    readonly speed: number | null;
-    readonly seed: number;
-    /** The channel's minimum group size k. */
-    readonly minGroupSize: number;
-  };
+  /** The day's options (as given or defaulted) and the channel's minimum group size k. */
+  readonly settings: Omit<DayOptions, 'reportDir' | 'once'> & { readonly minGroupSize: number };
   readonly feeder: readonly {
     readonly bus: string;
     readonly capacityKw: number;

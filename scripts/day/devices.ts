@@ -10,13 +10,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, submitJson, type NetworkDescription } from '@hems/network-client';
-import {
-  GatewayApiError,
-  HemsClient,
-  type AccountInfo,
-  type DeviceCredentials,
-} from '../../gateway-api/src/client';
-import { callGateway, gatewayCaPem, gatewayUrl } from '../../gateway-api/src/local/gateway-processes';
+import { GatewayApiError, HemsClient, type AccountInfo, type DeviceCredentials } from '@hems/device-client';
+import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import {
   createHomeProfile,
   drawnPower,

@@ -3,8 +3,8 @@
  * the capacity, λ_b from the same optimizer the DSO gateway runs (gateway-api's planDispatch), the
  * planned load at the published λ and the load the homes then drew.
  */
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { busLambda } from '../../gateway-api/src/services/dispatch-optimizer';
+import type { SlotView } from '@hems/protocol';
+import { busLambda } from '@hems/gateway-api';
 import type { PriceRange } from './appliance-model';
 import type { BusSlotResult } from './day-result';
 

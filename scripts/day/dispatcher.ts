@@ -6,9 +6,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NetworkDescription } from '@hems/network-client';
-import { callGateway, type ApiResponse } from '../../gateway-api/src/local/gateway-processes';
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { busAggregatesOf, planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
+import { callGateway, type ApiResponse } from '@hems/testkit';
+import type { SlotView } from '@hems/protocol';
+import { busAggregatesOf, planDispatch } from '@hems/gateway-api';
 import type { SlotClosure } from './day-result';
 import { meteringComplete, MeteringError, type HomeDraw } from './metering';
 import type { SlotPrices } from './tariff';

@@ -3,7 +3,7 @@
  * reports its drawn power (signed, private on its utility's peer), each utility publishes per-bus
  * sums, and the day checks the public sums against its own per-bus, per-utility totals.
  */
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
+import type { SlotView } from '@hems/protocol';
 
 /** What one home drew, as the simulation knows it (never put into a result). */
 export interface HomeDraw {

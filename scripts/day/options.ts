@@ -119,8 +119,22 @@ const VALUED = new Set([
   '--report',
 ]);
 
-/** Parses the flags after `npm start --`; throws OptionsError with the reason on any mistake. */
-export function parseDayOptions(argv: readonly string[]): DayOptions {
+/** The flags given, each with its text; --once (valueless) apart. */
+interface GivenFlags {
+  readonly values: ReadonlyMap<string, string>;
+  readonly once: boolean;
+}
+
+/** The value of `flag`: given inline (`--flag=value`) or as the argument that follows. */
+function flagValue(flag: string, inline: string | undefined, following: string | undefined): string {
+  const value = inline ?? following;
+  if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) {
+    throw new OptionsError(`${flag} needs a value`);
+  }
+  return value;
+}
+
+function readFlags(argv: readonly string[]): GivenFlags {
   const values = new Map<string, string>();
   let once = false;
   for (let index = 0; index < argv.length; index += 1) {
@@ -140,35 +154,43 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     if (values.has(flag)) {
       throw new OptionsError(`${flag} is given twice`);
     }
-    const value = inline ?? argv[index + 1];
-    if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) {
-      throw new OptionsError(`${flag} needs a value`);
-    }
+    values.set(flag, flagValue(flag, inline, argv[index + 1]));
     if (inline === undefined) {
       index += 1;
     }
-    values.set(flag, value);
   }
+  return { values, once };
+}
 
-  const buses = values.has('--buses')
-    ? wholeNumber('--buses', values.get('--buses') ?? '', 1, MAX_BUSES)
-    : DEFAULT_OPTIONS.buses;
+/** The parsed value of `flag` if it was given, else `fallback`. */
+function given<T>(
+  values: ReadonlyMap<string, string>,
+  flag: string,
+  parse: (text: string) => T,
+  fallback: T,
+): T {
+  const text = values.get(flag);
+  return text === undefined ? fallback : parse(text);
+}
+
+/** Parses the flags after `npm start --`; throws OptionsError with the reason on any mistake. */
+export function parseDayOptions(argv: readonly string[]): DayOptions {
+  const { values, once } = readFlags(argv);
+  const whole = (flag: string, min: number, max: number) => (text: string) =>
+    wholeNumber(flag, text, min, max);
+
+  const buses = given(values, '--buses', whole('--buses', 1, MAX_BUSES), DEFAULT_OPTIONS.buses);
   const minHomes = UTILITIES.length * buses;
-  const homesText = values.get('--homes');
-  const homes =
-    homesText === undefined ? DEFAULT_OPTIONS.homes : wholeNumber('--homes', homesText, 1, MAX_HOMES);
+  const homes = given(values, '--homes', whole('--homes', 1, MAX_HOMES), DEFAULT_OPTIONS.homes);
   if (homes < minHomes) {
     throw new OptionsError(
       `--homes must be at least ${minHomes} for ${buses} buses (each of the ${UTILITIES.length} utilities needs a home on every bus), got ${homes}`,
     );
   }
-  const reportText = values.get('--report');
-  const start = values.has('--start') ? startSlot(values.get('--start') ?? '') : DEFAULT_OPTIONS.startSlot;
+  const start = given(values, '--start', startSlot, DEFAULT_OPTIONS.startSlot);
   // The simulation plays one day: the slots run from --start to midnight at the latest.
   const slotsLeft = SLOTS_PER_DAY - start;
-  const slots = values.has('--slots')
-    ? wholeNumber('--slots', values.get('--slots') ?? '', 1, SLOTS_PER_DAY)
-    : slotsLeft;
+  const slots = given(values, '--slots', whole('--slots', 1, SLOTS_PER_DAY), slotsLeft);
   if (slots > slotsLeft) {
     throw new OptionsError(
       `--slots must be at most ${slotsLeft} when the day starts at ${values.get('--start') ?? '00:00'} (the day ends at midnight), got ${slots}`,
@@ -179,14 +201,15 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     buses,
     slots,
     startSlot: start,
-    auctionEvery: values.has('--auction-every')
-      ? wholeNumber('--auction-every', values.get('--auction-every') ?? '', 0, SLOTS_PER_DAY)
-      : DEFAULT_OPTIONS.auctionEvery,
-    speed: values.has('--speed') ? speed(values.get('--speed') ?? '') : DEFAULT_OPTIONS.speed,
-    seed: values.has('--seed')
-      ? wholeNumber('--seed', values.get('--seed') ?? '', 0, 0xffffffff)
-      : DEFAULT_OPTIONS.seed,
-    reportDir: reportText === undefined ? DEFAULT_OPTIONS.reportDir : path.resolve(reportText),
+    auctionEvery: given(
+      values,
+      '--auction-every',
+      whole('--auction-every', 0, SLOTS_PER_DAY),
+      DEFAULT_OPTIONS.auctionEvery,
+    ),
+    speed: given(values, '--speed', speed, DEFAULT_OPTIONS.speed),
+    seed: given(values, '--seed', whole('--seed', 0, 0xffffffff), DEFAULT_OPTIONS.seed),
+    reportDir: given(values, '--report', (text) => path.resolve(text), DEFAULT_OPTIONS.reportDir),
     once,
   };
 }

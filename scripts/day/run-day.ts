@@ -11,31 +11,19 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, type NetworkDescription } from '@hems/network-client';
-import { GatewayProcesses } from '../../gateway-api/src/local/gateway-processes';
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { Auction, Utility, type WindowPlan } from './auction';
+import { GatewayProcesses } from '@hems/testkit';
+import { Auction, type AuctionObserver, type WindowPlan } from './auction';
+import { Utility } from './utility';
 import { createHomeProfile, timeOfDay } from './appliance-model';
 import type { DayResult, SlotResult, WindowResult } from './day-result';
-import {
-  enrolDevices,
-  setEnrolledHomes,
-  SimulatedHome,
-  type DrawOutcome,
-  type SubmitOutcome,
-} from './devices';
-import { Dispatcher, type AggregationOutcome } from './dispatcher';
-import { percentile, summarizeBuses } from './dispatch-summary';
-import { checkMetering } from './metering';
+import { enrolDevices, setEnrolledHomes, SimulatedHome } from './devices';
+import { Dispatcher } from './dispatcher';
 import { capacities, layoutFeeder, UTILITIES, type Feeder } from './feeder-model';
 import { auctionPositions, slotPeriodMs, type DayOptions } from './options';
-import { slotPrices, type SlotPrices } from './tariff';
+import { busPrices, newSlotRun, playPhases, slotPhases, slotResult } from './slot-run';
 
 /** Orgs that get a gateway: the DSO, the utilities and the regulator. */
 const GATEWAY_ORGS = ['DSOMSP', ...UTILITIES, 'RegulatorMSP'] as const;
-/** Forecast window of a slot when the day runs as fast as possible: early close ends it sooner. */
-const UNPACED_DEADLINE_MS = 15_000;
-/** The phase after which the next slot may open. */
-const PIPELINE_AFTER = 'forecast';
 const MAX_SLOTS_IN_FLIGHT = 2;
 
 export interface DayObserver {
@@ -45,130 +33,6 @@ export interface DayObserver {
   readonly slotDone?: (slot: SlotResult) => void;
   /** Each finished trading window (settled, grid share claimed), in delivery order. */
   readonly windowDone?: (window: WindowResult) => void;
-}
-
-/** One slot while it is being played. */
-export interface SlotRun {
-  /** The slot of the day (0: 00:00); it seeds the models and the tariff. */
-  readonly index: number;
-  readonly slotId: string;
-  readonly prices: SlotPrices;
-  readonly deadline: Date;
-  readonly phasesMs: Record<string, number>;
-  submissions: SubmitOutcome[];
-  aggregation: AggregationOutcome | undefined;
-  dispatched: SlotView | undefined;
-  draws: (DrawOutcome | undefined)[];
-  /** The ledger's bus totals with the utilities' consumption summaries, after the draws. */
-  metering: SlotView['busTotals'] | undefined;
-}
-
-export interface SlotPhase {
-  readonly name: string;
-  run(slot: SlotRun): Promise<void>;
-}
-
-/** The phases of every slot, in order. */
-export function slotPhases(
-  dispatcher: Dispatcher,
-  homes: readonly SimulatedHome[],
-  log: (line: string) => void,
-): SlotPhase[] {
-  return [
-    { name: 'open', run: (slot) => dispatcher.openSlot(slot.slotId, slot.deadline, slot.prices) },
-    {
-      name: 'forecast',
-      run: async (slot) => {
-        slot.submissions = await Promise.all(
-          homes.map((home) => home.submitForecast(slot.slotId, slot.index)),
-        );
-        const refused = slot.submissions.flatMap((outcome) => (outcome.accepted ? [] : [outcome.reason]));
-        if (refused.length > 0) {
-          // The gateway's refusals name the slot and the rule, never a forecast value.
-          log(`slot ${slot.slotId}: ${refused.length} forecasts refused, first: ${refused[0] ?? ''}`);
-        }
-      },
-    },
-    {
-      name: 'aggregate',
-      run: async (slot) => {
-        slot.aggregation = await dispatcher.awaitAggregates(slot.slotId, slot.deadline);
-      },
-    },
-    {
-      name: 'dispatch',
-      run: async (slot) => {
-        slot.dispatched = await dispatcher.dispatch(slot.slotId);
-      },
-    },
-    {
-      name: 'deliver',
-      run: async (slot) => {
-        slot.draws = await Promise.all(homes.map((home) => home.draw(slot.slotId)));
-      },
-    },
-    {
-      name: 'meter',
-      run: async (slot) => {
-        slot.metering = await dispatcher.publishConsumption(
-          slot.slotId,
-          [...new Set(homes.map((home) => home.mspId))],
-          slot.draws.filter((draw) => draw !== undefined),
-        );
-      },
-    },
-  ];
-}
-
-function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult {
-  const view = slot.dispatched;
-  const aggregation = slot.aggregation;
-  if (view?.dispatch === undefined || aggregation === undefined) {
-    throw new Error(`slot ${slot.slotId} ended without a dispatch`);
-  }
-  const lambda = view.dispatch.lambda;
-  const drawnByBus = new Map<string, number>();
-  for (const draw of slot.draws) {
-    if (draw !== undefined) {
-      drawnByBus.set(draw.bus, (drawnByBus.get(draw.bus) ?? 0) + draw.drawnKw);
-    }
-  }
-  const metering = slot.metering;
-  if (metering === undefined) {
-    throw new Error(`slot ${slot.slotId} ended without its metered consumption`);
-  }
-  const draws = slot.draws.filter((draw) => draw !== undefined);
-  const buses = summarizeBuses(
-    view.busTotals,
-    lambda,
-    feeder.buses.map((bus) => ({
-      bus: bus.bus,
-      capacityKw: bus.capacityKw,
-      prices: slot.prices.buses.find((entry) => entry.bus === bus.bus) ?? slot.prices.default,
-      drawnKw: drawnByBus.get(bus.bus) ?? 0,
-    })),
-    // Fails the day when the ledger's metered sums disagree with what the homes drew.
-  ).map((bus) => ({ ...bus, metered: checkMetering(slot.slotId, bus.bus, metering, draws) }));
-  const latencies = slot.submissions.flatMap((outcome) => (outcome.accepted ? [outcome.latencyMs] : []));
-  return {
-    index: slot.index,
-    slotId: slot.slotId,
-    startsAt: timeOfDay(slot.index),
-    defaultPrices: slot.prices.default,
-    homesSubmitted: latencies.length,
-    homesMissed: slot.submissions.length - latencies.length,
-    closedBy: aggregation.closedBy,
-    otherBuses: aggregation.otherBuses,
-    lambda,
-    buses,
-    allowanceViolations: slot.draws.filter((draw) => draw?.overAllowance === true).length,
-    timing: {
-      phasesMs: Object.fromEntries(Object.entries(slot.phasesMs).map(([name, ms]) => [name, Math.round(ms)])),
-      submitP50Ms: Math.round(percentile(latencies, 50)),
-      submitMaxMs: Math.round(percentile(latencies, 100)),
-      totalMs: Math.round(totalMs),
-    },
-  };
 }
 
 async function minGroupSize(description: NetworkDescription): Promise<number> {
@@ -182,12 +46,102 @@ async function minGroupSize(description: NetworkDescription): Promise<number> {
 }
 
 /** A promise with its resolver, to signal a slot's progress to the loop that opens the next one. */
-function signal(): { promise: Promise<void>; resolve: () => void } {
+interface Signal {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+/** The promise of `entry`; resolved already when there is none (past the day's last slot). */
+function signalled(entry: Signal | undefined): Promise<void> {
+  return entry?.promise ?? Promise.resolve();
+}
+
+function signal(): Signal {
   let resolve: () => void = () => undefined;
   const promise = new Promise<void>((done) => {
     resolve = done;
   });
   return { promise, resolve };
+}
+
+/** Wall-clock span of the slot after `position` when the day is paced; null when unpaced. */
+function pacedDelivery(
+  dayStart: number,
+  position: number,
+  periodMs: number | null,
+): WindowPlan['pacedDelivery'] {
+  return periodMs === null
+    ? null
+    : { start: dayStart + (position + 1) * periodMs, end: dayStart + (position + 2) * periodMs };
+}
+
+function daySettings(options: DayOptions): Omit<DayResult['settings'], 'minGroupSize'> {
+  const { homes, buses, slots, startSlot, auctionEvery, speed, seed } = options;
+  return { homes, buses, slots, startSlot, auctionEvery, speed, seed };
+}
+
+function feederSummary(feeder: Feeder): DayResult['feeder'] {
+  return feeder.buses.map((bus) => ({
+    bus: bus.bus,
+    capacityKw: bus.capacityKw,
+    homes: Object.values(bus.homesByUtility).reduce((sum, count) => sum + count, 0),
+  }));
+}
+
+/**
+ * The energy auction of the day, with the token accounts of every home opened; returns how long
+ * opening the accounts took, s.
+ */
+async function openAuction(
+  description: NetworkDescription,
+  enrolled: Awaited<ReturnType<typeof enrolDevices>>['devices'],
+  homes: readonly SimulatedHome[],
+  seed: number,
+  observer: AuctionObserver,
+): Promise<{ auction: Auction; accountsSeconds: number }> {
+  // Each utility knows its homes (the ids it enrolled) and models their meters.
+  const utilities = UTILITIES.map(
+    (mspId) =>
+      new Utility(
+        description,
+        mspId,
+        enrolled.flatMap(({ device, home }, position) => {
+          const simulated = homes[position];
+          return home.mspId === mspId && simulated !== undefined
+            ? [
+                {
+                  homeId: device.homeId,
+                  spec: home,
+                  profile: createHomeProfile(seed, home.index),
+                  device: simulated,
+                },
+              ]
+            : [];
+        }),
+        seed,
+      ),
+  );
+  const auction = new Auction(description, utilities, homes, observer);
+  observer.log(
+    'the utility admins open token accounts for their homes and deposit the consumers’ starting balances',
+  );
+  const accountsStarted = performance.now();
+  await auction.openAccounts();
+  return { auction, accountsSeconds: Math.round((performance.now() - accountsStarted) / 100) / 10 };
+}
+
+/** The trading windows of the day once all are done; stops opening new ones when the day failed. */
+async function closeWindows(
+  auction: Auction | undefined,
+  failed: boolean,
+  delivered: readonly Signal[],
+): Promise<WindowResult[]> {
+  if (failed) {
+    auction?.stop();
+  }
+  // Slots that never opened (the day stopped) release the windows waiting for them.
+  delivered.forEach((entry) => entry.resolve());
+  return (await auction?.finished()) ?? [];
 }
 
 /**
@@ -226,43 +180,14 @@ export async function runDay(
       failure ??= error instanceof Error ? error : new Error(String(error));
     };
     const windowAt = new Set(auctionPositions(options));
-    let auction: Auction | undefined;
-    let accountsSeconds = 0;
-    if (windowAt.size > 0) {
-      // Each utility knows its homes (the ids it enrolled) and models their meters.
-      const utilities = UTILITIES.map(
-        (mspId) =>
-          new Utility(
-            description,
-            mspId,
-            enrolment.devices.flatMap(({ device, home }, position) => {
-              const simulated = homes[position];
-              return home.mspId === mspId && simulated !== undefined
-                ? [
-                    {
-                      homeId: device.homeId,
-                      spec: home,
-                      profile: createHomeProfile(options.seed, home.index),
-                      device: simulated,
-                    },
-                  ]
-                : [];
-            }),
-            options.seed,
-          ),
-      );
-      auction = new Auction(description, utilities, homes, {
-        log,
-        windowDone: observer.windowDone,
-        failed: fail,
-      });
-      log(
-        'the utility admins open token accounts for their homes and deposit the consumers’ starting balances',
-      );
-      const accountsStarted = performance.now();
-      await auction.openAccounts();
-      accountsSeconds = Math.round((performance.now() - accountsStarted) / 100) / 10;
-    }
+    const { auction, accountsSeconds } =
+      windowAt.size > 0
+        ? await openAuction(description, enrolment.devices, homes, options.seed, {
+            log,
+            windowDone: observer.windowDone,
+            failed: fail,
+          })
+        : { auction: undefined, accountsSeconds: 0 };
     const dayStart = Date.now();
     // Per slot: resolved once it was played (or the day stopped), for the window delivering in it.
     const delivered = Array.from({ length: options.slots }, () => signal());
@@ -291,53 +216,25 @@ export async function runDay(
       }
       const opened = performance.now();
       const index = options.startSlot + position;
-      const slot: SlotRun = {
-        index,
-        slotId: slotIdOf(index),
-        prices: slotPrices(
-          index,
-          feeder.buses.map((bus) => bus.bus),
-        ),
-        deadline: new Date(Date.now() + (periodMs ?? UNPACED_DEADLINE_MS)),
-        phasesMs: {},
-        submissions: [],
-        aggregation: undefined,
-        dispatched: undefined,
-        draws: [],
-        metering: undefined,
-      };
+      const slot = newSlotRun(index, slotIdOf(index), feeder, periodMs);
       if (auction !== undefined && windowAt.has(position)) {
         const deliveryIndex = index + 1;
-        const plan: WindowPlan = {
+        auction.schedule({
           position,
           windowId: `${slotIdOf(deliveryIndex)}-w`,
           deliveryIndex,
           deliverySlotId: slotIdOf(deliveryIndex),
           deliveryStartsAt: timeOfDay(deliveryIndex),
-          prices: slotPrices(
-            deliveryIndex,
-            feeder.buses.map((bus) => bus.bus),
-          ),
-          pacedDelivery:
-            periodMs === null
-              ? null
-              : { start: dayStart + (position + 1) * periodMs, end: dayStart + (position + 2) * periodMs },
-          delivered: delivered[position + 1]?.promise ?? Promise.resolve(),
-        };
-        auction.schedule(plan);
+          prices: busPrices(deliveryIndex, feeder),
+          pacedDelivery: pacedDelivery(dayStart, position, periodMs),
+          delivered: signalled(delivered[position + 1]),
+        });
       }
       const pipelined = signal();
       mayOpenNext = pipelined.promise;
       running[position] = (async () => {
         try {
-          for (const phase of phases) {
-            const phaseStarted = performance.now();
-            await phase.run(slot);
-            slot.phasesMs[phase.name] = performance.now() - phaseStarted;
-            if (phase.name === PIPELINE_AFTER) {
-              pipelined.resolve();
-            }
-          }
+          await playPhases(slot, phases, pipelined.resolve);
           results[position] = slotResult(slot, feeder, performance.now() - opened);
           report();
         } catch (error) {
@@ -349,33 +246,15 @@ export async function runDay(
       })();
     }
     await Promise.all(running);
-    if (failure !== undefined) {
-      auction?.stop();
-    }
-    // Slots that never opened (the day stopped) release the windows waiting for them.
-    delivered.forEach((entry) => entry.resolve());
-    const windows = (await auction?.finished()) ?? [];
+    const windows = await closeWindows(auction, failure !== undefined, delivered);
     if (failure !== undefined) {
       throw failure;
     }
     return {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      settings: {
-        homes: options.homes,
-        buses: options.buses,
-        slots: options.slots,
-        startSlot: options.startSlot,
-        auctionEvery: options.auctionEvery,
-        speed: options.speed,
-        seed: options.seed,
-        minGroupSize: k,
-      },
-      feeder: feeder.buses.map((bus) => ({
-        bus: bus.bus,
-        capacityKw: bus.capacityKw,
-        homes: Object.values(bus.homesByUtility).reduce((sum, count) => sum + count, 0),
-      })),
+      settings: { ...daySettings(options), minGroupSize: k },
+      feeder: feederSummary(feeder),
       slots: results,
       windows,
       wallSeconds: Math.round((Date.now() - dayStart) / 100) / 10,

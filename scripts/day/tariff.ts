@@ -38,3 +38,8 @@ export function slotPrices(slot: number, buses: readonly string[]): SlotPrices {
     })),
   };
 }
+
+/** The price range of `bus` in a slot's prices; the default one for a bus without its own. */
+export function pricesOnBus(prices: SlotPrices, bus: string): PriceRange {
+  return prices.buses.find((entry) => entry.bus === bus) ?? prices.default;
+}

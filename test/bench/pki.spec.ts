@@ -1,12 +1,13 @@
 // @peculiar/x509 needs the metadata polyfill before it loads.
 import 'reflect-metadata';
-import { createPublicKey, KeyObject, sign, verify, webcrypto, X509Certificate } from 'node:crypto';
+import { createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
 import { fabricAttributes, verifyDeviceCertificate } from '@hems/protocol';
+import { createCa, generateKeys, privateKeyPem } from '@hems/testkit';
 import {
   deviceAttributes,
   findCaSigningKeyPem,
@@ -14,40 +15,20 @@ import {
   loadSigningCa,
 } from '../../scripts/bench/lib/pki';
 
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-}
-
-function pkcs8Pem(key: webcrypto.CryptoKey): string {
-  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
 /** A fabric-ca-server home: ca-cert.pem and a keystore with the CA key and an unrelated (TLS) key. */
 async function caHome(name: string): Promise<{ dir: string; pem: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ca-'));
-  const keys = await keyPair();
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `C=US, ST=North Carolina, O=Hyperledger, OU=Fabric, CN=${name}`,
+  const { keys, pem } = await createCa(name, {
+    subject: `C=US, ST=North Carolina, O=Hyperledger, OU=Fabric, CN=${name}`,
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + 10 * 365 * 24 * 3600_000),
-    signingAlgorithm: ECDSA,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
   });
   const keystore = path.join(dir, 'msp', 'keystore');
   mkdirSync(keystore, { recursive: true });
-  const pem = certificate.toString('pem');
   writeFileSync(path.join(dir, 'ca-cert.pem'), pem);
   // The TLS key sorts first, so the right key must be found by matching, not by position.
-  writeFileSync(path.join(keystore, '0000_sk'), pkcs8Pem((await keyPair()).privateKey));
-  writeFileSync(path.join(keystore, 'ffff_sk'), pkcs8Pem(keys.privateKey));
+  writeFileSync(path.join(keystore, '0000_sk'), privateKeyPem((await generateKeys()).privateKey));
+  writeFileSync(path.join(keystore, 'ffff_sk'), privateKeyPem(keys.privateKey));
   writeFileSync(path.join(keystore, 'IssuerSecretKey'), 'not a key');
   return { dir, pem };
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { windowResult, type WindowView } from '../../scripts/day/auction';
+import { windowResult, type WindowView } from '../../scripts/day/window-result';
 import type { OrderOutcome } from '../../scripts/day/devices';
 
 const SELLER_A = 'acct-0123456789abcdef0123456789abcdef';

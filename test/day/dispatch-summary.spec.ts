@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
+import { planDispatch } from '@hems/gateway-api';
 import { maxOverload, percentile, summarizeBuses } from '../../scripts/day/dispatch-summary';
 
 const total = (bus: string, homes: number, lower: number, upper: number, withheldHomes = 0) => ({

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkOrder } from '../../gateway-api/src/client';
+import { checkOrder } from '@hems/device-client';
 import {
   createHomeProfile,
   slotDemand,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
+import type { SlotView } from '@hems/protocol';
 import { checkMetering, meteringComplete, MeteringError, type HomeDraw } from '../../scripts/day/metering';
 import { meteredCell } from '../../scripts/day/live-table';
 import type { SlotResult } from '../../scripts/day/day-result';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import { planDispatch } from '../../gateway-api/src/services/dispatch-optimizer';
+import type { SlotView } from '@hems/protocol';
+import { planDispatch } from '@hems/gateway-api';
 import { createHomeProfile, drawnPower, slotDemand } from '../../scripts/day/appliance-model';
 import type { DayResult, SlotResult, WindowResult } from '../../scripts/day/day-result';
 import { summarizeBuses } from '../../scripts/day/dispatch-summary';
@@ -517,8 +517,12 @@ describe('day: report', () => {
     for (const bus of slot.buses) {
       expect(row).to.include(busCell(bus));
     }
-    expect(busCell({ ...slot.buses[0], lowerKw: null, upperKw: null, homes: 4 })).to.equal(
-      `withheld 4/${slot.buses[0].capacityKw}`,
+    const [firstBus] = slot.buses;
+    if (firstBus === undefined) {
+      throw new Error('fixture');
+    }
+    expect(busCell({ ...firstBus, lowerKw: null, upperKw: null, homes: 4 })).to.equal(
+      `withheld 4/${firstBus.capacityKw}`,
     );
   });
 });

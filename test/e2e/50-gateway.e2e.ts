@@ -1,27 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import {
-  findIdentity,
-  loadNetworkDescription,
-  readCredentials,
-  type NetworkDescription,
-} from '@hems/network-client';
+import { loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
 import { expect } from 'chai';
-import { HemsClient, type HemsEvent } from '../../gateway-api/src/client';
-import { E2E_STATE_DIR } from './support/network';
+import { HemsClient, type HemsEvent } from '@hems/device-client';
+import { GatewayProcesses, callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
+import { UTILITIES } from './support/actors';
 import {
-  GatewayProcesses,
-  callGateway,
-  gatewayCaPem,
-  gatewayUrl,
-  useGatewayPorts,
-} from '../../gateway-api/src/local/gateway-processes';
+  AUDITOR,
+  DSO_OPERATOR as DSO,
+  sampleDeviceClient,
+  sleep,
+  useE2eGatewayPorts,
+} from './support/gateways';
+import { E2E_STATE_DIR } from './support/network';
 
-// Test ports, apart from the defaults a developer's own gateways use.
-useGatewayPorts({ DSOMSP: 19443, UtilityAMSP: 19444, UtilityBMSP: 19445, RegulatorMSP: 19446 });
-
-const UTILITIES = ['UtilityAMSP', 'UtilityBMSP'] as const;
-const DSO = { mspId: 'DSOMSP', name: 'dso-operator' };
-const AUDITOR = { mspId: 'RegulatorMSP', name: 'auditor' };
+useE2eGatewayPorts();
 
 interface Device {
   readonly name: string;
@@ -31,22 +23,241 @@ interface Device {
 }
 
 function sampleDevice(description: NetworkDescription, mspId: string, name: string): Device {
-  const identity = findIdentity(description, mspId, name);
-  const credentials = readCredentials(identity);
+  const { attributes, client } = sampleDeviceClient(description, mspId, name);
+  return { name, mspId, bus: attributes['hems.bus'] ?? '', client };
+}
+
+interface Range {
+  lower: number;
+  upper: number;
+}
+
+/** The enrolled device and every sample HEMS device of the utilities, one client each. */
+function slotDevices(description: NetworkDescription, enrolled: Device): Device[] {
+  // The device revoked by the refusal suite (last of UtilityB, bus-2) is left out.
+  return [
+    enrolled,
+    ...UTILITIES.flatMap((mspId) =>
+      description.identities
+        .filter((identity) => identity.mspId === mspId && identity.attributes['hems.role'] === 'hems')
+        .map((identity) => identity.name)
+        .filter((name) => name !== 'hems-b-008')
+        .map((name) => sampleDevice(description, mspId, name)),
+    ),
+  ];
+}
+
+/**
+ * The device's event stream, followed until `stop`; `stop` waits (up to 10 s) for the dispatch
+ * event first and answers every event received.
+ */
+function followEvents(device: Device): { stop: () => Promise<HemsEvent[]> } {
+  const events: HemsEvent[] = [];
+  const abort = new AbortController();
+  const following = device.client.followEvents(
+    (event) => {
+      events.push(event);
+    },
+    { signal: abort.signal },
+  );
   return {
-    name,
-    mspId,
-    bus: identity.attributes['hems.bus'] ?? '',
-    client: new HemsClient({
-      gatewayUrl: gatewayUrl(mspId),
-      gatewayCaPem: gatewayCaPem(description, mspId),
-      certificatePem: credentials.certificate.toString('utf8'),
-      privateKeyPem: credentials.privateKeyPem.toString('utf8'),
-    }),
+    stop: async () => {
+      for (
+        let waited = 0;
+        !events.some((event) => event.type === 'dispatch-published') && waited < 10_000;
+        waited += 250
+      ) {
+        await sleep(250);
+      }
+      abort.abort();
+      await following;
+      return events;
+    },
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+async function openSlot(
+  description: NetworkDescription,
+  slotId: string,
+  deadline: string,
+  follower: Device,
+): Promise<void> {
+  const opened = await callGateway(description, 'DSOMSP', DSO, 'POST', '/v1/slots', {
+    slotId,
+    deadline,
+    prices: { default: { lower: 20, upper: 80 }, buses: [{ bus: 'bus-2', lower: 35, upper: 110 }] },
+  });
+  expect(opened.status, JSON.stringify(opened.body)).to.equal(201);
+
+  const price = await follower.client.getSlot(slotId);
+  expect(price).to.include({ slotId, status: 'OPEN', bus: follower.bus });
+}
+
+/** Every device signs and submits its forecast; answers the ranges and the signed payloads. */
+async function submitForecasts(
+  devices: readonly Device[],
+  slotId: string,
+): Promise<{ ranges: Map<Device, Range>; signedBy: Map<Device, { payload: string }> }> {
+  const ranges = new Map<Device, Range>();
+  const signedBy = new Map<Device, { payload: string }>();
+  await Promise.all(
+    devices.map(async (device, index) => {
+      const range = { lower: 0.5 + ((index * 0.37) % 3), upper: 4 + ((index * 0.91) % 5) };
+      const rounded = {
+        lower: Math.round(range.lower * 1000) / 1000,
+        upper: Math.round(range.upper * 1000) / 1000,
+      };
+      ranges.set(device, rounded);
+      const signed = device.client.signForecast(slotId, rounded);
+      signedBy.set(device, signed);
+      const receipt = await device.client.submitSignedForecast(signed);
+      expect(receipt.slotId).to.equal(slotId);
+    }),
+  );
+  return { ranges, signedBy };
+}
+
+/**
+ * The DSO asks its own gateway, which asks every utility gateway to aggregate on its peer;
+ * buses whose enrolled homes all submitted close now.
+ */
+async function triggerAggregation(description: NetworkDescription, slotId: string): Promise<void> {
+  const triggered = await callGateway<{
+    utilities: { org: string; statusCode: number; result: { buses: { bus: string; outcome: string }[] } }[];
+  }>(description, 'DSOMSP', DSO, 'POST', `/v1/slots/${slotId}/aggregates`);
+  expect(triggered.status, JSON.stringify(triggered.body)).to.equal(200);
+  for (const utility of triggered.body.utilities) {
+    expect(utility.statusCode, JSON.stringify(utility)).to.equal(200);
+    expect(utility.result.buses.find((bus) => bus.bus === 'bus-1')?.outcome).to.equal('published');
+  }
+}
+
+interface Aggregates {
+  status: string;
+  buses: {
+    bus: string;
+    homes: number;
+    withheldHomes: number;
+    lower: number;
+    upper: number;
+    pendingOrgs: string[];
+  }[];
+}
+
+/**
+ * The slot's aggregates once no bus waits for an org. UtilityB's bus-2 is short of a home
+ * (revoked): its gateway's scheduler publishes it at the deadline.
+ */
+async function awaitAggregates(
+  description: NetworkDescription,
+  slotId: string,
+  deadline: string,
+): Promise<Aggregates> {
+  for (;;) {
+    const aggregates = (
+      await callGateway<Aggregates>(description, 'DSOMSP', DSO, 'GET', `/v1/slots/${slotId}/aggregates`)
+    ).body;
+    if (aggregates.buses.every((bus) => bus.pendingOrgs.length === 0)) {
+      return aggregates;
+    }
+    expect(Date.now(), 'the scheduler published the remaining aggregates').to.be.below(
+      new Date(deadline).getTime() + 60_000,
+    );
+    await sleep(2_000);
+  }
+}
+
+/** Checks the bus's published sums against the devices' ranges; answers its totals. */
+function expectBusTotals(
+  aggregates: Aggregates,
+  bus: string,
+  devices: readonly Device[],
+  ranges: ReadonlyMap<Device, Range>,
+): Aggregates['buses'][number] | undefined {
+  const onBus = devices.filter((device) => device.bus === bus);
+  const sum = (values: number[]): number =>
+    Math.round(values.reduce((a, b) => a + Math.round(b * 1000), 0)) / 1000;
+  const total = aggregates.buses.find((entry) => entry.bus === bus);
+  expect(total?.homes).to.equal(onBus.length);
+  expect(total?.lower).to.equal(sum(onBus.map((device) => ranges.get(device)?.lower ?? 0)));
+  expect(total?.upper).to.equal(sum(onBus.map((device) => ranges.get(device)?.upper ?? 0)));
+  return total;
+}
+
+/** Each device's allowed power is λ·upper + (1 − λ)·lower of its own range. */
+async function expectAllowedPower(
+  devices: readonly Device[],
+  slotId: string,
+  ranges: ReadonlyMap<Device, Range>,
+): Promise<void> {
+  for (const device of devices) {
+    const dispatch = await device.client.getDispatch(slotId);
+    const range = ranges.get(device) ?? { lower: 0, upper: 0 };
+    expect(dispatch.allowedKw).to.be.closeTo(
+      dispatch.lambda * range.upper + (1 - dispatch.lambda) * range.lower,
+      0.0006,
+    );
+  }
+}
+
+/** An auditor reads the history and checks the enrolled home's proof of submission. */
+async function auditSlot(
+  description: NetworkDescription,
+  slotId: string,
+  enrolled: Device,
+  signed: { payload: string } | undefined,
+): Promise<void> {
+  const history = await callGateway<{ entries: { record: string; txId: string }[] }>(
+    description,
+    'RegulatorMSP',
+    AUDITOR,
+    'GET',
+    `/v1/audit/slots/${slotId}/history`,
+  );
+  expect(history.status).to.equal(200);
+  expect(history.body.entries.some((entry) => entry.record === 'slot')).to.equal(true);
+  const anonymous = await callGateway(
+    description,
+    'UtilityAMSP',
+    undefined,
+    'GET',
+    `/v1/slots/${slotId}/receipt`,
+  );
+  expect(anonymous.status).to.equal(401);
+  const payload = JSON.parse(signed?.payload ?? '{}') as {
+    nonce: string;
+    lower: number;
+    upper: number;
+  };
+  const { homeRef } = await enrolled.client.getReceipt(slotId);
+  const prove = (revealed: Record<string, unknown>): Promise<{ match: boolean }> =>
+    callGateway<{ match: boolean }>(description, 'RegulatorMSP', AUDITOR, 'POST', '/v1/audit/proofs', {
+      org: 'UtilityAMSP',
+      slotId,
+      homeRef,
+      revealed,
+    }).then((response) => response.body);
+  const revealed = {
+    slotId,
+    bus: 'bus-1',
+    lower: payload.lower,
+    upper: payload.upper,
+    nonce: payload.nonce,
+  };
+  expect(await prove(revealed)).to.include({ match: true });
+  expect(await prove({ ...revealed, upper: payload.upper + 1 })).to.include({ match: false });
+}
+
+/** The auditor decodes the dispatch transaction: created by the DSO, endorsed by a majority. */
+async function expectDispatchTransaction(description: NetworkDescription, txId: string): Promise<void> {
+  const decoded = await callGateway<{
+    creatorRole: string;
+    endorsingOrganizations: string[];
+    validationCode: string;
+  }>(description, 'RegulatorMSP', AUDITOR, 'GET', `/v1/audit/transactions/${txId}`);
+  expect(decoded.body).to.include({ creatorRole: 'dso', validationCode: 'VALID' });
+  expect(decoded.body.endorsingOrganizations.length).to.be.at.least(3);
+}
 
 describe('the REST gateways on the real network', () => {
   let description: NetworkDescription;
@@ -103,110 +314,23 @@ describe('the REST gateways on the real network', () => {
   it('runs a full slot through the REST API only, with events to devices, the deadline scheduler and an auditor proof', async function () {
     this.timeout(240_000);
     expect(enrolled, 'the enrolment test ran first').to.not.equal(undefined);
-    // The device revoked by the refusal suite (last of UtilityB, bus-2) is left out.
-    const devices = [
-      enrolled,
-      ...UTILITIES.flatMap((mspId) =>
-        description.identities
-          .filter((identity) => identity.mspId === mspId && identity.attributes['hems.role'] === 'hems')
-          .map((identity) => identity.name)
-          .filter((name) => name !== 'hems-b-008')
-          .map((name) => sampleDevice(description, mspId, name)),
-      ),
-    ];
+    const devices = slotDevices(description, enrolled);
 
     // A device follows the event stream from before the slot opens.
-    const events: HemsEvent[] = [];
     const follower = devices[1];
     if (follower === undefined) {
       throw new Error('no sample device');
     }
-    const stop = new AbortController();
-    const following = follower.client.followEvents(
-      (event) => {
-        events.push(event);
-      },
-      { signal: stop.signal },
-    );
+    const following = followEvents(follower);
     await sleep(1_000);
 
     const slotId = `rest-${Date.now().toString(36)}`;
     const deadline = new Date(Date.now() + 40_000).toISOString();
-    const opened = await callGateway(description, 'DSOMSP', DSO, 'POST', '/v1/slots', {
-      slotId,
-      deadline,
-      prices: { default: { lower: 20, upper: 80 }, buses: [{ bus: 'bus-2', lower: 35, upper: 110 }] },
-    });
-    expect(opened.status, JSON.stringify(opened.body)).to.equal(201);
-
-    const price = await follower.client.getSlot(slotId);
-    expect(price).to.include({ slotId, status: 'OPEN', bus: follower.bus });
-
-    const ranges = new Map<Device, { lower: number; upper: number }>();
-    const signedBy = new Map<Device, { payload: string }>();
-    await Promise.all(
-      devices.map(async (device, index) => {
-        const range = { lower: 0.5 + ((index * 0.37) % 3), upper: 4 + ((index * 0.91) % 5) };
-        const rounded = {
-          lower: Math.round(range.lower * 1000) / 1000,
-          upper: Math.round(range.upper * 1000) / 1000,
-        };
-        ranges.set(device, rounded);
-        const signed = device.client.signForecast(slotId, rounded);
-        signedBy.set(device, signed);
-        const receipt = await device.client.submitSignedForecast(signed);
-        expect(receipt.slotId).to.equal(slotId);
-      }),
-    );
-
-    // The DSO asks its own gateway, which asks every utility gateway to aggregate on its peer;
-    // buses whose enrolled homes all submitted close now.
-    const triggered = await callGateway<{
-      utilities: { org: string; statusCode: number; result: { buses: { bus: string; outcome: string }[] } }[];
-    }>(description, 'DSOMSP', DSO, 'POST', `/v1/slots/${slotId}/aggregates`);
-    expect(triggered.status, JSON.stringify(triggered.body)).to.equal(200);
-    for (const utility of triggered.body.utilities) {
-      expect(utility.statusCode, JSON.stringify(utility)).to.equal(200);
-      expect(utility.result.buses.find((bus) => bus.bus === 'bus-1')?.outcome).to.equal('published');
-    }
-
-    // UtilityB's bus-2 is short of a home (revoked): its gateway's scheduler publishes it at the deadline.
-    let aggregates: {
-      status: string;
-      buses: {
-        bus: string;
-        homes: number;
-        withheldHomes: number;
-        lower: number;
-        upper: number;
-        pendingOrgs: string[];
-      }[];
-    };
-    for (;;) {
-      aggregates = (
-        await callGateway<typeof aggregates>(
-          description,
-          'DSOMSP',
-          DSO,
-          'GET',
-          `/v1/slots/${slotId}/aggregates`,
-        )
-      ).body;
-      if (aggregates.buses.every((bus) => bus.pendingOrgs.length === 0)) {
-        break;
-      }
-      expect(Date.now(), 'the scheduler published the remaining aggregates').to.be.below(
-        new Date(deadline).getTime() + 60_000,
-      );
-      await sleep(2_000);
-    }
-    const bus1 = devices.filter((device) => device.bus === 'bus-1');
-    const sum = (values: number[]): number =>
-      Math.round(values.reduce((a, b) => a + Math.round(b * 1000), 0)) / 1000;
-    const total = aggregates.buses.find((bus) => bus.bus === 'bus-1');
-    expect(total?.homes).to.equal(bus1.length);
-    expect(total?.lower).to.equal(sum(bus1.map((device) => ranges.get(device)?.lower ?? 0)));
-    expect(total?.upper).to.equal(sum(bus1.map((device) => ranges.get(device)?.upper ?? 0)));
+    await openSlot(description, slotId, deadline, follower);
+    const forecasts = await submitForecasts(devices, slotId);
+    await triggerAggregation(description, slotId);
+    const aggregates = await awaitAggregates(description, slotId, deadline);
+    const total = expectBusTotals(aggregates, 'bus-1', devices, forecasts.ranges);
 
     const dispatched = await callGateway(description, 'DSOMSP', DSO, 'POST', `/v1/slots/${slotId}/dispatch`, {
       capacities: {
@@ -215,26 +339,10 @@ describe('the REST gateways on the real network', () => {
       },
     });
     expect(dispatched.status, JSON.stringify(dispatched.body)).to.equal(201);
-
-    for (const device of devices) {
-      const dispatch = await device.client.getDispatch(slotId);
-      const range = ranges.get(device) ?? { lower: 0, upper: 0 };
-      expect(dispatch.allowedKw).to.be.closeTo(
-        dispatch.lambda * range.upper + (1 - dispatch.lambda) * range.lower,
-        0.0006,
-      );
-    }
+    await expectAllowedPower(devices, slotId, forecasts.ranges);
 
     // Server-sent events reached the device: its slot opened and its dispatch.
-    for (
-      let waited = 0;
-      !events.some((event) => event.type === 'dispatch-published') && waited < 10_000;
-      waited += 250
-    ) {
-      await sleep(250);
-    }
-    stop.abort();
-    await following;
+    const events = await following.stop();
     expect(events.some((event) => event.type === 'slot-opened' && event.data.slotId === slotId)).to.equal(
       true,
     );
@@ -242,53 +350,8 @@ describe('the REST gateways on the real network', () => {
       events.some((event) => event.type === 'dispatch-published' && event.data.slotId === slotId),
     ).to.equal(true);
 
-    // An auditor reads the history and checks the enrolled home's proof of submission.
-    const history = await callGateway<{ entries: { record: string; txId: string }[] }>(
-      description,
-      'RegulatorMSP',
-      AUDITOR,
-      'GET',
-      `/v1/audit/slots/${slotId}/history`,
-    );
-    expect(history.status).to.equal(200);
-    expect(history.body.entries.some((entry) => entry.record === 'slot')).to.equal(true);
-    const anonymous = await callGateway(
-      description,
-      'UtilityAMSP',
-      undefined,
-      'GET',
-      `/v1/slots/${slotId}/receipt`,
-    );
-    expect(anonymous.status).to.equal(401);
-    const payload = JSON.parse(signedBy.get(enrolled)?.payload ?? '{}') as {
-      nonce: string;
-      lower: number;
-      upper: number;
-    };
-    const { homeRef } = await enrolled.client.getReceipt(slotId);
-    const prove = (revealed: Record<string, unknown>): Promise<{ match: boolean }> =>
-      callGateway<{ match: boolean }>(description, 'RegulatorMSP', AUDITOR, 'POST', '/v1/audit/proofs', {
-        org: 'UtilityAMSP',
-        slotId,
-        homeRef,
-        revealed,
-      }).then((response) => response.body);
-    const revealed = {
-      slotId,
-      bus: 'bus-1',
-      lower: payload.lower,
-      upper: payload.upper,
-      nonce: payload.nonce,
-    };
-    expect(await prove(revealed)).to.include({ match: true });
-    expect(await prove({ ...revealed, upper: payload.upper + 1 })).to.include({ match: false });
+    await auditSlot(description, slotId, enrolled, forecasts.signedBy.get(enrolled));
     const dispatchTx = (dispatched.headers['x-transaction-id'] as string | undefined) ?? '';
-    const decoded = await callGateway<{
-      creatorRole: string;
-      endorsingOrganizations: string[];
-      validationCode: string;
-    }>(description, 'RegulatorMSP', AUDITOR, 'GET', `/v1/audit/transactions/${dispatchTx}`);
-    expect(decoded.body).to.include({ creatorRole: 'dso', validationCode: 'VALID' });
-    expect(decoded.body.endorsingOrganizations.length).to.be.at.least(3);
+    await expectDispatchTransaction(description, dispatchTx);
   });
 });

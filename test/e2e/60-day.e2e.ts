@@ -7,16 +7,16 @@ import {
   type NetworkDescription,
 } from '@hems/network-client';
 import { expect } from 'chai';
-import { useGatewayPorts } from '../../gateway-api/src/local/gateway-processes';
-import type { SlotView } from '../../gateway-api/src/routes/slot-view';
-import type { DayResult } from '../../scripts/day/day-result';
+import type { SlotView } from '@hems/protocol';
+import type { BusSlotResult, DayResult } from '../../scripts/day/day-result';
 import { DEFAULT_OPTIONS } from '../../scripts/day/options';
 import { renderReport } from '../../scripts/day/report';
 import { runDay } from '../../scripts/day/run-day';
+import type { WindowPool } from '../../scripts/day/window-result';
+import { useE2eGatewayPorts } from './support/gateways';
 import { E2E_STATE_DIR } from './support/network';
 
-// Test ports, apart from the defaults a developer's own gateways use.
-useGatewayPorts({ DSOMSP: 19443, UtilityAMSP: 19444, UtilityBMSP: 19445, RegulatorMSP: 19446 });
+useE2eGatewayPorts();
 
 interface LedgerWindow {
   readonly status: string;
@@ -29,12 +29,7 @@ interface LedgerWindow {
     readonly delivery?: { readonly deliveredWh: number; readonly receivedWh: number };
     readonly settlement?: unknown;
   }[];
-  readonly pool: {
-    readonly amount: string;
-    readonly charged: string;
-    readonly paid: string;
-    readonly toGrid: string;
-  };
+  readonly pool: WindowPool;
 }
 
 interface LedgerClearing {
@@ -84,6 +79,36 @@ async function ledgerSlots(description: NetworkDescription, day: DayResult): Pro
   } finally {
     auditor.close();
   }
+}
+
+/**
+ * Checks a bus's metered consumption in the day's result against the ledger's; answers the homes
+ * the ledger's record covers.
+ */
+function expectMeteredAsLedger(
+  label: string,
+  bus: BusSlotResult,
+  metered: SlotView['busTotals'][number]['consumption'],
+): number {
+  expect(metered, label).to.not.equal(undefined);
+  if (metered === undefined) {
+    return 0;
+  }
+  expect(bus.metered, label).to.deep.equal({
+    homes: metered.homes,
+    withheldHomes: metered.withheldHomes,
+    drawnKw: metered.drawnKw,
+    nonCompliant: metered.nonCompliant,
+  });
+  expect(metered.pendingOrgs).to.deep.equal([]);
+  expect(metered.nonCompliant).to.equal(0);
+  // The day checked Σ drawn against its homes' own draws (scripts/day/metering.ts); with no
+  // summary withheld the ledger's Σ covers every home of the bus.
+  expect(metered.withheldHomes).to.equal(0);
+  expect(Math.abs((metered.drawnKw ?? NaN) - bus.drawnKw)).to.be.at.most(
+    0.001 * Math.max(1, metered.homes ?? 0),
+  );
+  return (metered.homes ?? 0) + (metered.withheldHomes ?? 0);
 }
 
 describe('the simulated day (npm start) on the real network', () => {
@@ -152,22 +177,7 @@ describe('the simulated day (npm start) on the real network', () => {
       let reported = 0;
       for (const bus of slot.buses) {
         const metered = ledger[position]?.busTotals.find((entry) => entry.bus === bus.bus)?.consumption;
-        expect(metered, `${slot.slotId} ${bus.bus}`).to.not.equal(undefined);
-        expect(bus.metered, `${slot.slotId} ${bus.bus}`).to.deep.equal({
-          homes: metered?.homes,
-          withheldHomes: metered?.withheldHomes,
-          drawnKw: metered?.drawnKw,
-          nonCompliant: metered?.nonCompliant,
-        });
-        expect(metered?.pendingOrgs).to.deep.equal([]);
-        expect(metered?.nonCompliant).to.equal(0);
-        // The day checked Σ drawn against its homes' own draws (scripts/day/metering.ts); with no
-        // summary withheld the ledger's Σ covers every home of the bus.
-        expect(metered?.withheldHomes).to.equal(0);
-        expect(Math.abs((metered?.drawnKw ?? NaN) - bus.drawnKw)).to.be.at.most(
-          0.001 * Math.max(1, metered?.homes ?? 0),
-        );
-        reported += (metered?.homes ?? 0) + (metered?.withheldHomes ?? 0);
+        reported += expectMeteredAsLedger(`${slot.slotId} ${bus.bus}`, bus, metered);
       }
       expect(reported).to.equal(slot.homesSubmitted);
     });

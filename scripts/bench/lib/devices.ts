@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NetworkDescription } from '@hems/network-client';
-import { HemsClient } from '../../../gateway-api/src/client';
-import { callGateway, gatewayCaPem, gatewayUrl } from '../../../gateway-api/src/local/gateway-processes';
+import { HemsClient } from '@hems/device-client';
+import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import type { Issuer } from './options';
 import { issueDeviceCertificate, loadSigningCa, type SigningCa } from './pki';
 

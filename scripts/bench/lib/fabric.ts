@@ -9,7 +9,7 @@ import {
   type FabricConnection,
   type NetworkDescription,
 } from '@hems/network-client';
-import { GatewayProcesses, useGatewayPorts } from '../../../gateway-api/src/local/gateway-processes';
+import { GatewayProcesses, useGatewayPorts } from '@hems/testkit';
 
 /**
  * The benchmarks' own gateway ports, so they never collide with gateways an operator runs on the

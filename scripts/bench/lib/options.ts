@@ -92,9 +92,48 @@ function choiceList<T extends string>(text: string, flag: string, choices: reado
   return choices.filter((choice) => values.includes(choice));
 }
 
+type MutableOptions = { -readonly [K in keyof BenchOptions]: BenchOptions[K] };
+
+/** How each valued flag sets its option. */
+const SETTERS = new Map<string, (options: MutableOptions, value: string, flag: string) => void>([
+  ['only', (options, value, flag) => (options.only = choiceList(value, flag, BENCHMARKS))],
+  ['devices', (options, value, flag) => (options.devices = numberList(value, flag, MAX_DEVICES))],
+  ['modes', (options, value, flag) => (options.modes = choiceList(value, flag, INGESTION_MODES))],
+  ['homes', (options, value, flag) => (options.homes = numberList(value, flag, MAX_DEVICES))],
+  ['repeat', (options, value, flag) => (options.repeat = wholeNumber(value, flag, MAX_REPEAT))],
+  ['cycle-homes', (options, value, flag) => (options.cycleHomes = wholeNumber(value, flag, MAX_DEVICES))],
+  ['orders', (options, value, flag) => (options.orders = numberList(value, flag, MAX_ORDERS))],
+  ['clearing-runs', (options, value, flag) => (options.clearingRuns = wholeNumber(value, flag, MAX_REPEAT))],
+  [
+    'concurrency',
+    (options, value, flag) => (options.concurrency = wholeNumber(value, flag, MAX_CONCURRENCY)),
+  ],
+  ['issuer', (options, value, flag) => (options.issuer = oneIssuer(value, flag))],
+]);
+
+function oneIssuer(value: string, flag: string): Issuer {
+  const [issuer] = choiceList(value, flag, ISSUERS);
+  if (issuer === undefined || value.includes(',')) {
+    throw new Error('--issuer takes exactly one of direct, ca');
+  }
+  return issuer;
+}
+
+/** The value of the flag at `argv[index]`, given inline (`--flag=value`) or as the next argument. */
+function flagValue(argv: readonly string[], index: number, flag: string, inline?: string): string {
+  if (inline !== undefined) {
+    return inline;
+  }
+  const following = argv[index + 1];
+  if (following === undefined || following.startsWith('--')) {
+    throw new Error(`--${flag} needs a value`);
+  }
+  return following;
+}
+
 /** Parses `argv` (without node and script); accepts `--flag value` and `--flag=value`. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const options: { -readonly [K in keyof BenchOptions]: BenchOptions[K] } = { ...DEFAULT_OPTIONS };
+  const options: MutableOptions = { ...DEFAULT_OPTIONS };
   const seen = new Set<string>();
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index] ?? '';
@@ -111,56 +150,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       throw new Error(`--${flag} is given twice`);
     }
     seen.add(flag);
-    let value: string;
-    if (equals >= 0) {
-      value = argument.slice(equals + 1);
-    } else {
-      const following = argv[index + 1];
-      if (following === undefined || following.startsWith('--')) {
-        throw new Error(`--${flag} needs a value`);
-      }
-      value = following;
+    const value = flagValue(argv, index, flag, equals >= 0 ? argument.slice(equals + 1) : undefined);
+    if (equals < 0) {
       index += 1;
     }
-    switch (flag) {
-      case 'only':
-        options.only = choiceList(value, flag, BENCHMARKS);
-        break;
-      case 'devices':
-        options.devices = numberList(value, flag, MAX_DEVICES);
-        break;
-      case 'modes':
-        options.modes = choiceList(value, flag, INGESTION_MODES);
-        break;
-      case 'homes':
-        options.homes = numberList(value, flag, MAX_DEVICES);
-        break;
-      case 'repeat':
-        options.repeat = wholeNumber(value, flag, MAX_REPEAT);
-        break;
-      case 'cycle-homes':
-        options.cycleHomes = wholeNumber(value, flag, MAX_DEVICES);
-        break;
-      case 'orders':
-        options.orders = numberList(value, flag, MAX_ORDERS);
-        break;
-      case 'clearing-runs':
-        options.clearingRuns = wholeNumber(value, flag, MAX_REPEAT);
-        break;
-      case 'concurrency':
-        options.concurrency = wholeNumber(value, flag, MAX_CONCURRENCY);
-        break;
-      case 'issuer': {
-        const [issuer] = choiceList(value, flag, ISSUERS);
-        if (issuer === undefined || value.includes(',')) {
-          throw new Error('--issuer takes exactly one of direct, ca');
-        }
-        options.issuer = issuer;
-        break;
-      }
-      default:
-        throw new Error(`unknown option --${flag} (see --help)`);
+    const set = SETTERS.get(flag);
+    if (set === undefined) {
+      throw new Error(`unknown option --${flag} (see --help)`);
     }
+    set(options, value, flag);
   }
   return options;
 }

@@ -40,7 +40,8 @@ export async function runPool<T>(
       next += 1;
       const t0 = performance.now();
       try {
-        await work(items[index], index);
+        // index < items.length: the item is there (T itself may include undefined).
+        await work(items[index] as T, index);
         latenciesMs.push(performance.now() - t0);
       } catch (error) {
         failures += 1;

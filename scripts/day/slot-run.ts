@@ -1,0 +1,185 @@
+/**
+ * One slot of the simulated day while it is played: its state, the phases that play it (open →
+ * forecast → aggregate → dispatch → deliver → meter) and its result once played.
+ */
+import type { SlotView } from '@hems/protocol';
+import type { SlotResult } from './day-result';
+import type { DrawOutcome, SimulatedHome, SubmitOutcome } from './devices';
+import type { AggregationOutcome, Dispatcher } from './dispatcher';
+import { percentile, summarizeBuses } from './dispatch-summary';
+import { timeOfDay } from './appliance-model';
+import { checkMetering } from './metering';
+import type { Feeder } from './feeder-model';
+import { pricesOnBus, slotPrices, type SlotPrices } from './tariff';
+
+/** Forecast window of a slot when the day runs as fast as possible: early close ends it sooner. */
+const UNPACED_DEADLINE_MS = 15_000;
+/** The phase after which the next slot may open. */
+const PIPELINE_AFTER = 'forecast';
+
+/** One slot while it is being played. */
+export interface SlotRun {
+  /** The slot of the day (0: 00:00); it seeds the models and the tariff. */
+  readonly index: number;
+  readonly slotId: string;
+  readonly prices: SlotPrices;
+  readonly deadline: Date;
+  readonly phasesMs: Record<string, number>;
+  submissions: SubmitOutcome[];
+  aggregation: AggregationOutcome | undefined;
+  dispatched: SlotView | undefined;
+  draws: (DrawOutcome | undefined)[];
+  /** The ledger's bus totals with the utilities' consumption summaries, after the draws. */
+  metering: SlotView['busTotals'] | undefined;
+}
+
+export interface SlotPhase {
+  readonly name: string;
+  run(slot: SlotRun): Promise<void>;
+}
+
+/** The phases of every slot, in order. */
+export function slotPhases(
+  dispatcher: Dispatcher,
+  homes: readonly SimulatedHome[],
+  log: (line: string) => void,
+): SlotPhase[] {
+  return [
+    { name: 'open', run: (slot) => dispatcher.openSlot(slot.slotId, slot.deadline, slot.prices) },
+    {
+      name: 'forecast',
+      run: async (slot) => {
+        slot.submissions = await Promise.all(
+          homes.map((home) => home.submitForecast(slot.slotId, slot.index)),
+        );
+        const refused = slot.submissions.flatMap((outcome) => (outcome.accepted ? [] : [outcome.reason]));
+        if (refused.length > 0) {
+          // The gateway's refusals name the slot and the rule, never a forecast value.
+          log(`slot ${slot.slotId}: ${refused.length} forecasts refused, first: ${refused[0] ?? ''}`);
+        }
+      },
+    },
+    {
+      name: 'aggregate',
+      run: async (slot) => {
+        slot.aggregation = await dispatcher.awaitAggregates(slot.slotId, slot.deadline);
+      },
+    },
+    {
+      name: 'dispatch',
+      run: async (slot) => {
+        slot.dispatched = await dispatcher.dispatch(slot.slotId);
+      },
+    },
+    {
+      name: 'deliver',
+      run: async (slot) => {
+        slot.draws = await Promise.all(homes.map((home) => home.draw(slot.slotId)));
+      },
+    },
+    {
+      name: 'meter',
+      run: async (slot) => {
+        slot.metering = await dispatcher.publishConsumption(
+          slot.slotId,
+          [...new Set(homes.map((home) => home.mspId))],
+          slot.draws.filter((draw) => draw !== undefined),
+        );
+      },
+    },
+  ];
+}
+
+export function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): SlotResult {
+  const view = slot.dispatched;
+  const aggregation = slot.aggregation;
+  if (view?.dispatch === undefined || aggregation === undefined) {
+    throw new Error(`slot ${slot.slotId} ended without a dispatch`);
+  }
+  const lambda = view.dispatch.lambda;
+  const drawnByBus = new Map<string, number>();
+  for (const draw of slot.draws) {
+    if (draw !== undefined) {
+      drawnByBus.set(draw.bus, (drawnByBus.get(draw.bus) ?? 0) + draw.drawnKw);
+    }
+  }
+  const metering = slot.metering;
+  if (metering === undefined) {
+    throw new Error(`slot ${slot.slotId} ended without its metered consumption`);
+  }
+  const draws = slot.draws.filter((draw) => draw !== undefined);
+  const buses = summarizeBuses(
+    view.busTotals,
+    lambda,
+    feeder.buses.map((bus) => ({
+      bus: bus.bus,
+      capacityKw: bus.capacityKw,
+      prices: pricesOnBus(slot.prices, bus.bus),
+      drawnKw: drawnByBus.get(bus.bus) ?? 0,
+    })),
+    // Fails the day when the ledger's metered sums disagree with what the homes drew.
+  ).map((bus) => ({ ...bus, metered: checkMetering(slot.slotId, bus.bus, metering, draws) }));
+  const latencies = slot.submissions.flatMap((outcome) => (outcome.accepted ? [outcome.latencyMs] : []));
+  return {
+    index: slot.index,
+    slotId: slot.slotId,
+    startsAt: timeOfDay(slot.index),
+    defaultPrices: slot.prices.default,
+    homesSubmitted: latencies.length,
+    homesMissed: slot.submissions.length - latencies.length,
+    closedBy: aggregation.closedBy,
+    otherBuses: aggregation.otherBuses,
+    lambda,
+    buses,
+    allowanceViolations: slot.draws.filter((draw) => draw?.overAllowance === true).length,
+    timing: {
+      phasesMs: Object.fromEntries(Object.entries(slot.phasesMs).map(([name, ms]) => [name, Math.round(ms)])),
+      submitP50Ms: Math.round(percentile(latencies, 50)),
+      submitMaxMs: Math.round(percentile(latencies, 100)),
+      totalMs: Math.round(totalMs),
+    },
+  };
+}
+
+/** A slot about to open: its id, tariff and forecast deadline, no phase played yet. */
+export function newSlotRun(index: number, slotId: string, feeder: Feeder, periodMs: number | null): SlotRun {
+  return {
+    index,
+    slotId,
+    prices: busPrices(index, feeder),
+    deadline: new Date(Date.now() + (periodMs ?? UNPACED_DEADLINE_MS)),
+    phasesMs: {},
+    submissions: [],
+    aggregation: undefined,
+    dispatched: undefined,
+    draws: [],
+    metering: undefined,
+  };
+}
+
+/** The tariff of the slot of the day `index` on every bus of the feeder. */
+export function busPrices(index: number, feeder: Feeder): SlotPrices {
+  return slotPrices(
+    index,
+    feeder.buses.map((bus) => bus.bus),
+  );
+}
+
+/**
+ * Plays the phases of `slot` in order, timing each; `pipelined` is called once the phase after
+ * which the next slot may open is done.
+ */
+export async function playPhases(
+  slot: SlotRun,
+  phases: readonly SlotPhase[],
+  pipelined: () => void,
+): Promise<void> {
+  for (const phase of phases) {
+    const phaseStarted = performance.now();
+    await phase.run(slot);
+    slot.phasesMs[phase.name] = performance.now() - phaseStarted;
+    if (phase.name === PIPELINE_AFTER) {
+      pipelined();
+    }
+  }
+}
