@@ -13,17 +13,22 @@ import {
   FailedAuthenticationLimiter,
   type FailedAuthenticationLimitOptions,
 } from './plugins/rate-limit';
-import { auditRoutes } from './routes/audit';
-import { deviceRoutes, type DeviceRoutesOptions } from './routes/devices';
-import { healthRoutes } from './routes/health';
 import type { AggregationFanOut } from './services/utility-gateways';
-import { slotRoutes, type SlotLookup } from './routes/slots';
-import { accountRoutes } from './routes/accounts';
-import { meterRoutes } from './routes/meter';
-import { orderRoutes } from './routes/orders';
-import { revealRoutes } from './routes/reveal';
-import { settlementRoutes } from './routes/settlement';
-import { windowRoutes } from './routes/windows';
+import { accountRoutes } from './resources/accounts/routes';
+import { aggregateRoutes } from './resources/aggregates/routes';
+import { auditRoutes } from './resources/audit/routes';
+import { consumptionRoutes } from './resources/consumption/routes';
+import { deviceRoutes, type DeviceRoutesOptions } from './resources/devices/routes';
+import { dispatchRoutes } from './resources/dispatch/routes';
+import { forecastRoutes } from './resources/forecasts/routes';
+import { healthRoutes } from './resources/health/routes';
+import { meterRoutes } from './resources/meter/routes';
+import { orderRoutes } from './resources/orders/routes';
+import { revealRoutes } from './resources/reveal/routes';
+import { settlementRoutes } from './resources/settlement/routes';
+import { slotRoutes } from './resources/slots/routes';
+import type { SlotLookup } from './resources/slots/service';
+import { windowRoutes } from './resources/windows/routes';
 
 export interface AppOptions {
   readonly ledger: Ledger;
@@ -110,7 +115,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(healthRoutes(options.ledger));
   await app.register(deviceRoutes(options.ledger, options.devices));
-  await app.register(slotRoutes(options.ledger, options.slotCache, options.aggregationFanOut));
+  await app.register(slotRoutes(options.ledger, options.slotCache));
+  await app.register(forecastRoutes(options.ledger));
+  await app.register(consumptionRoutes(options.ledger));
+  await app.register(dispatchRoutes(options.ledger));
+  await app.register(aggregateRoutes(options.ledger, options.aggregationFanOut));
   await app.register(auditRoutes(options.ledger));
   // The energy auction (docs/auction.md).
   await app.register(windowRoutes(options.ledger));

@@ -9,8 +9,9 @@ import { buildApp, LOG_REDACTIONS } from './app';
 import { loadConfig } from './config';
 import { TrustStore, type Roster } from './identity/trust-store';
 import { FabricLedger } from './ledger/fabric-ledger';
-import { publishOwnAggregates } from './routes/slots';
-import { releaseOwnEscrow, revealOwnOrders } from './routes/reveal';
+import { governance } from './ledger/contracts';
+import { publishOwnAggregates } from './resources/aggregates/service';
+import { releaseOwnEscrow, revealOwnOrders } from './resources/reveal/service';
 import { ReleaseScheduler } from './services/release-scheduler';
 import { RevealScheduler } from './services/reveal-scheduler';
 import { AggregationScheduler } from './services/aggregation-scheduler';
@@ -34,9 +35,9 @@ async function main(): Promise<void> {
   }
   // Which org may hold which role comes from the chaincode's channel settings.
   const settings = JSON.parse(
-    Buffer.from(
-      await ledger.contract(ledger.identities[0] ?? 'relay', 'governance').evaluate('GetSettings'),
-    ).toString('utf8'),
+    Buffer.from(await governance(ledger, ledger.identities[0] ?? 'relay').GetSettings.evaluate()).toString(
+      'utf8',
+    ),
   ) as Roster;
   const trust = new TrustStore(config.trustedCas, revocations, undefined, {
     dsoMspIds: settings.dsoMspIds,

@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
 import { TestPki } from './support/pki';
+import { expectError } from './support/expectations';
 
 const ACCOUNT_ID = `acct-${'0123456789abcdef'.repeat(2)}`;
 const ACCOUNT = {
@@ -22,15 +23,6 @@ const SETTINGS = {
   auditorMspIds: ['RegulatorMSP'],
 };
 const HOME = 'home-secret-deposit-9';
-
-function expectError(response: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
-  expect(response.statusCode, response.body).to.equal(status);
-  const body = response.json<{ code: string; message: string }>();
-  expect(body.code).to.equal(code);
-  if (message !== undefined) {
-    expect(body.message).to.match(message);
-  }
-}
 
 describe('auction: token accounts', () => {
   let pki: TestPki;
@@ -55,7 +47,7 @@ describe('auction: token accounts', () => {
   afterEach(() => gateway.app.close());
 
   const get = (certificate: X509Certificate | undefined, url: string): Promise<LightMyRequestResponse> =>
-    gateway.request(certificate, { method: 'GET', url });
+    gateway.get(certificate, url);
 
   describe('GET /v1/accounts/me', () => {
     it("looks up the device's account through the relay with its certificate, then its balance", async () => {
@@ -175,13 +167,7 @@ describe('auction: token accounts', () => {
   });
 
   describe('POST /v1/accounts/deposits and POST /v1/accounts', () => {
-    const post = (
-      certificate: X509Certificate,
-      url: string,
-      payload: unknown,
-      headers: Record<string, string> = {},
-    ): Promise<LightMyRequestResponse> =>
-      gateway.request(certificate, { method: 'POST', url, payload: payload as object, headers });
+    const post: TestGateway['post'] = (...args) => gateway.post(...args);
     const deposit = (
       certificate: X509Certificate,
       payload: unknown,

@@ -1,15 +1,13 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { EscrowRelease, RevealResult } from '../src/routes/reveal';
+import type { EscrowRelease, RevealResult } from '../src/resources/reveal/service';
 import { ReleaseScheduler } from '../src/services/release-scheduler';
 import { SlotEventHub, toSlotEvent, viewOf, type SlotEvent } from '../src/services/events';
 import { RevealScheduler } from '../src/services/reveal-scheduler';
 import { refusal } from './support/fake-ledger';
 import { chaincodeEvent, EventingFakeLedger, settle } from './operations-support';
-
-const START = Date.parse('2030-01-01T09:00:00Z');
-const MINUTE = 60_000;
-const at = (minutes: number): string => new Date(START + minutes * MINUTE).toISOString();
+import { at, MINUTE, SCHEDULER_START as START } from './support/scheduler';
+import { endSchedulerTest, SCHEDULER_TIMING, startSchedulerTest } from './support/scheduler';
 
 describe('auction: window events', () => {
   it('maps WindowOpened, OrdersRevealed, WindowCleared, WindowSettled and GridShareClaimed to server-sent event types', () => {
@@ -81,27 +79,19 @@ describe('auction: reveal scheduler', () => {
     scheduler = new RevealScheduler({
       ledger,
       reveal,
-      graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000 },
+      ...SCHEDULER_TIMING,
       pageSize: 2,
     });
     return scheduler;
   }
 
   beforeEach(() => {
-    clock = sinon.useFakeTimers({
-      now: START,
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    });
-    ledger = new EventingFakeLedger('UtilityAMSP', ['relay', 'meter', 'admin']);
+    ({ clock, ledger } = startSchedulerTest(['relay', 'meter', 'admin']));
     reveal = sinon.stub<[string], Promise<RevealResult>>().callsFake((id) => Promise.resolve(revealed(id)));
     ledger.on('ListWindows', { windows: [], bookmark: '' });
   });
 
-  afterEach(async () => {
-    await scheduler.stop();
-    clock.restore();
-  });
+  afterEach(() => endSchedulerTest(scheduler, clock));
 
   it('rebuilds from ListWindows page by page and reveals each open or closed window at its close', async () => {
     const windows = [
@@ -253,30 +243,22 @@ describe('auction: escrow release scheduler', () => {
     scheduler = new ReleaseScheduler({
       ledger,
       release,
-      graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000 },
+      ...SCHEDULER_TIMING,
       pageSize: 2,
     });
     return scheduler;
   }
 
   beforeEach(() => {
-    clock = sinon.useFakeTimers({
-      now: START,
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    });
-    ledger = new EventingFakeLedger('UtilityAMSP', ['relay', 'meter', 'admin']);
+    ({ clock, ledger } = startSchedulerTest(['relay', 'meter', 'admin']));
     release = sinon.stub<[string], Promise<EscrowRelease>>().callsFake((id) => Promise.resolve(released(id)));
     ledger.on('ListWindows', { windows: [], bookmark: '' });
   });
 
-  afterEach(async () => {
-    await scheduler.stop();
-    clock.restore();
-  });
+  afterEach(() => endSchedulerTest(scheduler, clock));
 
   it('rebuilds from the cleared windows whose part of this org is not released yet, and releases them', async () => {
-    const windows: Record<string, Record<string, unknown>> = {
+    const windows: Record<string, Record<string, unknown> | undefined> = {
       w1: {
         windowId: 'w1',
         status: 'CLEARED',
@@ -291,9 +273,9 @@ describe('auction: escrow release scheduler', () => {
       options.arguments?.[1] === ''
         ? { windows: [{ windowId: 'w0', status: 'OPEN' }, { ...windows.w1 }], bookmark: 'p2' }
         : {
-            windows: [windows.w2, windows.w3, windows.w4].map((w) => ({
-              windowId: w.windowId,
-              status: w.status,
+            windows: ['w2', 'w3', 'w4'].map((id) => ({
+              windowId: windows[id]?.windowId,
+              status: windows[id]?.status,
             })),
             bookmark: 'p3',
           },

@@ -1,6 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
-import type { LightMyRequestResponse } from 'fastify';
 import {
   MAX_AVAILABILITY_BYTES,
   MAX_AVAILABILITY_ENTRIES,
@@ -9,11 +8,12 @@ import {
   MAX_RELEASE_ACCOUNTS,
   MAX_TRADES,
 } from '@hems/protocol';
-import { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from '../src/routes/meter';
-import { RELEASE_BODY_LIMIT } from '../src/routes/reveal';
+import { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from '../src/resources/meter/schemas';
+import { RELEASE_BODY_LIMIT } from '../src/resources/reveal/schemas';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
 import { TestPki } from './support/pki';
+import { expectError, expectNoneOf, expectRefusalsMapped } from './support/expectations';
 
 // Distinctive private values: home ids and readings must never show up in logs or answers.
 const AVAILABILITY = [
@@ -26,20 +26,7 @@ const READINGS = [
 ];
 const SECRETS = ['home-secret-71', 'home-secret-72', '4.321', '2.987', '3.019'];
 
-function expectError(response: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
-  expect(response.statusCode, response.body).to.equal(status);
-  const body = response.json<{ code: string; message: string }>();
-  expect(body.code).to.equal(code);
-  if (message !== undefined) {
-    expect(body.message).to.match(message);
-  }
-}
-
-function expectNoSecret(text: string): void {
-  for (const secret of SECRETS) {
-    expect(text, `"${secret}" leaked`).to.not.include(secret);
-  }
-}
+const expectNoSecret = (text: string): void => expectNoneOf(text, SECRETS);
 
 describe('auction: a utility gateway (meter head-end, reveal, settlement)', () => {
   let pki: TestPki;
@@ -63,18 +50,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
 
   afterEach(() => gateway.app.close());
 
-  const post = (
-    certificate: X509Certificate | undefined,
-    url: string,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> =>
-    gateway.request(certificate, {
-      method: 'POST',
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-      headers,
-    });
+  const post: TestGateway['post'] = (...args) => gateway.post(...args);
 
   describe('POST /v1/windows/:windowId/available-energy', () => {
     const url = '/v1/windows/w-1/available-energy';
@@ -365,16 +341,9 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         ['INVALID_ARGUMENT', 'readings must cover every trade side of UtilityAMSP: 1 missing', 422],
         ['CONFLICT', 'UtilityAMSP has reported window w-1 already', 409],
       ];
-      for (const [code, message, status] of cases) {
-        gateway.ledger.on('ReportDelivery', () => {
-          throw refusal(code, message);
-        });
-        expect((await post(meter, url, { readings: READINGS })).json()).to.deep.equal({
-          statusCode: status,
-          code,
-          message,
-        });
-      }
+      await expectRefusalsMapped(gateway.ledger, 'ReportDelivery', cases, () =>
+        post(meter, url, { readings: READINGS }),
+      );
       expectNoSecret(logs.join('\n'));
     });
   });

@@ -12,7 +12,7 @@ import {
   deviceRoutes,
   MAX_CSR_CHARACTERS,
   type DeviceRoutesOptions,
-} from '../src/routes/devices';
+} from '../src/resources/devices/routes';
 import { FabricCaError, type FabricCaClient } from '../src/services/fabric-ca';
 import { createCa, createCsr, ECDSA, issueClient, trustStoreOf, type TestCa } from './support/pki';
 

@@ -292,27 +292,19 @@ describe('Fabric CA REST client', () => {
         5,
         'Invalid request body: bad json; body={"id":"x","secret":"Sup3r-secret","attrs":[]}',
       );
-      const error = await rejection(
+      const register = (): Promise<string> =>
         client().register({
           enrollmentId: 'x',
           secret: 'Sup3r-secret',
           type: 'client',
           attributes: [],
           maxEnrollments: 1,
-        }),
-      );
+        });
+      const error = await rejection(register());
       expect(error.kind).to.equal('bad-request');
       expect(error.message).to.not.contain('Sup3r-secret').and.not.contain('"id"');
       stub.fail('register', 500, 0, 'database says Sup3r-secret is weird');
-      const again = await rejection(
-        client().register({
-          enrollmentId: 'x',
-          secret: 'Sup3r-secret',
-          type: 'client',
-          attributes: [],
-          maxEnrollments: 1,
-        }),
-      );
+      const again = await rejection(register());
       expect(again.kind).to.equal('failed');
       expect(again.message).to.contain('[redacted]').and.not.contain('Sup3r-secret');
     });

@@ -3,11 +3,9 @@ import sinon from 'sinon';
 import { HttpError } from '../src/http/errors';
 import { AggregationScheduler, type PublishResult } from '../src/services/aggregation-scheduler';
 import { refusal } from './support/fake-ledger';
-import { chaincodeEvent, EventingFakeLedger } from './operations-support';
-
-const START = Date.parse('2030-01-01T09:00:00Z');
-const MINUTE = 60_000;
-const at = (minutes: number): string => new Date(START + minutes * MINUTE).toISOString();
+import { chaincodeEvent, type EventingFakeLedger } from './operations-support';
+import { at, MINUTE, SCHEDULER_START as START } from './support/scheduler';
+import { endSchedulerTest, SCHEDULER_TIMING, startSchedulerTest } from './support/scheduler';
 
 const PUBLISHED: PublishResult = { buses: [{ bus: 'bus-1', outcome: 'published' }] };
 
@@ -60,8 +58,7 @@ describe('operations: aggregation scheduler', () => {
     scheduler = new AggregationScheduler({
       ledger,
       publish,
-      graceMs: 1000,
-      retry: { initialMs: 1000, maxMs: 4000 },
+      ...SCHEDULER_TIMING,
       pageSize: 3,
       ...options,
     });
@@ -69,19 +66,12 @@ describe('operations: aggregation scheduler', () => {
   }
 
   beforeEach(() => {
-    clock = sinon.useFakeTimers({
-      now: START,
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    });
-    ledger = new EventingFakeLedger('UtilityAMSP', ['relay', 'admin']);
+    ({ clock, ledger } = startSchedulerTest(['relay', 'admin']));
     publish = sinon.stub<[string], Promise<PublishResult>>().resolves(PUBLISHED);
     serveSlots([], 3);
   });
 
-  afterEach(async () => {
-    await scheduler.stop();
-    clock.restore();
-  });
+  afterEach(() => endSchedulerTest(scheduler, clock));
 
   it('rebuilds its plan from the ledger page by page and publishes each slot at its deadline', async () => {
     serveSlots(

@@ -231,17 +231,19 @@ describe('operations: GET /v1/events', () => {
     await gateway.app.close();
   });
 
+  /** Opens GET /v1/events on `app` (the listening gateway by default) as the holder of `certificate`. */
   function connect(
     certificate: X509Certificate,
     headers: Record<string, string> = {},
+    app: OperationsApp = gateway,
   ): Promise<{ status: number; client: EventStreamClient }> {
     return new Promise((resolve, reject) => {
       const request = httpRequest(
         {
           host: '127.0.0.1',
-          port,
+          port: app === gateway ? port : (app.app.server.address() as AddressInfo).port,
           path: '/v1/events',
-          headers: { ...gateway.headersFor(certificate), ...headers },
+          headers: { ...app.headersFor(certificate), ...headers },
         },
         (response) => {
           const client = new EventStreamClient(response);
@@ -336,25 +338,7 @@ describe('operations: GET /v1/events', () => {
       operations: { metrics: { processMetrics: false }, events: { maxStreamsPerCaller: 2 } },
     });
     await capped.app.listen({ host: '127.0.0.1', port: 0 });
-    const cappedPort = (capped.app.server.address() as AddressInfo).port;
-    const open = (certificate: X509Certificate) =>
-      new Promise<{ status: number; client: EventStreamClient }>((resolve, reject) => {
-        const request = httpRequest(
-          {
-            host: '127.0.0.1',
-            port: cappedPort,
-            path: '/v1/events',
-            headers: capped.headersFor(certificate),
-          },
-          (response) => {
-            const client = new EventStreamClient(response);
-            clients.push(client);
-            resolve({ status: response.statusCode ?? 0, client });
-          },
-        );
-        request.on('error', reject);
-        request.end();
-      });
+    const open = (certificate: X509Certificate) => connect(certificate, {}, capped);
     try {
       const device = await gateway.pki.device('UtilityAMSP', 'home-1', 'bus-1');
       const first = await open(device);

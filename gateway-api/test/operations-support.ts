@@ -10,8 +10,9 @@ import { authentication } from '../src/plugins/authentication';
 import { errorHandler } from '../src/plugins/error-handler';
 import { operations, type OperationsOptions } from '../src/plugins/operations';
 import type { FailedAuthenticationLimiter } from '../src/plugins/rate-limit';
-import { slotRoutes } from '../src/routes/slots';
+import { slotRoutes } from '../src/resources/slots/routes';
 import { FakeLedger } from './support/fake-ledger';
+import { TestClients } from './support/gateway';
 import { TestPki } from './support/pki';
 
 /**
@@ -125,8 +126,6 @@ export async function until(condition: () => boolean, timeoutMs = 2000): Promise
   }
 }
 
-const CLIENT_HEADER = 'x-test-client';
-
 /**
  * An app with the pieces the operations plugin sits between: error handler and authentication
  * before it, the real slot routes after it. Client certificates travel by reference in a
@@ -137,7 +136,7 @@ export class OperationsApp {
     readonly app: FastifyInstance,
     readonly ledger: FakeLedger,
     readonly pki: TestPki,
-    private readonly clients: Map<string, X509Certificate>,
+    private readonly clients: TestClients,
   ) {}
 
   static async create(
@@ -154,18 +153,12 @@ export class OperationsApp {
   ): Promise<OperationsApp> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = options.ledger ?? new FakeLedger(options.mspId ?? 'DSOMSP', options.identities ?? ['dso']);
-    const clients = new Map<string, X509Certificate>();
-    const clientCertificate = (request: {
-      headers: Record<string, unknown>;
-    }): X509Certificate | undefined => {
-      const name = request.headers[CLIENT_HEADER];
-      return typeof name === 'string' ? clients.get(name) : undefined;
-    };
+    const clients = new TestClients();
     const app = Fastify({ logger: false });
     await app.register(errorHandler);
     await app.register(authentication, {
       trust: pki.trustStore(),
-      clientCertificate,
+      clientCertificate: clients.source,
       ...(options.failureLimiter === undefined ? {} : { failureLimiter: options.failureLimiter }),
     });
     await app.register(operations, { ledger, ...options.operations });
@@ -176,15 +169,10 @@ export class OperationsApp {
 
   /** Headers that authenticate a request as the holder of `certificate`. */
   headersFor(certificate: X509Certificate): Record<string, string> {
-    this.clients.set(certificate.fingerprint256, certificate);
-    return { [CLIENT_HEADER]: certificate.fingerprint256 };
+    return this.clients.headersFor(certificate);
   }
 
   request(certificate: X509Certificate | undefined, options: InjectOptions): Promise<LightMyRequestResponse> {
-    const headers = {
-      ...(options.headers as Record<string, string> | undefined),
-      ...(certificate === undefined ? {} : this.headersFor(certificate)),
-    };
-    return this.app.inject({ ...options, headers });
+    return this.clients.inject(this.app, certificate, options);
   }
 }

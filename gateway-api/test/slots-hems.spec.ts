@@ -1,8 +1,10 @@
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import type { LightMyRequestResponse } from 'fastify';
 import { issueClient } from './support/pki';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
+import { expectRefusalsMapped } from './support/expectations';
 
 const SLOT = {
   slotId: 'slot-1',
@@ -208,18 +210,13 @@ describe('utility gateway: HEMS device routes', () => {
         ['FORBIDDEN', 'device certificate has been revoked', 403],
         ['CONFLICT', 'the payload nonce was already used', 409],
       ];
-      for (const [code, message, status] of cases) {
-        gateway.ledger.on('SubmitForecast', () => {
-          throw refusal(code, message);
-        });
-        const response = await gateway.request(device, {
+      const submit = (): Promise<LightMyRequestResponse> =>
+        gateway.request(device, {
           method: 'POST',
           url: '/v1/slots/slot-1/forecast',
           payload: { payload: '{"slotId":"slot-1"}', signature: 'AAAA' },
         });
-        expect(response.statusCode).to.equal(status);
-        expect(response.json()).to.include({ code, message });
-      }
+      await expectRefusalsMapped(gateway.ledger, 'SubmitForecast', cases, submit, 'including');
     });
 
     it('does not leak internals on unexpected failures', async () => {

@@ -1,4 +1,5 @@
 import { HttpError } from '../http/errors';
+import { governance } from './contracts';
 import type { Ledger } from './ports';
 
 /** The channel's peer orgs as governance:GetSettings names them. */
@@ -65,9 +66,8 @@ export class MajorityEndorsers {
 
   private load(): Promise<ChannelRoster> {
     if (this.roster === undefined) {
-      const reading = this.ledger
-        .contract(this.ledger.identities[0] ?? 'admin', 'governance')
-        .evaluate('GetSettings')
+      const reading = governance(this.ledger, this.ledger.identities[0] ?? 'admin')
+        .GetSettings.evaluate()
         .then(rosterOf);
       // A failed read is retried by the next request instead of being remembered.
       reading.catch(() => {

@@ -3,12 +3,13 @@
  * implementation (fabric-ledger.ts) goes through @hyperledger/fabric-gateway; route tests inject a
  * fake contract.
  */
+import type { ContractName } from '@hems/protocol';
 
 /** The Fabric identities a gateway instance holds for its organization. */
 export type ServiceIdentity = 'relay' | 'dso' | 'market' | 'meter' | 'auditor' | 'admin';
 
 /** The chaincode's contracts: timeslot (the default), governance, and the auction's auction and token. */
-export type ContractName = 'timeslot' | 'governance' | 'auction' | 'token';
+export type { ContractName };
 
 export interface TransactionOptions {
   readonly arguments?: readonly string[];

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasChaincodeEvents, type Ledger } from '../ledger/ports';
-import { eventRoutes } from '../routes/events';
+import { eventRoutes } from '../resources/events/routes';
 import { SlotEventHub } from '../services/events';
 import { idempotency, transactionStatusRoutes, type IdempotencyStore } from './idempotency';
 import { metrics, type MetricsOptions } from './metrics';
@@ -26,7 +26,7 @@ export interface OperationsOptions {
         readonly bufferSize?: number;
         readonly heartbeatMs?: number;
         readonly maxSubscribers?: number;
-        /** Open streams per caller; default 4 (routes/events.ts). */
+        /** Open streams per caller; default 4 (resources/events/routes.ts). */
         readonly maxStreamsPerCaller?: number;
       }
     | false;

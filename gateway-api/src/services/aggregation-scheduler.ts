@@ -1,9 +1,10 @@
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import { decodeJson } from '../routes/common';
+import { timeslot } from '../ledger/contracts';
+import { decodeJson } from '../ledger/answers';
 import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
-import { CHAINCODE_EVENTS, type SlotOpenedData } from './events';
+import { SLOT_EVENTS, type SlotOpenedData } from '@hems/protocol';
 
-/** What publishing a slot's aggregates reported per bus (routes/slots.ts publishOwnAggregates). */
+/** What publishing a slot's aggregates reported per bus (resources/aggregates/service.ts publishOwnAggregates). */
 export interface PublishResult {
   readonly buses: readonly { readonly bus: string; readonly outcome: string }[];
 }
@@ -51,18 +52,18 @@ export class AggregationScheduler extends DeadlineScheduler {
   }
 
   protected async rebuild(): Promise<void> {
-    const contract = this.options.ledger.contract(this.reader());
+    const contract = timeslot(this.options.ledger, this.reader());
     let bookmark = '';
     for (;;) {
       const page = decodeJson<SlotListPage>(
-        await contract.evaluate('ListSlots', { arguments: [String(this.pageSize), bookmark] }),
+        await contract.ListSlots.evaluate({ arguments: [String(this.pageSize), bookmark] }),
       );
       for (const listed of page.slots) {
         if (FINISHED_STATUSES.has(listed.status) || this.isPlanned(listed.slotId)) {
           continue;
         }
         const slot = decodeJson<SlotAggregates>(
-          await contract.evaluate('GetSlot', { arguments: [listed.slotId] }),
+          await contract.GetSlot.evaluate({ arguments: [listed.slotId] }),
         );
         const mine = slot.aggregates.filter((agg) => agg.org === this.options.ledger.mspId);
         if (mine.some((agg) => !agg.published)) {
@@ -78,7 +79,7 @@ export class AggregationScheduler extends DeadlineScheduler {
   }
 
   protected onEvent(event: LedgerChaincodeEvent): void {
-    if (event.eventName !== CHAINCODE_EVENTS.slotOpened) {
+    if (event.eventName !== SLOT_EVENTS.opened) {
       return;
     }
     let opened: SlotOpenedData;
@@ -106,7 +107,7 @@ export class AggregationScheduler extends DeadlineScheduler {
   /** Still to publish while the slot takes aggregates and one of this org's is unpublished. */
   protected async stillPending(slotId: string): Promise<boolean> {
     const slot = decodeJson<SlotAggregates>(
-      await this.options.ledger.contract(this.reader()).evaluate('GetSlot', { arguments: [slotId] }),
+      await timeslot(this.options.ledger, this.reader()).GetSlot.evaluate({ arguments: [slotId] }),
     );
     if (slot.status !== undefined && FINISHED_STATUSES.has(slot.status)) {
       return false;

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { toHttpError } from '../http/errors';
 import type { EventingLedger, LedgerChaincodeEvent, ServiceIdentity } from '../ledger/ports';
-import { readerIdentity } from '../routes/common';
+import { readerIdentity } from '../ledger/answers';
 import { EventFeed } from './event-feed';
 
 /** setTimeout's longest delay; later deadlines are reached in several steps. */
@@ -167,25 +167,7 @@ export abstract class DeadlineScheduler {
     planned.attempt += 1;
     let retryReason: string | undefined;
     try {
-      try {
-        retryReason = await this.runItem(id);
-      } catch (error) {
-        const mapped = toHttpError(error);
-        // Fabric and network failures and MVCC conflicts may pass on a retry; refusals will not.
-        if (mapped.statusCode >= 500 || mapped.code === 'CONFLICT') {
-          retryReason = `${mapped.code}: ${mapped.message}`;
-        } else {
-          this.base.log?.error({ id, code: mapped.code }, `${this.what} refused: ${mapped.message}`);
-        }
-      }
-      // Done by someone else meanwhile (an admin, another path), or no longer applicable.
-      if (retryReason !== undefined && !(await this.pendingOnLedger(id))) {
-        this.base.log?.info(
-          { id, attempts: planned.attempt },
-          `${this.what} no longer pending on the ledger`,
-        );
-        retryReason = undefined;
-      }
+      retryReason = await this.tryItem(id, planned);
     } finally {
       planned.running = false;
     }
@@ -196,6 +178,33 @@ export abstract class DeadlineScheduler {
       this.plan.delete(id);
       return;
     }
+    this.retryLater(id, planned, retryReason);
+  }
+
+  /** One attempt at an item: why it should be retried, or undefined when it is done with. */
+  private async tryItem(id: string, planned: Planned): Promise<string | undefined> {
+    let retryReason: string | undefined;
+    try {
+      retryReason = await this.runItem(id);
+    } catch (error) {
+      const mapped = toHttpError(error);
+      // Fabric and network failures and MVCC conflicts may pass on a retry; refusals will not.
+      if (mapped.statusCode >= 500 || mapped.code === 'CONFLICT') {
+        retryReason = `${mapped.code}: ${mapped.message}`;
+      } else {
+        this.base.log?.error({ id, code: mapped.code }, `${this.what} refused: ${mapped.message}`);
+      }
+    }
+    // Done by someone else meanwhile (an admin, another path), or no longer applicable.
+    if (retryReason !== undefined && !(await this.pendingOnLedger(id))) {
+      this.base.log?.info({ id, attempts: planned.attempt }, `${this.what} no longer pending on the ledger`);
+      return undefined;
+    }
+    return retryReason;
+  }
+
+  /** Arms the item's next attempt after its backoff, warning once retries are at their cap. */
+  private retryLater(id: string, planned: Planned, retryReason: string): void {
     const delay = this.backoff(planned.attempt);
     const retry = { id, attempt: planned.attempt, retryInMs: delay };
     if (delay >= this.maxRetryMs) {

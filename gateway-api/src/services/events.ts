@@ -1,65 +1,27 @@
 import type { FastifyBaseLogger } from 'fastify';
+import {
+  SLOT_EVENTS,
+  WINDOW_EVENTS,
+  type DispatchPublishedData,
+  type SlotOpenedData,
+  type WindowEventData,
+} from '@hems/protocol';
 import type { Caller } from '../identity/caller';
 import type { ChaincodeEventSource, LedgerChaincodeEvent } from '../ledger/ports';
 import { EventFeed } from './event-feed';
 
-/** Chaincode event names (timeslot-contract.ts SlotEvents; the auction contract, docs/auction.md). */
-export const CHAINCODE_EVENTS = {
-  slotOpened: 'SlotOpened',
-  aggregatePublished: 'AggregatePublished',
-  dispatchPublished: 'DispatchPublished',
-  slotSettled: 'SlotSettled',
-  consumptionPublished: 'ConsumptionPublished',
-  windowOpened: 'WindowOpened',
-  ordersRevealed: 'OrdersRevealed',
-  windowCleared: 'WindowCleared',
-  windowSettled: 'WindowSettled',
-  gridShareClaimed: 'GridShareClaimed',
-} as const;
+export type { DispatchPublishedData, SlotOpenedData, WindowEventData } from '@hems/protocol';
 
 /** Server-sent event types of the auction's chaincode events; every payload names its window. */
 export const WINDOW_EVENT_TYPES = {
-  [CHAINCODE_EVENTS.windowOpened]: 'window-opened',
-  [CHAINCODE_EVENTS.ordersRevealed]: 'orders-revealed',
-  [CHAINCODE_EVENTS.windowCleared]: 'window-cleared',
-  [CHAINCODE_EVENTS.windowSettled]: 'window-settled',
-  [CHAINCODE_EVENTS.gridShareClaimed]: 'grid-share-claimed',
+  [WINDOW_EVENTS.opened]: 'window-opened',
+  [WINDOW_EVENTS.revealed]: 'orders-revealed',
+  [WINDOW_EVENTS.cleared]: 'window-cleared',
+  [WINDOW_EVENTS.settled]: 'window-settled',
+  [WINDOW_EVENTS.gridClaimed]: 'grid-share-claimed',
 } as const;
 
 export type WindowEventType = (typeof WINDOW_EVENT_TYPES)[keyof typeof WINDOW_EVENT_TYPES];
-
-/**
- * A window event's public payload as the chaincode emits it (WindowOpened: the window's spec;
- * OrdersRevealed: org and count; WindowCleared: price and totals; WindowSettled: org and whether
- * it was the last; GridShareClaimed: grid account and amount). Only windowId is relied on; the
- * rest is passed on as it is.
- */
-export type WindowEventData = Readonly<Record<string, unknown>> & { readonly windowId: string };
-
-interface PriceRange {
-  readonly lower: number;
-  readonly upper: number;
-}
-
-/** SlotOpened's public payload. */
-export interface SlotOpenedData {
-  readonly slotId: string;
-  readonly deadline: string;
-  readonly prices: {
-    readonly default?: PriceRange;
-    readonly buses: readonly (PriceRange & { bus: string })[];
-  };
-  /** The (utility, bus) pairs expected to submit. */
-  readonly buses: readonly { readonly org: string; readonly bus: string }[];
-}
-
-/** DispatchPublished's public payload. */
-export interface DispatchPublishedData {
-  readonly slotId: string;
-  readonly lambda: number;
-  readonly perBus: readonly { readonly bus: string; readonly lambda: number }[];
-  readonly revision: number;
-}
 
 export type SlotEvent =
   | {
@@ -118,14 +80,14 @@ export function toSlotEvent(event: LedgerChaincodeEvent): SlotEvent | undefined 
     }
     return { id, blockNumber: event.blockNumber, type: WINDOW_EVENT_TYPES[event.eventName], data };
   }
-  if (event.eventName === CHAINCODE_EVENTS.slotOpened) {
+  if (event.eventName === SLOT_EVENTS.opened) {
     const data = JSON.parse(utf8.decode(event.payload)) as SlotOpenedData;
     if (typeof data.slotId !== 'string' || !Array.isArray(data.buses) || !Array.isArray(data.prices?.buses)) {
       throw new Error('SlotOpened payload without slotId, buses or prices');
     }
     return { id, blockNumber: event.blockNumber, type: 'slot-opened', data };
   }
-  if (event.eventName === CHAINCODE_EVENTS.dispatchPublished) {
+  if (event.eventName === SLOT_EVENTS.dispatchPublished) {
     const data = JSON.parse(utf8.decode(event.payload)) as DispatchPublishedData;
     if (typeof data.slotId !== 'string' || typeof data.lambda !== 'number' || !Array.isArray(data.perBus)) {
       throw new Error('DispatchPublished payload without slotId, lambda or perBus');
@@ -289,22 +251,9 @@ export class SlotEventHub {
       this.options.onSlotChange?.(slotEvent.data.slotId, slotEvent.blockNumber);
     }
     if (slotEvent.type === 'slot-opened') {
-      this.slotBuses.set(slotEvent.data.slotId, slotEvent.data.buses);
-      if (this.slotBuses.size > this.bufferSize) {
-        const oldest = this.slotBuses.keys().next().value;
-        if (oldest !== undefined) {
-          this.slotBuses.delete(oldest);
-        }
-      }
+      this.rememberBuses(slotEvent.data);
     }
-    this.buffer.push(slotEvent);
-    if (this.buffer.length > this.bufferSize) {
-      const dropped = this.buffer.shift();
-      if (dropped !== undefined) {
-        // Later events of the dropped event's block stay, but that block is no longer whole.
-        this.coveredFrom = dropped.blockNumber + 1n;
-      }
-    }
+    this.keep(slotEvent);
     for (const subscriber of this.subscribers) {
       try {
         subscriber.send(slotEvent);
@@ -312,6 +261,29 @@ export class SlotEventHub {
         // One broken stream must not stop the feed (or the other subscribers).
         this.subscribers.delete(subscriber);
         this.options.log?.warn({ err: { type: (error as Error).name } }, 'event subscriber dropped');
+      }
+    }
+  }
+
+  /** Buses of a newly opened slot, the oldest slot's forgotten past the buffer size. */
+  private rememberBuses(opened: SlotOpenedData): void {
+    this.slotBuses.set(opened.slotId, opened.buses);
+    if (this.slotBuses.size > this.bufferSize) {
+      const oldest = this.slotBuses.keys().next().value;
+      if (oldest !== undefined) {
+        this.slotBuses.delete(oldest);
+      }
+    }
+  }
+
+  /** Buffers an event for reconnecting clients, dropping the oldest past the buffer size. */
+  private keep(slotEvent: SlotEvent): void {
+    this.buffer.push(slotEvent);
+    if (this.buffer.length > this.bufferSize) {
+      const dropped = this.buffer.shift();
+      if (dropped !== undefined) {
+        // Later events of the dropped event's block stay, but that block is no longer whole.
+        this.coveredFrom = dropped.blockNumber + 1n;
       }
     }
   }

@@ -1,7 +1,12 @@
-import { createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
+import { FabricCaError } from './fabric-ca-error';
+import { postToCa } from './fabric-ca-http';
+import { createFabricCaToken, signLowS } from './fabric-ca-token';
+
+export { FabricCaError, type FabricCaErrorKind } from './fabric-ca-error';
+export { createFabricCaToken, signLowS } from './fabric-ca-token';
 
 /**
  * A small client of Fabric CA's REST API (v1.5): register, enrol with a CSR the device made,
@@ -84,25 +89,6 @@ export interface FabricCaClient {
   generateCrl(): Promise<string>;
 }
 
-export type FabricCaErrorKind =
-  'bad-request' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'unavailable' | 'failed';
-
-/**
- * A refusal or failure of the CA. `httpStatus` (not `statusCode`, so that Fastify never mistakes
- * it for one of its own client errors) and `caCode` are the CA's; the message is safe to log.
- */
-export class FabricCaError extends Error {
-  constructor(
-    message: string,
-    readonly kind: FabricCaErrorKind,
-    readonly httpStatus?: number,
-    readonly caCode?: number,
-  ) {
-    super(message);
-    this.name = 'FabricCaError';
-  }
-}
-
 export interface RegistrarCredentials {
   /** The registrar's enrolment certificate, PEM, exactly as it is sent in tokens. */
   readonly certificatePem: string;
@@ -122,17 +108,6 @@ export interface FabricCaClientOptions {
   readonly timeoutMs?: number;
 }
 
-/** Largest answer read from the CA (a CRL of a busy CA can be large). */
-const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-
-/** Orders of the curves Fabric CA keys use, for low-S signatures (Fabric's BCCSP rejects high S). */
-const CURVE_ORDERS: Readonly<Record<string, bigint>> = {
-  prime256v1: BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551'),
-  secp384r1: BigInt(
-    '0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973',
-  ),
-};
-
 /**
  * Certificate serial (hex, any case, maybe `:`-separated or odd-length) as upper-case hex of whole
  * bytes without leading zero bytes: `0abc` / `ABC` -> `0ABC`, `00ff` -> `FF`. This is the form
@@ -149,70 +124,6 @@ export function normalizeCaSerial(serial: string): string {
   return hex.replace(/^(00)+(?=..)/, '');
 }
 
-function derLength(length: number): Buffer {
-  if (length < 0x80) {
-    return Buffer.from([length]);
-  }
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest >>= 8) {
-    bytes.unshift(rest & 0xff);
-  }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function derInteger(value: bigint): Buffer {
-  let hex = value.toString(16);
-  if (hex.length % 2 === 1) {
-    hex = `0${hex}`;
-  }
-  let bytes = Buffer.from(hex, 'hex');
-  if ((bytes[0] ?? 0) & 0x80) {
-    bytes = Buffer.concat([Buffer.from([0]), bytes]);
-  }
-  return Buffer.concat([Buffer.from([0x02]), derLength(bytes.length), bytes]);
-}
-
-/** ECDSA-SHA256 signature, DER-encoded with a low S, as Fabric's BCCSP produces and requires. */
-export function signLowS(data: Buffer, key: KeyObject): Buffer {
-  const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
-  const order = CURVE_ORDERS[curve];
-  if (key.asymmetricKeyType !== 'ec' || order === undefined) {
-    throw new FabricCaError('the registrar key must be an EC P-256 or P-384 private key', 'failed');
-  }
-  const raw = sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
-  const half = raw.length / 2;
-  const r = BigInt(`0x${raw.subarray(0, half).toString('hex')}`);
-  let s = BigInt(`0x${raw.subarray(half).toString('hex')}`);
-  if (s > order / 2n) {
-    s = order - s;
-  }
-  const body = Buffer.concat([derInteger(r), derInteger(s)]);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
-}
-
-/**
- * Fabric CA's authorization token (fabric-ca util.GenECDSAToken):
- * `<base64 cert PEM>.<base64 DER signature>`, the signature by the identity's key over
- * `<method>.<base64 request URI>.<base64 body>.<base64 cert PEM>` (standard base64, the URI being
- * the path and query the server sees, e.g. /api/v1/register).
- */
-export function createFabricCaToken(
-  method: string,
-  requestUri: string,
-  body: Buffer,
-  certificatePem: string,
-  privateKey: KeyObject,
-): string {
-  const b64cert = Buffer.from(certificatePem, 'utf8').toString('base64');
-  const payload = [
-    method,
-    Buffer.from(requestUri, 'utf8').toString('base64'),
-    body.toString('base64'),
-    b64cert,
-  ].join('.');
-  return `${b64cert}.${signLowS(Buffer.from(payload, 'utf8'), privateKey).toString('base64')}`;
-}
-
 /** A registrar's certificate and key from an MSP folder (signcerts/*.pem, keystore/*_sk). */
 export function loadRegistrarFromMsp(mspPath: string): RegistrarCredentials {
   const first = (dir: string, test: (name: string) => boolean): string => {
@@ -226,25 +137,6 @@ export function loadRegistrarFromMsp(mspPath: string): RegistrarCredentials {
     certificatePem: first('signcerts', (name) => name.endsWith('.pem')),
     privateKey: first('keystore', (name) => name.endsWith('_sk') || name.endsWith('.pem')),
   };
-}
-
-const KIND_OF_STATUS: Readonly<Record<number, FabricCaErrorKind>> = {
-  400: 'bad-request',
-  401: 'unauthenticated',
-  403: 'forbidden',
-  404: 'not-found',
-  409: 'conflict',
-};
-
-interface CaResponse {
-  success?: unknown;
-  result?: unknown;
-  errors?: unknown;
-}
-
-interface CaFault {
-  code?: unknown;
-  message?: unknown;
 }
 
 type Authorization =
@@ -408,20 +300,7 @@ export class FabricCaRestClient implements FabricCaClient {
     return crl;
   }
 
-  /** Strips what must never reach a log or a client: request bodies the CA echoes, secrets. */
-  private safe(text: string, secrets: readonly (string | undefined)[]): string {
-    let safe = text.replace(/body=[\s\S]*$/, 'body=[redacted]');
-    for (const secret of secrets) {
-      if (secret !== undefined && secret.length > 0) {
-        safe = safe.split(secret).join('[redacted]');
-      }
-    }
-    // eslint-disable-next-line no-control-regex
-    safe = safe.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-    return safe.length > 300 ? `${safe.slice(0, 300)}...` : safe;
-  }
-
-  private async post(
+  private post(
     endpoint: string,
     operation: string,
     body: unknown,
@@ -435,83 +314,15 @@ export class FabricCaRestClient implements FabricCaClient {
       authorization.kind === 'token'
         ? createFabricCaToken('POST', requestUri, payload, this.certificatePem, this.key)
         : `Basic ${Buffer.from(`${authorization.id}:${authorization.secret}`, 'utf8').toString('base64')}`;
-    const where = `Fabric CA ${this.options.caName}`;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          protocol: 'https:',
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port === '' ? 443 : Number(url.port),
-          path: requestUri,
-          method: 'POST',
-          ca: this.roots,
-          agent: false,
-          timeout: this.timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': payload.length,
-            authorization: header,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              req.destroy(new FabricCaError(`${where}: ${operation} answered more than 4 MiB`, 'failed'));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => {
-        req.destroy(
-          new FabricCaError(`${where}: ${operation} timed out after ${this.timeoutMs} ms`, 'unavailable'),
-        );
-      });
-      req.on('error', reject);
-      req.end(payload);
-    }).catch((error: unknown) => {
-      if (error instanceof FabricCaError) {
-        throw error;
-      }
-      const detail =
-        error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : 'error';
-      throw new FabricCaError(
-        `${where} at ${this.base.origin} is unreachable (${operation}): ${this.safe(String(detail), secrets)}`,
-        'unavailable',
-      );
+    return postToCa({
+      url,
+      payload,
+      authorization: header,
+      roots: this.roots,
+      timeoutMs: this.timeoutMs,
+      where: `Fabric CA ${this.options.caName}`,
+      operation,
+      secrets,
     });
-
-    let parsed: CaResponse;
-    try {
-      parsed = JSON.parse(text) as CaResponse;
-    } catch {
-      throw new FabricCaError(
-        `${where}: ${operation} answered HTTP ${status} with a body that is not JSON`,
-        status >= 500 || status < 400 ? 'failed' : (KIND_OF_STATUS[status] ?? 'failed'),
-        status,
-      );
-    }
-    const faults = Array.isArray(parsed.errors) ? (parsed.errors as CaFault[]) : [];
-    if (status >= 400 || faults.length > 0 || parsed.success !== true) {
-      const fault = faults[0];
-      const caCode = typeof fault?.code === 'number' ? fault.code : undefined;
-      const message =
-        typeof fault?.message === 'string' ? this.safe(fault.message, secrets) : 'no reason given';
-      throw new FabricCaError(
-        `${where}: ${operation} refused (HTTP ${status}${caCode === undefined ? '' : `, code ${caCode}`}): ${message}`,
-        KIND_OF_STATUS[status] ?? 'failed',
-        status,
-        caCode,
-      );
-    }
-    return parsed.result;
   }
 }

@@ -1,7 +1,7 @@
 import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import type { EscrowRelease } from '../routes/reveal';
-import { CHAINCODE_EVENTS } from './events';
+import type { EscrowRelease } from '../resources/reveal/service';
+import { WINDOW_EVENTS } from '@hems/protocol';
 import { WindowScheduler, type WindowSchedulerOptions } from './window-scheduler';
 
 /** Window statuses after the clearing, when escrows can be released. */
@@ -63,7 +63,7 @@ export class ReleaseScheduler extends WindowScheduler {
   }
 
   protected onEvent(event: LedgerChaincodeEvent): void {
-    const cleared = this.windowEvent(event, CHAINCODE_EVENTS.windowCleared);
+    const cleared = this.windowEvent(event, WINDOW_EVENTS.cleared);
     if (cleared === undefined) {
       return;
     }

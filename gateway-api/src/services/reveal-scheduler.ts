@@ -1,7 +1,7 @@
 import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import type { RevealResult } from '../routes/reveal';
-import { CHAINCODE_EVENTS } from './events';
+import type { RevealResult } from '../resources/reveal/service';
+import { WINDOW_EVENTS } from '@hems/protocol';
 import { WindowScheduler, type WindowSchedulerOptions } from './window-scheduler';
 
 /** Window statuses in which there is nothing left to reveal (docs/auction.md life cycle). */
@@ -60,7 +60,7 @@ export class RevealScheduler extends WindowScheduler {
   }
 
   protected async onEvent(event: LedgerChaincodeEvent): Promise<void> {
-    const opened = this.windowEvent(event, CHAINCODE_EVENTS.windowOpened);
+    const opened = this.windowEvent(event, WINDOW_EVENTS.opened);
     if (opened === undefined) {
       return;
     }

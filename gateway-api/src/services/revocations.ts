@@ -1,4 +1,5 @@
 import { normalizeSerial } from '@hems/protocol';
+import { governance } from '../ledger/contracts';
 import type { RevocationSource } from '../identity/trust-store';
 import type { Ledger, ServiceIdentity } from '../ledger/ports';
 
@@ -129,13 +130,12 @@ export class ChaincodeRevocations implements RevocationSource {
       if (identity === undefined) {
         throw new Error('the gateway holds no Fabric identity to read revocations with');
       }
-      const governance = ledger.contract(identity, 'governance');
+      const contract = governance(ledger, identity);
       const mspIds =
-        this.options.mspIds ??
-        utilitiesOf(parseJson(await governance.evaluate('GetSettings'), 'GetSettings'));
+        this.options.mspIds ?? utilitiesOf(parseJson(await contract.GetSettings.evaluate(), 'GetSettings'));
       const lists = new Map<string, ReadonlySet<string>>();
       for (const mspId of new Set(mspIds)) {
-        const answer = await governance.evaluate('GetRevocations', { arguments: [mspId] });
+        const answer = await contract.GetRevocations.evaluate({ arguments: [mspId] });
         lists.set(mspId, serialsOf(parseJson(answer, `GetRevocations(${mspId})`), mspId));
       }
       this.lists = lists;

@@ -1,10 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { timeslot } from '../ledger/contracts';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { EventingLedger, LedgerChaincodeEvent } from '../ledger/ports';
-import { decodeJson } from '../routes/common';
+import { decodeJson } from '../ledger/answers';
 import { EventFeed, type EventPosition } from './event-feed';
-import { CHAINCODE_EVENTS } from './events';
+import { SLOT_EVENTS } from '@hems/protocol';
 
 /** GetSlot's public answer: record, derived status, aggregates, bus totals, dispatch. */
 export type PublicSlot = Readonly<Record<string, unknown>> & {
@@ -15,12 +16,12 @@ export type PublicSlot = Readonly<Record<string, unknown>> & {
 
 /** Events after which a slot's public record differs. */
 const SLOT_CHANGING_EVENTS: ReadonlySet<string> = new Set([
-  CHAINCODE_EVENTS.slotOpened,
-  CHAINCODE_EVENTS.aggregatePublished,
-  CHAINCODE_EVENTS.dispatchPublished,
-  CHAINCODE_EVENTS.slotSettled,
+  SLOT_EVENTS.opened,
+  SLOT_EVENTS.aggregatePublished,
+  SLOT_EVENTS.dispatchPublished,
+  SLOT_EVENTS.settled,
   // A utility's consumption summary changes its aggregate record and the bus's metered totals.
-  CHAINCODE_EVENTS.consumptionPublished,
+  SLOT_EVENTS.consumptionPublished,
 ]);
 
 export interface SlotCacheOptions {
@@ -158,7 +159,7 @@ export class SlotCache {
     if (reader === undefined) {
       throw new Error('this gateway holds no Fabric identity');
     }
-    const bytes = await this.options.ledger.contract(reader).evaluate('GetSlot', { arguments: [slotId] });
+    const bytes = await timeslot(this.options.ledger, reader).GetSlot.evaluate({ arguments: [slotId] });
     return decodeJson<PublicSlot>(bytes);
   }
 

@@ -1,5 +1,6 @@
 import type { LedgerChaincodeEvent } from '../ledger/ports';
-import { decodeJson } from '../routes/common';
+import { auction } from '../ledger/contracts';
+import { decodeJson } from '../ledger/answers';
 import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
 
 export interface WindowSchedulerOptions extends DeadlineSchedulerOptions {
@@ -32,19 +33,17 @@ export abstract class WindowScheduler extends DeadlineScheduler {
 
   protected async readWindow<T>(windowId: string): Promise<T> {
     return decodeJson<T>(
-      await this.windowOptions.ledger
-        .contract(this.reader(), 'auction')
-        .evaluate('GetWindow', { arguments: [windowId] }),
+      await auction(this.windowOptions.ledger, this.reader()).GetWindow.evaluate({ arguments: [windowId] }),
     );
   }
 
   /** Visits every window ListWindows lists, page by page. */
   protected async forEachListedWindow<T>(visit: (listed: T) => Promise<void>): Promise<void> {
-    const contract = this.windowOptions.ledger.contract(this.reader(), 'auction');
+    const contract = auction(this.windowOptions.ledger, this.reader());
     let bookmark = '';
     for (;;) {
       const page = decodeJson<WindowListPage<T>>(
-        await contract.evaluate('ListWindows', { arguments: [String(this.pageSize), bookmark] }),
+        await contract.ListWindows.evaluate({ arguments: [String(this.pageSize), bookmark] }),
       );
       for (const listed of page.windows) {
         await visit(listed);

@@ -4,7 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp, LOG_REDACTIONS } from '../../src/app';
 import type { RevocationSource } from '../../src/identity/trust-store';
 import type { ServiceIdentity } from '../../src/ledger/ports';
-import type { DeviceRoutesOptions } from '../../src/routes/devices';
+import type { DeviceRoutesOptions } from '../../src/resources/devices/routes';
 import type { AggregationFanOut } from '../../src/services/utility-gateways';
 import { FakeLedger } from './fake-ledger';
 import { TestPki } from './pki';
@@ -12,16 +12,46 @@ import { TestPki } from './pki';
 const CLIENT_HEADER = 'x-test-client';
 
 /**
- * A gateway of `mspId` over a fake contract, with route tests' client certificates passed by
- * reference in a test-only header (app.inject has no TLS socket). Production reads the mTLS peer
- * certificate instead; that source is never configurable from a request.
+ * Route tests' client certificates, passed by reference in a test-only header (app.inject has no
+ * TLS socket). Production reads the mTLS peer certificate instead; that source is never
+ * configurable from a request.
  */
+export class TestClients {
+  private readonly byName = new Map<string, X509Certificate>();
+
+  /** The client certificate source the authentication plugin reads. */
+  readonly source = (request: { headers: Record<string, unknown> }): X509Certificate | undefined => {
+    const name = request.headers[CLIENT_HEADER];
+    return typeof name === 'string' ? this.byName.get(name) : undefined;
+  };
+
+  /** Headers that authenticate a request as the holder of `certificate`. */
+  headersFor(certificate: X509Certificate): Record<string, string> {
+    this.byName.set(certificate.fingerprint256, certificate);
+    return { [CLIENT_HEADER]: certificate.fingerprint256 };
+  }
+
+  /** Injects a request as the holder of `certificate` (or without one). */
+  inject(
+    app: FastifyInstance,
+    certificate: X509Certificate | undefined,
+    options: InjectOptions,
+  ): Promise<LightMyRequestResponse> {
+    const headers = {
+      ...(options.headers as Record<string, string> | undefined),
+      ...(certificate === undefined ? {} : this.headersFor(certificate)),
+    };
+    return app.inject({ ...options, headers });
+  }
+}
+
+/** A gateway of `mspId` over a fake contract, with route tests' client certificates (TestClients). */
 export class TestGateway {
   private constructor(
     readonly app: FastifyInstance,
     readonly ledger: FakeLedger,
     readonly pki: TestPki,
-    private readonly clients: Map<string, X509Certificate>,
+    private readonly clients: TestClients,
   ) {}
 
   static async create(
@@ -38,14 +68,11 @@ export class TestGateway {
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);
-    const clients = new Map<string, X509Certificate>();
+    const clients = new TestClients();
     const app = await buildApp({
       ledger,
       trust: pki.trustStore(options.revocations),
-      clientCertificate: (request) => {
-        const name = request.headers[CLIENT_HEADER];
-        return typeof name === 'string' ? clients.get(name) : undefined;
-      },
+      clientCertificate: clients.source,
       logger:
         options.logs === undefined
           ? false
@@ -66,16 +93,31 @@ export class TestGateway {
   }
 
   /** Sends a request as the holder of `certificate` (or without one). */
-  async request(
+  request(certificate: X509Certificate | undefined, options: InjectOptions): Promise<LightMyRequestResponse> {
+    return this.clients.inject(this.app, certificate, options);
+  }
+
+  /** GET `url` as the holder of `certificate`. */
+  get(
     certificate: X509Certificate | undefined,
-    options: InjectOptions,
+    url: string,
+    headers: Record<string, string> = {},
   ): Promise<LightMyRequestResponse> {
-    const headers: Record<string, string> = { ...(options.headers as Record<string, string> | undefined) };
-    if (certificate !== undefined) {
-      const name = certificate.fingerprint256;
-      this.clients.set(name, certificate);
-      headers[CLIENT_HEADER] = name;
-    }
-    return this.app.inject({ ...options, headers });
+    return this.request(certificate, { method: 'GET', url, headers });
+  }
+
+  /** POST `payload` (none when undefined) to `url` as the holder of `certificate`. */
+  post(
+    certificate: X509Certificate | undefined,
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
+    return this.request(certificate, {
+      method: 'POST',
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers,
+    });
   }
 }

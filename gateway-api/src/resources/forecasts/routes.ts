@@ -1,0 +1,26 @@
+import { routes, type RoutesPlugin } from '../../http/routes';
+import { timeslot } from '../../ledger/contracts';
+import type { Ledger } from '../../ledger/ports';
+import { submittedAnswer } from '../common/answers';
+import { relayForDevice } from '../common/relay';
+import { submitForecastRoute } from './schemas';
+
+/** POST /v1/slots/:slotId/forecast: a HEMS device's signed forecast range, relayed by its utility. */
+export function forecastRoutes(ledger: Ledger): RoutesPlugin {
+  return routes((app) => {
+    app.post(
+      '/v1/slots/:slotId/forecast',
+      { config: { roles: ['hems'] }, schema: submitForecastRoute },
+      async (request, reply) => {
+        const slot = request.params.slotId;
+        const submitted = await relayForDevice(
+          ledger,
+          request,
+          slot,
+          () => timeslot(ledger, 'relay').SubmitForecast,
+        );
+        return submittedAnswer(reply, submitted, 201);
+      },
+    );
+  });
+}

@@ -1,0 +1,15 @@
+import { answerObject, signedBody, slotIdParams, text } from '../common/schemas';
+
+export const forecastBody = signedBody(
+  'The exact JSON text the device signed: {"slotId","lower","upper","nonce"} (kW, base64 nonce of >= 16 bytes)',
+);
+
+export const forecastReceipt = answerObject({ slotId: text, txId: text, acceptedAt: text });
+
+export const submitForecastRoute = {
+  tags: ['slots'],
+  summary: "HEMS device: submit its signed forecast range; relayed as the utility's relay identity",
+  params: slotIdParams,
+  body: forecastBody,
+  response: { 201: forecastReceipt },
+} as const;

@@ -1,0 +1,54 @@
+import { routes, type RoutesPlugin } from '../../http/routes';
+import type { Ledger } from '../../ledger/ports';
+import { withTransactionId } from '../common/answers';
+import { requireOwnOperator } from '../common/guards';
+import { postAvailableEnergy, reportDelivery } from './service';
+import {
+  AVAILABILITY_BODY_LIMIT,
+  availableEnergyRoute,
+  meterReportRoute,
+  READINGS_BODY_LIMIT,
+} from './schemas';
+
+export { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from './schemas';
+
+/**
+ * The meter head-end's posts on its own utility's gateway: per-home available energy before
+ * trading, per-trade delivered and received energy after delivery. Both are private: they go to
+ * the utility's peer in transient data only, and no message repeats a home id or a reading.
+ */
+export function meterRoutes(ledger: Ledger): RoutesPlugin {
+  return routes((app) => {
+    app.post(
+      '/v1/windows/:windowId/available-energy',
+      {
+        config: { roles: ['meter'] },
+        bodyLimit: AVAILABILITY_BODY_LIMIT,
+        schema: availableEnergyRoute,
+      },
+      async (request, reply) => {
+        requireOwnOperator(ledger, request, 'meter', 'posting available energy');
+        return withTransactionId(
+          reply,
+          await postAvailableEnergy(ledger, request.params.windowId, request.body.availability),
+        );
+      },
+    );
+
+    app.post(
+      '/v1/windows/:windowId/meter-reports',
+      {
+        config: { roles: ['meter'] },
+        bodyLimit: READINGS_BODY_LIMIT,
+        schema: meterReportRoute,
+      },
+      async (request, reply) => {
+        requireOwnOperator(ledger, request, 'meter', 'reporting delivery');
+        return withTransactionId(
+          reply,
+          await reportDelivery(ledger, request.params.windowId, request.body.readings),
+        );
+      },
+    );
+  });
+}

@@ -1,0 +1,111 @@
+import { HttpError } from '../../http/errors';
+import { decodeJson } from '../../ledger/answers';
+import { auction } from '../../ledger/contracts';
+import type { Ledger } from '../../ledger/ports';
+import { requireKwh } from '../common/units';
+
+/** A home's energy available for a window (caps its offer). */
+export interface Availability {
+  readonly homeId: string;
+  readonly energyKwh: number;
+}
+
+/** Delivered (offer) or received (bid) energy of one trade side. */
+export interface Reading {
+  readonly tradeId: string;
+  readonly side: 'offer' | 'bid';
+  readonly energyKwh: number;
+}
+
+const TOTAL_NAMES = ['deliveredWh', 'receivedWh', 'sellerValue', 'buyerCharge'] as const;
+
+/**
+ * The public totals in the chaincode's answer: the org's window part `{delivery: {...}}`,
+ * `{totals: {...}}`, or the totals themselves.
+ */
+function totalsOf(answer: unknown): Record<string, unknown> | undefined {
+  const record = (answer ?? {}) as Record<string, unknown>;
+  const nested = [record.delivery, record.totals].find(
+    (candidate): candidate is Record<string, unknown> => typeof candidate === 'object' && candidate !== null,
+  );
+  const candidate = nested ?? record;
+  const totals = Object.fromEntries(
+    TOTAL_NAMES.filter((name) => name in candidate).map((name) => [name, candidate[name]]),
+  );
+  return Object.keys(totals).length === 0 ? undefined : totals;
+}
+
+/**
+ * The entries of a list with each energy checked as kWh, refusing an entry whose key repeats an
+ * earlier one; messages name the entry, never its values.
+ */
+function checkedEntries<T extends { readonly energyKwh: number }>(
+  entries: readonly T[],
+  list: string,
+  what: string,
+  keyOf: (entry: T) => string,
+): T[] {
+  const seen = new Set<string>();
+  return entries.map((entry, index) => {
+    const key = keyOf(entry);
+    if (seen.has(key)) {
+      throw new HttpError(
+        400,
+        'INVALID_REQUEST',
+        `${list}[${index}] repeats the ${what} of an earlier entry`,
+      );
+    }
+    seen.add(key);
+    return { ...entry, energyKwh: requireKwh(entry.energyKwh, `${list}[${index}].energyKwh`) };
+  });
+}
+
+/** Posts each prosumer's available energy in transient data to the utility's own peer. */
+export async function postAvailableEnergy(
+  ledger: Ledger,
+  windowId: string,
+  entries: readonly Availability[],
+): Promise<{ windowId: string; org: string; homes: number; txId: string }> {
+  const availability = checkedEntries(entries, 'availability', 'home', (entry) => entry.homeId).map(
+    ({ homeId, energyKwh }) => ({ homeId, energyKwh }),
+  );
+  const submitted = await auction(ledger, 'meter').PostAvailableEnergy.submit({
+    arguments: [windowId],
+    transientData: { availability: Buffer.from(JSON.stringify(availability), 'utf8') },
+    endorsingOrganizations: [ledger.mspId],
+  });
+  return { windowId, org: ledger.mspId, homes: availability.length, txId: submitted.transactionId };
+}
+
+/** Reports every trade side's metered energy in transient data to the utility's own peer. */
+export async function reportDelivery(
+  ledger: Ledger,
+  windowId: string,
+  entries: readonly Reading[],
+): Promise<{
+  windowId: string;
+  org: string;
+  readings: number;
+  txId: string;
+  totals?: Record<string, unknown>;
+}> {
+  const readings = checkedEntries(
+    entries,
+    'readings',
+    'trade side',
+    (entry) => `${entry.tradeId}\n${entry.side}`,
+  ).map(({ tradeId, side, energyKwh }) => ({ tradeId, side, energyKwh }));
+  const submitted = await auction(ledger, 'meter').ReportDelivery.submit({
+    arguments: [windowId],
+    transientData: { readings: Buffer.from(JSON.stringify(readings), 'utf8') },
+    endorsingOrganizations: [ledger.mspId],
+  });
+  const totals = totalsOf(decodeJson(submitted.result));
+  return {
+    windowId,
+    org: ledger.mspId,
+    readings: readings.length,
+    txId: submitted.transactionId,
+    ...(totals === undefined ? {} : { totals }),
+  };
+}

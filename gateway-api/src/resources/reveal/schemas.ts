@@ -1,0 +1,47 @@
+import { answerObject, integer, listBodyLimit, text, windowIdParams } from '../common/schemas';
+import { MAX_RELEASE_ACCOUNTS } from '@hems/protocol';
+
+/** The body limit of a release with the most accounts the chaincode takes (acct- + 32 hex each). */
+export const RELEASE_BODY_LIMIT = listBodyLimit(`acct-${'f'.repeat(32)}`, MAX_RELEASE_ACCOUNTS);
+
+export const releaseBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    accounts: {
+      type: 'array',
+      maxItems: MAX_RELEASE_ACCOUNTS,
+      uniqueItems: true,
+      description:
+        "Accounts of this utility whose order in the window was not revealed: each one's escrow is refunded in full",
+      items: { type: 'string', pattern: '^acct-[0-9a-f]{32}$' },
+    },
+  },
+} as const;
+
+export const revealed = answerObject({ windowId: text, org: text, orders: integer, txId: text });
+
+export const released = answerObject({
+  windowId: text,
+  org: text,
+  refunded: { type: 'string', description: 'Value units refunded by this call' },
+  unrevealedAccounts: integer,
+  txId: text,
+});
+
+export const revealRoute = {
+  tags: ['windows'],
+  summary: 'Utility: make its orders of a closed window public (once; the gateway does it at the close)',
+  params: windowIdParams,
+  response: { 200: revealed },
+} as const;
+
+export const escrowReleaseRoute = {
+  tags: ['windows'],
+  summary:
+    "Utility admin: release its org's escrows of a cleared window (the gateway does it after the clearing); " +
+    'with accounts, refund escrows of orders that were not revealed',
+  params: windowIdParams,
+  body: releaseBody,
+  response: { 200: released },
+} as const;

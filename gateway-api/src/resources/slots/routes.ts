@@ -1,0 +1,39 @@
+import { routes, type RoutesPlugin } from '../../http/routes';
+import type { Ledger } from '../../ledger/ports';
+import { requireOwnDevice, requireOwnOperator } from '../common/guards';
+import { decodeJson } from '../../ledger/answers';
+import { deviceSlotView, homeRefOf, openSlot, publicSlotReader, type SlotLookup } from './service';
+import { openSlotRoute, receiptRoute, slotRoute } from './schemas';
+
+/** GET /v1/slots/:slotId for everyone (devices: their own bus), its receipt, and POST /v1/slots for the DSO. */
+export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
+  const publicSlot = publicSlotReader(ledger, cache);
+  return routes((app) => {
+    app.get('/v1/slots/:slotId', { schema: slotRoute }, async (request) => {
+      const slot = await publicSlot(request.params.slotId);
+      if (request.caller.role !== 'hems') {
+        return slot;
+      }
+      const { bus } = requireOwnDevice(ledger, request);
+      return deviceSlotView(slot, bus);
+    });
+
+    app.get(
+      '/v1/slots/:slotId/receipt',
+      { config: { roles: ['hems'] }, schema: receiptRoute },
+      async (request) => {
+        const { bus } = requireOwnDevice(ledger, request);
+        const homeRef = await homeRefOf(ledger, request.params.slotId, request.caller);
+        return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
+      },
+    );
+
+    app.post('/v1/slots', { config: { roles: ['dso'] }, schema: openSlotRoute }, async (request, reply) => {
+      // The gateway acts as its own org's DSO identity only for that org's operators.
+      requireOwnOperator(ledger, request, 'dso', 'opening a slot');
+      const submitted = await openSlot(ledger, request.body);
+      void reply.status(201).header('x-transaction-id', submitted.transactionId);
+      return decodeJson(submitted.result);
+    });
+  });
+}
