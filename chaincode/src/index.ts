@@ -3,15 +3,15 @@
  * first contract is the default, so timeslot transactions are called by their bare names
  * (OpenSlot, SubmitForecast, ...) and the others as governance:<Name>, auction:<Name>, token:<Name>.
  */
-import { TimeslotContract } from './contracts/timeslot-contract';
-import { GovernanceContract } from './contracts/governance-contract';
-import { AuctionContract } from './contracts/auction-contract';
-import { TokenContract } from './contracts/token-contract';
+import { TimeslotContract } from './timeslot/timeslot-contract';
+import { GovernanceContract } from './governance/governance-contract';
+import { AuctionContract } from './auction/auction-contract';
+import { TokenContract } from './token/token-contract';
 
-export { TimeslotContract } from './contracts/timeslot-contract';
-export { GovernanceContract } from './contracts/governance-contract';
-export { AuctionContract } from './contracts/auction-contract';
-export { TokenContract } from './contracts/token-contract';
+export { TimeslotContract } from './timeslot/timeslot-contract';
+export { GovernanceContract } from './governance/governance-contract';
+export { AuctionContract } from './auction/auction-contract';
+export { TokenContract } from './token/token-contract';
 
 export const contracts: (
   typeof TimeslotContract | typeof GovernanceContract | typeof AuctionContract | typeof TokenContract

@@ -10,6 +10,9 @@ const FIVE: readonly (readonly [number, number])[] = [
   [0, 1],
 ];
 
+/** The slot every test of this file opens. */
+const slotId = 'slot-1';
+
 async function publishAll(s: Scenario, slotId: string): Promise<void> {
   for (const [org, bus] of [
     [UTILITY_A, 'bus-1'],
@@ -22,11 +25,9 @@ async function publishAll(s: Scenario, slotId: string): Promise<void> {
 
 describe('PublishAggregate', () => {
   let s: Scenario;
-  const slotId = 'slot-1';
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
   });
 
   it('publishes the sums and home count with an AggregatePublished event, by the relay or an admin', async () => {
@@ -67,8 +68,7 @@ describe('PublishAggregate', () => {
     expect(below).to.not.have.any.keys('lower', 'upper');
     expect(s.ledger.committed.at(-1)?.events[0]?.payload).to.not.match(/lower|upper/);
 
-    const s2 = await Scenario.create();
-    await s2.openSlot(slotId);
+    const s2 = await Scenario.withSlot(slotId);
     await s2.submitMany(slotId, UTILITY_B, 'bus-1', FIVE);
     const atK = JSON.parse(await s2.publishAggregate(slotId, UTILITY_B, 'bus-1')) as Record<string, unknown>;
     expect(atK).to.include({ homes: 5, withheld: false });
@@ -198,13 +198,11 @@ describe('PublishAggregate', () => {
 
 describe('PublishDispatch', () => {
   let s: Scenario;
-  const slotId = 'slot-1';
   const dispatchAs = (who = identities.dso(), lambda = '0.5', perBus = '', reason = ''): Promise<string> =>
     s.ledger.invoke(who, (ctx) => s.timeslot.PublishDispatch(ctx, slotId, lambda, perBus, reason));
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
   });
 
   it('dispatches once every aggregate is published, before the deadline', async () => {
@@ -357,11 +355,9 @@ describe('PublishDispatch', () => {
 
 describe('GetAllowedPower and GetHomeRef', () => {
   let s: Scenario;
-  const slotId = 'slot-1';
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
   });
 
   it('answers paper eq. (1) with the per-bus λ where one is set', async () => {

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { storedOrderFromBytes } from '@hems/protocol';
 import { clearingFromBytes, windowFromBytes } from '../src/auction/window';
 import { identities } from './support/fake-ledger';
-import { AuctionScenario, CURRENCY, type Clearing } from './support/auction';
-import type { TestDevice } from './support/pki';
+import { AuctionScenario, CURRENCY, type Clearing, type TradingDevices } from './support/auction';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
 /**
@@ -24,7 +23,7 @@ function parts(window: Record<string, unknown>): Record<string, Record<string, u
 }
 
 function settlementOf(window: Record<string, unknown>, org: string): Record<string, unknown> | undefined {
-  return parts(window)[org].settlement as Record<string, unknown> | undefined;
+  return parts(window)[org]?.settlement as Record<string, unknown> | undefined;
 }
 
 describe('auction deadlines: the window spec', () => {
@@ -64,7 +63,7 @@ describe('auction deadlines: the window spec', () => {
 describe('auction deadlines: clearing without a utility that did not reveal', () => {
   const windowId = 'w-silent';
   let s: AuctionScenario;
-  let devices: Record<string, TestDevice>;
+  let devices: TradingDevices;
   let revealBy: Date;
 
   before(async () => {
@@ -163,16 +162,13 @@ describe('auction deadlines: clearing without a utility that did not reveal', ()
 describe('auction deadlines: settling without a delivery report', () => {
   const windowId = 'w-unreported';
   let s: AuctionScenario;
-  let devices: Record<string, TestDevice>;
+  let devices: TradingDevices;
   let clearing: Clearing;
   let reportBy: Date;
 
   before(async () => {
     s = await AuctionScenario.create();
-    devices = await s.tradingWindow(windowId, undefined, WINDOW);
-    await s.reveal(windowId, UTILITY_A);
-    await s.reveal(windowId, UTILITY_B);
-    clearing = await s.clear(windowId);
+    ({ devices, clearing } = await s.clearedTradingWindow(windowId, WINDOW));
     reportBy = new Date((await s.getWindow(windowId)).reportBy as string);
     // Trades at 60: t1 A→A 2 kWh, t2 A→B 1 kWh, t3 B→B 2 kWh. B releases the padding of its bid.
     await s.releaseEscrow(windowId, UTILITY_B);
@@ -191,10 +187,7 @@ describe('auction deadlines: settling without a delivery report', () => {
   it('a settlement and the missing report racing at reportBy: whichever commits second fails (MVCC)', async () => {
     const t = await AuctionScenario.create();
     const race = async (id: string): Promise<{ trades: Clearing['trades'] }> => {
-      await t.tradingWindow(id, undefined, WINDOW);
-      await t.reveal(id, UTILITY_A);
-      await t.reveal(id, UTILITY_B);
-      const { trades } = await t.clear(id);
+      const { trades } = (await t.clearedTradingWindow(id, WINDOW)).clearing;
       t.ledger.now = new Date((await t.getWindow(id)).deliveryEnd as string);
       await t.report(id, UTILITY_A, t.fullReadings(trades, UTILITY_A));
       t.ledger.now = new Date((await t.getWindow(id)).reportBy as string);
@@ -287,10 +280,7 @@ describe('auction deadlines: settling without a delivery report', () => {
 
   it('an unreported utility that settles first refunds its bids’ escrows in the settlement', async () => {
     const t = await AuctionScenario.create();
-    const d = await t.tradingWindow('w-none-reported', undefined, WINDOW);
-    await t.reveal('w-none-reported', UTILITY_A);
-    await t.reveal('w-none-reported', UTILITY_B);
-    await t.clear('w-none-reported');
+    const d = (await t.clearedTradingWindow('w-none-reported', WINDOW)).devices;
     t.ledger.now = new Date((await t.getWindow('w-none-reported')).reportBy as string);
     const b = await t.settle('w-none-reported', UTILITY_B);
     expect(b).to.include({ sellersPaid: '0', refunded: (CURRENCY / 2n).toString(), final: false });
@@ -309,10 +299,8 @@ describe('auction deadlines: settling without a delivery report', () => {
 
   it('a back-dated report that slips in after such a settlement changes no one else’s payment', async () => {
     const t = await AuctionScenario.create();
-    const d = await t.tradingWindow('w-backdated', undefined, WINDOW);
-    await t.reveal('w-backdated', UTILITY_A);
-    await t.reveal('w-backdated', UTILITY_B);
-    const trades = (await t.clear('w-backdated')).trades;
+    const { devices: d, clearing } = await t.clearedTradingWindow('w-backdated', WINDOW);
+    const trades = clearing.trades;
     const window = await t.getWindow('w-backdated');
     t.ledger.now = new Date(window.deliveryEnd as string);
     await t.report('w-backdated', UTILITY_A, t.fullReadings(trades, UTILITY_A));

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY, type Clearing } from './support/auction';
+import { itemAt } from './support/lists';
 import type { TestDevice } from './support/pki';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
@@ -8,19 +9,18 @@ const windowId = 'w-flow';
 
 describe('auction: one window end to end', () => {
   let s: AuctionScenario;
-  let prosumerA: TestDevice;
-  let consumerA: TestDevice;
-  let prosumerB: TestDevice;
-  let consumerB: TestDevice;
+  let d: Record<'prosumerA' | 'consumerA' | 'prosumerB' | 'consumerB', TestDevice>;
   let clearing: Clearing;
   let deposited: bigint;
 
   before(async () => {
     s = await AuctionScenario.create();
-    prosumerA = await s.device(UTILITY_A, 'bus-1');
-    consumerA = await s.device(UTILITY_A, 'bus-1');
-    prosumerB = await s.device(UTILITY_B, 'bus-1');
-    consumerB = await s.device(UTILITY_B, 'bus-1');
+    d = await s.devices({
+      prosumerA: UTILITY_A,
+      consumerA: UTILITY_A,
+      prosumerB: UTILITY_B,
+      consumerB: UTILITY_B,
+    });
   });
 
   it('opens a window (market operator) with WindowOpened and status OPEN', async () => {
@@ -28,7 +28,7 @@ describe('auction: one window end to end', () => {
     expect(opened.status).to.equal('OPEN');
     expect(opened.pricingRule).to.equal('pay-as-clear');
     expect(opened.orgs).to.deep.equal([UTILITY_A, UTILITY_B]);
-    const tx = s.ledger.committed[s.ledger.committed.length - 1];
+    const tx = s.ledger.lastCommitted();
     expect(tx.events.map((event) => event.name)).to.deep.equal(['WindowOpened']);
     // Each utility's part of the window may only be changed by that utility's peer.
     const parts = [...s.ledger.validationParameters.keys()].filter((key) => key.includes('hems.windoworg'));
@@ -36,37 +36,37 @@ describe('auction: one window end to end', () => {
   });
 
   it('deposits tokens for the consumers and posts the prosumers’ available energy', async () => {
-    const a = await s.deposit(UTILITY_A, consumerA.homeId, '1');
-    const b = await s.deposit(UTILITY_B, consumerB.homeId, '1');
+    const a = await s.deposit(UTILITY_A, d.consumerA.homeId, '1');
+    const b = await s.deposit(UTILITY_B, d.consumerB.homeId, '1');
     expect(a.balance).to.equal(CURRENCY.toString());
     expect(a.accountId).to.match(/^acct-[0-9a-f]{32}$/);
     expect(b.mspId).to.equal(UTILITY_B);
     deposited = 2n * CURRENCY;
     // A prosumer needs an account to offer (and to be paid): opened with a deposit of 0.
-    await s.openAccount(UTILITY_A, prosumerA.homeId);
-    await s.openAccount(UTILITY_B, prosumerB.homeId);
-    await s.postAvailability(UTILITY_A, windowId, [{ homeId: prosumerA.homeId, energyKwh: 5 }]);
-    await s.postAvailability(UTILITY_B, windowId, [{ homeId: prosumerB.homeId, energyKwh: 4 }]);
+    await s.openAccount(UTILITY_A, d.prosumerA.homeId);
+    await s.openAccount(UTILITY_B, d.prosumerB.homeId);
+    await s.postAvailability(UTILITY_A, windowId, [{ homeId: d.prosumerA.homeId, energyKwh: 5 }]);
+    await s.postAvailability(UTILITY_B, windowId, [{ homeId: d.prosumerB.homeId, energyKwh: 4 }]);
   });
 
   it('accepts orders from both utilities; a bid escrows its escrow', async () => {
-    await s.submitOrder(UTILITY_A, prosumerA, { windowId, side: 'offer', energyKwh: 5, limitPrice: 50 });
-    await s.submitOrder(UTILITY_B, prosumerB, { windowId, side: 'offer', energyKwh: 4, limitPrice: 60 });
-    await s.submitOrder(UTILITY_A, consumerA, {
+    await s.submitOrder(UTILITY_A, d.prosumerA, { windowId, side: 'offer', energyKwh: 5, limitPrice: 50 });
+    await s.submitOrder(UTILITY_B, d.prosumerB, { windowId, side: 'offer', energyKwh: 4, limitPrice: 60 });
+    await s.submitOrder(UTILITY_A, d.consumerA, {
       windowId,
       side: 'bid',
       energyKwh: 6,
       limitPrice: 80,
       escrow: '0.9',
     });
-    await s.submitOrder(UTILITY_B, consumerB, {
+    await s.submitOrder(UTILITY_B, d.consumerB, {
       windowId,
       side: 'bid',
       energyKwh: 2,
       limitPrice: 55,
       escrow: '0.5',
     });
-    const account = await s.myAccount(UTILITY_A, consumerA);
+    const account = await s.myAccount(UTILITY_A, d.consumerA);
     expect(account.balance).to.equal(((CURRENCY * 1n) / 10n).toString());
     expect(account.escrowed).to.equal(((CURRENCY * 9n) / 10n).toString());
     expect(s.totalTokens()).to.equal(deposited);
@@ -92,7 +92,7 @@ describe('auction: one window end to end', () => {
       tradedWh: 6000,
       value: '4200000000',
     });
-    const tx = s.ledger.committed[s.ledger.committed.length - 1];
+    const tx = s.ledger.lastCommitted();
     expect(tx.events.map((event) => event.name)).to.deep.equal(['WindowCleared']);
     expect((await s.getWindow(windowId)).status).to.equal('CLEARED');
     // The clearing writes no account: it is endorsed by a majority, the accounts by their utility.
@@ -105,20 +105,20 @@ describe('auction: one window end to end', () => {
   });
 
   it('lets each utility release the escrow above its bids’ trades, once, on its own peer', async () => {
-    expect((await s.myAccount(UTILITY_B, consumerB)).escrowed).to.equal(((CURRENCY * 5n) / 10n).toString());
+    expect((await s.myAccount(UTILITY_B, d.consumerB)).escrowed).to.equal(((CURRENCY * 5n) / 10n).toString());
     const released = await s.releaseEscrow(windowId, UTILITY_B);
     expect(released).to.include({ org: UTILITY_B, refunded: ((CURRENCY * 5n) / 10n).toString() });
     // The unmatched bid gets its whole escrow back; the matched one keeps the trades' value.
-    expect(await s.myAccount(UTILITY_B, consumerB)).to.include({
+    expect(await s.myAccount(UTILITY_B, d.consumerB)).to.include({
       balance: CURRENCY.toString(),
       escrowed: '0',
     });
     await s.releaseEscrow(windowId, UTILITY_A);
-    const buyer = await s.myAccount(UTILITY_A, consumerA);
+    const buyer = await s.myAccount(UTILITY_A, d.consumerA);
     expect(buyer.escrowed).to.equal('4200000000');
     expect(buyer.escrows).to.deep.equal({ [windowId]: '4200000000' });
     expect(BigInt(buyer.balance)).to.equal(CURRENCY - 4_200_000_000n);
-    const tx = s.ledger.committed[s.ledger.committed.length - 1];
+    const tx = s.ledger.lastCommitted();
     expect(tx.endorsement).to.equal('single');
     expect(tx.endorsers).to.deep.equal([UTILITY_A]);
     await expectRefusal(s.releaseEscrow(windowId, UTILITY_A), 'CONFLICT', /already released/);
@@ -153,14 +153,14 @@ describe('auction: one window end to end', () => {
     await s.report(windowId, UTILITY_B, [{ tradeId: 't2', side: 'offer', energyKwh: 1.5 }]);
     const window = await s.getWindow(windowId);
     const parts = window.parts as { org: string; delivery: Record<string, unknown> }[];
-    expect(parts[0].delivery).to.include({
+    expect(itemAt(parts, 0).delivery).to.include({
       deliveredWh: 4000,
       receivedWh: 6000,
       sellerValue: '2800000000',
       buyerCharge: '4200000000',
     });
     // Readings are clamped to the trade's energy.
-    expect(parts[1].delivery).to.include({ deliveredWh: 1000, sellerValue: '700000000' });
+    expect(itemAt(parts, 1).delivery).to.include({ deliveredWh: 1000, sellerValue: '700000000' });
     expect(window.pool).to.deep.equal({
       amount: '4200000000',
       charged: '4200000000',
@@ -182,7 +182,7 @@ describe('auction: one window end to end', () => {
       paid: '3500000000',
       toGrid: '0',
     });
-    const tx = s.ledger.committed[s.ledger.committed.length - 1];
+    const tx = s.ledger.lastCommitted();
     expect(tx.events).to.deep.equal([
       { name: 'WindowSettled', payload: JSON.stringify({ final: true, org: UTILITY_B, windowId }) },
     ]);
@@ -196,13 +196,13 @@ describe('auction: one window end to end', () => {
     }
     const claimed = await s.claimGridShare(windowId);
     expect(claimed).to.include({ account: 'grid:DSOMSP', amount: '700000000' });
-    const claimTx = s.ledger.committed[s.ledger.committed.length - 1];
-    expect(claimTx.events[0].name).to.equal('GridShareClaimed');
+    const claimTx = s.ledger.lastCommitted();
+    expect(itemAt(claimTx.events, 0).name).to.equal('GridShareClaimed');
     await expectRefusal(s.claimGridShare(windowId), 'CONFLICT', /already claimed/);
 
-    expect((await s.myAccount(UTILITY_A, prosumerA)).balance).to.equal('2800000000');
-    expect((await s.myAccount(UTILITY_B, prosumerB)).balance).to.equal('700000000');
-    const buyer = await s.myAccount(UTILITY_A, consumerA);
+    expect((await s.myAccount(UTILITY_A, d.prosumerA)).balance).to.equal('2800000000');
+    expect((await s.myAccount(UTILITY_B, d.prosumerB)).balance).to.equal('700000000');
+    const buyer = await s.myAccount(UTILITY_A, d.consumerA);
     expect(buyer).to.include({ escrowed: '0', balance: (CURRENCY - 4_200_000_000n).toString() });
     expect((await s.account('grid:DSOMSP')).balance).to.equal('700000000');
     const window2 = await s.getWindow(windowId);
@@ -244,33 +244,21 @@ describe('auction: settlement when sellers delivered more than buyers received',
     const seller2 = await s.device(UTILITY_B, 'bus-1');
     const buyer = await s.device(UTILITY_B, 'bus-1');
     await s.openWindow('w-short', { pricingRule: 'pay-as-bid' });
-    await s.deposit(UTILITY_B, buyer.homeId, '10');
-    await s.openAccount(UTILITY_A, seller1.homeId);
-    await s.openAccount(UTILITY_B, seller2.homeId);
-    await s.postAvailability(UTILITY_A, 'w-short', [{ homeId: seller1.homeId, energyKwh: 3 }]);
-    await s.postAvailability(UTILITY_B, 'w-short', [{ homeId: seller2.homeId, energyKwh: 3 }]);
-    await s.submitOrder(UTILITY_A, seller1, {
-      windowId: 'w-short',
-      side: 'offer',
-      energyKwh: 3,
-      limitPrice: 10,
-    });
-    await s.submitOrder(UTILITY_B, seller2, {
-      windowId: 'w-short',
-      side: 'offer',
-      energyKwh: 3,
-      limitPrice: 20,
-    });
-    await s.submitOrder(UTILITY_B, buyer, {
-      windowId: 'w-short',
-      side: 'bid',
-      energyKwh: 6,
-      limitPrice: 33.3333,
-      escrow: '0.2',
-    });
+    await s.placeOrders('w-short', [
+      { org: UTILITY_A, device: seller1, side: 'offer', energyKwh: 3, limitPrice: 10 },
+      { org: UTILITY_B, device: seller2, side: 'offer', energyKwh: 3, limitPrice: 20 },
+      {
+        org: UTILITY_B,
+        device: buyer,
+        side: 'bid',
+        energyKwh: 6,
+        limitPrice: 33.3333,
+        escrow: '0.2',
+        deposit: '10',
+      },
+    ]);
     s.ledger.advance(15 * MINUTE);
-    await s.reveal('w-short', UTILITY_A);
-    await s.reveal('w-short', UTILITY_B);
+    await s.revealAll('w-short');
     const clearing = await s.clear('w-short');
     expect(clearing.clearingPrice).to.equal(null);
     expect(clearing.trades.map((trade) => trade.price)).to.deep.equal([333333, 333333]);
@@ -304,8 +292,7 @@ describe('auction: settlement when sellers delivered more than buyers received',
     const s = await AuctionScenario.create();
     await s.openWindow('w-empty');
     s.ledger.advance(15 * MINUTE);
-    await s.reveal('w-empty', UTILITY_A);
-    await s.reveal('w-empty', UTILITY_B);
+    await s.revealAll('w-empty');
     const clearing = await s.clear('w-empty');
     expect(clearing.trades).to.deep.equal([]);
     expect((await s.getWindow('w-empty')).status).to.equal('SETTLED');

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { canonicalJson, DEFAULT_SETTINGS } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';
 import { freshNonce, signPayload, type TestDevice } from './support/pki';
@@ -53,9 +52,7 @@ describe('auction: orders that arrive after the reveal', () => {
     await endorsed.commit();
     expect((await s.account(buyerAccount)).escrows).to.deep.equal({ [windowId]: '2000000000' });
     // The order transaction read the utility's window record and the window key.
-    const reads = s.ledger.committed[s.ledger.committed.length - 1].publicReads.map(
-      (key) => key.split('\u0000')[1],
-    );
+    const reads = s.ledger.lastCommitted().publicReads.map((key) => key.split('\u0000')[1]);
     expect(reads).to.include.members(['hems.window', 'hems.windoworg']);
   });
 
@@ -140,19 +137,7 @@ describe('auction: utilities that joined the channel after a window opened', () 
     const s = await AuctionScenario.create();
     await s.openWindow('w-joined');
     // The channel's settings gain a third utility after the opening.
-    await s.ledger.invoke(identities.dso(), async (ctx) => {
-      await ctx.stub.putState(
-        ctx.keys.settings(),
-        Buffer.from(
-          canonicalJson({
-            ...DEFAULT_SETTINGS,
-            utilityMspIds: [UTILITY_A, UTILITY_B, 'UtilityCMSP'],
-            version: 1,
-          }),
-        ),
-      );
-      return '';
-    });
+    await s.setUtilities([UTILITY_A, UTILITY_B, 'UtilityCMSP']);
     const late = 'UtilityCMSP';
     await expectRefusal(
       s.postAvailability(late, 'w-joined', [{ homeId: 'home-c', energyKwh: 1 }]),

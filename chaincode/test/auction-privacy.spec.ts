@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { canonicalJson } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
-import { AuctionScenario } from './support/auction';
+import { AuctionScenario, type OrderInput } from './support/auction';
+import { itemAt } from './support/lists';
 import type { TestDevice } from './support/pki';
-import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
+import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal, expectRelayTransactions } from './support/scenario';
 
 const windowId = 'w-private';
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -47,45 +48,21 @@ describe('auction privacy: nothing about an order is public before the close', (
       await s.submitOrder(order.org, device, { windowId, ...order });
     }
     // Refusals whose texts must not echo the values either.
-    await expectRefusal(
-      s.submitOrder(UTILITY_A, devices[0], {
-        windowId,
-        side: 'offer',
-        energyKwh: 10.417,
-        limitPrice: 47.3129,
-      }),
-      'FAILED_PRECONDITION',
-    );
-    await expectRefusal(
-      s.submitOrder(UTILITY_A, devices[2], {
-        windowId,
-        side: 'bid',
-        energyKwh: 1.937,
-        limitPrice: 83.6911,
-        escrow: '0.0001',
-      }),
-      'INVALID_ARGUMENT',
-    );
-    await expectRefusal(
-      s.submitOrder(UTILITY_A, devices[2], {
-        windowId,
-        side: 'bid',
-        energyKwh: 1.937,
-        limitPrice: 83.6911,
-        escrow: '99.9999',
-      }),
-      'FAILED_PRECONDITION',
-    );
-    surfaceBeforeClose = JSON.stringify({
-      committed: s.ledger.committed.map((tx) => ({
-        writes: tx.publicWrites,
-        reads: tx.publicReads,
-        events: tx.events,
-        response: tx.response,
-        hashes: tx.privateWriteHashes,
-      })),
-      errors: s.ledger.errors,
-    });
+    const offerA = itemAt(devices, 0);
+    const bidA = itemAt(devices, 2);
+    const refused: [TestDevice, Omit<OrderInput, 'windowId'>, string][] = [
+      [offerA, { side: 'offer', energyKwh: 10.417, limitPrice: 47.3129 }, 'FAILED_PRECONDITION'],
+      [bidA, { side: 'bid', energyKwh: 1.937, limitPrice: 83.6911, escrow: '0.0001' }, 'INVALID_ARGUMENT'],
+      [
+        bidA,
+        { side: 'bid', energyKwh: 1.937, limitPrice: 83.6911, escrow: '99.9999' },
+        'FAILED_PRECONDITION',
+      ],
+    ];
+    for (const [device, order, code] of refused) {
+      await expectRefusal(s.submitOrder(UTILITY_A, device, { windowId, ...order }), code);
+    }
+    surfaceBeforeClose = s.ledger.publicSurface();
   });
 
   it('no side, energy or limit price of any order in public writes, read sets, events, responses or errors', () => {
@@ -114,28 +91,23 @@ describe('auction privacy: nothing about an order is public before the close', (
   });
 
   it('the only public trace of an order is a bid’s (paddable) escrow; offers leave none', () => {
-    const orderTxs = s.ledger.committed.filter((tx) =>
-      tx.privateKeys.some((entry) => entry.key.includes('hems.order')),
-    );
-    expect(orderTxs).to.have.length(4);
+    const orderTxs = s.ledger.committedWithPrivateKey('hems.order');
+    expectRelayTransactions(orderTxs, 4);
     for (const tx of orderTxs) {
-      expect(tx.creatorRole).to.equal('relay');
-      expect(tx.endorser).to.equal(tx.creator);
-      expect(tx.events).to.deep.equal([]);
       for (const write of tx.publicWrites) {
         expect(write.key).to.match(/hems\.account/);
       }
     }
-    expect(orderTxs[0].publicWrites).to.deep.equal([]);
-    const bidWrites = orderTxs[2].publicWrites.map(
+    expect(itemAt(orderTxs, 0).publicWrites).to.deep.equal([]);
+    const bidWrites = itemAt(orderTxs, 2).publicWrites.map(
       (write) => JSON.parse(write.value) as { escrows: Record<string, string> },
     );
     expect(bidWrites).to.have.length(1);
-    expect(bidWrites[0].escrows).to.deep.equal({ [windowId]: '77777000000' });
+    expect(itemAt(bidWrites, 0).escrows).to.deep.equal({ [windowId]: '77777000000' });
     // Offers and bids read the same kinds of public keys, and as many private keys: a bid reads
     // its home's availability key too, so the hashed read set does not tell the sides apart.
     const readKinds = (index: number): string[] =>
-      [...new Set(orderTxs[index].publicReads.map((key) => key.split('\u0000')[1]))].sort();
+      [...new Set(itemAt(orderTxs, index).publicReads.map((key) => key.split('\u0000')[1] ?? ''))].sort();
     expect(readKinds(0)).to.deep.equal(readKinds(2));
     expect(readKinds(0)).to.include.members(['hems.window', 'hems.windoworg', 'hems.account']);
     const privateReads = orderTxs.map((tx) => tx.privateReadHashes.length);

@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import {
-  MAX_REVEALED_ORDERS,
-  MAX_REVEALED_RECORD_BYTES,
-  MAX_WINDOW_ORDERS,
-} from '../src/contracts/auction-contract';
-import { canonicalJson, DEFAULT_SETTINGS, normalizeSerial } from '@hems/protocol';
+import { MAX_REVEALED_ORDERS, MAX_REVEALED_RECORD_BYTES, MAX_WINDOW_ORDERS } from '../src/auction/reveal';
+import { canonicalJson, normalizeSerial } from '@hems/protocol';
 import { HOME_REF_SECRET_KEY } from '../src/lib/keys';
 import { collectionOf } from '@hems/protocol';
 import { availabilityReferenceOfOrder } from '../src/auction/references';
 import { identities } from './support/fake-ledger';
+import { itemAt } from './support/lists';
 import { AuctionScenario, CURRENCY } from './support/auction';
 import type { TestDevice } from './support/pki';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
@@ -30,41 +27,18 @@ async function revoke(s: AuctionScenario, org: string, device: TestDevice): Prom
 describe('auction: orders of revoked devices', () => {
   const windowId = 'w-revoked';
   let s: AuctionScenario;
-  let d: Record<string, TestDevice>;
+  let d: Record<'cheapSeller' | 'seller' | 'buyerA' | 'buyerB', TestDevice>;
 
   before(async () => {
     s = await AuctionScenario.create();
-    d = {
-      cheapSeller: await s.device(UTILITY_A, 'bus-1'),
-      seller: await s.device(UTILITY_A, 'bus-1'),
-      buyerA: await s.device(UTILITY_A, 'bus-1'),
-      buyerB: await s.device(UTILITY_B, 'bus-1'),
-    };
+    d = await s.devices({ cheapSeller: UTILITY_A, seller: UTILITY_A, buyerA: UTILITY_A, buyerB: UTILITY_B });
     await s.openWindow(windowId, { revealGapMs: 10 * MINUTE });
-    await s.openAccount(UTILITY_A, d.cheapSeller.homeId);
-    await s.openAccount(UTILITY_A, d.seller.homeId);
-    await s.deposit(UTILITY_A, d.buyerA.homeId, '1');
-    await s.deposit(UTILITY_B, d.buyerB.homeId, '1');
-    await s.postAvailability(UTILITY_A, windowId, [
-      { homeId: d.cheapSeller.homeId, energyKwh: 2 },
-      { homeId: d.seller.homeId, energyKwh: 2 },
+    await s.placeOrders(windowId, [
+      { org: UTILITY_A, device: d.cheapSeller, side: 'offer', energyKwh: 2, limitPrice: 10 },
+      { org: UTILITY_A, device: d.seller, side: 'offer', energyKwh: 2, limitPrice: 20 },
+      { org: UTILITY_A, device: d.buyerA, side: 'bid', energyKwh: 1, limitPrice: 40, escrow: '0.2' },
+      { org: UTILITY_B, device: d.buyerB, side: 'bid', energyKwh: 2, limitPrice: 50, escrow: '0.5' },
     ]);
-    await s.submitOrder(UTILITY_A, d.cheapSeller, { windowId, side: 'offer', energyKwh: 2, limitPrice: 10 });
-    await s.submitOrder(UTILITY_A, d.seller, { windowId, side: 'offer', energyKwh: 2, limitPrice: 20 });
-    await s.submitOrder(UTILITY_A, d.buyerA, {
-      windowId,
-      side: 'bid',
-      energyKwh: 1,
-      limitPrice: 40,
-      escrow: '0.2',
-    });
-    await s.submitOrder(UTILITY_B, d.buyerB, {
-      windowId,
-      side: 'bid',
-      energyKwh: 2,
-      limitPrice: 50,
-      escrow: '0.5',
-    });
   });
 
   it('keeps the serial of the signing device certificate in the private order record', () => {
@@ -92,7 +66,7 @@ describe('auction: orders of revoked devices', () => {
     // Only the remaining pair trades: A's buyer (1 kWh at 40) with the 20 offer, at 30.
     expect(clearing.trades.map((trade) => [trade.energyWh, trade.price])).to.deep.equal([[1000, 300000]]);
     const sellerAccount = await s.accountIdOf(UTILITY_A, d.seller.homeId);
-    expect(clearing.trades[0].sellerAccount).to.equal(sellerAccount);
+    expect(itemAt(clearing.trades, 0).sellerAccount).to.equal(sellerAccount);
   });
 
   it('refunds the revoked device’s bid in full, like a bid that did not trade', async () => {
@@ -116,32 +90,17 @@ describe('auction: orders of revoked devices', () => {
 describe('auction: offers above the available energy at the reveal', () => {
   const windowId = 'w-lowered';
   let s: AuctionScenario;
-  let d: Record<string, TestDevice>;
+  let d: Record<'lowered' | 'exact' | 'buyer', TestDevice>;
 
   before(async () => {
     s = await AuctionScenario.create();
-    d = {
-      lowered: await s.device(UTILITY_A, 'bus-1'),
-      exact: await s.device(UTILITY_A, 'bus-1'),
-      buyer: await s.device(UTILITY_B, 'bus-1'),
-    };
+    d = await s.devices({ lowered: UTILITY_A, exact: UTILITY_A, buyer: UTILITY_B });
     await s.openWindow(windowId);
-    await s.openAccount(UTILITY_A, d.lowered.homeId);
-    await s.openAccount(UTILITY_A, d.exact.homeId);
-    await s.deposit(UTILITY_B, d.buyer.homeId, '1');
-    await s.postAvailability(UTILITY_A, windowId, [
-      { homeId: d.lowered.homeId, energyKwh: 3 },
-      { homeId: d.exact.homeId, energyKwh: 2 },
+    await s.placeOrders(windowId, [
+      { org: UTILITY_A, device: d.lowered, side: 'offer', energyKwh: 3, limitPrice: 10 },
+      { org: UTILITY_A, device: d.exact, side: 'offer', energyKwh: 2, limitPrice: 20 },
+      { org: UTILITY_B, device: d.buyer, side: 'bid', energyKwh: 5, limitPrice: 50, escrow: '0.5' },
     ]);
-    await s.submitOrder(UTILITY_A, d.lowered, { windowId, side: 'offer', energyKwh: 3, limitPrice: 10 });
-    await s.submitOrder(UTILITY_A, d.exact, { windowId, side: 'offer', energyKwh: 2, limitPrice: 20 });
-    await s.submitOrder(UTILITY_B, d.buyer, {
-      windowId,
-      side: 'bid',
-      energyKwh: 5,
-      limitPrice: 50,
-      escrow: '0.5',
-    });
     // The meter head-end lowers the first prosumer's export forecast after its offer.
     await s.postAvailability(UTILITY_A, windowId, [{ homeId: d.lowered.homeId, energyKwh: 2.999 }]);
     s.ledger.advance(15 * MINUTE);
@@ -152,7 +111,7 @@ describe('auction: offers above the available energy at the reveal', () => {
     expect(part).to.include({ withdrawnOffers: 1 });
     expect(part.revealed).to.include({ count: 1 });
     // An offer exactly at its availability is revealed.
-    const record = JSON.parse(s.ledger.committed[s.ledger.committed.length - 1].publicWrites[0].value) as {
+    const record = JSON.parse(itemAt(s.ledger.lastCommitted().publicWrites, 0).value) as {
       revealed: { orders: string[] };
     };
     const revealed = record.revealed.orders.map((text) => JSON.parse(text) as { accountId: string });
@@ -230,8 +189,7 @@ describe('auction: sizes of a reveal and a clearing', function () {
   it('answers ClearWindow with a summary; the full clearing is read with GetClearing', async () => {
     const s = await AuctionScenario.create();
     await s.tradingWindow('w-summary');
-    await s.reveal('w-summary', UTILITY_A);
-    await s.reveal('w-summary', UTILITY_B);
+    await s.revealAll('w-summary');
     const summary = await s.clearWindow('w-summary');
     expect(Object.keys(summary).sort()).to.deep.equal([
       'clearedAt',
@@ -276,12 +234,12 @@ describe('auction: sizes of a reveal and a clearing', function () {
         peer: org,
         transient: { refs: JSON.stringify(refs) },
       });
-      const written = s.ledger.committed[s.ledger.committed.length - 1].publicWrites[0].value;
+      const written = itemAt(s.ledger.lastCommitted().publicWrites, 0).value;
       expect(Buffer.byteLength(written)).to.be.below(MAX_REVEALED_RECORD_BYTES);
     }
     const summary = await s.clearWindow(id);
     expect(summary.trades).to.equal(MAX_REVEALED_ORDERS);
-    const tx = s.ledger.committed[s.ledger.committed.length - 1];
+    const tx = s.ledger.lastCommitted();
     const blockBytes =
       tx.publicWrites.reduce((sum, write) => sum + Buffer.byteLength(write.value), 0) +
       Buffer.byteLength(tx.response);
@@ -302,19 +260,7 @@ describe('auction: sizes of a reveal and a clearing', function () {
       /transient field 'refs' is larger than 335002 bytes: one utility may reveal at most 5000 orders in window w-many .*list at most 5000; those left out do not trade, and ReleaseEscrow with transient accounts refunds their escrows/,
     );
     // With four utilities on the channel each may reveal a quarter of the window's orders.
-    await s.ledger.invoke(identities.dso(), async (ctx) => {
-      await ctx.stub.putState(
-        ctx.keys.settings(),
-        Buffer.from(
-          canonicalJson({
-            ...DEFAULT_SETTINGS,
-            utilityMspIds: [UTILITY_A, UTILITY_B, 'UtilityCMSP', 'UtilityDMSP'],
-            version: 1,
-          }),
-        ),
-      );
-      return '';
-    });
+    await s.setUtilities([UTILITY_A, UTILITY_B, 'UtilityCMSP', 'UtilityDMSP']);
     await s.openWindow('w-four');
     s.ledger.advance(15 * MINUTE);
     await expectRefusal(

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario } from './support/auction';
-import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
+import { itemAt } from './support/lists';
+import { MINUTE, UTILITY_A, UTILITY_B, callersOtherThan, expectRefusal } from './support/scenario';
 
 const windowId = 'w-reveal';
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -22,15 +23,10 @@ describe('auction: reveal, clearing and audit', () => {
   });
 
   it('refuses a reveal to the wrong roles and on another org’s peer', async () => {
-    for (const caller of [
-      identities.meter(),
-      identities.dso(),
-      identities.market(),
-      identities.auditor(),
-      identities.device(),
-    ]) {
+    for (const { caller, peer } of callersOtherThan(['relay', 'admin'])) {
       await expectRefusal(
         s.ledger.invoke(caller, (ctx) => s.auction.RevealOrders(ctx, windowId), {
+          peer,
           transient: { refs: '[]' },
         }),
         'FORBIDDEN',
@@ -76,12 +72,13 @@ describe('auction: reveal, clearing and audit', () => {
   it('writes the exact private bytes of each order into the utility’s window record, once per utility', async () => {
     const before = s.ledger.committed.length;
     await s.reveal(windowId, UTILITY_B);
-    const tx = s.ledger.committed[before];
+    const tx = s.ledger.committedAt(before);
     // One public write, to the record OpenTradingWindow created with a policy naming B's peer.
     expect(tx.publicWrites).to.have.length(1);
     expect(tx.endorsement).to.equal('single');
-    expect(s.ledger.keyPolicyOrgs(tx.publicWrites[0].key)).to.deep.equal([UTILITY_B]);
-    const record = JSON.parse(tx.publicWrites[0].value) as { revealed: { count: number; orders: string[] } };
+    const write = itemAt(tx.publicWrites, 0);
+    expect(s.ledger.keyPolicyOrgs(write.key)).to.deep.equal([UTILITY_B]);
+    const record = JSON.parse(write.value) as { revealed: { count: number; orders: string[] } };
     expect(record.revealed.count).to.equal(2);
     expect(record.revealed.orders).to.have.length(2);
     const collection = s.ledger.collection(`${UTILITY_B}PrivateCollection`);
@@ -92,7 +89,7 @@ describe('auction: reveal, clearing and audit', () => {
     }
     // GetWindow shows the count, not the orders' bytes.
     const parts = (await s.getWindow(windowId)).parts as { revealed: Record<string, unknown> }[];
-    expect(Object.keys(parts[1].revealed).sort()).to.deep.equal(['count', 'revealedAt', 'txId']);
+    expect(Object.keys(itemAt(parts, 1).revealed).sort()).to.deep.equal(['count', 'revealedAt', 'txId']);
     expect(tx.events).to.deep.equal([
       { name: 'OrdersRevealed', payload: JSON.stringify({ count: 2, org: UTILITY_B, windowId }) },
     ]);
@@ -127,7 +124,7 @@ describe('auction: reveal, clearing and audit', () => {
     const key = [...s.ledger.state.keys()].find((k) => k.includes('hems.windoworg') && k.includes(windowId))!;
     const original = s.ledger.state.get(key)!;
     const part = JSON.parse(original.toString('utf8')) as { revealed: { orders: string[] } };
-    const order = JSON.parse(part.revealed.orders[0]) as { payload: string };
+    const order = JSON.parse(itemAt(part.revealed.orders, 0)) as { payload: string };
     const payload = JSON.parse(order.payload) as { limitPrice: number };
     payload.limitPrice = payload.limitPrice === 40 ? 45 : payload.limitPrice + 1;
     part.revealed.orders[0] = JSON.stringify({ ...order, payload: JSON.stringify(payload) });
@@ -147,12 +144,12 @@ describe('auction: reveal, clearing and audit', () => {
     const orderKeys = [...collection.keys()].filter((key) => key.includes('hems.order\u0000w-reveal'));
     expect(orderKeys).to.have.length(2);
     const saved = orderKeys.map((key) => [key, collection.get(key)!] as const);
-    collection.delete(orderKeys[0]);
+    collection.delete(itemAt(orderKeys, 0));
     const purged = await s.audit(windowId);
     expect(purged).to.include({ matches: true, sameResult: true, ordersVerified: 3, ordersPurged: 1 });
     expect(purged.ordersMismatched).to.deep.equal([]);
     // Once all are purged, the match rests on the recomputed clearing alone.
-    collection.delete(orderKeys[1]);
+    collection.delete(itemAt(orderKeys, 1));
     expect(await s.audit(windowId)).to.include({ matches: true, ordersVerified: 2, ordersPurged: 2 });
     // A published clearing that the revealed orders do not give is still detected.
     const clearingKey = [...s.ledger.state.keys()].find((key) => key.includes('hems.clearing'))!;

@@ -2,9 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { buyerCharges, deliveryTotals, sellerPayments, tradeIdOf } from '../src/auction/settlement';
 import type { TradeRecord } from '../src/auction/window';
-import { identities, type TestIdentity } from './support/fake-ledger';
+import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY, type Clearing } from './support/auction';
-import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
+import { itemAt } from './support/lists';
+import { MINUTE, UTILITY_A, UTILITY_B, callersOtherThan, expectRefusal } from './support/scenario';
 
 const windowId = 'w-settle';
 
@@ -15,8 +16,7 @@ describe('auction: delivery reports and settlement refusals', () => {
   before(async () => {
     s = await AuctionScenario.create();
     await s.tradingWindow(windowId);
-    await s.reveal(windowId, UTILITY_A);
-    await s.reveal(windowId, UTILITY_B);
+    await s.revealAll(windowId);
   });
 
   it('refuses a report or a settlement before the clearing', async () => {
@@ -36,23 +36,14 @@ describe('auction: delivery reports and settlement refusals', () => {
 
   it('refuses a report to every identity but the utility’s meter head-end on its own peer', async () => {
     const readings = s.fullReadings(clearing.trades, UTILITY_A);
-    const callers: [TestIdentity, string][] = [
-      [identities.relay(), UTILITY_A],
-      [identities.admin(), UTILITY_A],
-      [identities.dso(), 'DSOMSP'],
-      [identities.market(), 'DSOMSP'],
-      [identities.auditor(), 'RegulatorMSP'],
-      [identities.device(), UTILITY_A],
-      [identities.meter(UTILITY_B), UTILITY_A],
-    ];
-    for (const [caller, peer] of callers) {
+    for (const { caller, peer } of callersOtherThan(['meter'])) {
       await expectRefusal(s.report(windowId, UTILITY_A, readings, { caller, peer }), 'FORBIDDEN');
     }
   });
 
   it('refuses missing, unknown, repeated and hostile readings without echoing them', async () => {
     const full = s.fullReadings(clearing.trades, UTILITY_A);
-    const first = full[0];
+    const first = itemAt(full, 0);
     const cases: [unknown, RegExp][] = [
       [full.slice(1), /must cover every trade side/],
       [[...full, { tradeId: 't99', side: 'bid', energyKwh: 1 }], /at most/],
@@ -99,15 +90,7 @@ describe('auction: delivery reports and settlement refusals', () => {
   });
 
   it('refuses a settlement to every identity but the utility’s relay or admin on its own peer', async () => {
-    const callers: [TestIdentity, string][] = [
-      [identities.meter(), UTILITY_A],
-      [identities.dso(), 'DSOMSP'],
-      [identities.market(), 'DSOMSP'],
-      [identities.auditor(), 'RegulatorMSP'],
-      [identities.device(), UTILITY_A],
-      [identities.relay(UTILITY_B), UTILITY_A],
-    ];
-    for (const [caller, peer] of callers) {
+    for (const { caller, peer } of callersOtherThan(['relay', 'admin'])) {
       await expectRefusal(
         s.ledger.invoke(caller, (ctx) => s.auction.SettleWindow(ctx, windowId), { peer }),
         'FORBIDDEN',
@@ -142,20 +125,12 @@ describe('auction: delivery reports and settlement refusals', () => {
     const seller = await t.device(UTILITY_A, 'bus-1');
     const buyer = await t.device(UTILITY_A, 'bus-1');
     await t.openWindow('w-one');
-    await t.deposit(UTILITY_A, buyer.homeId, '1');
-    await t.openAccount(UTILITY_A, seller.homeId);
-    await t.postAvailability(UTILITY_A, 'w-one', [{ homeId: seller.homeId, energyKwh: 1 }]);
-    await t.submitOrder(UTILITY_A, seller, { windowId: 'w-one', side: 'offer', energyKwh: 1, limitPrice: 1 });
-    await t.submitOrder(UTILITY_A, buyer, {
-      windowId: 'w-one',
-      side: 'bid',
-      energyKwh: 1,
-      limitPrice: 2,
-      escrow: '0.1',
-    });
+    await t.placeOrders('w-one', [
+      { org: UTILITY_A, device: seller, side: 'offer', energyKwh: 1, limitPrice: 1 },
+      { org: UTILITY_A, device: buyer, side: 'bid', energyKwh: 1, limitPrice: 2, escrow: '0.1' },
+    ]);
     t.ledger.advance(30 * MINUTE);
-    await t.reveal('w-one', UTILITY_A);
-    await t.reveal('w-one', UTILITY_B);
+    await t.revealAll('w-one');
     await t.clear('w-one');
     await expectRefusal(t.report('w-one', UTILITY_B, []), 'FAILED_PRECONDITION', /no trades/);
     await expectRefusal(t.settle('w-one', UTILITY_B), 'FAILED_PRECONDITION', /no trades/);
@@ -253,105 +228,167 @@ describe('auction: settlement arithmetic (properties)', () => {
   });
 });
 
+/** One random order of the ledger property: its utility, side and amounts, and how it is settled. */
+interface RandomOrder {
+  readonly org: string;
+  readonly side: 'offer' | 'bid';
+  readonly energyKwh: number;
+  readonly limitPrice: number;
+  /** Fraction of its traded energy each utility's meter reports as delivered. */
+  readonly delivered: number;
+  /** Padding of a bid's escrow above its value, in 1/10000 currency. */
+  readonly pad: number;
+  /** Whether the utilities with trades release escrows before their delivery reports. */
+  readonly releaseFirst: boolean;
+}
+
+const ORDER_ORGS = [UTILITY_A, UTILITY_B];
+
+/** A bid's escrow in value units: its value rounded up to 4 decimals of currency, plus the padding. */
+function escrowUnitsOf(order: RandomOrder): bigint {
+  const value = BigInt(Math.round(order.energyKwh * 1000)) * BigInt(Math.round(order.limitPrice * 10000));
+  return ((value + 999_999n) / 1_000_000n) * 1_000_000n + BigInt(order.pad) * 1_000_000n;
+}
+
+/** Value units as the currency amount an order payload carries (4 decimals). */
+function currencyOf(units: bigint): string {
+  return `${units / CURRENCY}.${(units % CURRENCY).toString().padStart(10, '0').slice(0, 4)}`;
+}
+
+/**
+ * Places the random orders in window `id` (each offer up to its home's available energy, each bid
+ * from an account with 100 currency). Answers the accounts of the bids with an escrow, by utility, and the tokens
+ * deposited.
+ */
+async function placeRandomOrders(
+  s: AuctionScenario,
+  id: string,
+  orders: readonly RandomOrder[],
+): Promise<{ bidders: Map<string, string[]>; deposited: bigint }> {
+  const bidders = new Map<string, string[]>(ORDER_ORGS.map((org) => [org, []]));
+  let deposited = 0n;
+  for (const order of orders) {
+    const device = await s.device(order.org, 'bus-1');
+    const placed = {
+      windowId: id,
+      side: order.side,
+      energyKwh: order.energyKwh,
+      limitPrice: order.limitPrice,
+    };
+    if (order.side === 'offer') {
+      await s.openAccount(order.org, device.homeId);
+      await s.postAvailability(order.org, id, [{ homeId: device.homeId, energyKwh: order.energyKwh }]);
+      await s.submitOrder(order.org, device, placed);
+    } else {
+      const account = await s.deposit(order.org, device.homeId, '100');
+      const escrow = escrowUnitsOf(order);
+      // A bid worth nothing (limit price 0) without padding escrows nothing: there is nothing to
+      // refund, and ReleaseEscrow refuses to list its account.
+      if (escrow > 0n) {
+        bidders.get(order.org)?.push(account.accountId);
+      }
+      deposited += 100n * CURRENCY;
+      await s.submitOrder(order.org, device, { ...placed, escrow: currencyOf(escrow) });
+    }
+  }
+  return { bidders, deposited };
+}
+
+/**
+ * Utilities without trades release their bids' escrows (an excluded one lists all of its bidders'
+ * accounts); those with trades may do it before their delivery report or leave it to the report,
+ * or to their settlement if they never report.
+ */
+async function releaseEscrows(
+  s: AuctionScenario,
+  id: string,
+  tradeOrgs: readonly string[],
+  revealing: readonly string[],
+  releaseFirst: boolean,
+  bidders: ReadonlyMap<string, readonly string[]>,
+): Promise<void> {
+  for (const org of ORDER_ORGS) {
+    if (!tradeOrgs.includes(org) || releaseFirst) {
+      await s.releaseEscrow(id, org);
+    }
+    const accounts = bidders.get(org) ?? [];
+    if (!revealing.includes(org) && accounts.length > 0) {
+      await s.releaseEscrow(id, org, { accounts });
+    }
+  }
+}
+
+/**
+ * The reporting utilities report `fraction` of their traded energy after the delivery; the others
+ * miss reportBy; then every utility with trades settles, in order or reversed, conserving tokens.
+ */
+async function reportAndSettle(
+  s: AuctionScenario,
+  id: string,
+  clearing: Clearing,
+  tradeOrgs: readonly string[],
+  reporting: readonly string[],
+  fraction: number,
+  reverseSettlement: boolean,
+): Promise<void> {
+  const deposited = s.totalTokens();
+  s.ledger.advance(15 * MINUTE);
+  for (const org of tradeOrgs.filter((candidate) => reporting.includes(candidate))) {
+    await s.report(id, org, s.fullReadings(clearing.trades, org, fraction));
+  }
+  if (tradeOrgs.some((org) => !reporting.includes(org))) {
+    s.ledger.advance(MINUTE);
+  }
+  for (const org of reverseSettlement ? [...tradeOrgs].reverse() : tradeOrgs) {
+    await s.settle(id, org);
+    expect(s.totalTokens()).to.equal(deposited);
+  }
+}
+
 describe('auction: random windows on the ledger (properties)', function () {
   this.timeout(300_000);
 
   it('conserve tokens, keep every amount non-negative and always audit to a match', async () => {
-    const orderArbitrary = fc.record({
-      org: fc.constantFrom(UTILITY_A, UTILITY_B),
-      side: fc.constantFrom('offer', 'bid'),
+    const orderArbitrary: fc.Arbitrary<RandomOrder> = fc.record({
+      org: fc.constantFrom(...ORDER_ORGS),
+      side: fc.constantFrom('offer' as const, 'bid' as const),
       energyKwh: fc.integer({ min: 1, max: 5000 }).map((wh) => wh / 1000),
       limitPrice: fc.integer({ min: 0, max: 2000 }).map((p) => p / 10),
       delivered: fc.double({ min: 0, max: 1.2, noNaN: true }),
       pad: fc.integer({ min: 0, max: 1000 }),
       releaseFirst: fc.boolean(),
     });
-    const orgs = [UTILITY_A, UTILITY_B];
     await fc.assert(
       fc.asyncProperty(
         fc.array(orderArbitrary, { minLength: 1, maxLength: 6 }),
         fc.constantFrom('pay-as-clear', 'pay-as-bid'),
         // Utilities that reveal in time and that report their delivery; the others miss the
         // deadlines (revealBy is the close here, reportBy a minute after the delivery).
-        fc.subarray(orgs),
-        fc.subarray(orgs),
+        fc.subarray(ORDER_ORGS),
+        fc.subarray(ORDER_ORGS),
         fc.boolean(),
         async (orders, rule, revealing, reporting, reverseSettlement) => {
           const s = await AuctionScenario.create();
           const id = 'w-prop';
           await s.openWindow(id, { pricingRule: rule, reportGraceSeconds: 60 });
-          const bidders = new Map<string, string[]>(orgs.map((org) => [org, []]));
-          let deposited = 0n;
-          for (const order of orders) {
-            const device = await s.device(order.org, 'bus-1');
-            if (order.side === 'offer') {
-              await s.openAccount(order.org, device.homeId);
-              await s.postAvailability(order.org, id, [
-                { homeId: device.homeId, energyKwh: order.energyKwh },
-              ]);
-              await s.submitOrder(order.org, device, {
-                windowId: id,
-                side: 'offer',
-                energyKwh: order.energyKwh,
-                limitPrice: order.limitPrice,
-              });
-            } else {
-              // The bid's value rounded up to 4 decimals of currency, plus a random padding.
-              const value =
-                BigInt(Math.round(order.energyKwh * 1000)) * BigInt(Math.round(order.limitPrice * 10000));
-              const escrowUnits =
-                ((value + 999_999n) / 1_000_000n) * 1_000_000n + BigInt(order.pad) * 1_000_000n;
-              const escrow = `${escrowUnits / CURRENCY}.${(escrowUnits % CURRENCY).toString().padStart(10, '0').slice(0, 4)}`;
-              const account = await s.deposit(order.org, device.homeId, '100');
-              bidders.get(order.org)!.push(account.accountId);
-              deposited += 100n * CURRENCY;
-              await s.submitOrder(order.org, device, {
-                windowId: id,
-                side: 'bid',
-                energyKwh: order.energyKwh,
-                limitPrice: order.limitPrice,
-                escrow,
-              });
-            }
-          }
+          const { bidders, deposited } = await placeRandomOrders(s, id, orders);
           expect(s.totalTokens()).to.equal(deposited);
           s.ledger.advance(15 * MINUTE);
           for (const org of revealing) {
             await s.reveal(id, org);
           }
           const clearing = await s.clear(id);
-          expect(clearing.excludedOrgs).to.deep.equal(orgs.filter((org) => !revealing.includes(org)));
+          expect(clearing.excludedOrgs).to.deep.equal(ORDER_ORGS.filter((org) => !revealing.includes(org)));
           expect((await s.audit(id)).matches).to.equal(true);
           expect(s.totalTokens()).to.equal(deposited);
           const tradeOrgs = [
             ...new Set(clearing.trades.flatMap((trade) => [trade.sellerOrg, trade.buyerOrg])),
           ];
-          // Utilities without trades release their bids' escrows (an excluded one lists all of its
-          // bidders' accounts); those with trades may do it before their delivery report or leave
-          // it to the report, or to their settlement if they never report.
-          for (const org of orgs) {
-            if (!tradeOrgs.includes(org) || orders[0].releaseFirst) {
-              await s.releaseEscrow(id, org);
-            }
-            const accounts = bidders.get(org)!;
-            if (!revealing.includes(org) && accounts.length > 0) {
-              await s.releaseEscrow(id, org, { accounts });
-            }
-          }
+          const first = itemAt(orders, 0);
+          await releaseEscrows(s, id, tradeOrgs, revealing, first.releaseFirst, bidders);
           expect(s.totalTokens()).to.equal(deposited);
           if (clearing.trades.length > 0) {
-            s.ledger.advance(15 * MINUTE);
-            for (const org of tradeOrgs.filter((candidate) => reporting.includes(candidate))) {
-              const fraction = orders[0].delivered;
-              await s.report(id, org, s.fullReadings(clearing.trades, org, fraction));
-            }
-            if (tradeOrgs.some((org) => !reporting.includes(org))) {
-              s.ledger.advance(MINUTE);
-            }
-            for (const org of reverseSettlement ? [...tradeOrgs].reverse() : tradeOrgs) {
-              await s.settle(id, org);
-              expect(s.totalTokens()).to.equal(deposited);
-            }
+            await reportAndSettle(s, id, clearing, tradeOrgs, reporting, first.delivered, reverseSettlement);
           }
           expect((await s.getWindow(id)).status).to.equal('SETTLED');
           await s.claimGridShare(id);

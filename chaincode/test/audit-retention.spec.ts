@@ -8,8 +8,7 @@ const collectionA = `${UTILITY_A}PrivateCollection`;
 
 describe('GetSlotHistory', () => {
   it('lists every version of the slot and its aggregates with tx ids and times, in time order', async () => {
-    const s = await Scenario.create();
-    await s.openSlot(slotId);
+    const s = await Scenario.withSlot(slotId);
     s.ledger.advance(15 * MINUTE);
     await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
     s.ledger.advance(MINUTE);
@@ -67,8 +66,7 @@ describe('VerifyForecastProof', () => {
       .then((text) => JSON.parse(text) as Record<string, unknown>);
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
     const device = await s.device(UTILITY_A, 'bus-1');
     await s.submit(UTILITY_A, device, { slotId, lower: 1.5, upper: 2.75, nonce });
     homeRef = await s.homeRef(UTILITY_A, device, slotId);
@@ -127,8 +125,7 @@ describe('SettleSlot and PurgeForecasts', () => {
     s.ledger.invoke(who, (ctx) => s.timeslot.SettleSlot(ctx, slotId));
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
     await s.submitMany(slotId, UTILITY_A, 'bus-1', [
       [1, 2],
       [2, 3],

@@ -71,8 +71,7 @@ describe('consumption reports', () => {
   };
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
     bus1 = await s.submitMany(slotId, UTILITY_A, 'bus-1', BUS1);
     bus2 = await s.submitMany(slotId, UTILITY_A, 'bus-2', [
       [1, 3],

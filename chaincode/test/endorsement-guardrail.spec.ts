@@ -56,7 +56,7 @@ describe('fake ledger: endorsement guardrail', () => {
   it('lets a majority transaction create a key and give it a policy naming one org', async () => {
     await write('part', { policyOrg: UTILITY_A, peer: 'DSOMSP' });
     expect(ledger.keyPolicyOrgs('part')).to.deep.equal([UTILITY_A]);
-    const tx = ledger.committed[0];
+    const tx = ledger.committedAt(0);
     expect(tx).to.include({ endorsement: 'majority', endorser: 'DSOMSP' });
     const policy = await ledger.evaluate(relay, async (ctx) =>
       Buffer.from(await ctx.stub.getStateValidationParameter('part')).toString('hex'),
@@ -68,8 +68,8 @@ describe('fake ledger: endorsement guardrail', () => {
     await write('part-a', { policyOrg: UTILITY_A, peer: 'DSOMSP' });
     await write('part-b', { policyOrg: UTILITY_B, peer: 'DSOMSP' });
     await write('part-a', { touchPrivate: true });
-    expect(ledger.committed[2]).to.include({ endorsement: 'single' });
-    expect(ledger.committed[2].endorsers).to.deep.equal([UTILITY_A]);
+    expect(ledger.committedAt(2)).to.include({ endorsement: 'single' });
+    expect(ledger.committedAt(2).endorsers).to.deep.equal([UTILITY_A]);
     await expectRefusal(
       write('part-b', { touchPrivate: true }),
       'ENDORSEMENT_POLICY_FAILURE',

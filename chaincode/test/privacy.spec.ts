@@ -3,7 +3,15 @@ import { expect } from 'chai';
 import { canonicalJson } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
 import { freshNonce, type TestDevice } from './support/pki';
-import { MINUTE, Scenario, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
+import { itemAt } from './support/lists';
+import {
+  MINUTE,
+  Scenario,
+  UTILITY_A,
+  UTILITY_B,
+  expectRefusal,
+  expectRelayTransactions,
+} from './support/scenario';
 
 const slotId = 'slot-p';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -33,6 +41,11 @@ function spellings(kw: number): RegExp[] {
   return [new RegExp(`(?<![0-9.])${text}(?![0-9])`), new RegExp(`[:,\\[]${Math.round(kw * 1000)}(?![0-9.])`)];
 }
 
+/** The consumption total of a dispatched bus before any of `pendingOrgs` published a summary. */
+function noConsumptionYet(pendingOrgs: string[]): Record<string, unknown> {
+  return { homes: 0, withheldHomes: 0, drawnKw: 0, nonCompliant: 0, orgs: [], withheldOrgs: [], pendingOrgs };
+}
+
 describe('privacy (P1, P2, P3) of a full slot', () => {
   let s: Scenario;
   let devices: TestDevice[];
@@ -40,8 +53,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
   const nonces: string[] = [];
 
   before(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
     devices = [];
     for (const [org, list] of [
       [UTILITY_A, A_BUS1],
@@ -64,7 +76,10 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
       [1.625, 77.75],
       [1.2345, 2.125],
     ]) {
-      await expectRefusal(s.submit(UTILITY_A, devices[0], { slotId, lower, upper }), 'INVALID_ARGUMENT');
+      await expectRefusal(
+        s.submit(UTILITY_A, itemAt(devices, 0), { slotId, lower, upper }),
+        'INVALID_ARGUMENT',
+      );
     }
     s.ledger.advance(15 * MINUTE);
     await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
@@ -78,18 +93,8 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
       'NOT_FOUND',
     );
 
-    // Everything a channel member outside the home's utility gets to see: public writes and their
-    // keys, read-set key names, events, submitted transactions' responses, and every error text.
-    publicSurface = JSON.stringify({
-      committed: s.ledger.committed.map((tx) => ({
-        writes: tx.publicWrites,
-        reads: tx.publicReads,
-        events: tx.events,
-        response: tx.response,
-        hashes: tx.privateWriteHashes,
-      })),
-      errors: s.ledger.errors,
-    });
+    // Everything a channel member outside the home's utility gets to see.
+    publicSurface = s.ledger.publicSurface();
   });
 
   it('publishes the per-bus sums (and withholds the bus below k)', async () => {
@@ -105,15 +110,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         withheldOrgs: [],
         pendingOrgs: [],
         // Dispatched, but no consumption summary published yet.
-        consumption: {
-          homes: 0,
-          withheldHomes: 0,
-          drawnKw: 0,
-          nonCompliant: 0,
-          orgs: [],
-          withheldOrgs: [],
-          pendingOrgs: [UTILITY_A, UTILITY_B],
-        },
+        consumption: noConsumptionYet([UTILITY_A, UTILITY_B]),
       },
       {
         bus: 'bus-2',
@@ -124,15 +121,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         orgs: [],
         withheldOrgs: [UTILITY_A],
         pendingOrgs: [],
-        consumption: {
-          homes: 0,
-          withheldHomes: 0,
-          drawnKw: 0,
-          nonCompliant: 0,
-          orgs: [],
-          withheldOrgs: [],
-          pendingOrgs: [UTILITY_A],
-        },
+        consumption: noConsumptionYet([UTILITY_A]),
       },
     ]);
   });
@@ -166,15 +155,10 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
   });
 
   it('P2: homes never create transactions; every forecast transaction is created by a relay of its utility', () => {
-    const forecastTxs = s.ledger.committed.filter((tx) =>
-      tx.privateKeys.some((k) => k.key.includes('hems.forecast')),
-    );
-    expect(forecastTxs).to.have.length(11);
+    const forecastTxs = s.ledger.committedWithPrivateKey('hems.forecast');
+    expectRelayTransactions(forecastTxs, 11);
     for (const tx of forecastTxs) {
-      expect(tx.creatorRole).to.equal('relay');
-      expect(tx.endorser).to.equal(tx.creator);
       expect(tx.publicWrites).to.deep.equal([]);
-      expect(tx.events).to.deep.equal([]);
     }
   });
 

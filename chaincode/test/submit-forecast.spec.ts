@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { identities } from './support/fake-ledger';
+import { identities, type InvokeOptions } from './support/fake-ledger';
 import { createCa, freshNonce, issueDevice, signForecast, signPayload, type TestDevice } from './support/pki';
 import { MINUTE, Scenario, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
@@ -24,8 +24,7 @@ describe('SubmitForecast', () => {
     submitRaw({ ...signPayload(by, Buffer.from(text)) });
 
   beforeEach(async () => {
-    s = await Scenario.create();
-    await s.openSlot(slotId);
+    s = await Scenario.withSlot(slotId);
     device = await s.device(UTILITY_A, 'bus-1');
   });
 
@@ -169,33 +168,18 @@ describe('SubmitForecast', () => {
     it('with a signature that does not verify: tampered payload, another key, garbage', async () => {
       const signed = signForecast(device, { slotId, lower: 1, upper: 2 });
       const tampered = Buffer.from(signed.payload.toString().replace('"upper":2', '"upper":9'));
-      await expectRefusal(
-        submitRaw({ ...signed, payload: tampered }),
-        'FORBIDDEN',
-        /signature does not verify/,
-      );
       const other = await s.device(UTILITY_A, 'bus-1');
       const byOther = signForecast(other, { slotId, lower: 1, upper: 2 });
-      await expectRefusal(
-        submitRaw({ ...byOther, certificate: device.pem }),
-        'FORBIDDEN',
-        /signature does not verify/,
-      );
-      await expectRefusal(
-        submitRaw({ ...signed, signature: randomBytes(70) }),
-        'FORBIDDEN',
-        /signature does not verify/,
-      );
-      await expectRefusal(
-        submitRaw({ ...signed, signature: randomBytes(64) }),
-        'FORBIDDEN',
-        /signature does not verify/,
-      );
-      await expectRefusal(
-        submitRaw({ ...signed, signature: randomBytes(200) }),
-        'FORBIDDEN',
-        /signature does not verify/,
-      );
+      const forged: Record<string, Uint8Array | string>[] = [
+        { ...signed, payload: tampered },
+        { ...byOther, certificate: device.pem },
+        { ...signed, signature: randomBytes(70) },
+        { ...signed, signature: randomBytes(64) },
+        { ...signed, signature: randomBytes(200) },
+      ];
+      for (const transient of forged) {
+        await expectRefusal(submitRaw(transient), 'FORBIDDEN', /signature does not verify/);
+      }
     });
 
     it('with a certificate that is not a certificate or is oversized', async () => {
@@ -328,6 +312,14 @@ describe('SubmitForecast', () => {
   });
 
   describe('refuses by slot state', () => {
+    /** A forecast of 1-2 kW of `from` for the slot, refused as FAILED_PRECONDITION. */
+    const expectClosed = (from: TestDevice, pattern?: RegExp, options: InvokeOptions = {}): Promise<Error> =>
+      expectRefusal(
+        s.submit(UTILITY_A, from, { slotId, lower: 1, upper: 2 }, options),
+        'FAILED_PRECONDITION',
+        pattern,
+      );
+
     it('an unknown slot and a malformed slot id', async () => {
       await expectRefusal(s.submit(UTILITY_A, device, { slotId: 'slot-9', lower: 1, upper: 2 }), 'NOT_FOUND');
       await expectRefusal(
@@ -338,73 +330,58 @@ describe('SubmitForecast', () => {
 
     it('a late submission: at or after the deadline', async () => {
       s.ledger.advance(15 * MINUTE);
-      await expectRefusal(
-        s.submit(UTILITY_A, device, { slotId, lower: 1, upper: 2 }),
-        'FAILED_PRECONDITION',
-        /closed for forecasts/,
-      );
+      await expectClosed(device, /closed for forecasts/);
     });
 
     it('a device on a bus without enrolled homes of its utility in this slot', async () => {
       const stray = await s.device(UTILITY_A, 'bus-7');
-      await expectRefusal(
-        s.submit(UTILITY_A, stray, { slotId, lower: 1, upper: 2 }),
-        'FAILED_PRECONDITION',
-        /no enrolled homes/,
-      );
+      await expectClosed(stray, /no enrolled homes/);
     });
 
     it('a bus whose aggregate is already published (every enrolled home submitted)', async () => {
-      await s.submitMany(slotId, UTILITY_A, 'bus-1', [
-        [1, 2],
-        [1, 2],
-        [1, 2],
-        [1, 2],
-        [1, 2],
-      ]);
+      await s.submitMany(
+        slotId,
+        UTILITY_A,
+        'bus-1',
+        Array.from({ length: 5 }, () => [1, 2] as const),
+      );
       await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
       const late = await s.device(UTILITY_A, 'bus-1');
-      await expectRefusal(
-        s.submit(UTILITY_A, late, { slotId, lower: 1, upper: 2 }),
-        'FAILED_PRECONDITION',
-        /window is closed/,
-      );
+      await expectClosed(late, /window is closed/);
     });
 
     it('a dispatched slot', async () => {
       s.ledger.advance(15 * MINUTE);
       await s.dispatch(slotId, '0.5');
-      await expectRefusal(
-        s.submit(UTILITY_A, device, { slotId, lower: 1, upper: 2 }, { at: new Date('2026-11-21T10:05:00Z') }),
-        'FAILED_PRECONDITION',
-      );
+      await expectClosed(device, undefined, { at: new Date('2026-11-21T10:05:00Z') });
     });
   });
 
   describe('refuses when the utility is not set up', () => {
     it('without registered CA certificates or home-reference secret', async () => {
-      const fresh = await Scenario.create();
-      fresh.ledger.state.forEach((_, key) => {
-        if (key.includes('hems.orgca')) {
-          fresh.ledger.state.delete(key);
-        }
-      });
-      await fresh.openSlot(slotId);
-      const d = await fresh.device(UTILITY_A, 'bus-1');
-      await expectRefusal(
-        fresh.submit(UTILITY_A, d, { slotId, lower: 1, upper: 2 }),
-        'FAILED_PRECONDITION',
-        /RegisterOrgCAs/,
-      );
-      const noSecret = await Scenario.create();
-      noSecret.ledger.collection(collectionA).clear();
-      await noSecret.openSlot(slotId);
-      const d2 = await noSecret.device(UTILITY_A, 'bus-1');
-      await expectRefusal(
-        noSecret.submit(UTILITY_A, d2, { slotId, lower: 1, upper: 2 }),
-        'FAILED_PRECONDITION',
-        /SetHomeRefSecret/,
-      );
+      // Each set-up step undone on a fresh channel, with the refusal that names the missing step.
+      const undone: [(t: Scenario) => void, RegExp][] = [
+        [
+          (t) => {
+            for (const key of [...t.ledger.state.keys()].filter((k) => k.includes('hems.orgca'))) {
+              t.ledger.state.delete(key);
+            }
+          },
+          /RegisterOrgCAs/,
+        ],
+        [(t) => t.ledger.collection(collectionA).clear(), /SetHomeRefSecret/],
+      ];
+      for (const [undo, pattern] of undone) {
+        const fresh = await Scenario.create();
+        undo(fresh);
+        await fresh.openSlot(slotId);
+        const home = await fresh.device(UTILITY_A, 'bus-1');
+        await expectRefusal(
+          fresh.submit(UTILITY_A, home, { slotId, lower: 1, upper: 2 }),
+          'FAILED_PRECONDITION',
+          pattern,
+        );
+      }
     });
   });
 

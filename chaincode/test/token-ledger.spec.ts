@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { currencyToUnits } from '@hems/protocol';
 import { identities, type TestIdentity } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';
+import { itemAt } from './support/lists';
 import type { TestDevice } from './support/pki';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
@@ -27,9 +28,9 @@ describe('token ledger', () => {
       expect(first.escrows).to.deep.equal({});
       expect(accountId).to.match(/^acct-[0-9a-f]{32}$/);
       expect(accountId).not.to.include(home.homeId);
-      const created = s.ledger.committed[s.ledger.committed.length - 1];
+      const created = s.ledger.lastCommitted();
       expect(created.endorsement).to.equal('majority');
-      expect(s.ledger.keyPolicyOrgs(created.publicWrites[0].key)).to.deep.equal([UTILITY_A]);
+      expect(s.ledger.keyPolicyOrgs(itemAt(created.publicWrites, 0).key)).to.deep.equal([UTILITY_A]);
       const second = await s.deposit(UTILITY_A, home.homeId, '0.0001');
       expect(second.accountId).to.equal(accountId);
       expect(second.balance).to.equal(((125n * CURRENCY) / 10n + 1_000_000n).toString());
@@ -74,7 +75,7 @@ describe('token ledger', () => {
       const prosumer = await s.device(UTILITY_A, 'bus-1');
       const opened = await s.openAccount(UTILITY_A, prosumer.homeId);
       expect(opened).to.include({ balance: '0', escrowed: '0', mspId: UTILITY_A });
-      expect(s.ledger.committed[s.ledger.committed.length - 1].publicWrites).to.have.length(1);
+      expect(s.ledger.lastCommitted().publicWrites).to.have.length(1);
       await expectRefusal(
         s.ledger.invoke(identities.admin(), (ctx) => s.token.Deposit(ctx, opened.accountId, '0')),
         'INVALID_ARGUMENT',
@@ -232,9 +233,10 @@ describe('token ledger', () => {
         ['escrow'],
         ['refund'],
       ]);
-      expect(history.entries[2].escrows).to.deep.equal({ [window]: (2n * CURRENCY).toString() });
-      expect(history.entries[3].escrows).to.deep.equal({});
-      expect(history.entries[2].entries[0]).to.include({
+      const [, , escrowed, refunded] = history.entries;
+      expect(escrowed?.escrows).to.deep.equal({ [window]: (2n * CURRENCY).toString() });
+      expect(refunded?.escrows).to.deep.equal({});
+      expect(escrowed?.entries[0]).to.include({
         windowId: window,
         amount: (2n * CURRENCY).toString(),
       });

@@ -26,53 +26,27 @@ function requirePattern(value: unknown, name: string, pattern: RegExp, form: str
   return text;
 }
 
-export function parseSlotId(value: unknown, name = 'slotId'): string {
-  return requirePattern(
-    value,
-    name,
-    SLOT_ID,
-    '1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit',
-  );
+/** A parser for one kind of identifier: its pattern, its argument's usual name, its form in words. */
+function identifierParser(pattern: RegExp, usualName: string, form: string) {
+  return (value: unknown, name = usualName): string => requirePattern(value, name, pattern, form);
 }
 
-export function parseBusId(value: unknown, name = 'bus'): string {
-  return requirePattern(
-    value,
-    name,
-    BUS_ID,
-    '1-32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
-  );
-}
+const SLOT_ID_FORM = '1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit';
+const BUS_ID_FORM = '1-32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit';
+const PROPOSAL_ID_FORM = '1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit';
+const MSP_ID_FORM = 'an MSP id (1-64 characters of A-Z a-z 0-9 . _ -)';
+const HOME_ID_FORM = '1-128 characters of A-Z a-z 0-9 . _ : @ - starting with a letter or digit';
 
-export function parseProposalId(value: unknown, name = 'proposalId'): string {
-  return requirePattern(
-    value,
-    name,
-    PROPOSAL_ID,
-    '1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
-  );
-}
-
-export function parseMspId(value: unknown, name = 'mspId'): string {
-  return requirePattern(value, name, MSP_ID, 'an MSP id (1-64 characters of A-Z a-z 0-9 . _ -)');
-}
+export const parseSlotId = identifierParser(SLOT_ID, 'slotId', SLOT_ID_FORM);
+export const parseBusId = identifierParser(BUS_ID, 'bus', BUS_ID_FORM);
+export const parseProposalId = identifierParser(PROPOSAL_ID, 'proposalId', PROPOSAL_ID_FORM);
+export const parseMspId = identifierParser(MSP_ID, 'mspId', MSP_ID_FORM);
+/** A home id as utilities enrol it (the device certificate's hems.home attribute). */
+export const parseHomeId = identifierParser(HOME_ID, 'homeId', HOME_ID_FORM);
+export const parseHomeRef = identifierParser(HOME_REF, 'homeRef', '64 lowercase hexadecimal characters');
 
 export function isHomeId(text: string): boolean {
   return HOME_ID.test(text);
-}
-
-/** A home id as utilities enrol it (the device certificate's hems.home attribute). */
-export function parseHomeId(value: unknown, name = 'homeId'): string {
-  return requirePattern(
-    value,
-    name,
-    HOME_ID,
-    '1-128 characters of A-Z a-z 0-9 . _ : @ - starting with a letter or digit',
-  );
-}
-
-export function parseHomeRef(value: unknown, name = 'homeRef'): string {
-  return requirePattern(value, name, HOME_REF, '64 lowercase hexadecimal characters');
 }
 
 /** A decimal number written plainly (no exponent, no hex, no spaces, no leading '+'). */

@@ -1,5 +1,5 @@
 /*
- * Auction clearing benchmark (pure, in process): clearAuction from chaincode/src/auction/clearing.ts
+ * Auction clearing benchmark (pure, in process): clearAuction from @hems/protocol (protocol/src/auction/clearing.ts)
  * over synthetic crossing order books of --orders sizes, for both pricing rules. One warm-up run,
  * then --clearing-runs timed runs; the median is reported. The on-chain ClearWindow transaction
  * adds reading the revealed orders and writing the result around this computation.

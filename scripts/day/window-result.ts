@@ -35,7 +35,7 @@ export interface WindowPool {
   readonly toGrid: string;
 }
 
-/** GET /v1/windows/:id: GetWindow with GetClearing once cleared (gateway-api/src/routes/windows.ts). */
+/** GET /v1/windows/:id: GetWindow with GetClearing once cleared (loadWindow in gateway-api/src/resources/windows/service.ts). */
 export interface WindowView {
   readonly windowId: string;
   readonly status: string;

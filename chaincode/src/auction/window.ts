@@ -286,9 +286,11 @@ export function poolOf(window: WindowRecord, records: readonly WindowOrgRecord[]
   };
 }
 
+/** A record as stored before fields `K` existed: they may be missing. */
+type StoredBefore<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
 export function windowFromBytes(bytes: Uint8Array): WindowRecord {
-  type Stored = Omit<WindowRecord, 'revealBy' | 'reportBy'> &
-    Partial<Pick<WindowRecord, 'revealBy' | 'reportBy'>>;
+  type Stored = StoredBefore<WindowRecord, 'revealBy' | 'reportBy'>;
   const record = parseStoredRecord<Stored>(bytes, 'window', [
     'windowId',
     'deliverySlotId',
@@ -320,8 +322,7 @@ export function windowOrgFromBytes(bytes: Uint8Array): WindowOrgRecord {
 }
 
 export function clearingFromBytes(bytes: Uint8Array): ClearingRecord {
-  type Stored = Omit<ClearingRecord, 'excludedOrgs' | 'droppedRevoked'> &
-    Partial<Pick<ClearingRecord, 'excludedOrgs' | 'droppedRevoked'>>;
+  type Stored = StoredBefore<ClearingRecord, 'excludedOrgs' | 'droppedRevoked'>;
   const record = parseStoredRecord<Stored>(bytes, 'clearing', [
     'windowId',
     'pricingRule',

@@ -39,88 +39,60 @@ export const HOME_REF_SECRET_KEY = 'hems.homerefsecret';
 export class Keys {
   constructor(private readonly stub: ChaincodeStub) {}
 
-  slot(slotId: string): string {
-    return this.stub.createCompositeKey(KeyType.slot, [slotId]);
-  }
+  readonly slot = this.keyOf<[slotId: string]>(KeyType.slot);
 
-  aggregate(slotId: string, org: string, bus: string): string {
-    return this.stub.createCompositeKey(KeyType.aggregate, [slotId, org, bus]);
-  }
+  readonly aggregate = this.keyOf<[slotId: string, org: string, bus: string]>(KeyType.aggregate);
 
-  enrolment(org: string, bus: string): string {
-    return this.stub.createCompositeKey(KeyType.enrolment, [org, bus]);
-  }
+  readonly enrolment = this.keyOf<[org: string, bus: string]>(KeyType.enrolment);
 
-  orgCertificates(org: string): string {
-    return this.stub.createCompositeKey(KeyType.orgCertificates, [org]);
-  }
+  readonly orgCertificates = this.keyOf<[org: string]>(KeyType.orgCertificates);
 
-  revocations(org: string): string {
-    return this.stub.createCompositeKey(KeyType.revocations, [org]);
-  }
+  readonly revocations = this.keyOf<[org: string]>(KeyType.revocations);
 
-  settings(): string {
-    return this.stub.createCompositeKey(KeyType.settings, ['current']);
-  }
+  readonly settingsProposal = this.keyOf<[proposalId: string]>(KeyType.settingsProposal);
 
-  settingsProposal(proposalId: string): string {
-    return this.stub.createCompositeKey(KeyType.settingsProposal, [proposalId]);
-  }
+  readonly forecast = this.keyOf<[slotId: string, homeRef: string]>(KeyType.forecast);
 
-  forecast(slotId: string, homeRef: string): string {
-    return this.stub.createCompositeKey(KeyType.forecast, [slotId, homeRef]);
-  }
-
-  forecastNonce(slotId: string, nonceDigest: string): string {
-    return this.stub.createCompositeKey(KeyType.forecastNonce, [slotId, nonceDigest]);
-  }
+  readonly forecastNonce = this.keyOf<[slotId: string, nonceDigest: string]>(KeyType.forecastNonce);
 
   /**
    * Private: one home's consumption report, under the same per-slot HMAC reference as its
    * forecast (so the key hash reveals nothing more than the forecast's did).
    */
-  consumption(slotId: string, homeRef: string): string {
-    return this.stub.createCompositeKey(KeyType.consumption, [slotId, homeRef]);
-  }
+  readonly consumption = this.keyOf<[slotId: string, homeRef: string]>(KeyType.consumption);
 
-  window(windowId: string): string {
-    return this.stub.createCompositeKey(KeyType.window, [windowId]);
-  }
+  readonly window = this.keyOf<[windowId: string]>(KeyType.window);
 
   /**
    * One utility's part of a window: its revealed orders, escrow release, delivery totals, the
    * charges and payouts of its accounts and its settlement. Only that utility's peer endorses it.
    */
-  windowOrg(windowId: string, org: string): string {
-    return this.stub.createCompositeKey(KeyType.windowOrg, [windowId, org]);
-  }
+  readonly windowOrg = this.keyOf<[windowId: string, org: string]>(KeyType.windowOrg);
 
   /** Private: a prosumer's available energy, under an HMAC reference of window and home. */
-  availability(windowId: string, availabilityRef: string): string {
-    return this.stub.createCompositeKey(KeyType.availability, [windowId, availabilityRef]);
-  }
+  readonly availability = this.keyOf<[windowId: string, availabilityRef: string]>(KeyType.availability);
 
   /** Private: a sealed order, under its per-window order reference. */
-  order(windowId: string, orderRef: string): string {
-    return this.stub.createCompositeKey(KeyType.order, [windowId, orderRef]);
-  }
+  readonly order = this.keyOf<[windowId: string, orderRef: string]>(KeyType.order);
 
-  orderNonce(windowId: string, nonceDigest: string): string {
-    return this.stub.createCompositeKey(KeyType.orderNonce, [windowId, nonceDigest]);
-  }
+  readonly orderNonce = this.keyOf<[windowId: string, nonceDigest: string]>(KeyType.orderNonce);
 
-  clearing(windowId: string): string {
-    return this.stub.createCompositeKey(KeyType.clearing, [windowId]);
-  }
+  readonly clearing = this.keyOf<[windowId: string]>(KeyType.clearing);
 
   /** Private: one meter reading of one trade side, under an HMAC reference. */
-  reading(windowId: string, readingRef: string): string {
-    return this.stub.createCompositeKey(KeyType.reading, [windowId, readingRef]);
-  }
+  readonly reading = this.keyOf<[windowId: string, readingRef: string]>(KeyType.reading);
 
   /** A token account; a home account carries a key-level policy naming its utility's peer. */
-  account(accountId: string): string {
-    return this.stub.createCompositeKey(KeyType.account, [accountId]);
+  readonly account = this.keyOf<[accountId: string]>(KeyType.account);
+
+  /** The channel settings: one record. */
+  settings(): string {
+    return this.stub.createCompositeKey(KeyType.settings, ['current']);
+  }
+
+  /** The composite key of a record type from its attributes, in order. */
+  private keyOf<A extends string[]>(objectType: string): (...attributes: A) => string {
+    return (...attributes) => this.stub.createCompositeKey(objectType, attributes);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ChaincodeStub, Iterators } from 'fabric-shim-api';
-import { canonicalBytes } from '@hems/protocol';
+import { canonicalBytes, conflict } from '@hems/protocol';
 
 /**
  * Thin helpers over the stub: every value is written as canonical JSON, and every iterator is
@@ -57,4 +57,23 @@ export async function drainPage(iterator: Iterators.StateQueryIterator): Promise
     await iterator.close();
   }
   return rows;
+}
+
+/** A record as a transaction answers it: its stored fields and what is derived from them. */
+export type RecordView = Record<string, unknown>;
+
+/**
+ * The key of the marker of a signed payload's nonce, refused when the marker exists: a used nonce
+ * means a replayed payload. `what` names the payloads in the refusal.
+ */
+export async function unusedNonceKey(
+  stub: ChaincodeStub,
+  collection: string,
+  key: string,
+  what: string,
+): Promise<string> {
+  if ((await readPrivate(stub, collection, key)) !== undefined) {
+    throw conflict(`the payload nonce was already used: every ${what} needs a fresh random nonce`);
+  }
+  return key;
 }

@@ -1,5 +1,7 @@
-import { AuctionContract } from '../../src/contracts/auction-contract';
-import { TokenContract } from '../../src/contracts/token-contract';
+import { AuctionContract } from '../../src/auction/auction-contract';
+import type { TradeRecord } from '../../src/auction/window';
+import type { HemsContext } from '../../src/lib/context';
+import { TokenContract } from '../../src/token/token-contract';
 import { identities, type InvokeOptions, type TestIdentity } from './fake-ledger';
 import { freshNonce, signPayload, type TestDevice } from './pki';
 import { MINUTE, Scenario, UTILITY_A, UTILITY_B } from './scenario';
@@ -13,18 +15,11 @@ export interface OrderInput {
   readonly nonce?: unknown;
 }
 
-export interface Trade {
-  readonly tradeId: string;
-  readonly offerRef: string;
-  readonly bidRef: string;
-  readonly sellerAccount: string;
-  readonly buyerAccount: string;
-  readonly sellerOrg: string;
-  readonly buyerOrg: string;
-  readonly energyWh: number;
-  readonly price: number;
-  readonly value: string;
-}
+/** A transaction's answer, parsed: a record with what is derived from it. */
+export type Answer = Record<string, unknown>;
+
+/** A trade as GetClearing answers it. */
+export type Trade = TradeRecord;
 
 export interface Clearing {
   readonly pricingRule: string;
@@ -64,6 +59,19 @@ export interface Pool {
   readonly toGrid: string;
 }
 
+/** One home's order for `placeOrders`. */
+export interface PlacedOrder {
+  readonly org: string;
+  readonly device: TestDevice;
+  readonly side: 'offer' | 'bid';
+  readonly energyKwh: number;
+  readonly limitPrice: number;
+  /** A bid's escrow. */
+  readonly escrow?: string;
+  /** What a buyer's account gets first, in currency; 1 unless given. */
+  readonly deposit?: string;
+}
+
 export interface WindowOptions {
   readonly closeInMs?: number;
   /** Time between the close and the start of delivery (revealBy). */
@@ -71,6 +79,14 @@ export interface WindowOptions {
   readonly deliveryMs?: number;
   readonly pricingRule?: string;
   readonly reportGraceSeconds?: unknown;
+}
+
+/** The four homes of `tradingWindow`: a seller and a buyer at each utility. */
+export interface TradingDevices {
+  readonly sellerA: TestDevice;
+  readonly buyerA: TestDevice;
+  readonly sellerB: TestDevice;
+  readonly buyerB: TestDevice;
 }
 
 /** 1 currency in value units. */
@@ -103,11 +119,11 @@ export class AuctionScenario extends Scenario {
     windowId: string,
     options: WindowOptions = {},
     caller: TestIdentity = identities.market(),
-  ): Promise<Record<string, unknown>> {
+  ): Promise<Answer> {
     const spec = this.spec(options);
-    return JSON.parse(
-      await this.ledger.invoke(caller, (ctx) => this.auction.OpenTradingWindow(ctx, windowId, spec)),
-    ) as Record<string, unknown>;
+    return this.ledger.invokeJson<Answer>(caller, (ctx) =>
+      this.auction.OpenTradingWindow(ctx, windowId, spec),
+    );
   }
 
   /** The utility admin's lookup of a home's account id, on its own peer. */
@@ -130,9 +146,9 @@ export class AuctionScenario extends Scenario {
     caller = identities.admin(org),
   ): Promise<Account> {
     const accountId = await this.accountIdOf(org, homeId);
-    return JSON.parse(
-      await this.ledger.invoke(caller, (ctx) => this.token.Deposit(ctx, accountId, amount), { peer: org }),
-    ) as Account;
+    return this.ledger.invokeJson<Account>(caller, (ctx) => this.token.Deposit(ctx, accountId, amount), {
+      peer: org,
+    });
   }
 
   /** Opens the home's account with a deposit of 0 (a prosumer needs one to offer and be paid). */
@@ -146,10 +162,11 @@ export class AuctionScenario extends Scenario {
     entries: unknown,
     options: InvokeOptions & { caller?: TestIdentity } = {},
   ): Promise<string> {
-    return this.ledger.invoke(
-      options.caller ?? identities.meter(org),
+    return this.asMeter(
+      org,
       (ctx) => this.auction.PostAvailableEnergy(ctx, windowId),
-      { peer: org, transient: { availability: JSON.stringify(entries) }, ...options },
+      { availability: entries },
+      options,
     );
   }
 
@@ -225,6 +242,23 @@ export class AuctionScenario extends Scenario {
     });
   }
 
+  /** Every utility reveals its orders of the window (A, then B). */
+  async revealAll(windowId: string): Promise<void> {
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      await this.reveal(windowId, org);
+    }
+  }
+
+  /** `tradingWindow` (without a pricing rule of its own), revealed by both utilities and cleared. */
+  async clearedTradingWindow(
+    windowId: string,
+    options: WindowOptions = {},
+  ): Promise<{ devices: TradingDevices; clearing: Clearing }> {
+    const devices = await this.tradingWindow(windowId, undefined, options);
+    await this.revealAll(windowId);
+    return { devices, clearing: await this.clear(windowId) };
+  }
+
   /** ClearWindow, then the full clearing as GetClearing answers it. */
   async clear(windowId: string, caller = identities.market()): Promise<Clearing> {
     await this.clearWindow(windowId, caller);
@@ -232,21 +266,15 @@ export class AuctionScenario extends Scenario {
   }
 
   async clearWindow(windowId: string, caller = identities.market()): Promise<ClearingSummary> {
-    return JSON.parse(
-      await this.ledger.invoke(caller, (ctx) => this.auction.ClearWindow(ctx, windowId)),
-    ) as ClearingSummary;
+    return this.ledger.invokeJson<ClearingSummary>(caller, (ctx) => this.auction.ClearWindow(ctx, windowId));
   }
 
   async getClearing(windowId: string, caller = identities.auditor()): Promise<Clearing> {
-    return JSON.parse(
-      await this.ledger.evaluate(caller, (ctx) => this.auction.GetClearing(ctx, windowId)),
-    ) as Clearing;
+    return this.ledger.evaluateJson<Clearing>(caller, (ctx) => this.auction.GetClearing(ctx, windowId));
   }
 
-  async audit(windowId: string, caller = identities.auditor()): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.evaluate(caller, (ctx) => this.auction.AuditClearing(ctx, windowId)),
-    ) as Record<string, unknown>;
+  async audit(windowId: string, caller = identities.auditor()): Promise<Answer> {
+    return this.ledger.evaluateJson<Answer>(caller, (ctx) => this.auction.AuditClearing(ctx, windowId));
   }
 
   async report(
@@ -255,11 +283,27 @@ export class AuctionScenario extends Scenario {
     readings: unknown,
     options: InvokeOptions & { caller?: TestIdentity } = {},
   ): Promise<string> {
-    return this.ledger.invoke(
-      options.caller ?? identities.meter(org),
-      (ctx) => this.auction.ReportDelivery(ctx, windowId),
-      { peer: org, transient: { readings: JSON.stringify(readings) }, ...options },
+    return this.asMeter(org, (ctx) => this.auction.ReportDelivery(ctx, windowId), { readings }, options);
+  }
+
+  /**
+   * What a utility's meter head-end submits on its own peer: `data` as JSON transient fields
+   * (`options.caller` instead of the meter head-end for refusal tests).
+   */
+  private async asMeter(
+    org: string,
+    call: (ctx: HemsContext) => Promise<string>,
+    data: Record<string, unknown>,
+    options: InvokeOptions & { caller?: TestIdentity },
+  ): Promise<string> {
+    const transient = Object.fromEntries(
+      Object.entries(data).map(([name, value]) => [name, JSON.stringify(value)]),
     );
+    return this.ledger.invoke(options.caller ?? identities.meter(org), call, {
+      peer: org,
+      transient,
+      ...options,
+    });
   }
 
   /** Readings of every trade side of `org`, each `fraction` of the traded energy. */
@@ -289,57 +333,67 @@ export class AuctionScenario extends Scenario {
     windowId: string,
     org: string,
     options: InvokeOptions & { caller?: TestIdentity; accounts?: readonly string[] } = {},
-  ): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.invoke(
-        options.caller ?? identities.relay(org),
-        (ctx) => this.auction.ReleaseEscrow(ctx, windowId),
-        {
-          peer: org,
-          endorsement: 'single',
-          ...(options.accounts === undefined
-            ? {}
-            : { transient: { accounts: JSON.stringify(options.accounts) } }),
-          ...options,
-        },
-      ),
-    ) as Record<string, unknown>;
+  ): Promise<Answer> {
+    return this.ledger.invokeJson<Answer>(
+      options.caller ?? identities.relay(org),
+      (ctx) => this.auction.ReleaseEscrow(ctx, windowId),
+      {
+        peer: org,
+        endorsement: 'single',
+        ...(options.accounts === undefined
+          ? {}
+          : { transient: { accounts: JSON.stringify(options.accounts) } }),
+        ...options,
+      },
+    );
   }
 
-  async claimGridShare(windowId: string, caller = identities.market()): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.invoke(caller, (ctx) => this.auction.ClaimGridShare(ctx, windowId)),
-    ) as Record<string, unknown>;
+  async claimGridShare(windowId: string, caller = identities.market()): Promise<Answer> {
+    return this.ledger.invokeJson<Answer>(caller, (ctx) => this.auction.ClaimGridShare(ctx, windowId));
   }
 
-  async settle(
-    windowId: string,
-    org: string,
-    caller = identities.relay(org),
-  ): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.invoke(caller, (ctx) => this.auction.SettleWindow(ctx, windowId), { peer: org }),
-    ) as Record<string, unknown>;
+  async settle(windowId: string, org: string, caller = identities.relay(org)): Promise<Answer> {
+    return this.ledger.invokeJson<Answer>(caller, (ctx) => this.auction.SettleWindow(ctx, windowId), {
+      peer: org,
+    });
   }
 
-  async getWindow(windowId: string, caller = identities.auditor()): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.evaluate(caller, (ctx) => this.auction.GetWindow(ctx, windowId)),
-    ) as Record<string, unknown>;
+  async getWindow(windowId: string, caller = identities.auditor()): Promise<Answer> {
+    return this.ledger.evaluateJson<Answer>(caller, (ctx) => this.auction.GetWindow(ctx, windowId));
   }
 
   async account(accountId: string, caller = identities.auditor()): Promise<Account> {
-    return JSON.parse(
-      await this.ledger.evaluate(caller, (ctx) => this.token.GetAccount(ctx, accountId)),
-    ) as Account;
+    return this.ledger.evaluateJson<Account>(caller, (ctx) => this.token.GetAccount(ctx, accountId));
   }
 
   async myAccount(org: string, device: TestDevice): Promise<Account> {
-    return JSON.parse(
-      await this.ledger.evaluate(identities.relay(org), (ctx) => this.token.GetMyAccount(ctx), {
-        transient: { certificate: device.pem },
-      }),
-    ) as Account;
+    return this.ledger.evaluateJson<Account>(identities.relay(org), (ctx) => this.token.GetMyAccount(ctx), {
+      transient: { certificate: device.pem },
+    });
+  }
+
+  /**
+   * Sets up the orders of a window: opens the homes' accounts (a buyer's with a deposit, of 1
+   * currency unless given), posts each seller's offered energy as its available energy (one post per utility),
+   * then submits the orders in the order given.
+   */
+  async placeOrders(windowId: string, orders: readonly PlacedOrder[]): Promise<void> {
+    for (const { org, device, side, deposit } of orders) {
+      await (side === 'bid'
+        ? this.deposit(org, device.homeId, deposit ?? '1')
+        : this.openAccount(org, device.homeId));
+    }
+    const offers = orders.filter((order) => order.side === 'offer');
+    for (const org of new Set(offers.map((offer) => offer.org))) {
+      const available = offers
+        .filter((offer) => offer.org === org)
+        .map((offer) => ({ homeId: offer.device.homeId, energyKwh: offer.energyKwh }));
+      await this.postAvailability(org, windowId, available);
+    }
+    for (const { org, device, side, energyKwh, limitPrice, escrow } of orders) {
+      const order = { windowId, side, energyKwh, limitPrice };
+      await this.submitOrder(org, device, escrow === undefined ? order : { ...order, escrow });
+    }
   }
 
   /**
@@ -350,54 +404,28 @@ export class AuctionScenario extends Scenario {
     windowId: string,
     pricingRule?: string,
     options: WindowOptions = {},
-  ): Promise<Record<string, TestDevice>> {
-    const devices = {
+  ): Promise<TradingDevices> {
+    const devices: TradingDevices = {
       sellerA: await this.device(UTILITY_A, 'bus-1'),
       buyerA: await this.device(UTILITY_A, 'bus-1'),
       sellerB: await this.device(UTILITY_B, 'bus-1'),
       buyerB: await this.device(UTILITY_B, 'bus-1'),
     };
     await this.openWindow(windowId, pricingRule === undefined ? options : { ...options, pricingRule });
-    await this.deposit(UTILITY_A, devices.buyerA.homeId, '1');
-    await this.deposit(UTILITY_B, devices.buyerB.homeId, '1');
-    await this.openAccount(UTILITY_A, devices.sellerA.homeId);
-    await this.openAccount(UTILITY_B, devices.sellerB.homeId);
-    await this.postAvailability(UTILITY_A, windowId, [{ homeId: devices.sellerA.homeId, energyKwh: 3 }]);
-    await this.postAvailability(UTILITY_B, windowId, [{ homeId: devices.sellerB.homeId, energyKwh: 2 }]);
-    await this.submitOrder(UTILITY_A, devices.sellerA, {
-      windowId,
-      side: 'offer',
-      energyKwh: 3,
-      limitPrice: 40,
-    });
-    await this.submitOrder(UTILITY_B, devices.sellerB, {
-      windowId,
-      side: 'offer',
-      energyKwh: 2,
-      limitPrice: 50,
-    });
-    await this.submitOrder(UTILITY_A, devices.buyerA, {
-      windowId,
-      side: 'bid',
-      energyKwh: 2,
-      limitPrice: 90,
-      escrow: '0.5',
-    });
-    await this.submitOrder(UTILITY_B, devices.buyerB, {
-      windowId,
-      side: 'bid',
-      energyKwh: 4,
-      limitPrice: 70,
-      escrow: '0.5',
-    });
+    await this.placeOrders(windowId, [
+      { org: UTILITY_A, device: devices.sellerA, side: 'offer', energyKwh: 3, limitPrice: 40 },
+      { org: UTILITY_B, device: devices.sellerB, side: 'offer', energyKwh: 2, limitPrice: 50 },
+      { org: UTILITY_A, device: devices.buyerA, side: 'bid', energyKwh: 2, limitPrice: 90, escrow: '0.5' },
+      { org: UTILITY_B, device: devices.buyerB, side: 'bid', energyKwh: 4, limitPrice: 70, escrow: '0.5' },
+    ]);
     this.ledger.advance(15 * MINUTE);
     return devices;
   }
 
-  private records(type: string): Record<string, unknown>[] {
+  private records(type: string): Answer[] {
     return [...this.ledger.state]
       .filter(([key]) => key.startsWith(`\u0000${type}\u0000`))
-      .map(([, value]) => JSON.parse(value.toString('utf8')) as Record<string, unknown>);
+      .map(([, value]) => JSON.parse(value.toString('utf8')) as Answer);
   }
 
   /** The pool of every window not yet paid out, derived from public state as GetWindow does. */

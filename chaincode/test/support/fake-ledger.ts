@@ -32,6 +32,9 @@ export const identities = {
   outsider: (): TestIdentity => ({ mspId: 'MalloryMSP', role: 'dso', name: 'mallory' }),
 } as const;
 
+/** A transaction as a test runs it: a contract method called with the context the ledger builds. */
+export type TransactionFn = (ctx: HemsContext) => Promise<string>;
+
 export interface InvokeOptions {
   /** MSP of the endorsing peer; defaults to the caller's MSP. */
   readonly peer?: string;
@@ -139,12 +142,45 @@ export class FakeLedger {
     this.now = new Date(this.now.getTime() + ms);
   }
 
+  /** The committed transaction at `index` (negative: from the end); a test error when there is none. */
+  committedAt(index: number): CommittedTransaction {
+    const tx = this.committed.at(index);
+    if (tx === undefined) {
+      throw new Error(`no committed transaction at ${index} (${this.committed.length} committed)`);
+    }
+    return tx;
+  }
+
+  /** The committed transactions that wrote a private key of `keyType` (e.g. hems.order). */
+  committedWithPrivateKey(keyType: string): CommittedTransaction[] {
+    return this.committed.filter((tx) => tx.privateKeys.some((entry) => entry.key.includes(keyType)));
+  }
+
+  /**
+   * Everything a channel member outside a home's utility gets to see, as one text: public writes
+   * and their keys, read-set key names, events, submitted transactions' responses, private-data
+   * hashes, and every error text.
+   */
+  publicSurface(): string {
+    return JSON.stringify({
+      committed: this.committed.map((tx) => ({
+        writes: tx.publicWrites,
+        reads: tx.publicReads,
+        events: tx.events,
+        response: tx.response,
+        hashes: tx.privateWriteHashes,
+      })),
+      errors: this.errors,
+    });
+  }
+
+  /** The transaction committed last: what the test step before committed. */
+  lastCommitted(): CommittedTransaction {
+    return this.committedAt(-1);
+  }
+
   /** Runs one transaction and commits it at once; its writes commit only when `fn` resolves. */
-  async invoke(
-    identity: TestIdentity,
-    fn: (ctx: HemsContext) => Promise<string>,
-    options: InvokeOptions = {},
-  ): Promise<string> {
+  async invoke(identity: TestIdentity, fn: TransactionFn, options: InvokeOptions = {}): Promise<string> {
     return (await this.endorse(identity, fn, options)).commit();
   }
 
@@ -154,7 +190,7 @@ export class FakeLedger {
    */
   async endorse(
     identity: TestIdentity,
-    fn: (ctx: HemsContext) => Promise<string>,
+    fn: TransactionFn,
     options: InvokeOptions = {},
   ): Promise<EndorsedTransaction> {
     this.txCounter += 1;
@@ -192,12 +228,18 @@ export class FakeLedger {
     return { txId, response, commit };
   }
 
+  /** `invoke`, its response parsed as the JSON a test expects. */
+  async invokeJson<T>(identity: TestIdentity, fn: TransactionFn, options: InvokeOptions = {}): Promise<T> {
+    return JSON.parse(await this.invoke(identity, fn, options)) as T;
+  }
+
+  /** `evaluate`, its response parsed as the JSON a test expects. */
+  async evaluateJson<T>(identity: TestIdentity, fn: TransactionFn, options: InvokeOptions = {}): Promise<T> {
+    return JSON.parse(await this.evaluate(identity, fn, options)) as T;
+  }
+
   /** Runs a read-only evaluation: like invoke, but anything it wrote is discarded. */
-  async evaluate(
-    identity: TestIdentity,
-    fn: (ctx: HemsContext) => Promise<string>,
-    options: InvokeOptions = {},
-  ): Promise<string> {
+  async evaluate(identity: TestIdentity, fn: TransactionFn, options: InvokeOptions = {}): Promise<string> {
     const pending = newPending();
     const ctx = this.context(
       identity,
@@ -463,22 +505,17 @@ export class FakeLedger {
       pending.privateData.set(collection, writes);
       return Promise.resolve();
     });
-    stub.deletePrivateData.callsFake((collection: string, key: string) => {
-      requireMember(collection, 'delete');
+    // Deleting and purging both remove the value; only the hashes stay in the blocks.
+    const removePrivate = (action: string) => (collection: string, key: string) => {
+      requireMember(collection, action);
       beforeWrite();
       const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
       writes.set(key, null);
       pending.privateData.set(collection, writes);
       return Promise.resolve();
-    });
-    stub.purgePrivateData.callsFake((collection: string, key: string) => {
-      requireMember(collection, 'purge');
-      beforeWrite();
-      const writes = pending.privateData.get(collection) ?? new Map<string, Buffer | null>();
-      writes.set(key, null);
-      pending.privateData.set(collection, writes);
-      return Promise.resolve();
-    });
+    };
+    stub.deletePrivateData.callsFake(removePrivate('delete'));
+    stub.purgePrivateData.callsFake(removePrivate('purge'));
     stub.getPrivateDataByPartialCompositeKey.callsFake(
       (collection: string, type: string, attrs: string[]) => {
         requireMember(collection, 'query');

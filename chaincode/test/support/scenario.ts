@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { GovernanceContract } from '../../src/contracts/governance-contract';
-import { TimeslotContract } from '../../src/contracts/timeslot-contract';
-import { FakeLedger, identities, type InvokeOptions, type TestIdentity } from './fake-ledger';
+import { canonicalJson, DEFAULT_SETTINGS } from '@hems/protocol';
+import { GovernanceContract } from '../../src/governance/governance-contract';
+import { TimeslotContract } from '../../src/timeslot/timeslot-contract';
+import {
+  type CommittedTransaction,
+  FakeLedger,
+  identities,
+  type InvokeOptions,
+  type TestIdentity,
+} from './fake-ledger';
 import { createCa, issueDevice, signForecast, type DeviceOptions, type TestCa, type TestDevice } from './pki';
 
 export const UTILITY_A = 'UtilityAMSP';
@@ -52,6 +59,36 @@ export class Scenario {
       );
     }
     return scenario;
+  }
+
+  /** A scenario with slot `slotId` open (deadline in 15 minutes, the default prices). */
+  static async withSlot(slotId: string): Promise<Scenario> {
+    const scenario = await Scenario.create();
+    await scenario.openSlot(slotId);
+    return scenario;
+  }
+
+  /**
+   * Writes the channel settings straight into the ledger (as an applied proposal would), with
+   * `utilityMspIds` as the channel's utilities: how a test adds utilities after the fact.
+   */
+  async setUtilities(utilityMspIds: readonly string[]): Promise<void> {
+    await this.ledger.invoke(identities.dso(), async (ctx) => {
+      await ctx.stub.putState(
+        ctx.keys.settings(),
+        Buffer.from(canonicalJson({ ...DEFAULT_SETTINGS, utilityMspIds, version: 1 })),
+      );
+      return '';
+    });
+  }
+
+  /** Fresh devices of the named homes, in order: `{ seller: UTILITY_A, buyer: UTILITY_B }`. */
+  async devices<K extends string>(orgs: Record<K, string>, bus = 'bus-1'): Promise<Record<K, TestDevice>> {
+    const devices: Partial<Record<K, TestDevice>> = {};
+    for (const name of Object.keys(orgs) as K[]) {
+      devices[name] = await this.device(orgs[name], bus);
+    }
+    return devices as Record<K, TestDevice>;
   }
 
   ca(org: string): TestCa {
@@ -130,9 +167,9 @@ export class Scenario {
     slotId: string,
     caller: TestIdentity = identities.auditor(),
   ): Promise<Record<string, unknown>> {
-    return JSON.parse(
-      await this.ledger.evaluate(caller, (ctx) => this.timeslot.GetSlot(ctx, slotId)),
-    ) as Record<string, unknown>;
+    return this.ledger.evaluateJson<Record<string, unknown>>(caller, (ctx) =>
+      this.timeslot.GetSlot(ctx, slotId),
+    );
   }
 
   async homeRef(org: string, device: TestDevice, slotId: string): Promise<string> {
@@ -184,4 +221,46 @@ export async function expectRefusal(
     expect(error.message).to.match(pattern);
   }
   return error;
+}
+
+/**
+ * `count` transactions, each created by a relay (never by a home) and endorsed by the relay's own
+ * peer alone, without events: how device-signed data reaches a utility's collection.
+ */
+export function expectRelayTransactions(txs: readonly CommittedTransaction[], count: number): void {
+  expect(txs).to.have.length(count);
+  for (const tx of txs) {
+    expect(tx.creatorRole).to.equal('relay');
+    expect(tx.endorser).to.equal(tx.creator);
+    expect(tx.events).to.deep.equal([]);
+  }
+}
+
+/** Roles of a utility's identities. */
+export type UtilityRole = 'relay' | 'meter' | 'admin';
+
+/**
+ * The callers a transaction reserved to the `allowed` roles of `org` on its own peer must refuse,
+ * each with the peer it calls: every other identity on its own org's peer (a device certificate
+ * used as a client, the utility's other roles, the DSO's operators, an auditor, an outsider), and
+ * the allowed roles of the other utility on `org`'s peer.
+ */
+export function callersOtherThan(
+  allowed: readonly UtilityRole[],
+  org = UTILITY_A,
+): { caller: TestIdentity; peer: string }[] {
+  const other = org === UTILITY_A ? UTILITY_B : UTILITY_A;
+  const roles: readonly UtilityRole[] = ['relay', 'meter', 'admin'];
+  const elsewhere = [
+    identities.device(org),
+    ...roles.filter((role) => !allowed.includes(role)).map((role) => identities[role](org)),
+    identities.dso(),
+    identities.market(),
+    identities.auditor(),
+    identities.outsider(),
+  ];
+  return [
+    ...elsewhere.map((caller) => ({ caller, peer: caller.mspId })),
+    ...allowed.map((role) => ({ caller: identities[role](other), peer: org })),
+  ];
 }

@@ -14,7 +14,7 @@ export class HttpError extends Error {
   }
 }
 
-/** Chaincode refusal codes (chaincode/src/lib/errors.ts) to HTTP statuses. */
+/** Chaincode refusal codes (ErrorCode of @hems/protocol) to HTTP statuses. */
 const STATUS_OF_REFUSAL: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 422,
   FORBIDDEN: 403,

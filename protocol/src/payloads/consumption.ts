@@ -1,14 +1,12 @@
 import { parseStoredJson } from '../json/canonical-json';
-import { invalidArgument } from '../errors';
 import {
   parseSlotId,
   requireDecimalPlaces,
   requireFiniteNumber,
   requireObject,
-  requireOnlyKeys,
   requireString,
 } from '../validation';
-import { decodeNonce, KW_DECIMALS, MAX_PAYLOAD_BYTES } from './forecast';
+import { decodeNonce, KW_DECIMALS, parsePayloadRecord } from './forecast';
 
 /**
  * What a HEMS device signs after dispatch: `{slotId, drawnKw, nonce}`, the power it then draws in
@@ -34,17 +32,7 @@ export const COMPLIANCE_TOLERANCE_WATTS = 1;
 
 /** Parses the device-signed consumption payload bytes (refusals never echo a value). */
 export function parseConsumptionPayload(bytes: Uint8Array, maxKw: number): ConsumptionPayload {
-  if (bytes.length === 0 || bytes.length > MAX_PAYLOAD_BYTES) {
-    throw invalidArgument(`payload must be 1-${MAX_PAYLOAD_BYTES} bytes of JSON`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw invalidArgument('payload is not valid JSON');
-  }
-  const record = requireObject(parsed, 'payload');
-  requireOnlyKeys(record, 'payload', ['slotId', 'drawnKw', 'nonce']);
+  const record = parsePayloadRecord(bytes, ['slotId', 'drawnKw', 'nonce']);
   const slotId = parseSlotId(record.slotId, 'payload.slotId');
   const drawnKw = requireDecimalPlaces(
     requireFiniteNumber(record.drawnKw, 'payload.drawnKw', 0, maxKw),

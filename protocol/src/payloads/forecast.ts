@@ -64,8 +64,11 @@ export function parseForecastFields(record: Record<string, unknown>, maxKw: numb
   return { slotId, lower, upper, nonce: record.nonce as string };
 }
 
-/** Parses the device-signed payload bytes. */
-export function parseForecastPayload(bytes: Uint8Array, maxKw: number): ForecastPayload {
+/**
+ * The JSON object of device-signed payload bytes, holding no member but `members`. Refusals name
+ * the rule, never the bytes (they are private).
+ */
+export function parsePayloadRecord(bytes: Uint8Array, members: readonly string[]): Record<string, unknown> {
   if (bytes.length === 0 || bytes.length > MAX_PAYLOAD_BYTES) {
     throw invalidArgument(`payload must be 1-${MAX_PAYLOAD_BYTES} bytes of JSON`);
   }
@@ -76,7 +79,13 @@ export function parseForecastPayload(bytes: Uint8Array, maxKw: number): Forecast
     throw invalidArgument('payload is not valid JSON');
   }
   const record = requireObject(parsed, 'payload');
-  requireOnlyKeys(record, 'payload', ['slotId', 'lower', 'upper', 'nonce']);
+  requireOnlyKeys(record, 'payload', members);
+  return record;
+}
+
+/** Parses the device-signed payload bytes. */
+export function parseForecastPayload(bytes: Uint8Array, maxKw: number): ForecastPayload {
+  const record = parsePayloadRecord(bytes, ['slotId', 'lower', 'upper', 'nonce']);
   return parseForecastFields(record, maxKw);
 }
 

@@ -1,7 +1,7 @@
 import { HttpError } from '../../http/errors';
 
 /**
- * The auction's units at the API's edges (chaincode/src/auction/orders.ts): energy in kWh with at
+ * The auction's units at the API's edges (@hems/protocol's auction units): energy in kWh with at
  * most 3 decimals (whole Wh), currency amounts with at most 4 decimals. Checked here so that a
  * hostile number is refused with a precise 400 before anything reaches a peer; messages name the
  * field, never the value (readings and availabilities are private).

@@ -1,4 +1,13 @@
-import { parseStoredRecord as stored, type SettingsChange } from '@hems/protocol';
+import { X509Certificate } from 'node:crypto';
+import {
+  collectionOf,
+  failedPrecondition,
+  parseStoredRecord as stored,
+  type SettingsChange,
+} from '@hems/protocol';
+import type { HemsContext } from '../lib/context';
+import { HOME_REF_SECRET_KEY } from '../lib/keys';
+import { readPrivate, readState } from '../lib/state';
 
 /** An org's registered CA certificates (PEM), used to verify its HEMS device certificates. */
 export interface OrgCertificatesRecord {
@@ -59,4 +68,31 @@ export function enrolmentFromBytes(bytes: Uint8Array): EnrolmentRecord {
 
 export function proposalFromBytes(bytes: Uint8Array): SettingsProposal {
   return stored(bytes, 'settings proposal', ['proposalId', 'change', 'approvals', 'status']);
+}
+
+/** Reads of the governance records the other features rely on, with the refusals a missing one gets. */
+
+export async function loadOrgCertificates(ctx: HemsContext, org: string): Promise<X509Certificate[]> {
+  const bytes = await readState(ctx.stub, ctx.keys.orgCertificates(org));
+  if (bytes === undefined) {
+    throw failedPrecondition(`${org} has not registered its CA certificates (governance:RegisterOrgCAs)`);
+  }
+  return orgCertificatesFromBytes(bytes).certificates.map((pem) => new X509Certificate(pem));
+}
+
+export async function loadRevocations(ctx: HemsContext, org: string): Promise<RevocationsRecord> {
+  const bytes = await readState(ctx.stub, ctx.keys.revocations(org));
+  return bytes === undefined ? { mspId: org, revoked: [] } : revocationsFromBytes(bytes);
+}
+
+export async function loadRevokedSerials(ctx: HemsContext, org: string): Promise<Set<string>> {
+  return new Set((await loadRevocations(ctx, org)).revoked.map((entry) => entry.serial));
+}
+
+export async function loadHomeRefSecret(ctx: HemsContext, org: string): Promise<Uint8Array> {
+  const secret = await readPrivate(ctx.stub, collectionOf(org), HOME_REF_SECRET_KEY);
+  if (secret === undefined) {
+    throw failedPrecondition(`${org} has not set its home-reference secret (governance:SetHomeRefSecret)`);
+  }
+  return secret;
 }

@@ -1,4 +1,7 @@
-import { parseStoredRecord, type SlotPrices } from '@hems/protocol';
+import { notFound, parseStoredRecord, type SlotPrices } from '@hems/protocol';
+import type { HemsContext } from '../lib/context';
+import { KeyType } from '../lib/keys';
+import { drain, readState } from '../lib/state';
 
 export type SlotStatus = 'OPEN' | 'CLOSED' | 'AGGREGATED' | 'DISPATCHED' | 'SETTLED';
 
@@ -118,4 +121,28 @@ export function slotStatus(slot: SlotRecord, aggregates: readonly AggregateRecor
     return 'AGGREGATED';
   }
   return now >= new Date(slot.deadline) ? 'CLOSED' : 'OPEN';
+}
+
+export async function loadSlot(ctx: HemsContext, slotId: string): Promise<SlotRecord> {
+  const bytes = await readState(ctx.stub, ctx.keys.slot(slotId));
+  if (bytes === undefined) {
+    throw notFound(`slot ${slotId} does not exist`);
+  }
+  return slotFromBytes(bytes);
+}
+
+/** All aggregate records of a slot, or of one org in it, in key order (org, bus). */
+export async function loadAggregates(
+  ctx: HemsContext,
+  slotId: string,
+  org?: string,
+): Promise<AggregateRecord[]> {
+  const attributes = org === undefined ? [slotId] : [slotId, org];
+  const rows = await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.aggregate, attributes));
+  return rows.map((row) => aggregateFromBytes(row.value));
+}
+
+/** The λ that applies to a bus: its own from `perBus`, else the slot's. */
+export function lambdaOfBus(dispatch: DispatchRecord, bus: string): number {
+  return dispatch.perBus.find((entry) => entry.bus === bus)?.lambda ?? dispatch.lambda;
 }

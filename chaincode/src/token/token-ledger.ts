@@ -1,7 +1,7 @@
 import { failedPrecondition, parseStoredRecord, unitsFromStored } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
-import { peerOfOrgPolicy } from '../lib/ledger';
+import { writeOwnedByOrg } from '../lib/ledger';
 import { readState, writeState } from '../lib/state';
 
 /**
@@ -206,10 +206,11 @@ export class TokenBook {
         continue;
       }
       const key = this.ctx.keys.account(accountId);
-      await writeState(this.ctx.stub, key, this.recordOf(accountId, state));
-      if (state.created?.policyOrg !== undefined) {
-        await this.ctx.stub.setStateValidationParameter(key, peerOfOrgPolicy(state.created.policyOrg));
-      }
+      const record = this.recordOf(accountId, state);
+      const policyOrg = state.created?.policyOrg;
+      await (policyOrg === undefined
+        ? writeState(this.ctx.stub, key, record)
+        : writeOwnedByOrg(this.ctx.stub, key, record, policyOrg));
     }
   }
 

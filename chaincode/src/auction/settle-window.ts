@@ -1,0 +1,167 @@
+import {
+  canonicalBytes,
+  conflict,
+  failedPrecondition,
+  forbidden,
+  gridAccountOf,
+  sumBigint,
+  WINDOW_EVENTS,
+} from '@hems/protocol';
+import { isoTime } from '../lib/clock';
+import type { HemsContext } from '../lib/context';
+import { writeState, type RecordView } from '../lib/state';
+import { TokenBook } from '../token/token-ledger';
+import { loadReadings } from './delivery';
+import { refundBids } from './escrow';
+import { sellerPayments } from './settlement';
+import {
+  isPastReportBy,
+  orgsWithTrades,
+  poolOf,
+  settledAtOf,
+  unreportedOrgsOf,
+  type WindowOrgRecord,
+  type WindowRecord,
+} from './window';
+import { type ClearedWindow, loadOrgRecords, loadWindow, partView } from './windows';
+
+/**
+ * The utilities with trades whose delivery reports do not count: fixed by the first settlement
+ * that went without some; else those still missing, which only from reportBy on may be left out.
+ */
+function unreportedForSettlement(
+  window: WindowRecord,
+  records: readonly WindowOrgRecord[],
+  tradeRecords: readonly WindowOrgRecord[],
+  now: Date,
+): readonly string[] {
+  const fixed = unreportedOrgsOf(records);
+  if (fixed.length > 0) {
+    return fixed;
+  }
+  const missing = tradeRecords.filter((record) => record.delivery === undefined).map((record) => record.org);
+  if (missing.length > 0 && !isPastReportBy(window, now)) {
+    throw failedPrecondition(
+      `window ${window.windowId} waits for the delivery reports of ${missing.join(', ')} (from ${window.reportBy} on it may be settled without them)`,
+    );
+  }
+  return missing;
+}
+
+/**
+ * Once per utility with trades: pays each of its sellers floor(price x delivered x f),
+ * f = min(1, B / S), out of the window's pool, B and S summed over the reports that count. A
+ * missing report counts as nothing delivered and nothing received; if it is the caller's own, what
+ * its bids still hold in escrow is refunded here.
+ */
+export async function settleWindow(
+  ctx: HemsContext,
+  { org, id, window, now, clearing }: ClearedWindow,
+): Promise<RecordView> {
+  const tradeOrgs = orgsWithTrades(clearing.trades);
+  if (!tradeOrgs.includes(org)) {
+    throw failedPrecondition(`${org} has no trades to settle in window ${id}`);
+  }
+  const records = await loadOrgRecords(ctx, window);
+  const orgRecord = records.find((record) => record.org === org);
+  if (orgRecord === undefined) {
+    throw new Error(`window ${id} lacks the record of ${org}`);
+  }
+  if (orgRecord.settlement !== undefined) {
+    throw conflict(`${org} has already settled window ${id}`);
+  }
+  const tradeRecords = records.filter((record) => tradeOrgs.includes(record.org));
+  const unreported = unreportedForSettlement(window, records, tradeRecords, now);
+  const counted = tradeRecords.filter((record) => !unreported.includes(record.org));
+  const windowCharge = sumBigint(counted.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));
+  const windowValue = sumBigint(counted.map((record) => BigInt(record.delivery?.sellerValue ?? '0')));
+
+  const book = new TokenBook(ctx);
+  let payments = new Map<string, bigint>();
+  let refunded = 0n;
+  if (unreported.includes(org)) {
+    // Its trades count as undelivered and unreceived: its bids keep nothing in escrow.
+    refunded = await refundBids(book, orgRecord, new Map());
+  } else {
+    const readings = await loadReadings(ctx, clearing, org);
+    payments = sellerPayments(clearing.trades, org, readings, windowCharge, windowValue);
+  }
+  const paid = sumBigint(payments.values());
+  if (BigInt(poolOf(window, records).amount) < paid) {
+    throw new Error(`the pool of window ${id} cannot cover the sellers' payments`);
+  }
+  for (const [accountId, amount] of payments) {
+    await book.pay(id, accountId, org, amount);
+  }
+  const updated: WindowOrgRecord = {
+    ...orgRecord,
+    paid: (BigInt(orgRecord.paid) + paid).toString(),
+    refunded: (BigInt(orgRecord.refunded) + refunded).toString(),
+    ...(unreported.includes(org) && orgRecord.released === undefined
+      ? { released: { releasedAt: isoTime(now), txId: ctx.stub.getTxID() } }
+      : {}),
+    settlement: {
+      settledAt: isoTime(now),
+      txId: ctx.stub.getTxID(),
+      ...(unreported.length > 0 ? { unreportedOrgs: [...unreported] } : {}),
+    },
+  };
+  const after = records.map((record) => (record.org === org ? updated : record));
+  const final = settledAtOf(window, after) !== undefined;
+  await writeState(ctx.stub, ctx.keys.windowOrg(id, org), updated);
+  await book.flush();
+  ctx.stub.setEvent(WINDOW_EVENTS.settled, canonicalBytes({ windowId: id, org, final }));
+  return {
+    ...partView(updated),
+    sellersPaid: paid.toString(),
+    final,
+    pool: poolOf(window, after),
+  };
+}
+
+/**
+ * Credits what is left in the pool of a SETTLED window to the grid account `grid:<operator MSP>`,
+ * once, for the market operator who opened it. Majority-endorsed: the grid account has no
+ * key-level policy.
+ */
+export async function claimGridShare(
+  ctx: HemsContext,
+  operatorMspId: string,
+  id: string,
+): Promise<{ windowId: string; account: string; amount: string; claimedAt: string; txId: string }> {
+  const window = await loadWindow(ctx, id);
+  if (operatorMspId !== window.operatorMspId) {
+    throw forbidden(`ClaimGridShare of window ${id} is for the market operator of ${window.operatorMspId}`);
+  }
+  if (window.gridClaimedAt !== undefined) {
+    throw conflict(`the grid share of window ${id} was already claimed`);
+  }
+  const records = await loadOrgRecords(ctx, window);
+  if (settledAtOf(window, records) === undefined) {
+    throw failedPrecondition(`window ${id} is not settled yet`);
+  }
+  const share = BigInt(poolOf(window, records).amount);
+  const gridAccount = gridAccountOf(window.operatorMspId);
+  const book = new TokenBook(ctx);
+  if (share > 0n) {
+    if ((await book.load(gridAccount)) === undefined) {
+      await book.open(gridAccount, window.operatorMspId);
+    }
+    await book.pay(id, gridAccount, window.operatorMspId, share);
+  }
+  const claimedAt = isoTime(ctx.now);
+  const txId = ctx.stub.getTxID();
+  const updated: WindowRecord = {
+    ...window,
+    gridShare: share.toString(),
+    gridClaimedAt: claimedAt,
+    gridClaimTxId: txId,
+  };
+  await writeState(ctx.stub, ctx.keys.window(id), updated);
+  await book.flush();
+  ctx.stub.setEvent(
+    WINDOW_EVENTS.gridClaimed,
+    canonicalBytes({ windowId: id, account: gridAccount, amount: share.toString() }),
+  );
+  return { windowId: id, account: gridAccount, amount: share.toString(), claimedAt, txId };
+}
