@@ -1,7 +1,7 @@
+import type { TradeRecord } from '@hems/protocol';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { buyerCharges, deliveryTotals, sellerPayments, tradeIdOf } from '../src/auction/settlement';
-import type { TradeRecord } from '../src/auction/window';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY, type Clearing } from './support/auction';
 import { itemAt } from './support/lists';

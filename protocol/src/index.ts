@@ -20,5 +20,6 @@ export * from './governance/settings';
 export * from './auction/amounts';
 export * from './auction/orders';
 export * from './auction/clearing';
+export * from './auction/records';
 export * from './timeslot/slot-view';
 export * from './events';

@@ -17,7 +17,7 @@ import {
   VALUE_UNITS_PER_CURRENCY,
 } from './market-model';
 import { pricesOnBus, type SlotPrices } from './tariff';
-import type { TradeRecord } from './window-result';
+import type { TradeRecord } from '@hems/protocol';
 
 /** Balance each consumer's account is topped up to at the start of the day, currency. */
 export const START_BALANCE = 50n;

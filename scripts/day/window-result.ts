@@ -2,22 +2,12 @@
  * A trading window's public record as the gateways answer it, and the day's result of a window
  * made from it: public values and counts only, no account or home is named.
  */
+import type { PoolView, TradeRecord } from '@hems/protocol';
 import type { WindowResult } from './day-result';
 import type { OrderOutcome } from './devices';
 import { AuctionError } from './auction-calls';
 import { priceFromUnits } from './market-model';
 import type { WindowPlan } from './auction';
-
-export interface TradeRecord {
-  readonly tradeId: string;
-  readonly sellerAccount: string;
-  readonly buyerAccount: string;
-  readonly sellerOrg: string;
-  readonly buyerOrg: string;
-  readonly energyWh: number;
-  readonly price: number;
-  readonly value: string;
-}
 
 interface WindowPart {
   readonly org: string;
@@ -28,12 +18,7 @@ interface WindowPart {
 }
 
 /** A window's token pool: what buyers were charged, sellers paid and the grid got; value units. */
-export interface WindowPool {
-  readonly amount: string;
-  readonly charged: string;
-  readonly paid: string;
-  readonly toGrid: string;
-}
+export type WindowPool = PoolView;
 
 /** GET /v1/windows/:id: GetWindow with GetClearing once cleared (loadWindow in gateway-api/src/resources/windows/service.ts). */
 export interface WindowView {

@@ -36,6 +36,8 @@ const VIEW: WindowView = {
     trades: [
       {
         tradeId: 't1',
+        offerRef: 'offer-ref-1',
+        bidRef: 'bid-ref-1',
         sellerAccount: SELLER_A,
         buyerAccount: BUYER_A,
         sellerOrg: 'UtilityAMSP',
@@ -46,6 +48,8 @@ const VIEW: WindowView = {
       },
       {
         tradeId: 't2',
+        offerRef: 'offer-ref-2',
+        bidRef: 'bid-ref-1',
         sellerAccount: SELLER_B,
         buyerAccount: BUYER_A,
         sellerOrg: 'UtilityBMSP',

@@ -3,12 +3,14 @@ import {
   canonicalBytes,
   canonicalJson,
   clearAuction,
+  type ClearingRecord,
   type ClearingResult,
   type ClearingRule,
   collectionOf,
   conflict,
   failedPrecondition,
   toEngineOrder,
+  type TradeRecord,
   WINDOW_EVENTS,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
@@ -17,14 +19,7 @@ import { sha256Hex } from '../lib/ledger';
 import { writeState, type RecordView } from '../lib/state';
 import { loadRevocations } from '../governance/records';
 import { tradeIdOf } from './settlement';
-import {
-  isClosed,
-  isPastRevealBy,
-  orgsWithTrades,
-  type ClearingRecord,
-  type TradeRecord,
-  type WindowRecord,
-} from './window';
+import { isClosed, isPastRevealBy, orgsWithTrades, type WindowRecord } from './window';
 import { loadClearing, loadOrgRecords, loadWindow, revealedOrders, type RevealedOrder } from './windows';
 
 type PublishedResult = Pick<ClearingRecord, 'pricingRule' | 'clearingPrice' | 'orders' | 'trades' | 'totals'>;

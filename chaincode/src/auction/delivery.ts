@@ -1,5 +1,6 @@
 import {
   canonicalBytes,
+  type ClearingRecord,
   collectionOf,
   conflict,
   failedPrecondition,
@@ -15,13 +16,7 @@ import { loadHomeRefSecret } from '../governance/records';
 import { TokenBook } from '../token/token-ledger';
 import { readingReference } from './references';
 import { buyerCharges, deliveryTotals, parseReadings, readingOf, sideKey, sidesOf } from './settlement';
-import {
-  isPastReportBy,
-  unreportedOrgsOf,
-  type ClearingRecord,
-  type WindowOrgRecord,
-  type WindowRecord,
-} from './window';
+import { isPastReportBy, unreportedOrgsOf, type WindowOrgRecord, type WindowRecord } from './window';
 import { type ClearedWindow, loadOrgRecord, loadOrgRecords, partView, revealedBids } from './windows';
 
 /** Private record of one meter reading; `ref` salts its on-chain hash. */

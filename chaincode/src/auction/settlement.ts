@@ -5,9 +5,9 @@ import {
   requireFiniteNumber,
   requireObject,
   requireOnlyKeys,
+  type TradeRecord,
   WH_PER_KWH,
 } from '@hems/protocol';
-import type { TradeRecord } from './window';
 
 /**
  * Delivery and settlement arithmetic of a cleared window: pure functions over the public trades and

@@ -1,4 +1,5 @@
 import {
+  type ClearingRecord,
   failedPrecondition,
   forbidden,
   notFound,
@@ -17,7 +18,6 @@ import {
   windowFromBytes,
   windowOrgFromBytes,
   windowStatus,
-  type ClearingRecord,
   type WindowOrgRecord,
   type WindowRecord,
 } from './window';

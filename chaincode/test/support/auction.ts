@@ -1,5 +1,5 @@
+import type { TradeRecord } from '@hems/protocol';
 import { AuctionContract } from '../../src/auction/auction-contract';
-import type { TradeRecord } from '../../src/auction/window';
 import type { HemsContext } from '../../src/lib/context';
 import { TokenContract } from '../../src/token/token-contract';
 import { identities, type InvokeOptions, type TestIdentity } from './fake-ledger';

@@ -1,0 +1,54 @@
+import type { ClearingRule } from './clearing';
+
+/**
+ * The public records of a trading window's clearing, as ClearWindow writes them and GetClearing,
+ * AuditClearing and the gateways' window answers return them.
+ */
+
+/** The window's pool, derived from the per-org records: charged - paid - toGrid. */
+export interface PoolView {
+  readonly amount: string;
+  readonly charged: string;
+  readonly paid: string;
+  readonly toGrid: string;
+}
+
+/** One trade of a cleared window. Orders are named by their references, parties by account. */
+export interface TradeRecord {
+  readonly tradeId: string;
+  readonly offerRef: string;
+  readonly bidRef: string;
+  readonly sellerAccount: string;
+  readonly buyerAccount: string;
+  readonly sellerOrg: string;
+  readonly buyerOrg: string;
+  readonly energyWh: number;
+  /** Price units (1/10000 currency per MWh). */
+  readonly price: number;
+  /** energyWh x price, value units. */
+  readonly value: string;
+}
+
+export interface ClearingTotalsRecord {
+  readonly offeredWh: number;
+  readonly bidWh: number;
+  readonly tradedWh: number;
+  readonly value: string;
+}
+
+/** The public result of ClearWindow. */
+export interface ClearingRecord {
+  readonly windowId: string;
+  readonly pricingRule: ClearingRule;
+  readonly clearingPrice: number | null;
+  /** Orders that took part in the clearing (revealed, minus those of revoked devices). */
+  readonly orders: number;
+  readonly trades: readonly TradeRecord[];
+  readonly totals: ClearingTotalsRecord;
+  /** Utilities that had not revealed by revealBy, cleared without: none of their orders trade. */
+  readonly excludedOrgs: readonly string[];
+  /** Revealed orders left out because their device's certificate was revoked by the clearing. */
+  readonly droppedRevoked: number;
+  readonly clearedAt: string;
+  readonly txId: string;
+}
