@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatServerSentEvent } from '@hems/gateway-api/src/services/events';
 import { FakeLedger } from '@hems/gateway-api/test/support/fake-ledger';
 import { TestPki } from '@hems/gateway-api/test/support/pki';
+import { OPEN_SLOT } from '@hems/gateway-api/test/support/records';
 import { parseForecastPayload, verifyDeviceCertificate, verifyDeviceSignature } from '@hems/protocol';
 import { createCa, issueFromCsr, type TestCa } from '@hems/testkit';
 import { GatewayApiError, HemsClient, SseParser, type DeviceCredentials } from '../src';
@@ -78,16 +79,7 @@ describe('HEMS device client against the gateway app', () => {
 
   it('reads its slot, submits a forecast the chaincode verifies, and reads its dispatch', async () => {
     await withEnrolledClient(async (client) => {
-      ledger.on('GetSlot', {
-        slotId: 'slot-1',
-        status: 'OPEN',
-        deadline: '2030-01-01T10:15:00.000Z',
-        openedAt: '2030-01-01T10:00:00.000Z',
-        prices: { default: { lower: 20, upper: 80 }, buses: [{ bus: 'bus-2', lower: 35, upper: 110 }] },
-        expected: [],
-        aggregates: [],
-        busTotals: [],
-      });
+      ledger.on('GetSlot', OPEN_SLOT);
       expect(await client.getSlot('slot-1')).to.deep.equal({
         slotId: 'slot-1',
         status: 'OPEN',

@@ -86,32 +86,23 @@ async function main(): Promise<void> {
   });
 
   await slotCache.start();
-  // A utility gateway publishes its aggregates at each slot's deadline; the plan is rebuilt from
-  // the ledger on start, so a restart loses nothing.
-  const scheduler = ledger.identities.includes('relay')
-    ? new AggregationScheduler({
-        ledger,
-        publish: (slotId) => publishOwnAggregates(ledger, slotId),
-        log: app.log,
-      })
-    : undefined;
-  await scheduler?.start();
-  // ... and reveals its orders of each trading window at its close, so the clearing never waits
-  // for a person; rebuilt from the ledger on start like the aggregation plan.
-  const revealScheduler = ledger.identities.includes('relay')
-    ? new RevealScheduler({ ledger, reveal: (windowId) => revealOwnOrders(ledger, windowId), log: app.log })
-    : undefined;
-  await revealScheduler?.start();
-  // ... and releases its escrows of each window once it is cleared, so the bids that did not
-  // trade are refunded at once (a utility without trades makes no delivery report that would).
-  const releaseScheduler = ledger.identities.includes('relay')
-    ? new ReleaseScheduler({
-        ledger,
-        release: (windowId) => releaseOwnEscrow(ledger, windowId),
-        log: app.log,
-      })
-    : undefined;
-  await releaseScheduler?.start();
+  const log = app.log;
+  const schedulers = ledger.identities.includes('relay')
+    ? [
+        // A utility gateway publishes its aggregates at each slot's deadline; the plan is rebuilt
+        // from the ledger on start, so a restart loses nothing.
+        new AggregationScheduler({ ledger, publish: (slotId) => publishOwnAggregates(ledger, slotId), log }),
+        // ... and reveals its orders of each trading window at its close, so the clearing never
+        // waits for a person; rebuilt from the ledger on start like the aggregation plan.
+        new RevealScheduler({ ledger, reveal: (windowId) => revealOwnOrders(ledger, windowId), log }),
+        // ... and releases its escrows of each window once it is cleared, so the bids that did not
+        // trade are refunded at once (a utility without trades makes no delivery report that would).
+        new ReleaseScheduler({ ledger, release: (windowId) => releaseOwnEscrow(ledger, windowId), log }),
+      ]
+    : [];
+  for (const scheduler of schedulers) {
+    await scheduler.start();
+  }
 
   // Graceful shutdown: stop accepting, let in-flight submits finish (close waits for them), then
   // close the Fabric connections.
@@ -122,9 +113,8 @@ async function main(): Promise<void> {
     }
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    Promise.resolve(scheduler?.stop())
-      .then(() => revealScheduler?.stop())
-      .then(() => releaseScheduler?.stop())
+    schedulers
+      .reduce((stopped, scheduler) => stopped.then(() => scheduler.stop()), Promise.resolve())
       .then(() => slotCache.stop())
       .then(() => revocations.stop())
       .then(() => app.close())

@@ -7,7 +7,7 @@ import { RevealScheduler } from '../src/services/reveal-scheduler';
 import { refusal } from './support/fake-ledger';
 import { chaincodeEvent, EventingFakeLedger, settle } from './operations-support';
 import { at, MINUTE, SCHEDULER_START as START } from './support/scheduler';
-import { endSchedulerTest, SCHEDULER_TIMING, startSchedulerTest } from './support/scheduler';
+import { SCHEDULER_TIMING, windowSchedulerSuite } from './support/scheduler';
 
 describe('auction: window events', () => {
   it('maps WindowOpened, OrdersRevealed, WindowCleared, WindowSettled and GridShareClaimed to server-sent event types', () => {
@@ -63,35 +63,16 @@ describe('auction: window events', () => {
 });
 
 describe('auction: reveal scheduler', () => {
-  let clock: sinon.SinonFakeTimers;
-  let ledger: EventingFakeLedger;
-  let reveal: sinon.SinonStub<[string], Promise<RevealResult>>;
-  let scheduler: RevealScheduler;
-
   const revealed = (windowId: string): RevealResult => ({
     windowId,
     org: 'UtilityAMSP',
     orders: 2,
     txId: 'f'.repeat(64),
   });
-
-  function create(): RevealScheduler {
-    scheduler = new RevealScheduler({
-      ledger,
-      reveal,
-      ...SCHEDULER_TIMING,
-      pageSize: 2,
-    });
-    return scheduler;
-  }
-
-  beforeEach(() => {
-    ({ clock, ledger } = startSchedulerTest(['relay', 'meter', 'admin']));
-    reveal = sinon.stub<[string], Promise<RevealResult>>().callsFake((id) => Promise.resolve(revealed(id)));
-    ledger.on('ListWindows', { windows: [], bookmark: '' });
-  });
-
-  afterEach(() => endSchedulerTest(scheduler, clock));
+  const suite = windowSchedulerSuite(
+    revealed,
+    (ledger, reveal) => new RevealScheduler({ ledger, reveal, ...SCHEDULER_TIMING, pageSize: 2 }),
+  );
 
   it('rebuilds from ListWindows page by page and reveals each open or closed window at its close', async () => {
     const windows = [
@@ -101,57 +82,59 @@ describe('auction: reveal scheduler', () => {
       { windowId: 'w4', status: 'SETTLED', closesAt: at(-30) },
       { windowId: 'w5', status: 'OPEN' },
     ];
-    ledger.on('ListWindows', (options: { arguments?: readonly string[] }) => {
+    suite.ledger.on('ListWindows', (options: { arguments?: readonly string[] }) => {
       const start = Number(options.arguments?.[1] ?? '');
       return {
         windows: windows.slice(start, start + 2),
         bookmark: start + 2 < windows.length ? String(start + 2) : '',
       };
     });
-    ledger.on('GetWindow', { windowId: 'w5', status: 'OPEN', closesAt: at(20) });
-    await create().start();
-    expect(ledger.callsOf('ListWindows').map((call) => call.options.arguments)).to.deep.equal([
+    suite.ledger.on('GetWindow', { windowId: 'w5', status: 'OPEN', closesAt: at(20) });
+    await suite.create().start();
+    expect(suite.ledger.callsOf('ListWindows').map((call) => call.options.arguments)).to.deep.equal([
       ['2', ''],
       ['2', '2'],
       ['2', '4'],
     ]);
-    expect(ledger.callsOf('ListWindows').every((call) => call.contract === 'auction')).to.equal(true);
-    expect(ledger.callsOf('GetWindow').map((call) => call.options.arguments)).to.deep.equal([['w5']]);
-    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.dueAt.toISOString()])).to.deep.equal([
+    expect(suite.ledger.callsOf('ListWindows').every((call) => call.contract === 'auction')).to.equal(true);
+    expect(suite.ledger.callsOf('GetWindow').map((call) => call.options.arguments)).to.deep.equal([['w5']]);
+    expect(
+      suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.dueAt.toISOString()]),
+    ).to.deep.equal([
       ['w1', new Date(START + 10 * MINUTE + 1000).toISOString()],
       ['w3', new Date(START - MINUTE + 1000).toISOString()],
       ['w5', new Date(START + 20 * MINUTE + 1000).toISOString()],
     ]);
-    expect(ledger.stream.startBlock).to.equal(42n);
-    await clock.tickAsync(0);
-    expect(reveal.args).to.deep.equal([['w3']]);
-    await clock.tickAsync(10 * MINUTE + 1000);
-    expect(reveal.args).to.deep.equal([['w3'], ['w1']]);
-    await clock.tickAsync(10 * MINUTE);
-    expect(reveal.args).to.deep.equal([['w3'], ['w1'], ['w5']]);
-    expect(scheduler.scheduled).to.deep.equal([]);
+    expect(suite.ledger.stream.startBlock).to.equal(42n);
+    await suite.clock.tickAsync(0);
+    expect(suite.step.args).to.deep.equal([['w3']]);
+    await suite.clock.tickAsync(10 * MINUTE + 1000);
+    expect(suite.step.args).to.deep.equal([['w3'], ['w1']]);
+    await suite.clock.tickAsync(10 * MINUTE);
+    expect(suite.step.args).to.deep.equal([['w3'], ['w1'], ['w5']]);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
   });
 
   it('plans windows from WindowOpened events, once each', async () => {
-    await create().start();
-    ledger.stream.push(
+    await suite.create().start();
+    suite.ledger.stream.push(
       chaincodeEvent('WindowOpened', { windowId: 'w7', closesAt: at(3) }, 43, 'e1'),
       chaincodeEvent('WindowOpened', { windowId: 'w7', closesAt: at(3) }, 43, 'e2'),
       chaincodeEvent('WindowOpened', { closesAt: at(3) }, 44, 'e3'),
       chaincodeEvent('SlotOpened', { slotId: 's', deadline: at(1), buses: [] }, 44, 'e4'),
     );
-    await clock.tickAsync(0);
+    await suite.clock.tickAsync(0);
     await settle();
-    expect(scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
-    await clock.tickAsync(3 * MINUTE + 1000);
-    expect(reveal.args).to.deep.equal([['w7']]);
+    expect(suite.scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
+    await suite.clock.tickAsync(3 * MINUTE + 1000);
+    expect(suite.step.args).to.deep.equal([['w7']]);
   });
 
   it('counts CONFLICT as revealed already, retries a window still open, and stops once it is cleared', async () => {
-    await create().start();
-    scheduler.schedule('done', at(0));
-    scheduler.schedule('early', at(0));
-    reveal.callsFake((id) =>
+    await suite.create().start();
+    suite.scheduler.schedule('done', at(0));
+    suite.scheduler.schedule('early', at(0));
+    suite.step.callsFake((id) =>
       Promise.reject(
         id === 'done'
           ? refusal('CONFLICT', 'UtilityAMSP has revealed its orders of window done already')
@@ -159,20 +142,24 @@ describe('auction: reveal scheduler', () => {
       ),
     );
     let status = 'OPEN';
-    ledger.on('GetWindow', () => ({ windowId: 'early', status }));
-    await clock.tickAsync(1000);
-    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['early', 1]]);
-    await clock.tickAsync(1000);
-    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['early', 2]]);
+    suite.ledger.on('GetWindow', () => ({ windowId: 'early', status }));
+    await suite.clock.tickAsync(1000);
+    expect(suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([
+      ['early', 1],
+    ]);
+    await suite.clock.tickAsync(1000);
+    expect(suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([
+      ['early', 2],
+    ]);
     status = 'CLEARED';
-    await clock.tickAsync(2000);
-    expect(scheduler.scheduled).to.deep.equal([]);
-    expect(reveal.args.filter(([id]) => id === 'early')).to.have.length(3);
+    await suite.clock.tickAsync(2000);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
+    expect(suite.step.args.filter(([id]) => id === 'early')).to.have.length(3);
   });
 
   it('retries Fabric failures without a limit while its part is unrevealed, and stops once it is revealed', async () => {
-    await create().start();
-    reveal.rejects(new Error('peer unreachable'));
+    await suite.create().start();
+    suite.step.rejects(new Error('peer unreachable'));
     const mine = (revealed: boolean): Record<string, unknown> => ({
       windowId: 'w9',
       status: 'CLOSED',
@@ -181,49 +168,46 @@ describe('auction: reveal scheduler', () => {
         { org: 'UtilityBMSP', revealed: { count: 1 } },
       ],
     });
-    ledger.on('GetWindow', mine(false));
-    scheduler.schedule('w9', at(0));
+    suite.ledger.on('GetWindow', mine(false));
+    suite.scheduler.schedule('w9', at(0));
     // Delays 1, 2, 4, then the 4 s cap: 30 attempts, far past the old limit of 8.
-    await clock.tickAsync(1000 + 1000 + 2000 + 27 * 4000);
-    expect(reveal.callCount).to.equal(30);
-    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['w9', 30]]);
+    await suite.clock.tickAsync(1000 + 1000 + 2000 + 27 * 4000);
+    expect(suite.step.callCount).to.equal(30);
+    expect(suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([
+      ['w9', 30],
+    ]);
     // An admin revealed through the API meanwhile: the next failure finds the part revealed.
-    ledger.on('GetWindow', mine(true));
-    await clock.tickAsync(4000);
-    expect(reveal.callCount).to.equal(31);
-    expect(scheduler.scheduled).to.deep.equal([]);
+    suite.ledger.on('GetWindow', mine(true));
+    await suite.clock.tickAsync(4000);
+    expect(suite.step.callCount).to.equal(31);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
   });
 
   it('drops a window without a part of this org (it joined the channel later)', async () => {
-    await create().start();
-    reveal.rejects(refusal('FAILED_PRECONDITION', 'UtilityAMSP is not a utility of window w8'));
-    ledger.on('GetWindow', { windowId: 'w8', status: 'CLOSED', parts: [{ org: 'UtilityBMSP' }] });
-    scheduler.schedule('w8', at(0));
-    await clock.tickAsync(1000);
-    expect(reveal.callCount).to.equal(1);
-    expect(scheduler.scheduled).to.deep.equal([]);
+    await suite.create().start();
+    suite.step.rejects(refusal('FAILED_PRECONDITION', 'UtilityAMSP is not a utility of window w8'));
+    suite.ledger.on('GetWindow', { windowId: 'w8', status: 'CLOSED', parts: [{ org: 'UtilityBMSP' }] });
+    suite.scheduler.schedule('w8', at(0));
+    await suite.clock.tickAsync(1000);
+    expect(suite.step.callCount).to.equal(1);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
   });
 
   it('reveals 10 s after the close by default, so an order endorsed just before it commits first', async () => {
-    scheduler = new RevealScheduler({ ledger, reveal });
-    await scheduler.start();
-    scheduler.schedule('w1', at(1));
-    expect(scheduler.scheduled[0]?.dueAt.toISOString()).to.equal(
+    suite.scheduler = new RevealScheduler({ ledger: suite.ledger, reveal: suite.step });
+    await suite.scheduler.start();
+    suite.scheduler.schedule('w1', at(1));
+    expect(suite.scheduler.scheduled[0]?.dueAt.toISOString()).to.equal(
       new Date(START + MINUTE + 10_000).toISOString(),
     );
-    await clock.tickAsync(MINUTE + 9_999);
-    expect(reveal.called).to.equal(false);
-    await clock.tickAsync(1);
-    expect(reveal.args).to.deep.equal([['w1']]);
+    await suite.clock.tickAsync(MINUTE + 9_999);
+    expect(suite.step.called).to.equal(false);
+    await suite.clock.tickAsync(1);
+    expect(suite.step.args).to.deep.equal([['w1']]);
   });
 });
 
 describe('auction: escrow release scheduler', () => {
-  let clock: sinon.SinonFakeTimers;
-  let ledger: EventingFakeLedger;
-  let release: sinon.SinonStub<[string], Promise<EscrowRelease>>;
-  let scheduler: ReleaseScheduler;
-
   const released = (windowId: string): EscrowRelease => ({
     windowId,
     org: 'UtilityAMSP',
@@ -238,24 +222,10 @@ describe('auction: escrow release scheduler', () => {
     refunded: '0',
     ...(released === true ? { released: { releasedAt: at(0), txId: 'a'.repeat(64) } } : {}),
   });
-
-  function create(): ReleaseScheduler {
-    scheduler = new ReleaseScheduler({
-      ledger,
-      release,
-      ...SCHEDULER_TIMING,
-      pageSize: 2,
-    });
-    return scheduler;
-  }
-
-  beforeEach(() => {
-    ({ clock, ledger } = startSchedulerTest(['relay', 'meter', 'admin']));
-    release = sinon.stub<[string], Promise<EscrowRelease>>().callsFake((id) => Promise.resolve(released(id)));
-    ledger.on('ListWindows', { windows: [], bookmark: '' });
-  });
-
-  afterEach(() => endSchedulerTest(scheduler, clock));
+  const suite = windowSchedulerSuite(
+    released,
+    (ledger, release) => new ReleaseScheduler({ ledger, release, ...SCHEDULER_TIMING, pageSize: 2 }),
+  );
 
   it('rebuilds from the cleared windows whose part of this org is not released yet, and releases them', async () => {
     const windows: Record<string, Record<string, unknown> | undefined> = {
@@ -269,7 +239,7 @@ describe('auction: escrow release scheduler', () => {
       w3: { windowId: 'w3', status: 'SETTLED', clearedAt: at(-9), parts: [part('UtilityAMSP')] },
       w4: { windowId: 'w4', status: 'CLEARED', clearedAt: at(-5), parts: [part('UtilityBMSP')] },
     };
-    ledger.on('ListWindows', (options: { arguments?: readonly string[] }) =>
+    suite.ledger.on('ListWindows', (options: { arguments?: readonly string[] }) =>
       options.arguments?.[1] === ''
         ? { windows: [{ windowId: 'w0', status: 'OPEN' }, { ...windows.w1 }], bookmark: 'p2' }
         : {
@@ -280,37 +250,37 @@ describe('auction: escrow release scheduler', () => {
             bookmark: 'p3',
           },
     );
-    ledger.on(
+    suite.ledger.on(
       'GetWindow',
       (options: { arguments?: readonly string[] }) => windows[options.arguments?.[0] ?? ''],
     );
-    await create().start();
-    expect(scheduler.scheduled.map((entry) => entry.windowId).sort()).to.deep.equal(['w1', 'w3']);
+    await suite.create().start();
+    expect(suite.scheduler.scheduled.map((entry) => entry.windowId).sort()).to.deep.equal(['w1', 'w3']);
     // The OPEN window is not even read.
-    expect(ledger.callsOf('GetWindow').map((call) => call.options.arguments?.[0])).to.not.include('w0');
-    await clock.tickAsync(1000);
-    expect(release.args.map(([id]) => id).sort()).to.deep.equal(['w1', 'w3']);
-    expect(scheduler.scheduled).to.deep.equal([]);
+    expect(suite.ledger.callsOf('GetWindow').map((call) => call.options.arguments?.[0])).to.not.include('w0');
+    await suite.clock.tickAsync(1000);
+    expect(suite.step.args.map(([id]) => id).sort()).to.deep.equal(['w1', 'w3']);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
   });
 
   it('plans windows from WindowCleared events at once, once each, and skips malformed ones', async () => {
-    await create().start();
-    ledger.stream.push(
+    await suite.create().start();
+    suite.ledger.stream.push(
       chaincodeEvent('WindowCleared', { windowId: 'w7', price: 1 }, 43, 'e1'),
       chaincodeEvent('WindowCleared', { windowId: 'w7', price: 1 }, 43, 'e2'),
       chaincodeEvent('WindowCleared', { price: 1 }, 44, 'e3'),
       chaincodeEvent('WindowOpened', { windowId: 'w8', closesAt: at(1) }, 44, 'e4'),
     );
-    await clock.tickAsync(0);
+    await suite.clock.tickAsync(0);
     await settle();
-    expect(scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
-    await clock.tickAsync(1000);
-    expect(release.args).to.deep.equal([['w7']]);
+    expect(suite.scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
+    await suite.clock.tickAsync(1000);
+    expect(suite.step.args).to.deep.equal([['w7']]);
   });
 
   it('counts CONFLICT as released, retries while the clearing is not visible, and drops a window without a part of this org', async () => {
-    await create().start();
-    release.callsFake((id) =>
+    await suite.create().start();
+    suite.step.callsFake((id) =>
       Promise.reject(
         id === 'done'
           ? refusal(
@@ -321,51 +291,53 @@ describe('auction: escrow release scheduler', () => {
       ),
     );
     let status = 'CLOSED';
-    ledger.on('GetWindow', (options: { arguments?: readonly string[] }) =>
+    suite.ledger.on('GetWindow', (options: { arguments?: readonly string[] }) =>
       options.arguments?.[0] === 'foreign'
         ? { windowId: 'foreign', status: 'CLEARED', parts: [part('UtilityBMSP')] }
         : { windowId: 'late', status, parts: [part('UtilityAMSP')] },
     );
-    scheduler.schedule('done', at(0));
-    scheduler.schedule('late', at(0));
-    scheduler.schedule('foreign', at(0));
-    await clock.tickAsync(1000);
-    expect(scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([['late', 1]]);
+    suite.scheduler.schedule('done', at(0));
+    suite.scheduler.schedule('late', at(0));
+    suite.scheduler.schedule('foreign', at(0));
+    await suite.clock.tickAsync(1000);
+    expect(suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.attempt])).to.deep.equal([
+      ['late', 1],
+    ]);
     status = 'CLEARED';
-    release.callsFake((id) => Promise.resolve(released(id)));
-    await clock.tickAsync(1000);
-    expect(scheduler.scheduled).to.deep.equal([]);
-    expect(release.args.filter(([id]) => id === 'late')).to.have.length(2);
+    suite.step.callsFake((id) => Promise.resolve(released(id)));
+    await suite.clock.tickAsync(1000);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
+    expect(suite.step.args.filter(([id]) => id === 'late')).to.have.length(2);
   });
 
   it('retries Fabric failures without a limit while its part is unreleased, and stops once released', async () => {
     const log = { info: sinon.spy(), warn: sinon.spy(), error: sinon.spy() };
-    scheduler = new ReleaseScheduler({
-      ledger,
-      release,
+    suite.scheduler = new ReleaseScheduler({
+      ledger: suite.ledger,
+      release: suite.step,
       graceMs: 1000,
       retry: { initialMs: 1000, maxMs: 4000 },
       log,
     });
-    await scheduler.start();
-    release.rejects(new Error('peer unreachable'));
+    await suite.scheduler.start();
+    suite.step.rejects(new Error('peer unreachable'));
     let releasedPart = false;
-    ledger.on('GetWindow', () => ({
+    suite.ledger.on('GetWindow', () => ({
       windowId: 'w9',
       status: 'CLEARED',
       parts: [part('UtilityAMSP', releasedPart), part('UtilityBMSP', true)],
     }));
-    scheduler.schedule('w9', at(0));
-    await clock.tickAsync(1000 + 1000 + 2000 + 17 * 4000);
-    expect(release.callCount).to.equal(20);
-    expect(scheduler.scheduled).to.have.length(1);
+    suite.scheduler.schedule('w9', at(0));
+    await suite.clock.tickAsync(1000 + 1000 + 2000 + 17 * 4000);
+    expect(suite.step.callCount).to.equal(20);
+    expect(suite.scheduler.scheduled).to.have.length(1);
     expect(log.warn.callCount).to.equal(18);
     expect(String(log.warn.lastCall.args[1])).to.match(/escrow release still pending after 20 attempts/);
     // The delivery report released it meanwhile.
     releasedPart = true;
-    await clock.tickAsync(4000);
-    expect(release.callCount).to.equal(21);
-    expect(scheduler.scheduled).to.deep.equal([]);
+    await suite.clock.tickAsync(4000);
+    expect(suite.step.callCount).to.equal(21);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
     expect(log.error.called).to.equal(false);
   });
 });

@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import {
@@ -10,10 +11,15 @@ import {
 } from '@hems/protocol';
 import { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from '../src/resources/meter/schemas';
 import { RELEASE_BODY_LIMIT } from '../src/resources/reveal/schemas';
-import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
-import { TestPki } from './support/pki';
-import { expectError, expectNoneOf, expectRefusalsMapped } from './support/expectations';
+import { gatewaySuite } from './support/suite';
+import {
+  calledAs,
+  expectError,
+  expectNoneOf,
+  expectRefusalsMapped,
+  ledgerCall,
+} from './support/expectations';
 
 // Distinctive private values: home ids and readings must never show up in logs or answers.
 const AVAILABILITY = [
@@ -26,46 +32,33 @@ const READINGS = [
 ];
 const SECRETS = ['home-secret-71', 'home-secret-72', '4.321', '2.987', '3.019'];
 
+/** The window and org of this utility's own answers, and the transaction the fake commits. */
+const OWN_PART = { windowId: 'w-1', org: 'UtilityAMSP' };
+const TX_ID = 'f'.repeat(64);
+
 const expectNoSecret = (text: string): void => expectNoneOf(text, SECRETS);
 
 describe('auction: a utility gateway (meter head-end, reveal, settlement)', () => {
-  let pki: TestPki;
-  let gateway: TestGateway;
-  let logs: string[];
-  let meter: X509Certificate;
-  let admin: X509Certificate;
-  let relay: X509Certificate;
+  const suite = gatewaySuite(async (pki) => ({
+    meter: await pki.role('UtilityAMSP', 'meter', 'meter-headend'),
+    admin: await pki.role('UtilityAMSP', 'admin', 'orgadmin'),
+    relay: await pki.role('UtilityAMSP', 'relay'),
+  }));
 
-  before(async () => {
-    pki = await TestPki.create();
-    meter = await pki.role('UtilityAMSP', 'meter', 'meter-headend');
-    admin = await pki.role('UtilityAMSP', 'admin', 'orgadmin');
-    relay = await pki.role('UtilityAMSP', 'relay');
-  });
-
-  beforeEach(async () => {
-    logs = [];
-    gateway = await TestGateway.create('UtilityAMSP', ['relay', 'meter', 'admin'], { pki, logs });
-  });
-
-  afterEach(() => gateway.app.close());
-
-  const post: TestGateway['post'] = (...args) => gateway.post(...args);
+  const post: TestGateway['post'] = (...args) => suite.gateway.post(...args);
+  /** POSTs `text` as the meter head-end's JSON body, formatted as the client chose. */
+  const postText = (url: string, text: string): Promise<LightMyRequestResponse> =>
+    suite.gateway.post(suite.meter, url, text, { 'content-type': 'application/json' });
 
   describe('POST /v1/windows/:windowId/available-energy', () => {
     const url = '/v1/windows/w-1/available-energy';
 
     it("posts the availability in transient data as the meter identity on the utility's own peer", async () => {
-      gateway.ledger.on('PostAvailableEnergy', { windowId: 'w-1', homes: 2 });
-      const response = await post(meter, url, { availability: AVAILABILITY });
+      suite.gateway.ledger.on('PostAvailableEnergy', { windowId: 'w-1', homes: 2 });
+      const response = await post(suite.meter, url, { availability: AVAILABILITY });
       expect(response.statusCode, response.body).to.equal(200);
-      expect(response.json()).to.deep.equal({
-        windowId: 'w-1',
-        org: 'UtilityAMSP',
-        homes: 2,
-        txId: 'f'.repeat(64),
-      });
-      const [call] = gateway.ledger.callsOf('PostAvailableEnergy');
+      expect(response.json()).to.deep.equal({ ...OWN_PART, homes: 2, txId: TX_ID });
+      const [call] = suite.gateway.ledger.callsOf('PostAvailableEnergy');
       expect(call).to.deep.include({ identity: 'meter', contract: 'auction', kind: 'submit' });
       expect(call?.options.arguments).to.deep.equal(['w-1']);
       expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
@@ -76,40 +69,32 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     });
 
     it('accepts the most homes the chaincode takes with the longest home ids, above the global body limit', async () => {
-      gateway.ledger.on('PostAvailableEnergy', {});
+      suite.gateway.ledger.on('PostAvailableEnergy', {});
       const many = Array.from({ length: MAX_AVAILABILITY_ENTRIES }, (_, index) => ({
         homeId: `h${String(index).padStart(127, '0')}`,
         energyKwh: 999999.999,
       }));
       const body = JSON.stringify({ availability: many }, null, 4);
       expect(body.length).to.be.above(64 * 1024);
-      const response = await gateway.request(meter, {
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json' },
-        payload: body,
-      });
+      const response = await postText(url, body);
       expect(response.statusCode, response.body.slice(0, 200)).to.equal(200);
-      const sent = gateway.ledger.callsOf('PostAvailableEnergy')[0]?.options.transientData?.availability;
+      const sent =
+        suite.gateway.ledger.callsOf('PostAvailableEnergy')[0]?.options.transientData?.availability;
       // What the chaincode reads stays within its own transient bound.
       expect(Buffer.from(sent ?? []).length).to.be.at.most(MAX_AVAILABILITY_BYTES);
       expect(body.length).to.be.below(AVAILABILITY_BODY_LIMIT);
     });
 
     it('sends -0 as 0 and accepts exactly 1000 entries', async () => {
-      gateway.ledger.on('PostAvailableEnergy', {});
+      suite.gateway.ledger.on('PostAvailableEnergy', {});
       const many = Array.from({ length: 1000 }, (_, index) => ({
         homeId: `h-${index}`,
         energyKwh: index / 1000,
       }));
-      expect((await post(meter, url, { availability: many })).statusCode).to.equal(200);
-      await gateway.request(meter, {
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json' },
-        payload: '{"availability":[{"homeId":"h-1","energyKwh":-0}]}',
-      });
-      const sent = gateway.ledger.callsOf('PostAvailableEnergy')[1]?.options.transientData?.availability;
+      expect((await post(suite.meter, url, { availability: many })).statusCode).to.equal(200);
+      await postText(url, '{"availability":[{"homeId":"h-1","energyKwh":-0}]}');
+      const sent =
+        suite.gateway.ledger.callsOf('PostAvailableEnergy')[1]?.options.transientData?.availability;
       expect(Buffer.from(sent ?? []).toString('utf8')).to.equal('[{"homeId":"h-1","energyKwh":0}]');
     });
 
@@ -145,7 +130,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         [{ availability: [{ homeId: 'home-secret-71' }] }, /energyKwh/],
       ];
       for (const [body, message] of cases) {
-        const response = await post(meter, url, body);
+        const response = await post(suite.meter, url, body);
         expectError(response, 400, 'INVALID_REQUEST', message);
         expectNoSecret(response.body);
       }
@@ -154,67 +139,47 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         '{"availability":[{"homeId":"h-1","energyKwh":1e400}]}',
         '{"availability":[{"homeId":"h-1","energyKwh":NaN}]}',
       ]) {
-        const response = await gateway.request(meter, {
-          method: 'POST',
-          url,
-          headers: { 'content-type': 'application/json' },
-          payload: raw,
-        });
+        const response = await postText(url, raw);
         expect(response.statusCode).to.equal(400);
       }
-      expect(gateway.ledger.calls).to.have.length(0);
-      expectNoSecret(logs.join('\n'));
+      expect(suite.gateway.ledger.calls).to.have.length(0);
+      expectNoSecret(suite.logs.join('\n'));
     });
 
     it("refuses other roles, another utility's meter, and a gateway without a meter identity", async () => {
-      for (const caller of [admin, relay, await pki.device('UtilityAMSP', 'home-a-001', 'bus-1')]) {
-        expectError(
-          await post(caller, url, { availability: AVAILABILITY }),
-          403,
-          'FORBIDDEN',
-          /for meter identities/,
-        );
+      const callers: [X509Certificate, RegExp][] = [
+        [suite.admin, /for meter identities/],
+        [suite.relay, /for meter identities/],
+        [await suite.pki.device('UtilityAMSP', 'home-a-001', 'bus-1'), /for meter identities/],
+        // Another utility's meter, and a meter role forged by an org that has no meters.
+        [await suite.pki.role('UtilityBMSP', 'meter'), /operators of UtilityAMSP/],
+        [await suite.pki.role('DSOMSP', 'meter'), /not valid for a certificate of DSOMSP/],
+      ];
+      for (const [caller, message] of callers) {
+        expectError(await post(caller, url, { availability: AVAILABILITY }), 403, 'FORBIDDEN', message);
       }
-      const meterB = await pki.role('UtilityBMSP', 'meter');
-      expectError(
-        await post(meterB, url, { availability: AVAILABILITY }),
-        403,
-        'FORBIDDEN',
-        /operators of UtilityAMSP/,
-      );
-      const forged = await pki.role('DSOMSP', 'meter');
-      expectError(
-        await post(forged, url, { availability: AVAILABILITY }),
-        403,
-        'FORBIDDEN',
-        /not valid for a certificate of DSOMSP/,
-      );
-      const noMeter = await TestGateway.create('UtilityAMSP', ['relay', 'admin'], { pki });
-      const refused = await noMeter.request(meter, {
+      const noMeter = await TestGateway.create('UtilityAMSP', ['relay', 'admin'], { pki: suite.pki });
+      const refused = await noMeter.request(suite.meter, {
         method: 'POST',
         url,
         payload: { availability: AVAILABILITY },
       });
       expectError(refused, 403, 'FORBIDDEN', /different organization/);
       await noMeter.app.close();
-      expect(gateway.ledger.calls).to.have.length(0);
+      expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 
     it('maps a closed window to 409 and an unknown one to 404', async () => {
-      gateway.ledger.on('PostAvailableEnergy', () => {
-        throw refusal('FAILED_PRECONDITION', 'window w-1 is closed');
-      });
+      suite.gateway.ledger.refuse('PostAvailableEnergy', 'FAILED_PRECONDITION', 'window w-1 is closed');
       expectError(
-        await post(meter, url, { availability: AVAILABILITY }),
+        await post(suite.meter, url, { availability: AVAILABILITY }),
         409,
         'FAILED_PRECONDITION',
         /closed/,
       );
-      gateway.ledger.on('PostAvailableEnergy', () => {
-        throw refusal('NOT_FOUND', 'window w-1 does not exist');
-      });
-      expectError(await post(meter, url, { availability: AVAILABILITY }), 404, 'NOT_FOUND');
-      expectNoSecret(logs.join('\n'));
+      suite.gateway.ledger.refuse('PostAvailableEnergy', 'NOT_FOUND', 'window w-1 does not exist');
+      expectError(await post(suite.meter, url, { availability: AVAILABILITY }), 404, 'NOT_FOUND');
+      expectNoSecret(suite.logs.join('\n'));
     });
   });
 
@@ -228,22 +193,11 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     };
 
     it('reports the readings in transient data and answers only the public per-org totals', async () => {
-      gateway.ledger.on('ReportDelivery', {
-        windowId: 'w-1',
-        org: 'UtilityAMSP',
-        totals,
-        readings: READINGS,
-      });
-      const response = await post(meter, url, { readings: READINGS });
+      suite.gateway.ledger.on('ReportDelivery', { ...OWN_PART, totals, readings: READINGS });
+      const response = await post(suite.meter, url, { readings: READINGS });
       expect(response.statusCode, response.body).to.equal(200);
-      expect(response.json()).to.deep.equal({
-        windowId: 'w-1',
-        org: 'UtilityAMSP',
-        readings: 2,
-        txId: 'f'.repeat(64),
-        totals,
-      });
-      const [call] = gateway.ledger.callsOf('ReportDelivery');
+      expect(response.json()).to.deep.equal({ ...OWN_PART, readings: 2, txId: TX_ID, totals });
+      const [call] = suite.gateway.ledger.callsOf('ReportDelivery');
       expect(call).to.deep.include({ identity: 'meter', contract: 'auction', kind: 'submit' });
       expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
       expect(
@@ -251,14 +205,13 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
       ).to.deep.equal(READINGS);
       expectNoSecret(response.body);
       // The totals may also be the org's window part or the whole answer.
-      gateway.ledger.on('ReportDelivery', {
-        windowId: 'w-1',
-        org: 'UtilityAMSP',
+      suite.gateway.ledger.on('ReportDelivery', {
+        ...OWN_PART,
         delivery: { ...totals, reportedAt: '2030-01-01T10:31:00.000Z' },
       });
-      expect((await post(meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
-      gateway.ledger.on('ReportDelivery', totals);
-      expect((await post(meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
+      expect((await post(suite.meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
+      suite.gateway.ledger.on('ReportDelivery', totals);
+      expect((await post(suite.meter, url, { readings: READINGS })).json()).to.deep.include({ totals });
     });
 
     it('refuses repeated trade sides, bad sides, hostile numbers and oversized lists with 400', async () => {
@@ -280,11 +233,11 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         [{}, /readings/],
       ];
       for (const [body, message] of cases) {
-        const response = await post(meter, url, body);
+        const response = await post(suite.meter, url, body);
         expectError(response, 400, 'INVALID_REQUEST', message);
         expectNoSecret(response.body);
       }
-      expect(gateway.ledger.calls).to.have.length(0);
+      expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 
     /** Every side of `trades` trades (t1 offer, t1 bid, t2 offer, ...) with the longest energies. */
@@ -304,47 +257,42 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
 
     it('accepts one report with a reading for both sides of the most trades a clearing makes', async function () {
       this.timeout(60_000);
-      gateway.ledger.on('ReportDelivery', { windowId: 'w-1', org: 'UtilityAMSP', totals });
+      suite.gateway.ledger.on('ReportDelivery', { windowId: 'w-1', org: 'UtilityAMSP', totals });
       const body = JSON.stringify({ readings: readingsOf(MAX_READINGS) }, null, 4);
       expect(body.length).to.be.below(READINGS_BODY_LIMIT);
-      const response = await gateway.request(meter, {
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json' },
-        payload: body,
-      });
+      const response = await postText(url, body);
       expect(response.statusCode, response.body.slice(0, 200)).to.equal(200);
       expect(response.json()).to.include({ readings: MAX_READINGS });
-      const sent = gateway.ledger.callsOf('ReportDelivery')[0]?.options.transientData?.readings;
+      const sent = suite.gateway.ledger.callsOf('ReportDelivery')[0]?.options.transientData?.readings;
       expect(Buffer.from(sent ?? []).length).to.be.at.most(MAX_READINGS_BYTES);
     });
 
     it('refuses one reading more than that with 400, and a body above the route limit with 413', async function () {
       this.timeout(60_000);
-      const tooMany = await post(meter, url, {
+      const tooMany = await post(suite.meter, url, {
         readings: [...readingsOf(MAX_READINGS), { tradeId: 't1', side: 'offer', energyKwh: 1 }],
       });
       expectError(tooMany, 400, 'INVALID_REQUEST', new RegExp(`more than ${MAX_READINGS} items`));
-      const padded = await gateway.request(meter, {
-        method: 'POST',
+      const padded = await postText(
         url,
-        headers: { 'content-type': 'application/json' },
-        payload: `{"readings":[{"tradeId":"t1","side":"offer","energyKwh":1}]${' '.repeat(READINGS_BODY_LIMIT)}}`,
-      });
+        `{"readings":[{"tradeId":"t1","side":"offer","energyKwh":1}]${' '.repeat(READINGS_BODY_LIMIT)}}`,
+      );
       expectError(padded, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
-      expect(gateway.ledger.calls).to.have.length(0);
+      expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 
     it('maps a report before deliveryEnd to 409, missing trades to 422 and a second report to 409', async () => {
-      const cases: [string, string, number][] = [
-        ['FAILED_PRECONDITION', 'window w-1 is not delivered yet', 409],
-        ['INVALID_ARGUMENT', 'readings must cover every trade side of UtilityAMSP: 1 missing', 422],
-        ['CONFLICT', 'UtilityAMSP has reported window w-1 already', 409],
-      ];
-      await expectRefusalsMapped(gateway.ledger, 'ReportDelivery', cases, () =>
-        post(meter, url, { readings: READINGS }),
+      await expectRefusalsMapped(
+        suite.gateway.ledger,
+        'ReportDelivery',
+        () => post(suite.meter, url, { readings: READINGS }),
+        [
+          'FAILED_PRECONDITION: window w-1 is not delivered yet',
+          'INVALID_ARGUMENT: readings must cover every trade side of UtilityAMSP: 1 missing',
+          'CONFLICT: UtilityAMSP has reported window w-1 already',
+        ],
       );
-      expectNoSecret(logs.join('\n'));
+      expectNoSecret(suite.logs.join('\n'));
     });
   });
 
@@ -352,34 +300,19 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     const url = '/v1/windows/w-1/reveal';
 
     it('lists the order references on its own peer, then reveals them in transient data', async () => {
-      gateway.ledger.on('ListOrderRefs', { refs: ['r1', 'r2', 'r3'] });
-      gateway.ledger.on('RevealOrders', { windowId: 'w-1', org: 'UtilityAMSP', count: 3 });
-      for (const caller of [admin, relay]) {
+      suite.gateway.ledger.on('ListOrderRefs', { refs: ['r1', 'r2', 'r3'] });
+      suite.gateway.ledger.on('RevealOrders', { windowId: 'w-1', org: 'UtilityAMSP', count: 3 });
+      for (const caller of [suite.admin, suite.relay]) {
         const response = await post(caller, url);
         expect(response.statusCode, response.body).to.equal(200);
-        expect(response.json()).to.deep.equal({
-          windowId: 'w-1',
-          org: 'UtilityAMSP',
-          orders: 3,
-          txId: 'f'.repeat(64),
-        });
+        expect(response.json()).to.deep.equal({ ...OWN_PART, orders: 3, txId: TX_ID });
       }
-      const [list, reveal] = gateway.ledger.calls;
-      expect(list).to.deep.include({
-        identity: 'relay',
-        contract: 'auction',
-        kind: 'evaluate',
-        name: 'ListOrderRefs',
-      });
+      const [list, reveal] = suite.gateway.ledger.calls;
+      expect(list).to.deep.include(ledgerCall('relay', 'auction', 'evaluate', 'ListOrderRefs'));
       expect(list?.options.arguments).to.deep.equal(['w-1']);
       // A private range query: evaluated on the utility's own peer only.
       expect(list?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
-      expect(reveal).to.deep.include({
-        identity: 'relay',
-        contract: 'auction',
-        kind: 'submit',
-        name: 'RevealOrders',
-      });
+      expect(reveal).to.deep.include(ledgerCall('relay', 'auction', 'submit', 'RevealOrders'));
       expect(reveal?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
       expect(
         JSON.parse(Buffer.from(reveal?.options.transientData?.refs ?? []).toString('utf8')),
@@ -387,31 +320,33 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     });
 
     it('reveals an empty list for an org without orders', async () => {
-      gateway.ledger.on('ListOrderRefs', { refs: [] });
-      gateway.ledger.on('RevealOrders', {});
-      expect((await post(admin, url)).json()).to.include({ orders: 0 });
+      suite.gateway.ledger.on('ListOrderRefs', { refs: [] });
+      suite.gateway.ledger.on('RevealOrders', {});
+      expect((await post(suite.admin, url)).json()).to.include({ orders: 0 });
       expect(
-        Buffer.from(gateway.ledger.callsOf('RevealOrders')[0]?.options.transientData?.refs ?? []).toString(),
+        Buffer.from(
+          suite.gateway.ledger.callsOf('RevealOrders')[0]?.options.transientData?.refs ?? [],
+        ).toString(),
       ).to.equal('[]');
     });
 
     it("refuses other orgs' admins, meters and devices; maps early and repeated reveals to 409", async () => {
-      const adminB = await pki.role('UtilityBMSP', 'admin');
+      const adminB = await suite.pki.role('UtilityBMSP', 'admin');
       expectError(await post(adminB, url), 403, 'FORBIDDEN', /only UtilityAMSP itself/);
-      expectError(await post(meter, url), 403, 'FORBIDDEN');
-      expectError(await post(await pki.role('DSOMSP', 'market'), url), 403, 'FORBIDDEN');
-      expect(gateway.ledger.calls).to.have.length(0);
-      gateway.ledger.on('ListOrderRefs', { refs: ['r1'] });
-      gateway.ledger.on('RevealOrders', () => {
-        throw refusal('FAILED_PRECONDITION', 'window w-1 is still open');
-      });
-      expectError(await post(admin, url), 409, 'FAILED_PRECONDITION', /still open/);
-      gateway.ledger.on('RevealOrders', () => {
-        throw refusal('CONFLICT', 'UtilityAMSP has revealed its orders of window w-1 already');
-      });
-      expectError(await post(admin, url), 409, 'CONFLICT', /already/);
-      gateway.ledger.on('ListOrderRefs', { refs: 'r1' });
-      expectError(await post(admin, url), 502, 'BAD_LEDGER_RESPONSE');
+      expectError(await post(suite.meter, url), 403, 'FORBIDDEN');
+      expectError(await post(await suite.pki.role('DSOMSP', 'market'), url), 403, 'FORBIDDEN');
+      expect(suite.gateway.ledger.calls).to.have.length(0);
+      suite.gateway.ledger.on('ListOrderRefs', { refs: ['r1'] });
+      suite.gateway.ledger.refuse('RevealOrders', 'FAILED_PRECONDITION', 'window w-1 is still open');
+      expectError(await post(suite.admin, url), 409, 'FAILED_PRECONDITION', /still open/);
+      suite.gateway.ledger.refuse(
+        'RevealOrders',
+        'CONFLICT',
+        'UtilityAMSP has revealed its orders of window w-1 already',
+      );
+      expectError(await post(suite.admin, url), 409, 'CONFLICT', /already/);
+      suite.gateway.ledger.on('ListOrderRefs', { refs: 'r1' });
+      expectError(await post(suite.admin, url), 502, 'BAD_LEDGER_RESPONSE');
     });
   });
 
@@ -419,22 +354,21 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     const url = '/v1/windows/w-1/escrow-release';
     const UNREVEALED = [`acct-${'a'.repeat(32)}`, `acct-${'b'.repeat(32)}`];
     const answer = (refunded: string, unrevealedAccounts: number): Record<string, unknown> => ({
-      windowId: 'w-1',
-      org: 'UtilityAMSP',
+      ...OWN_PART,
       refunded,
       unrevealedAccounts,
       txId: 'c'.repeat(64),
     });
 
     it("releases the org's escrows as the relay on its own peer, without transient data", async () => {
-      gateway.ledger.on('ReleaseEscrow', answer('4200000000', 0));
+      suite.gateway.ledger.on('ReleaseEscrow', answer('4200000000', 0));
       for (const payload of [undefined, {}]) {
-        const response = await post(admin, url, payload);
+        const response = await post(suite.admin, url, payload);
         expect(response.statusCode, response.body).to.equal(200);
         expect(response.json()).to.deep.equal({ ...answer('4200000000', 0), txId: 'f'.repeat(64) });
         expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
       }
-      const [call] = gateway.ledger.callsOf('ReleaseEscrow');
+      const [call] = suite.gateway.ledger.callsOf('ReleaseEscrow');
       expect(call).to.deep.include({ identity: 'relay', contract: 'auction', kind: 'submit' });
       expect(call?.options.arguments).to.deep.equal(['w-1']);
       expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
@@ -442,11 +376,11 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     });
 
     it('sends the accounts of unrevealed orders in transient data only', async () => {
-      gateway.ledger.on('ReleaseEscrow', answer('900', 2));
-      const response = await post(admin, url, { accounts: UNREVEALED });
+      suite.gateway.ledger.on('ReleaseEscrow', answer('900', 2));
+      const response = await post(suite.admin, url, { accounts: UNREVEALED });
       expect(response.statusCode, response.body).to.equal(200);
       expect(response.json()).to.include({ refunded: '900', unrevealedAccounts: 2 });
-      const [call] = gateway.ledger.callsOf('ReleaseEscrow');
+      const [call] = suite.gateway.ledger.callsOf('ReleaseEscrow');
       expect(call?.options.arguments).to.deep.equal(['w-1']);
       expect(
         JSON.parse(Buffer.from(call?.options.transientData?.accounts ?? []).toString('utf8')),
@@ -454,14 +388,14 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     });
 
     it('accepts the most accounts the chaincode refunds in one call, however the list is formatted', async () => {
-      gateway.ledger.on('ReleaseEscrow', answer('0', MAX_RELEASE_ACCOUNTS));
+      suite.gateway.ledger.on('ReleaseEscrow', answer('0', MAX_RELEASE_ACCOUNTS));
       const accounts = Array.from(
         { length: MAX_RELEASE_ACCOUNTS },
         (_, index) => `acct-${index.toString(16).padStart(32, '0')}`,
       );
       const body = JSON.stringify({ accounts }, null, 4);
       expect(body.length).to.be.below(RELEASE_BODY_LIMIT);
-      const response = await gateway.request(admin, {
+      const response = await suite.gateway.request(suite.admin, {
         method: 'POST',
         url,
         headers: { 'content-type': 'application/json' },
@@ -471,7 +405,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
       expect(
         JSON.parse(
           Buffer.from(
-            gateway.ledger.callsOf('ReleaseEscrow')[0]?.options.transientData?.accounts ?? [],
+            suite.gateway.ledger.callsOf('ReleaseEscrow')[0]?.options.transientData?.accounts ?? [],
           ).toString(),
         ),
       ).to.have.length(MAX_RELEASE_ACCOUNTS);
@@ -493,25 +427,25 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         { other: true },
       ];
       for (const body of bodies) {
-        expectError(await post(admin, url, body), 400, 'INVALID_REQUEST');
+        expectError(await post(suite.admin, url, body), 400, 'INVALID_REQUEST');
       }
-      expectError(await post(admin, '/v1/windows/bad id/escrow-release'), 400, 'INVALID_REQUEST');
-      expect(gateway.ledger.calls).to.have.length(0);
+      expectError(await post(suite.admin, '/v1/windows/bad id/escrow-release'), 400, 'INVALID_REQUEST');
+      expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 
     it("refuses relays, meters, devices, other orgs' admins and gateways without a relay identity", async () => {
-      for (const caller of [relay, meter, await pki.role('DSOMSP', 'market')]) {
+      for (const caller of [suite.relay, suite.meter, await suite.pki.role('DSOMSP', 'market')]) {
         expectError(await post(caller, url), 403, 'FORBIDDEN');
       }
       expectError(
-        await post(await pki.role('UtilityBMSP', 'admin'), url),
+        await post(await suite.pki.role('UtilityBMSP', 'admin'), url),
         403,
         'FORBIDDEN',
         /only UtilityAMSP itself/,
       );
-      expect(gateway.ledger.calls).to.have.length(0);
-      const meterOnly = await TestGateway.create('UtilityAMSP', ['meter', 'admin'], { pki });
-      const refused = await meterOnly.request(admin, { method: 'POST', url });
+      expect(suite.gateway.ledger.calls).to.have.length(0);
+      const meterOnly = await TestGateway.create('UtilityAMSP', ['meter', 'admin'], { pki: suite.pki });
+      const refused = await meterOnly.request(suite.admin, { method: 'POST', url });
       expectError(refused, 403, 'FORBIDDEN', /different organization/);
       await meterOnly.app.close();
     });
@@ -530,15 +464,13 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         ['INVALID_ARGUMENT', 'accounts[0] has a revealed order in window w-1', 422, 'INVALID_ARGUMENT'],
       ];
       for (const [code, message, status, answered] of cases) {
-        gateway.ledger.on('ReleaseEscrow', () => {
-          throw refusal(code, message);
-        });
-        const response = await post(admin, url, { accounts: UNREVEALED });
+        suite.gateway.ledger.refuse('ReleaseEscrow', code, message);
+        const response = await post(suite.admin, url, { accounts: UNREVEALED });
         expect(response.statusCode, `${code}: ${response.body}`).to.equal(status);
         expect(response.json()).to.include({ code: answered });
       }
-      gateway.ledger.on('ReleaseEscrow', { windowId: 'w-1' });
-      expectError(await post(admin, url), 502, 'BAD_LEDGER_RESPONSE');
+      suite.gateway.ledger.on('ReleaseEscrow', { windowId: 'w-1' });
+      expectError(await post(suite.admin, url), 502, 'BAD_LEDGER_RESPONSE');
     });
   });
 
@@ -547,50 +479,48 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
 
     it("settles the org's accounts on its own peer and answers the public result", async () => {
       const settled = { windowId: 'w-1', org: 'UtilityAMSP', final: false, factor: '0.95' };
-      gateway.ledger.on('SettleWindow', settled);
-      const response = await post(admin, url);
+      suite.gateway.ledger.on('SettleWindow', settled);
+      const response = await post(suite.admin, url);
       expect(response.statusCode).to.equal(200);
       expect(response.json()).to.deep.equal(settled);
-      expect(gateway.ledger.callsOf('SettleWindow')[0]).to.deep.include({
-        identity: 'relay',
-        contract: 'auction',
-        kind: 'submit',
+      expect(suite.gateway.ledger.callsOf('SettleWindow')[0]).to.deep.include({
+        ...calledAs('relay', 'auction', 'submit'),
         options: { arguments: ['w-1'], endorsingOrganizations: ['UtilityAMSP'] },
       });
     });
 
     it('refuses a second settlement (409), early settlement (409), other roles and orgs (403)', async () => {
-      gateway.ledger.on('SettleWindow', () => {
-        throw refusal('CONFLICT', 'UtilityAMSP has settled window w-1 already');
-      });
-      expectError(await post(admin, url), 409, 'CONFLICT', /settled window w-1 already/);
-      gateway.ledger.on('SettleWindow', () => {
-        throw refusal('FAILED_PRECONDITION', 'UtilityBMSP has not reported its deliveries');
-      });
-      expectError(await post(admin, url), 409, 'FAILED_PRECONDITION', /not reported/);
-      const before = gateway.ledger.calls.length;
-      expectError(await post(relay, url), 403, 'FORBIDDEN', /for admin identities/);
-      expectError(await post(meter, url), 403, 'FORBIDDEN');
+      suite.gateway.ledger.refuse('SettleWindow', 'CONFLICT', 'UtilityAMSP has settled window w-1 already');
+      expectError(await post(suite.admin, url), 409, 'CONFLICT', /settled window w-1 already/);
+      suite.gateway.ledger.refuse(
+        'SettleWindow',
+        'FAILED_PRECONDITION',
+        'UtilityBMSP has not reported its deliveries',
+      );
+      expectError(await post(suite.admin, url), 409, 'FAILED_PRECONDITION', /not reported/);
+      const before = suite.gateway.ledger.calls.length;
+      expectError(await post(suite.relay, url), 403, 'FORBIDDEN', /for admin identities/);
+      expectError(await post(suite.meter, url), 403, 'FORBIDDEN');
       expectError(
-        await post(await pki.role('UtilityBMSP', 'admin'), url),
+        await post(await suite.pki.role('UtilityBMSP', 'admin'), url),
         403,
         'FORBIDDEN',
         /own admins only/,
       );
-      const dso = await TestGateway.create('DSOMSP', ['dso', 'market', 'admin'], { pki });
-      const atDso = await dso.request(await pki.role('DSOMSP', 'admin'), { method: 'POST', url });
+      const dso = await TestGateway.create('DSOMSP', ['dso', 'market', 'admin'], { pki: suite.pki });
+      const atDso = await dso.request(await suite.pki.role('DSOMSP', 'admin'), { method: 'POST', url });
       expectError(atDso, 403, 'FORBIDDEN', /different organization/);
       await dso.app.close();
-      expect(gateway.ledger.calls.length).to.equal(before);
+      expect(suite.gateway.ledger.calls.length).to.equal(before);
     });
 
     it('replays an idempotent retry without settling twice', async () => {
-      gateway.ledger.on('SettleWindow', { windowId: 'w-1', org: 'UtilityAMSP', final: true });
-      const first = await post(admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
-      const second = await post(admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
+      suite.gateway.ledger.on('SettleWindow', { windowId: 'w-1', org: 'UtilityAMSP', final: true });
+      const first = await post(suite.admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
+      const second = await post(suite.admin, url, undefined, { 'idempotency-key': 'settle-w-1' });
       expect(second.headers['idempotent-replay']).to.equal('true');
       expect(second.body).to.equal(first.body);
-      expect(gateway.ledger.callsOf('SettleWindow')).to.have.length(1);
+      expect(suite.gateway.ledger.callsOf('SettleWindow')).to.have.length(1);
     });
   });
 });

@@ -1,10 +1,8 @@
-import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import type { LightMyRequestResponse } from 'fastify';
-import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
-import { TestPki } from './support/pki';
-import { expectError, expectRefusalsMapped } from './support/expectations';
+import { gatewaySuite } from './support/suite';
+import { calledAs, expectError, expectRefusalsMapped } from './support/expectations';
 
 const SPEC = {
   windowId: 'w-1',
@@ -22,36 +20,20 @@ const WINDOW = {
 };
 
 describe('auction: trading windows', () => {
-  let pki: TestPki;
-  let dso: TestGateway;
-  let utility: TestGateway;
-  let market: X509Certificate;
-  let dsoOperator: X509Certificate;
-  let auditor: X509Certificate;
-  let device: X509Certificate;
-
-  before(async () => {
-    pki = await TestPki.create();
-    market = await pki.role('DSOMSP', 'market', 'market-operator');
-    dsoOperator = await pki.role('DSOMSP', 'dso', 'dso-operator');
-    auditor = await pki.role('RegulatorMSP', 'auditor');
-    device = await pki.device('UtilityAMSP', 'home-a-001', 'bus-1');
-  });
-
-  beforeEach(async () => {
-    dso = await TestGateway.create('DSOMSP', ['dso', 'market', 'admin'], { pki });
-    utility = await TestGateway.create('UtilityAMSP', ['relay', 'meter', 'admin'], { pki });
-  });
-
-  afterEach(async () => {
-    await dso.app.close();
-    await utility.app.close();
-  });
+  const suite = gatewaySuite(
+    async (pki) => ({
+      market: await pki.role('DSOMSP', 'market', 'market-operator'),
+      dsoOperator: await pki.role('DSOMSP', 'dso', 'dso-operator'),
+      auditor: await pki.role('RegulatorMSP', 'auditor'),
+      device: await pki.device('UtilityAMSP', 'home-a-001', 'bus-1'),
+    }),
+    { dso: true },
+  );
 
   describe('POST /v1/windows', () => {
     it("opens a window as the DSO gateway's market identity with the spec as JSON", async () => {
-      dso.ledger.on('OpenTradingWindow', { ...WINDOW, status: 'OPEN', clearing: undefined });
-      const response = await dso.request(market, {
+      suite.dso.ledger.on('OpenTradingWindow', { ...WINDOW, status: 'OPEN', clearing: undefined });
+      const response = await suite.dso.request(suite.market, {
         method: 'POST',
         url: '/v1/windows',
         payload: { ...SPEC, pricingRule: 'pay-as-bid' },
@@ -60,7 +42,7 @@ describe('auction: trading windows', () => {
       expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
       expect(response.headers.location).to.equal('/v1/windows/w-1');
       expect(response.json()).to.include({ windowId: 'w-1', status: 'OPEN' });
-      const [call] = dso.ledger.callsOf('OpenTradingWindow');
+      const [call] = suite.dso.ledger.callsOf('OpenTradingWindow');
       expect(call).to.include({ identity: 'market', contract: 'auction', kind: 'submit' });
       expect(call?.options.arguments?.[0]).to.equal('w-1');
       expect(JSON.parse(call?.options.arguments?.[1] ?? '')).to.deep.equal({
@@ -73,40 +55,46 @@ describe('auction: trading windows', () => {
     });
 
     it('leaves the pricing rule to the chaincode default when none is given', async () => {
-      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
-      const response = await dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC });
+      suite.dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      const response = await suite.dso.request(suite.market, {
+        method: 'POST',
+        url: '/v1/windows',
+        payload: SPEC,
+      });
       expect(response.statusCode).to.equal(201);
       const spec = JSON.parse(
-        dso.ledger.callsOf('OpenTradingWindow')[0]?.options.arguments?.[1] ?? '{}',
+        suite.dso.ledger.callsOf('OpenTradingWindow')[0]?.options.arguments?.[1] ?? '{}',
       ) as object;
       expect(spec).to.not.have.property('pricingRule');
     });
 
     it('passes reportGraceSeconds on in the spec, from 0 to 7 days', async () => {
-      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      suite.dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
       for (const reportGraceSeconds of [0, 900, 604800]) {
-        const response = await dso.request(market, {
+        const response = await suite.dso.request(suite.market, {
           method: 'POST',
           url: '/v1/windows',
           payload: { ...SPEC, reportGraceSeconds },
         });
         expect(response.statusCode, response.body).to.equal(201);
       }
-      const specs = dso.ledger
+      const specs = suite.dso.ledger
         .callsOf('OpenTradingWindow')
         .map((call) => JSON.parse(call.options.arguments?.[1] ?? '{}') as Record<string, unknown>);
       expect(specs.map((spec) => spec.reportGraceSeconds)).to.deep.equal([0, 900, 604800]);
       // Left out: the chaincode's default (3600) applies.
-      await dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC });
+      await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows', payload: SPEC });
       expect(
-        JSON.parse(dso.ledger.callsOf('OpenTradingWindow')[3]?.options.arguments?.[1] ?? '{}') as object,
+        JSON.parse(
+          suite.dso.ledger.callsOf('OpenTradingWindow')[3]?.options.arguments?.[1] ?? '{}',
+        ) as object,
       ).to.not.have.property('reportGraceSeconds');
     });
 
     it('refuses a reportGraceSeconds that is not a whole number of seconds from 0 to 604800', async () => {
       // Raw JSON texts: 1e400 parses as Infinity.
       for (const value of ['-1', '604801', '1.5', '"3600"', 'null', 'true', '1e400']) {
-        const response = await dso.request(market, {
+        const response = await suite.dso.request(suite.market, {
           method: 'POST',
           url: '/v1/windows',
           headers: { 'content-type': 'application/json' },
@@ -114,49 +102,49 @@ describe('auction: trading windows', () => {
         });
         expectError(response, 400, 'INVALID_REQUEST', /reportGraceSeconds/);
       }
-      expect(dso.ledger.calls).to.have.length(0);
+      expect(suite.dso.ledger.calls).to.have.length(0);
     });
 
     it('keeps the global 64 KiB body limit on the window routes', async () => {
-      const response = await dso.request(market, {
+      const response = await suite.dso.request(suite.market, {
         method: 'POST',
         url: '/v1/windows',
         payload: { ...SPEC, pricingRule: 'x'.repeat(70 * 1024) },
       });
       expectError(response, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
-      expect(dso.ledger.calls).to.have.length(0);
+      expect(suite.dso.ledger.calls).to.have.length(0);
     });
 
     it('refuses other roles, a market role from a utility CA, and a gateway without a market identity', async () => {
       expectError(
-        await dso.request(dsoOperator, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        await suite.dso.request(suite.dsoOperator, { method: 'POST', url: '/v1/windows', payload: SPEC }),
         403,
         'FORBIDDEN',
         /for market identities/,
       );
-      const forged = await pki.role('UtilityAMSP', 'market', 'forged');
+      const forged = await suite.pki.role('UtilityAMSP', 'market', 'forged');
       expectError(
-        await dso.request(forged, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        await suite.dso.request(forged, { method: 'POST', url: '/v1/windows', payload: SPEC }),
         403,
         'FORBIDDEN',
         /hems.role=market is not valid for a certificate of UtilityAMSP/,
       );
       expectError(
-        await utility.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        await suite.gateway.request(suite.market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
         403,
         'FORBIDDEN',
         /gateway of a different organization/,
       );
-      const elsewhere = await TestGateway.create('RegulatorMSP', ['auditor', 'market'], { pki });
+      const elsewhere = await TestGateway.create('RegulatorMSP', ['auditor', 'market'], { pki: suite.pki });
       expectError(
-        await elsewhere.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        await elsewhere.request(suite.market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
         403,
         'FORBIDDEN',
         /for operators of RegulatorMSP/,
       );
       await elsewhere.app.close();
-      expect(dso.ledger.calls).to.have.length(0);
-      expect(utility.ledger.calls).to.have.length(0);
+      expect(suite.dso.ledger.calls).to.have.length(0);
+      expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 
     it('refuses bad specs with 400 before anything reaches the ledger', async () => {
@@ -172,28 +160,34 @@ describe('auction: trading windows', () => {
         { windowId: 'w-1' },
       ];
       for (const payload of bad) {
-        const response = await dso.request(market, { method: 'POST', url: '/v1/windows', payload });
+        const response = await suite.dso.request(suite.market, {
+          method: 'POST',
+          url: '/v1/windows',
+          payload,
+        });
         expectError(response, 400, 'INVALID_REQUEST');
       }
-      expect(dso.ledger.calls).to.have.length(0);
+      expect(suite.dso.ledger.calls).to.have.length(0);
     });
 
     it('maps chaincode refusals: existing window 409, closesAt in the past 409 or 422, forbidden 403', async () => {
-      const cases: [string, string, number][] = [
-        ['CONFLICT', 'window w-1 exists already', 409],
-        ['FAILED_PRECONDITION', 'closesAt must be after the transaction time', 409],
-        ['INVALID_ARGUMENT', 'spec.closesAt must be at most 7 days ahead', 422],
-        ['FORBIDDEN', 'only the market operator opens windows', 403],
-      ];
-      await expectRefusalsMapped(dso.ledger, 'OpenTradingWindow', cases, () =>
-        dso.request(market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+      await expectRefusalsMapped(
+        suite.dso.ledger,
+        'OpenTradingWindow',
+        () => suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows', payload: SPEC }),
+        [
+          'CONFLICT: window w-1 exists already',
+          'FAILED_PRECONDITION: closesAt must be after the transaction time',
+          'INVALID_ARGUMENT: spec.closesAt must be at most 7 days ahead',
+          'FORBIDDEN: only the market operator opens windows',
+        ],
       );
     });
 
     it('replays an idempotent retry without opening the window twice', async () => {
-      dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
+      suite.dso.ledger.on('OpenTradingWindow', { windowId: 'w-1', status: 'OPEN' });
       const send = (): Promise<LightMyRequestResponse> =>
-        dso.request(market, {
+        suite.dso.request(suite.market, {
           method: 'POST',
           url: '/v1/windows',
           payload: SPEC,
@@ -206,8 +200,8 @@ describe('auction: trading windows', () => {
       expect(second.headers['idempotent-replay']).to.equal('true');
       expect(second.headers['x-transaction-id']).to.equal('f'.repeat(64));
       expect(second.body).to.equal(first.body);
-      expect(dso.ledger.callsOf('OpenTradingWindow')).to.have.length(1);
-      const changed = await dso.request(market, {
+      expect(suite.dso.ledger.callsOf('OpenTradingWindow')).to.have.length(1);
+      const changed = await suite.dso.request(suite.market, {
         method: 'POST',
         url: '/v1/windows',
         payload: { ...SPEC, pricingRule: 'pay-as-bid' },
@@ -223,24 +217,22 @@ describe('auction: trading windows', () => {
         windows: [{ windowId: 'w-1', status: 'OPEN', closesAt: SPEC.closesAt }],
         bookmark: 'b-2',
       };
-      utility.ledger.on('ListWindows', page);
-      const response = await utility.request(auditor, {
+      suite.gateway.ledger.on('ListWindows', page);
+      const response = await suite.gateway.request(suite.auditor, {
         method: 'GET',
         url: '/v1/windows?pageSize=20&bookmark=b-1',
       });
       expect(response.statusCode).to.equal(200);
       expect(response.json()).to.deep.equal(page);
-      expect(utility.ledger.callsOf('ListWindows')[0]).to.deep.include({
-        identity: 'relay',
-        contract: 'auction',
-        kind: 'evaluate',
+      expect(suite.gateway.ledger.callsOf('ListWindows')[0]).to.deep.include({
+        ...calledAs('relay', 'auction', 'evaluate'),
       });
-      expect(utility.ledger.callsOf('ListWindows')[0]?.options.arguments).to.deep.equal(['20', 'b-1']);
-      await utility.request(device, { method: 'GET', url: '/v1/windows' });
-      expect(utility.ledger.callsOf('ListWindows')[1]?.options.arguments).to.deep.equal(['50', '']);
+      expect(suite.gateway.ledger.callsOf('ListWindows')[0]?.options.arguments).to.deep.equal(['20', 'b-1']);
+      await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/windows' });
+      expect(suite.gateway.ledger.callsOf('ListWindows')[1]?.options.arguments).to.deep.equal(['50', '']);
       for (const query of ['pageSize=0', 'pageSize=101', 'pageSize=-1', 'pageSize=1e2', 'other=1']) {
         expectError(
-          await utility.request(auditor, { method: 'GET', url: `/v1/windows?${query}` }),
+          await suite.gateway.request(suite.auditor, { method: 'GET', url: `/v1/windows?${query}` }),
           400,
           'INVALID_REQUEST',
         );
@@ -249,44 +241,42 @@ describe('auction: trading windows', () => {
 
     it('shows a window with its status to any authenticated caller, with its clearing once cleared; devices at their own gateway', async () => {
       const { clearing, ...record } = WINDOW;
-      utility.ledger.on('GetWindow', { ...record, status: 'OPEN' });
-      expect((await utility.request(device, { method: 'GET', url: '/v1/windows/w-1' })).json()).to.deep.equal(
-        {
-          ...record,
-          status: 'OPEN',
-        },
-      );
-      expect(utility.ledger.callsOf('GetClearing')).to.have.length(0);
-      utility.ledger.on('GetWindow', { ...record, clearedAt: '2030-01-01T10:11:00.000Z' });
-      utility.ledger.on('GetClearing', clearing);
-      for (const caller of [device, auditor, market]) {
-        const response = await utility.request(caller, { method: 'GET', url: '/v1/windows/w-1' });
+      suite.gateway.ledger.on('GetWindow', { ...record, status: 'OPEN' });
+      expect(
+        (await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/windows/w-1' })).json(),
+      ).to.deep.equal({
+        ...record,
+        status: 'OPEN',
+      });
+      expect(suite.gateway.ledger.callsOf('GetClearing')).to.have.length(0);
+      suite.gateway.ledger.on('GetWindow', { ...record, clearedAt: '2030-01-01T10:11:00.000Z' });
+      suite.gateway.ledger.on('GetClearing', clearing);
+      for (const caller of [suite.device, suite.auditor, suite.market]) {
+        const response = await suite.gateway.request(caller, { method: 'GET', url: '/v1/windows/w-1' });
         expect(response.statusCode).to.equal(200);
         expect(response.json()).to.deep.equal({ ...record, clearedAt: '2030-01-01T10:11:00.000Z', clearing });
       }
-      expect(utility.ledger.callsOf('GetClearing')[0]).to.deep.include({
+      expect(suite.gateway.ledger.callsOf('GetClearing')[0]).to.deep.include({
         contract: 'auction',
         kind: 'evaluate',
         options: { arguments: ['w-1'] },
       });
-      expect(utility.ledger.callsOf('GetWindow')[0]?.options.arguments).to.deep.equal(['w-1']);
-      const foreignDevice = await pki.device('UtilityBMSP', 'home-b-001', 'bus-1');
+      expect(suite.gateway.ledger.callsOf('GetWindow')[0]?.options.arguments).to.deep.equal(['w-1']);
+      const foreignDevice = await suite.pki.device('UtilityBMSP', 'home-b-001', 'bus-1');
       expectError(
-        await utility.request(foreignDevice, { method: 'GET', url: '/v1/windows/w-1' }),
+        await suite.gateway.request(foreignDevice, { method: 'GET', url: '/v1/windows/w-1' }),
         403,
         'FORBIDDEN',
         /HEMS devices of UtilityAMSP only/,
       );
       expectError(
-        await utility.request(undefined, { method: 'GET', url: '/v1/windows/w-1' }),
+        await suite.gateway.request(undefined, { method: 'GET', url: '/v1/windows/w-1' }),
         401,
         'UNAUTHENTICATED',
       );
-      utility.ledger.on('GetWindow', () => {
-        throw refusal('NOT_FOUND', 'window w-9 does not exist');
-      });
+      suite.gateway.ledger.refuse('GetWindow', 'NOT_FOUND', 'window w-9 does not exist');
       expectError(
-        await utility.request(auditor, { method: 'GET', url: '/v1/windows/w-9' }),
+        await suite.gateway.request(suite.auditor, { method: 'GET', url: '/v1/windows/w-9' }),
         404,
         'NOT_FOUND',
         /w-9/,
@@ -349,9 +339,9 @@ describe('auction: trading windows', () => {
         clearedAt: '2030-01-01T10:16:00.000Z',
         txId: 'c'.repeat(64),
       };
-      utility.ledger.on('GetWindow', window);
-      utility.ledger.on('GetClearing', clearing);
-      const response = await utility.request(auditor, { method: 'GET', url: '/v1/windows/w-1' });
+      suite.gateway.ledger.on('GetWindow', window);
+      suite.gateway.ledger.on('GetClearing', clearing);
+      const response = await suite.gateway.request(suite.auditor, { method: 'GET', url: '/v1/windows/w-1' });
       expect(response.statusCode, response.body).to.equal(200);
       expect(response.json()).to.deep.equal({ ...window, clearing });
     });
@@ -371,12 +361,15 @@ describe('auction: trading windows', () => {
     };
 
     it("clears as the market identity and answers the chaincode's summary, fields it adds included", async () => {
-      dso.ledger.on('ClearWindow', { ...SUMMARY, later: { field: true } });
-      const response = await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' });
+      suite.dso.ledger.on('ClearWindow', { ...SUMMARY, later: { field: true } });
+      const response = await suite.dso.request(suite.market, {
+        method: 'POST',
+        url: '/v1/windows/w-1/clearing',
+      });
       expect(response.statusCode, response.body).to.equal(200);
       expect(response.json()).to.deep.equal({ ...SUMMARY, later: { field: true } });
       // Without trades the clearing price is null.
-      dso.ledger.on('ClearWindow', {
+      suite.dso.ledger.on('ClearWindow', {
         ...SUMMARY,
         clearingPrice: null,
         trades: 0,
@@ -384,22 +377,20 @@ describe('auction: trading windows', () => {
         excludedOrgs: [],
       });
       expect(
-        (await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' })).json(),
+        (await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows/w-1/clearing' })).json(),
       ).to.include({
         clearingPrice: null,
         trades: 0,
       });
       expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
-      expect(dso.ledger.callsOf('ClearWindow')[0]).to.deep.include({
-        identity: 'market',
-        contract: 'auction',
-        kind: 'submit',
+      expect(suite.dso.ledger.callsOf('ClearWindow')[0]).to.deep.include({
+        ...calledAs('market', 'auction', 'submit'),
         options: { arguments: ['w-1'] },
       });
     });
 
     it('documents the summary in the OpenAPI document', async () => {
-      const document = (await dso.request(undefined, { method: 'GET', url: '/docs/json' })).json<{
+      const document = (await suite.dso.request(undefined, { method: 'GET', url: '/docs/json' })).json<{
         paths: Record<
           string,
           Record<
@@ -425,32 +416,32 @@ describe('auction: trading windows', () => {
     });
 
     it('refuses other roles and gateways, and maps a clearing before every reveal to 409', async () => {
-      const admin = await pki.role('DSOMSP', 'admin', 'orgadmin');
+      const admin = await suite.pki.role('DSOMSP', 'admin', 'orgadmin');
       expectError(
-        await dso.request(admin, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        await suite.dso.request(admin, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
         403,
         'FORBIDDEN',
       );
       expectError(
-        await utility.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        await suite.gateway.request(suite.market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
         403,
         'FORBIDDEN',
         /different organization/,
       );
-      dso.ledger.on('ClearWindow', () => {
-        throw refusal('FAILED_PRECONDITION', 'UtilityBMSP has not revealed its orders of window w-1');
-      });
+      suite.dso.ledger.refuse(
+        'ClearWindow',
+        'FAILED_PRECONDITION',
+        'UtilityBMSP has not revealed its orders of window w-1',
+      );
       expectError(
-        await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
         409,
         'FAILED_PRECONDITION',
         /has not revealed/,
       );
-      dso.ledger.on('ClearWindow', () => {
-        throw refusal('CONFLICT', 'window w-1 is cleared already');
-      });
+      suite.dso.ledger.refuse('ClearWindow', 'CONFLICT', 'window w-1 is cleared already');
       expectError(
-        await dso.request(market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
+        await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows/w-1/clearing' }),
         409,
         'CONFLICT',
       );
@@ -468,35 +459,41 @@ describe('auction: trading windows', () => {
     };
 
     it("claims as the market identity under the default (majority) plan and answers the chaincode's receipt", async () => {
-      dso.ledger.on('ClaimGridShare', CLAIM);
-      const response = await dso.request(market, { method: 'POST', url });
+      suite.dso.ledger.on('ClaimGridShare', CLAIM);
+      const response = await suite.dso.request(suite.market, { method: 'POST', url });
       expect(response.statusCode, response.body).to.equal(200);
       expect(response.json()).to.deep.equal(CLAIM);
       expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
-      const [call] = dso.ledger.callsOf('ClaimGridShare');
+      const [call] = suite.dso.ledger.callsOf('ClaimGridShare');
       expect(call).to.deep.include({ identity: 'market', contract: 'auction', kind: 'submit' });
       expect(call?.options).to.deep.equal({ arguments: ['w-1'] });
     });
 
     it('refuses other roles, other gateways and hostile ids; maps unsettled 409, repeated 409, other DSO 403', async () => {
-      for (const caller of [dsoOperator, auditor, await pki.role('UtilityAMSP', 'admin')]) {
-        expectError(await dso.request(caller, { method: 'POST', url }), 403, 'FORBIDDEN');
+      for (const caller of [suite.dsoOperator, suite.auditor, await suite.pki.role('UtilityAMSP', 'admin')]) {
+        expectError(await suite.dso.request(caller, { method: 'POST', url }), 403, 'FORBIDDEN');
       }
-      expectError(await utility.request(market, { method: 'POST', url }), 403, 'FORBIDDEN');
+      expectError(await suite.gateway.request(suite.market, { method: 'POST', url }), 403, 'FORBIDDEN');
       expectError(
-        await dso.request(market, { method: 'POST', url: '/v1/windows/bad id/grid-share' }),
+        await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows/bad id/grid-share' }),
         400,
         'INVALID_REQUEST',
       );
-      expect(dso.ledger.calls).to.have.length(0);
-      const cases: [string, string, number][] = [
-        ['FAILED_PRECONDITION', 'window w-1 is not settled yet', 409],
-        ['CONFLICT', 'the grid share of window w-1 was already claimed', 409],
-        ['FORBIDDEN', 'ClaimGridShare of window w-1 is for the market operator of DSO2MSP', 403],
-        ['NOT_FOUND', 'window w-1 does not exist', 404],
-      ];
-      const claim = (): Promise<LightMyRequestResponse> => dso.request(market, { method: 'POST', url });
-      await expectRefusalsMapped(dso.ledger, 'ClaimGridShare', cases, claim, 'including');
+      expect(suite.dso.ledger.calls).to.have.length(0);
+      const claim = (): Promise<LightMyRequestResponse> =>
+        suite.dso.request(suite.market, { method: 'POST', url });
+      await expectRefusalsMapped(
+        suite.dso.ledger,
+        'ClaimGridShare',
+        claim,
+        [
+          'FAILED_PRECONDITION: window w-1 is not settled yet',
+          'CONFLICT: the grid share of window w-1 was already claimed',
+          'FORBIDDEN: ClaimGridShare of window w-1 is for the market operator of DSO2MSP',
+          'NOT_FOUND: window w-1 does not exist',
+        ],
+        'including',
+      );
     });
   });
 
@@ -512,25 +509,26 @@ describe('auction: trading windows', () => {
         recomputed: WINDOW.clearing,
         published: WINDOW.clearing,
       };
-      const regulator = await TestGateway.create('RegulatorMSP', ['auditor', 'admin'], { pki });
+      const regulator = await TestGateway.create('RegulatorMSP', ['auditor', 'admin'], { pki: suite.pki });
       regulator.ledger.on('AuditClearing', audit);
-      const response = await regulator.request(auditor, { method: 'GET', url: '/v1/windows/w-1/audit' });
+      const response = await regulator.request(suite.auditor, {
+        method: 'GET',
+        url: '/v1/windows/w-1/audit',
+      });
       expect(response.statusCode).to.equal(200);
       expect(response.json()).to.deep.equal(audit);
       expect(regulator.ledger.callsOf('AuditClearing')[0]).to.deep.include({
-        identity: 'auditor',
-        contract: 'auction',
-        kind: 'evaluate',
+        ...calledAs('auditor', 'auction', 'evaluate'),
       });
       regulator.ledger.on('AuditClearing', { ...audit, matches: false });
-      const mismatch = await regulator.request(market, { method: 'GET', url: '/v1/windows/w-1/audit' });
+      const mismatch = await regulator.request(suite.market, { method: 'GET', url: '/v1/windows/w-1/audit' });
       expect(mismatch.json()).to.include({ matches: false });
       await regulator.app.close();
     });
   });
 
   it('lists every auction route in the OpenAPI document with its schema', async () => {
-    const response = await utility.request(undefined, { method: 'GET', url: '/docs/json' });
+    const response = await suite.gateway.request(undefined, { method: 'GET', url: '/docs/json' });
     const document = response.json<{
       paths: Record<string, Record<string, { tags?: string[]; requestBody?: unknown }>>;
     }>();

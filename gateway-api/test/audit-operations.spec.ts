@@ -2,24 +2,21 @@ import { expect } from 'chai';
 import { CommitError, CommitStatusError, EndorseError } from '@hyperledger/fabric-gateway';
 import type { ServiceError } from '@grpc/grpc-js';
 import { toHttpError } from '../src/http/errors';
-import { TestGateway } from './support/gateway';
+import { freshGateway } from './support/suite';
 
 describe('audit routes', () => {
-  let gateway: TestGateway;
-
-  beforeEach(async () => {
-    gateway = await TestGateway.create('RegulatorMSP', ['auditor']);
-  });
-
-  afterEach(() => gateway.app.close());
+  const suite = freshGateway('RegulatorMSP', ['auditor']);
 
   it('reads a slot history, a decoded transaction and a decoded block for auditors and the DSO', async () => {
-    const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
-    gateway.ledger.on('GetSlotHistory', {
+    const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
+    suite.gateway.ledger.on('GetSlotHistory', {
       slotId: 'slot-1',
       entries: [{ record: 'slot', txId: 'a'.repeat(64) }],
     });
-    const history = await gateway.request(auditor, { method: 'GET', url: '/v1/audit/slots/slot-1/history' });
+    const history = await suite.gateway.request(auditor, {
+      method: 'GET',
+      url: '/v1/audit/slots/slot-1/history',
+    });
     expect(history.statusCode).to.equal(200);
     expect(history.json()).to.deep.equal({
       slotId: 'slot-1',
@@ -36,39 +33,41 @@ describe('audit routes', () => {
       validationCode: 'VALID',
       function: 'PublishDispatch',
     };
-    gateway.ledger.transactions.set(tx.transactionId, tx);
-    const found = await gateway.request(auditor, {
+    suite.gateway.ledger.transactions.set(tx.transactionId, tx);
+    const found = await suite.gateway.request(auditor, {
       method: 'GET',
       url: `/v1/audit/transactions/${tx.transactionId}`,
     });
     expect(found.json()).to.deep.equal(tx);
-    const missing = await gateway.request(auditor, {
+    const missing = await suite.gateway.request(auditor, {
       method: 'GET',
       url: `/v1/audit/transactions/${'c'.repeat(64)}`,
     });
     expect(missing.statusCode).to.equal(404);
     expect(
-      (await gateway.request(auditor, { method: 'GET', url: '/v1/audit/transactions/xyz' })).statusCode,
+      (await suite.gateway.request(auditor, { method: 'GET', url: '/v1/audit/transactions/xyz' })).statusCode,
     ).to.equal(400);
 
-    gateway.ledger.blocks.set(7, { number: 7, dataHash: 'ab', previousHash: 'cd', transactions: [tx] });
-    expect((await gateway.request(auditor, { method: 'GET', url: '/v1/audit/blocks/7' })).json()).to.include({
+    suite.gateway.ledger.blocks.set(7, { number: 7, dataHash: 'ab', previousHash: 'cd', transactions: [tx] });
+    expect(
+      (await suite.gateway.request(auditor, { method: 'GET', url: '/v1/audit/blocks/7' })).json(),
+    ).to.include({
       number: 7,
     });
-    const future = await gateway.request(auditor, { method: 'GET', url: '/v1/audit/blocks/42' });
+    const future = await suite.gateway.request(auditor, { method: 'GET', url: '/v1/audit/blocks/42' });
     expect(future.statusCode).to.equal(404);
     expect(future.json<{ message: string }>().message).to.match(/does not exist yet \(height 42\)/);
     for (const bad of ['-1', '1.5', 'x', '01']) {
       expect(
-        (await gateway.request(auditor, { method: 'GET', url: `/v1/audit/blocks/${bad}` })).statusCode,
+        (await suite.gateway.request(auditor, { method: 'GET', url: `/v1/audit/blocks/${bad}` })).statusCode,
         bad,
       ).to.equal(400);
     }
   });
 
   it('checks a proof of submission with the revealed forecast in transient data only', async () => {
-    const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
-    gateway.ledger.on('VerifyForecastProof', { slotId: 'slot-1', org: 'UtilityAMSP', match: true });
+    const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
+    suite.gateway.ledger.on('VerifyForecastProof', { slotId: 'slot-1', org: 'UtilityAMSP', match: true });
     const revealed = {
       slotId: 'slot-1',
       bus: 'bus-1',
@@ -76,19 +75,19 @@ describe('audit routes', () => {
       upper: 2.5,
       nonce: 'AAAAAAAAAAAAAAAAAAAAAA==',
     };
-    const response = await gateway.request(auditor, {
+    const response = await suite.gateway.request(auditor, {
       method: 'POST',
       url: '/v1/audit/proofs',
       payload: { org: 'UtilityAMSP', slotId: 'slot-1', homeRef: 'd'.repeat(64), revealed },
     });
     expect(response.statusCode).to.equal(200);
     expect(response.json()).to.include({ match: true });
-    const [call] = gateway.ledger.callsOf('VerifyForecastProof');
+    const [call] = suite.gateway.ledger.callsOf('VerifyForecastProof');
     expect(call?.options.arguments).to.deep.equal(['UtilityAMSP', 'slot-1', 'd'.repeat(64)]);
     expect(JSON.parse(Buffer.from(call?.options.transientData?.revealed ?? []).toString())).to.deep.equal(
       revealed,
     );
-    const bad = await gateway.request(auditor, {
+    const bad = await suite.gateway.request(auditor, {
       method: 'POST',
       url: '/v1/audit/proofs',
       payload: { org: 'UtilityAMSP', slotId: 'slot-1', homeRef: 'D'.repeat(64), revealed },
@@ -97,41 +96,34 @@ describe('audit routes', () => {
   });
 
   it('refuses devices and utility relays on history and blocks', async () => {
-    const device = await gateway.pki.device('UtilityAMSP', 'h', 'bus-1');
-    const relay = await gateway.pki.role('UtilityAMSP', 'relay');
+    const device = await suite.gateway.pki.device('UtilityAMSP', 'h', 'bus-1');
+    const relay = await suite.gateway.pki.role('UtilityAMSP', 'relay');
     for (const caller of [device, relay]) {
-      expect(
-        (await gateway.request(caller, { method: 'GET', url: '/v1/audit/slots/slot-1/history' })).statusCode,
-      ).to.equal(403);
-      expect(
-        (await gateway.request(caller, { method: 'GET', url: '/v1/audit/blocks/1' })).statusCode,
-      ).to.equal(403);
+      for (const url of ['/v1/audit/slots/slot-1/history', '/v1/audit/blocks/1']) {
+        expect((await suite.gateway.get(caller, url)).statusCode, url).to.equal(403);
+      }
     }
   });
 });
 
 describe('operations routes', () => {
-  let gateway: TestGateway;
-
-  beforeEach(async () => {
-    gateway = await TestGateway.create('UtilityAMSP', ['relay']);
-  });
-
-  afterEach(() => gateway.app.close());
+  const suite = freshGateway('UtilityAMSP', ['relay']);
 
   it('answers /healthz and /readyz without a client certificate', async () => {
-    expect((await gateway.request(undefined, { method: 'GET', url: '/healthz' })).json()).to.deep.equal({
-      status: 'ok',
-    });
-    const ready = await gateway.request(undefined, { method: 'GET', url: '/readyz' });
+    expect((await suite.gateway.request(undefined, { method: 'GET', url: '/healthz' })).json()).to.deep.equal(
+      {
+        status: 'ok',
+      },
+    );
+    const ready = await suite.gateway.request(undefined, { method: 'GET', url: '/readyz' });
     expect(ready.json()).to.include({ status: 'ready', org: 'UtilityAMSP', blockHeight: 42 });
-    gateway.ledger.blockHeight = () => Promise.reject(new Error('UNAVAILABLE'));
-    const down = await gateway.request(undefined, { method: 'GET', url: '/readyz' });
+    suite.gateway.ledger.blockHeight = () => Promise.reject(new Error('UNAVAILABLE'));
+    const down = await suite.gateway.request(undefined, { method: 'GET', url: '/readyz' });
     expect(down.statusCode).to.equal(503);
   });
 
   it('publishes an OpenAPI 3 document generated from the route schemas', async () => {
-    const response = await gateway.request(undefined, { method: 'GET', url: '/docs/json' });
+    const response = await suite.gateway.request(undefined, { method: 'GET', url: '/docs/json' });
     expect(response.statusCode).to.equal(200);
     const document = response.json<{ openapi: string; paths: Record<string, unknown> }>();
     expect(document.openapi).to.match(/^3\./);
@@ -151,7 +143,7 @@ describe('operations routes', () => {
   });
 
   it('answers unknown routes with the common error format', async () => {
-    const response = await gateway.request(undefined, { method: 'GET', url: '/nope' });
+    const response = await suite.gateway.request(undefined, { method: 'GET', url: '/nope' });
     expect(response.statusCode).to.equal(404);
     expect(response.json()).to.deep.equal({ statusCode: 404, code: 'NOT_FOUND', message: 'no such route' });
   });

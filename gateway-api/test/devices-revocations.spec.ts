@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { rejectionOf } from './support/expectations';
 import sinon, { type SinonStub } from 'sinon';
 import { HttpError } from '../src/http/errors';
 import type { Ledger, LedgerContract, ServiceIdentity, TransactionOptions } from '../src/ledger/ports';
@@ -31,15 +32,7 @@ function fakeLedger(identities: readonly ServiceIdentity[] = ['relay', 'admin'])
   return { ledger, evaluate, contract };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(Error);
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
+const failureOf = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
 
 const encode = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
 

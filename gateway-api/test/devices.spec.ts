@@ -3,6 +3,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Writable } from 'node:stream';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
+import { deviceAttributes } from './support/expectations';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import sinon, { type SinonStub } from 'sinon';
 import { buildApp } from '../src/app';
@@ -208,11 +209,7 @@ describe('device onboarding routes', () => {
         enrollmentId: 'hems-home-a-101',
         secret: body.secret,
         type: 'client',
-        attributes: [
-          { name: 'hems.role', value: 'hems', ecert: true },
-          { name: 'hems.home', value: 'home-a-101', ecert: true },
-          { name: 'hems.bus', value: 'bus-2', ecert: true },
-        ],
+        attributes: deviceAttributes('home-a-101', 'bus-2'),
         maxEnrollments: 1,
       });
       expect(gateway.logs.join('')).to.not.contain(body.secret);

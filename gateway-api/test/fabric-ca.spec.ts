@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { deviceAttributes, rejectionOf } from './support/expectations';
 import {
   createFabricCaToken,
   FabricCaError,
@@ -171,15 +172,7 @@ function jsonBody(request: Recorded): Record<string, unknown> {
   return JSON.parse(request.body.toString('utf8')) as Record<string, unknown>;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FabricCaError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(FabricCaError);
-    return error as FabricCaError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>): Promise<FabricCaError> => rejectionOf(promise, FabricCaError);
 
 describe('Fabric CA REST client', () => {
   let pki: TestPki;
@@ -214,11 +207,7 @@ describe('Fabric CA REST client', () => {
         enrollmentId: 'hems-home-a-101',
         secret: 'chosen-secret',
         type: 'client',
-        attributes: [
-          { name: 'hems.role', value: 'hems', ecert: true },
-          { name: 'hems.home', value: 'home-a-101', ecert: true },
-          { name: 'hems.bus', value: 'bus-1', ecert: true },
-        ],
+        attributes: deviceAttributes('home-a-101', 'bus-1'),
         maxEnrollments: 1,
       });
       expect(secret).to.equal('chosen-secret');
@@ -233,11 +222,7 @@ describe('Fabric CA REST client', () => {
         secret: 'chosen-secret',
         affiliation: '',
         max_enrollments: 1,
-        attrs: [
-          { name: 'hems.role', value: 'hems', ecert: true },
-          { name: 'hems.home', value: 'home-a-101', ecert: true },
-          { name: 'hems.bus', value: 'bus-1', ecert: true },
-        ],
+        attrs: deviceAttributes('home-a-101', 'bus-1'),
         caname: CA_NAME,
       });
     });
@@ -535,12 +520,17 @@ describe('Fabric CA REST client', () => {
     });
 
     it('normalizes serials to whole upper-case bytes without leading zero bytes', () => {
-      expect(normalizeCaSerial('abc')).to.equal('0ABC');
-      expect(normalizeCaSerial('0000ff')).to.equal('FF');
-      expect(normalizeCaSerial('7A:3B')).to.equal('7A3B');
-      expect(normalizeCaSerial('00')).to.equal('00');
-      expect(() => normalizeCaSerial('xyz')).to.throw(FabricCaError);
-      expect(() => normalizeCaSerial('')).to.throw(FabricCaError);
+      for (const [serial, normalized] of [
+        ['abc', '0ABC'],
+        ['0000ff', 'FF'],
+        ['7A:3B', '7A3B'],
+        ['00', '00'],
+      ] as const) {
+        expect(normalizeCaSerial(serial), serial).to.equal(normalized);
+      }
+      for (const notHex of ['xyz', '']) {
+        expect(() => normalizeCaSerial(notHex), notHex).to.throw(FabricCaError);
+      }
     });
 
     it('loads the registrar from an MSP folder', () => {

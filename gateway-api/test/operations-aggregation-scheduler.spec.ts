@@ -159,18 +159,19 @@ describe('operations: aggregation scheduler', () => {
     await create().start();
     scheduler.schedule('s1', at(0));
 
-    await clock.tickAsync(1000);
-    expect(publish.callCount).to.equal(1);
-    await clock.tickAsync(999);
-    expect(publish.callCount).to.equal(1);
-    await clock.tickAsync(1);
-    expect(publish.callCount).to.equal(2);
-    await clock.tickAsync(2000);
-    expect(publish.callCount).to.equal(3);
-    await clock.tickAsync(3999);
-    expect(publish.callCount).to.equal(3);
-    await clock.tickAsync(1);
-    expect(publish.callCount).to.equal(4);
+    // [ms to wait, runs by then]: the retries come 1 s, 2 s and 4 s after each failure.
+    const timeline = [
+      [1000, 1],
+      [999, 1],
+      [1, 2],
+      [2000, 3],
+      [3999, 3],
+      [1, 4],
+    ] as const;
+    for (const [ms, runs] of timeline) {
+      await clock.tickAsync(ms);
+      expect(publish.callCount, `after ${ms} ms more`).to.equal(runs);
+    }
     expect(scheduler.scheduled).to.deep.equal([]);
   });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { X509Certificate } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
 import { HttpError } from '../src/http/errors';
 import { FailedAuthenticationLimiter, rateLimitKey } from '../src/plugins/rate-limit';
 import { buildApp } from '../src/app';
@@ -28,6 +29,13 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     }
   }
   return 0;
+}
+
+/** A 429 in the API error format, to retry after the 60 s window. */
+function expectRateLimited(response: LightMyRequestResponse, message: string): void {
+  expect(response.statusCode).to.equal(429);
+  expect(response.json()).to.deep.equal({ statusCode: 429, code: 'RATE_LIMITED', message });
+  expect(response.headers['retry-after']).to.equal('60');
 }
 
 describe('operations: metrics', () => {
@@ -104,9 +112,7 @@ describe('operations: metrics', () => {
     await gateway.request(dso, { method: 'POST', url: '/v1/slots', payload: OPEN_SLOT });
 
     // An evaluation refused: no transaction, not a submit.
-    gateway.ledger.on('GetSlot', () => {
-      throw refusal('NOT_FOUND', 'no slot');
-    });
+    gateway.ledger.refuse('GetSlot', 'NOT_FOUND', 'no slot');
     expect((await gateway.request(dso, { method: 'GET', url: '/v1/slots/slot-9' })).statusCode).to.equal(404);
 
     const text = await scrape();
@@ -182,14 +188,7 @@ describe('operations: rate limit', () => {
 
     expect((await get(first)).statusCode).to.equal(200);
     expect((await get(first)).statusCode).to.equal(200);
-    const limited = await get(first);
-    expect(limited.statusCode).to.equal(429);
-    expect(limited.json()).to.deep.equal({
-      statusCode: 429,
-      code: 'RATE_LIMITED',
-      message: 'rate limit of 2 requests exceeded; retry in 1 minute',
-    });
-    expect(limited.headers['retry-after']).to.equal('60');
+    expectRateLimited(await get(first), 'rate limit of 2 requests exceeded; retry in 1 minute');
     expect((await get(second)).statusCode).to.equal(200);
   });
 
@@ -235,14 +234,10 @@ describe('operations: rate limit', () => {
 
     expect((await get(stranger, '10.0.0.5')).statusCode).to.equal(401);
     expect((await get(undefined, '10.0.0.5')).statusCode).to.equal(401);
-    const refused = await get(stranger, '10.0.0.5');
-    expect(refused.statusCode).to.equal(429);
-    expect(refused.json()).to.deep.equal({
-      statusCode: 429,
-      code: 'RATE_LIMITED',
-      message: 'more than 2 failed authentications from this address; retry in 60 s',
-    });
-    expect(refused.headers['retry-after']).to.equal('60');
+    expectRateLimited(
+      await get(stranger, '10.0.0.5'),
+      'more than 2 failed authentications from this address; retry in 60 s',
+    );
     // The address is refused as a whole for the rest of the window; other addresses are not.
     expect((await get(operator, '10.0.0.5')).statusCode).to.equal(429);
     expect((await get(operator, '10.0.0.6')).statusCode).to.equal(200);

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { buildApp } from '../src/app';
 import { SlotEventHub, type SlotEvent } from '../src/services/events';
 import { SlotCache } from '../src/services/slot-cache';
-import { refusal } from './support/fake-ledger';
 import { TestPki } from './support/pki';
 import { chaincodeEvent, EventingFakeLedger, settle, until } from './operations-support';
 
@@ -110,9 +109,7 @@ describe('operations: slot cache', () => {
     const cache = await startCache();
     ledger.stream.push(chaincodeEvent('SlotOpened', { slotId: 's1' }, 4, tx(1)));
     await processed(cache, 1);
-    ledger.on('GetSlot', () => {
-      throw refusal('NOT_FOUND', 'gone');
-    });
+    ledger.refuse('GetSlot', 'NOT_FOUND', 'gone');
     ledger.stream.push(chaincodeEvent('DispatchPublished', { slotId: 's1' }, 5, tx(2)));
     await processed(cache, 2);
     expect(cache.get('s1')).to.equal(undefined);

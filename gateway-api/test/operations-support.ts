@@ -1,5 +1,4 @@
-import type { X509Certificate } from 'node:crypto';
-import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type {
   ChaincodeEventsOptions,
   ChaincodeEventStream,
@@ -12,7 +11,7 @@ import { operations, type OperationsOptions } from '../src/plugins/operations';
 import type { FailedAuthenticationLimiter } from '../src/plugins/rate-limit';
 import { slotRoutes } from '../src/resources/slots/routes';
 import { FakeLedger } from './support/fake-ledger';
-import { TestClients } from './support/gateway';
+import { TestApp, TestClients } from './support/gateway';
 import { TestPki } from './support/pki';
 
 /**
@@ -131,14 +130,7 @@ export async function until(condition: () => boolean, timeoutMs = 2000): Promise
  * before it, the real slot routes after it. Client certificates travel by reference in a
  * test-only header, as in test/support/gateway.ts.
  */
-export class OperationsApp {
-  private constructor(
-    readonly app: FastifyInstance,
-    readonly ledger: FakeLedger,
-    readonly pki: TestPki,
-    private readonly clients: TestClients,
-  ) {}
-
+export class OperationsApp extends TestApp {
   static async create(
     options: {
       mspId?: string;
@@ -165,14 +157,5 @@ export class OperationsApp {
     await app.register(slotRoutes(ledger));
     options.routes?.(app);
     return new OperationsApp(app, ledger, pki, clients);
-  }
-
-  /** Headers that authenticate a request as the holder of `certificate`. */
-  headersFor(certificate: X509Certificate): Record<string, string> {
-    return this.clients.headersFor(certificate);
-  }
-
-  request(certificate: X509Certificate | undefined, options: InjectOptions): Promise<LightMyRequestResponse> {
-    return this.clients.inject(this.app, certificate, options);
   }
 }

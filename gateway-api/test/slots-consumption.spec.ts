@@ -1,8 +1,10 @@
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { BadBody, expectBadBodies, signedBodyCases } from './support/expectations';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
 import { TestPki } from './support/pki';
+import { gatewaySuite } from './support/suite';
 
 // A distinctive drawn power: it must never show up in logs, answers or proposal arguments.
 const DRAWN = '3.217';
@@ -16,40 +18,30 @@ function consumptionBody(drawn = DRAWN): { payload: string; signature: string } 
 }
 
 describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
-  let pki: TestPki;
-  let gateway: TestGateway;
-  let device: X509Certificate;
-  let logs: string[];
-
-  before(async () => {
-    pki = await TestPki.create();
-    device = await pki.device('UtilityAMSP', 'home-7', 'bus-2');
-  });
-
-  beforeEach(async () => {
-    logs = [];
-    gateway = await TestGateway.create('UtilityAMSP', ['relay', 'admin'], { pki, logs });
-  });
-
-  afterEach(() => gateway.app.close());
+  const suite = gatewaySuite(
+    async (pki) => ({ device: await pki.device('UtilityAMSP', 'home-7', 'bus-2') }),
+    {
+      identities: ['relay', 'admin'],
+    },
+  );
 
   const post = (certificate: X509Certificate | undefined, payload: unknown) =>
-    gateway.request(certificate, {
+    suite.gateway.request(certificate, {
       method: 'POST',
       url: '/v1/slots/slot-1/consumption',
       payload: payload as object,
     });
 
   it('relays the signed report in transient data on its own peer and answers only the receipt', async () => {
-    gateway.ledger.on('ReportConsumption', { ...RECEIPT, drawnKw: 3.217 });
+    suite.gateway.ledger.on('ReportConsumption', { ...RECEIPT, drawnKw: 3.217 });
     const body = consumptionBody();
-    const response = await post(device, body);
+    const response = await post(suite.device, body);
     expect(response.statusCode).to.equal(201);
     // The fake ledger's submit answers transaction id f…f.
     expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
     // Even were the chaincode to echo the drawn power, the device gets the receipt alone.
     expect(response.json()).to.deep.equal(RECEIPT);
-    const [call] = gateway.ledger.callsOf('ReportConsumption');
+    const [call] = suite.gateway.ledger.callsOf('ReportConsumption');
     expect(call?.identity).to.equal('relay');
     expect(call?.kind).to.equal('submit');
     expect(call?.options.arguments).to.deep.equal(['slot-1']);
@@ -59,29 +51,24 @@ describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
       body.signature,
     );
     expect(Buffer.from(call?.options.transientData?.certificate ?? []).toString()).to.equal(
-      device.toString(),
+      suite.device.toString(),
     );
-    expect(logs.join('')).to.not.include(DRAWN);
-    expect(logs.length).to.be.above(0);
+    expect(suite.logs.join('')).to.not.include(DRAWN);
+    expect(suite.logs.length).to.be.above(0);
   });
 
   it('refuses bad bodies with 400 before anything reaches the ledger', async () => {
-    const cases: [unknown, RegExp][] = [
-      [{}, /must have required property 'payload'/],
-      [{ payload: '{}' }, /must have required property 'signature'/],
-      [{ payload: 'x'.repeat(1025), signature: 'AAAA' }, /must NOT have more than 1024 characters/],
-      [{ payload: '{}', signature: 'not base64!' }, /must match pattern/],
-      [{ payload: 3.217, signature: 'AAAA' }, /must be string/],
+    const cases: BadBody[] = [
+      ...signedBodyCases(3.217),
       [{ ...consumptionBody(), drawnKw: 3.217 }, /must NOT have additional properties/],
     ];
-    for (const [body, message] of cases) {
-      const response = await post(device, body);
-      expect(response.statusCode, message.source).to.equal(400);
-      expect(response.json<{ message: string }>().message).to.match(message);
-      expect(response.body).to.not.include(DRAWN);
-    }
-    expect(gateway.ledger.callsOf('ReportConsumption')).to.deep.equal([]);
-    expect(logs.join('')).to.not.include(DRAWN);
+    await expectBadBodies(
+      cases,
+      (body) => post(suite.device, body),
+      (response) => expect(response.body).to.not.include(DRAWN),
+    );
+    expect(suite.gateway.ledger.callsOf('ReportConsumption')).to.deep.equal([]);
+    expect(suite.logs.join('')).to.not.include(DRAWN);
   });
 
   it('maps the chaincode’s refusals of hostile numbers and states, without echoing the value', async () => {
@@ -101,29 +88,27 @@ describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
       ['FORBIDDEN', 'device certificate has been revoked', 403, DRAWN],
     ];
     for (const [code, message, status, drawn] of cases) {
-      gateway.ledger.on('ReportConsumption', () => {
-        throw refusal(code, message);
-      });
-      const response = await post(device, consumptionBody(drawn));
+      suite.gateway.ledger.refuse('ReportConsumption', code, message);
+      const response = await post(suite.device, consumptionBody(drawn));
       expect(response.statusCode, message).to.equal(status);
       expect(response.json()).to.include({ code, message });
       expect(response.body).to.not.include(drawn);
     }
-    expect(logs.join('')).to.not.include(DRAWN);
-    expect(logs.join('')).to.not.include('3.2171');
+    expect(suite.logs.join('')).to.not.include(DRAWN);
+    expect(suite.logs.join('')).to.not.include('3.2171');
   });
 
   it('refuses other roles, other utilities’ devices and gateways without a relay identity', async () => {
     for (const caller of [
-      await pki.role('DSOMSP', 'dso'),
-      await pki.role('UtilityAMSP', 'admin'),
-      await pki.device('UtilityBMSP', 'home-1', 'bus-2'),
+      await suite.pki.role('DSOMSP', 'dso'),
+      await suite.pki.role('UtilityAMSP', 'admin'),
+      await suite.pki.device('UtilityBMSP', 'home-1', 'bus-2'),
     ]) {
       expect((await post(caller, consumptionBody())).statusCode).to.equal(403);
     }
     expect((await post(undefined, consumptionBody())).statusCode).to.equal(401);
-    const dsoGateway = await TestGateway.create('DSOMSP', ['dso'], { pki });
-    const dsoDevice = await pki.device('DSOMSP', 'home-2', 'bus-2');
+    const dsoGateway = await TestGateway.create('DSOMSP', ['dso'], { pki: suite.pki });
+    const dsoDevice = await suite.pki.device('DSOMSP', 'home-2', 'bus-2');
     const response = await dsoGateway.request(dsoDevice, {
       method: 'POST',
       url: '/v1/slots/slot-1/consumption',
@@ -131,14 +116,14 @@ describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
     });
     expect(response.statusCode).to.equal(403);
     await dsoGateway.app.close();
-    expect(gateway.ledger.callsOf('ReportConsumption')).to.deep.equal([]);
+    expect(suite.gateway.ledger.callsOf('ReportConsumption')).to.deep.equal([]);
   });
 
   it('does not leak internals on unexpected failures', async () => {
-    gateway.ledger.on('ReportConsumption', () => {
+    suite.gateway.ledger.on('ReportConsumption', () => {
       throw new Error(`socket hang up while sending drawnKw ${DRAWN}`);
     });
-    const response = await post(device, consumptionBody());
+    const response = await post(suite.device, consumptionBody());
     expect(response.statusCode).to.equal(500);
     expect(response.json()).to.deep.equal({ statusCode: 500, code: 'INTERNAL', message: 'internal error' });
   });

@@ -1,7 +1,8 @@
-import type { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { BadBody, expectBadBodies } from './support/expectations';
 import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
+import { freshGateway } from './support/suite';
 
 const TOTALS = [
   {
@@ -49,15 +50,9 @@ const SLOT = {
 };
 
 describe('DSO gateway: slot routes', () => {
-  let gateway: TestGateway;
-  let operator: X509Certificate;
-
-  beforeEach(async () => {
-    gateway = await TestGateway.create('DSOMSP', ['dso', 'admin']);
-    operator = await gateway.pki.role('DSOMSP', 'dso', 'operator1');
-  });
-
-  afterEach(() => gateway.app.close());
+  const suite = freshGateway('DSOMSP', ['dso', 'admin'], async (gateway) => ({
+    operator: await gateway.pki.role('DSOMSP', 'dso', 'operator1'),
+  }));
 
   describe('POST /v1/slots', () => {
     const body = {
@@ -67,11 +62,15 @@ describe('DSO gateway: slot routes', () => {
     };
 
     it('opens the slot as the DSO identity and answers 201 with the slot and its transaction id', async () => {
-      gateway.ledger.on('OpenSlot', { slotId: body.slotId, status: 'OPEN' });
-      const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
+      suite.gateway.ledger.on('OpenSlot', { slotId: body.slotId, status: 'OPEN' });
+      const response = await suite.gateway.request(suite.operator, {
+        method: 'POST',
+        url: '/v1/slots',
+        payload: body,
+      });
       expect(response.statusCode).to.equal(201);
       expect(response.headers['x-transaction-id']).to.equal('f'.repeat(64));
-      const [call] = gateway.ledger.callsOf('OpenSlot');
+      const [call] = suite.gateway.ledger.callsOf('OpenSlot');
       expect(call?.identity).to.equal('dso');
       expect(call?.options.arguments).to.deep.equal([
         body.slotId,
@@ -81,56 +80,62 @@ describe('DSO gateway: slot routes', () => {
     });
 
     it('refuses non-DSO callers, bad bodies and a gateway without a DSO identity', async () => {
-      const relayDevice = await gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
-      const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
+      const relayDevice = await suite.gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
+      const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
       for (const caller of [relayDevice, auditor]) {
-        const response = await gateway.request(caller, { method: 'POST', url: '/v1/slots', payload: body });
+        const response = await suite.gateway.request(caller, {
+          method: 'POST',
+          url: '/v1/slots',
+          payload: body,
+        });
         expect(response.statusCode).to.equal(403);
         expect(response.json<{ message: string }>().message).to.equal('this operation is for dso identities');
       }
-      const bad: [unknown, RegExp][] = [
+      const bad: BadBody[] = [
         [{ ...body, deadline: 'tomorrow' }, /must match format "date-time"/],
         [{ ...body, slotId: '../x' }, /must match pattern/],
         [{ ...body, prices: { default: { lower: '1', upper: 2 } } }, /must be number/],
         [{ ...body, prices: { buses: [{ bus: 'b', lower: 1 }] } }, /must have required property 'upper'/],
         [{ ...body, extra: 1 }, /must NOT have additional properties/],
       ];
-      for (const [payload, message] of bad) {
-        const response = await gateway.request(operator, {
-          method: 'POST',
-          url: '/v1/slots',
-          payload: payload as object,
-        });
-        expect(response.statusCode, message.source).to.equal(400);
-        expect(response.json<{ message: string }>().message).to.match(message);
-      }
-      const utility = await TestGateway.create('UtilityAMSP', ['relay'], { pki: gateway.pki });
-      const elsewhere = await utility.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
+      await expectBadBodies(bad, (payload) => suite.gateway.post(suite.operator, '/v1/slots', payload));
+      const utility = await TestGateway.create('UtilityAMSP', ['relay'], { pki: suite.gateway.pki });
+      const elsewhere = await utility.request(suite.operator, {
+        method: 'POST',
+        url: '/v1/slots',
+        payload: body,
+      });
       expect(elsewhere.statusCode).to.equal(403);
       expect(elsewhere.json<{ message: string }>().message).to.match(/gateway of a different organization/);
       await utility.app.close();
     });
 
     it("refuses hems.role=dso issued by another org's CA, and DSO operators of another DSO org", async () => {
-      const forged = await gateway.pki.role('UtilityBMSP', 'dso', 'mallory');
-      const response = await gateway.request(forged, { method: 'POST', url: '/v1/slots', payload: body });
+      const forged = await suite.gateway.pki.role('UtilityBMSP', 'dso', 'mallory');
+      const response = await suite.gateway.request(forged, {
+        method: 'POST',
+        url: '/v1/slots',
+        payload: body,
+      });
       expect(response.statusCode).to.equal(403);
       expect(response.json<{ message: string }>().message).to.equal(
         'hems.role=dso is not valid for a certificate of UtilityBMSP',
       );
-      const forgedAuditor = await gateway.pki.role('UtilityAMSP', 'auditor');
+      const forgedAuditor = await suite.gateway.pki.role('UtilityAMSP', 'auditor');
       expect(
-        (await gateway.request(forgedAuditor, { method: 'GET', url: '/v1/slots/slot-1/aggregates' }))
+        (await suite.gateway.request(forgedAuditor, { method: 'GET', url: '/v1/slots/slot-1/aggregates' }))
           .statusCode,
       ).to.equal(403);
-      expect(gateway.ledger.callsOf('OpenSlot')).to.deep.equal([]);
+      expect(suite.gateway.ledger.callsOf('OpenSlot')).to.deep.equal([]);
     });
 
     it('maps a double open to 409 with the chaincode message', async () => {
-      gateway.ledger.on('OpenSlot', () => {
-        throw refusal('CONFLICT', 'slot 2030-01-01T10:15Z already exists');
+      suite.gateway.ledger.refuse('OpenSlot', 'CONFLICT', 'slot 2030-01-01T10:15Z already exists');
+      const response = await suite.gateway.request(suite.operator, {
+        method: 'POST',
+        url: '/v1/slots',
+        payload: body,
       });
-      const response = await gateway.request(operator, { method: 'POST', url: '/v1/slots', payload: body });
       expect(response.statusCode).to.equal(409);
       expect(response.json()).to.include({
         code: 'CONFLICT',
@@ -141,33 +146,37 @@ describe('DSO gateway: slot routes', () => {
 
   describe('GET /v1/slots/:slotId/aggregates', () => {
     it('gives the DSO and auditors the per-bus sums with withheld buses marked', async () => {
-      gateway.ledger.on('GetSlot', SLOT);
-      for (const caller of [operator, await gateway.pki.role('RegulatorMSP', 'auditor')]) {
-        const response = await gateway.request(caller, { method: 'GET', url: '/v1/slots/slot-1/aggregates' });
+      suite.gateway.ledger.on('GetSlot', SLOT);
+      for (const caller of [suite.operator, await suite.gateway.pki.role('RegulatorMSP', 'auditor')]) {
+        const response = await suite.gateway.request(caller, {
+          method: 'GET',
+          url: '/v1/slots/slot-1/aggregates',
+        });
         expect(response.statusCode).to.equal(200);
         expect(response.json()).to.deep.include({ slotId: 'slot-1', status: 'AGGREGATED', buses: TOTALS });
       }
-      const device = await gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
+      const device = await suite.gateway.pki.device('UtilityAMSP', 'h1', 'bus-1');
       expect(
-        (await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/aggregates' })).statusCode,
+        (await suite.gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/aggregates' }))
+          .statusCode,
       ).to.equal(403);
     });
   });
 
   describe('POST /v1/slots/:slotId/dispatch', () => {
+    /** POSTs a dispatch of slot-1 as `caller`, the DSO's operator unless said. */
+    const dispatch = (payload: unknown, caller = suite.operator) =>
+      suite.gateway.post(caller, '/v1/slots/slot-1/dispatch', payload);
+
     it('publishes an explicit λ with per-bus values and a revision reason', async () => {
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
-      const response = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: {
-          lambda: 0.4,
-          perBus: [{ bus: 'bus-2', lambda: 0.1 }],
-          revisionReason: 'transformer derated',
-        },
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await dispatch({
+        lambda: 0.4,
+        perBus: [{ bus: 'bus-2', lambda: 0.1 }],
+        revisionReason: 'transformer derated',
       });
       expect(response.statusCode).to.equal(201);
-      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
+      expect(suite.gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
         'slot-1',
         '0.4',
         JSON.stringify([{ bus: 'bus-2', lambda: 0.1 }]),
@@ -176,16 +185,12 @@ describe('DSO gateway: slot routes', () => {
     });
 
     it('computes λ with the DSO optimizer from a feeder model when no λ is given', async () => {
-      gateway.ledger.on('GetSlot', { ...SLOT, busTotals: [TOTALS[0]] });
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
-      const response = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: { capacities: { 'bus-1': 17 } },
-      });
+      suite.gateway.ledger.on('GetSlot', { ...SLOT, busTotals: [TOTALS[0]] });
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await dispatch({ capacities: { 'bus-1': 17 } });
       expect(response.statusCode).to.equal(201);
       // bus-1: (17 − 10) / (30 − 10) = 0.35.
-      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
+      expect(suite.gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments).to.deep.equal([
         'slot-1',
         '0.35',
         '',
@@ -206,11 +211,11 @@ describe('DSO gateway: slot routes', () => {
         ],
       });
       // Every bus reported: the channel settings are not needed.
-      expect(gateway.ledger.callsOf('GetSettings')).to.have.length(0);
+      expect(suite.gateway.ledger.callsOf('GetSettings')).to.have.length(0);
     });
 
     it('bounds a withheld bus by homes × maxHomeKw from the channel settings (regression: it was ignored)', async () => {
-      gateway.ledger.on('GetSlot', {
+      suite.gateway.ledger.on('GetSlot', {
         ...SLOT,
         aggregates: [
           ...SLOT.aggregates,
@@ -218,17 +223,17 @@ describe('DSO gateway: slot routes', () => {
           { org: 'UtilityBMSP', bus: 'bus-2', expectedHomes: 2, published: true, homes: 2, withheld: true },
         ],
       });
-      gateway.ledger.on('GetSettings', { maxHomeKw: 0.5, minGroupSize: 5 });
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
-      const response = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
-      });
+      suite.gateway.ledger.on('GetSettings', { maxHomeKw: 0.5, minGroupSize: 5 });
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const dispatchCapacities = () => dispatch({ capacities: { 'bus-1': 17, 'bus-2': 3 } });
+      /** λ of the `index`th PublishDispatch. */
+      const lambdaOf = (index: number) =>
+        suite.gateway.ledger.callsOf('PublishDispatch')[index]?.options.arguments?.[1];
+      const response = await dispatchCapacities();
       expect(response.statusCode).to.equal(201);
       // bus-2: 4 withheld homes may draw 4 × 0.5 = 2 kW ≤ 3 kW: it does not constrain λ.
-      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments?.[1]).to.equal('0.35');
-      const settingsCall = gateway.ledger.callsOf('GetSettings')[0];
+      expect(lambdaOf(0)).to.equal('0.35');
+      const settingsCall = suite.gateway.ledger.callsOf('GetSettings')[0];
       expect(settingsCall).to.include({ identity: 'dso', contract: 'governance', kind: 'evaluate' });
       const plan = response.json<{
         plan: { assumedWorstCase: string[]; maxHomeKw: number; buses: { bus: string }[] };
@@ -245,18 +250,13 @@ describe('DSO gateway: slot routes', () => {
       });
 
       // With the channel's 50 kW per home the same bus may draw 200 kW on 3: λ = 0.
-      gateway.ledger.on('GetSettings', { maxHomeKw: 50 });
-      const tight = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
-      });
-      expect(tight.statusCode).to.equal(201);
-      expect(gateway.ledger.callsOf('PublishDispatch')[1]?.options.arguments?.[1]).to.equal('0');
+      suite.gateway.ledger.on('GetSettings', { maxHomeKw: 50 });
+      expect((await dispatchCapacities()).statusCode).to.equal(201);
+      expect(lambdaOf(1)).to.equal('0');
     });
 
     it('bounds a bus whose aggregate is missing by its enrolled homes; a bus without capacity stays free', async () => {
-      gateway.ledger.on('GetSlot', {
+      suite.gateway.ledger.on('GetSlot', {
         ...SLOT,
         aggregates: [
           ...SLOT.aggregates,
@@ -276,16 +276,12 @@ describe('DSO gateway: slot routes', () => {
           },
         ],
       });
-      gateway.ledger.on('GetSettings', { maxHomeKw: 1 });
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
-      const response = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: { capacities: { 'bus-1': 20 } },
-      });
+      suite.gateway.ledger.on('GetSettings', { maxHomeKw: 1 });
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      const response = await dispatch({ capacities: { 'bus-1': 20 } });
       expect(response.statusCode).to.equal(201);
       // bus-1: (20 − 3·1 − 10) / (30 − 10) = 0.35.
-      expect(gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments?.[1]).to.equal('0.35');
+      expect(suite.gateway.ledger.callsOf('PublishDispatch')[0]?.options.arguments?.[1]).to.equal('0.35');
       const plan = response.json<{
         plan: { assumedWorstCase: string[]; buses: { bus: string; capacityKw: number | null }[] };
       }>().plan;
@@ -298,25 +294,21 @@ describe('DSO gateway: slot routes', () => {
     });
 
     it('refuses with 502 and publishes nothing when the settings give no usable maxHomeKw', async () => {
-      gateway.ledger.on('GetSlot', SLOT);
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      suite.gateway.ledger.on('GetSlot', SLOT);
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
       for (const settings of [{ maxHomeKw: 0 }, { maxHomeKw: '50' }, {}, null]) {
-        gateway.ledger.on('GetSettings', settings);
-        const response = await gateway.request(operator, {
-          method: 'POST',
-          url: '/v1/slots/slot-1/dispatch',
-          payload: { capacities: { 'bus-1': 17, 'bus-2': 3 } },
-        });
+        suite.gateway.ledger.on('GetSettings', settings);
+        const response = await dispatch({ capacities: { 'bus-1': 17, 'bus-2': 3 } });
         expect(response.statusCode, JSON.stringify(settings)).to.equal(502);
         expect(response.json<{ message: string }>().message).to.equal(
           'governance:GetSettings answered no positive maxHomeKw',
         );
       }
-      expect(gateway.ledger.callsOf('PublishDispatch')).to.have.length(0);
+      expect(suite.gateway.ledger.callsOf('PublishDispatch')).to.have.length(0);
     });
 
     it('sends λ to the chaincode as a plain decimal', async () => {
-      gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
+      suite.gateway.ledger.on('PublishDispatch', { slotId: 'slot-1', status: 'DISPATCHED' });
       for (const [lambda, sent] of [
         [1e-7, '0'],
         [0.0000015, '0.000002'],
@@ -324,12 +316,8 @@ describe('DSO gateway: slot routes', () => {
         [0, '0'],
         [0.35, '0.35'],
       ] as const) {
-        await gateway.request(operator, {
-          method: 'POST',
-          url: '/v1/slots/slot-1/dispatch',
-          payload: { lambda },
-        });
-        expect(gateway.ledger.callsOf('PublishDispatch').at(-1)?.options.arguments?.[1]).to.equal(sent);
+        await dispatch({ lambda });
+        expect(suite.gateway.ledger.callsOf('PublishDispatch').at(-1)?.options.arguments?.[1]).to.equal(sent);
       }
     });
 
@@ -343,31 +331,17 @@ describe('DSO gateway: slot routes', () => {
         { capacities: { b: -1 } },
       ];
       for (const payload of bad) {
-        const response = await gateway.request(operator, {
-          method: 'POST',
-          url: '/v1/slots/slot-1/dispatch',
-          payload: payload as object,
-        });
+        const response = await dispatch(payload);
         expect(response.statusCode, JSON.stringify(payload)).to.equal(400);
       }
-      const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
-      expect(
-        (
-          await gateway.request(auditor, {
-            method: 'POST',
-            url: '/v1/slots/slot-1/dispatch',
-            payload: { lambda: 0.5 },
-          })
-        ).statusCode,
-      ).to.equal(403);
-      gateway.ledger.on('PublishDispatch', () => {
-        throw refusal('FAILED_PRECONDITION', 'slot slot-1 has no complete set of aggregates yet');
-      });
-      const early = await gateway.request(operator, {
-        method: 'POST',
-        url: '/v1/slots/slot-1/dispatch',
-        payload: { lambda: 0.5 },
-      });
+      const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
+      expect((await dispatch({ lambda: 0.5 }, auditor)).statusCode).to.equal(403);
+      suite.gateway.ledger.refuse(
+        'PublishDispatch',
+        'FAILED_PRECONDITION',
+        'slot slot-1 has no complete set of aggregates yet',
+      );
+      const early = await dispatch({ lambda: 0.5 });
       expect(early.statusCode).to.equal(409);
     });
   });

@@ -2,55 +2,40 @@ import { randomBytes, type X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import type { LightMyRequestResponse } from 'fastify';
 import { issueClient } from './support/pki';
-import { refusal } from './support/fake-ledger';
 import { TestGateway } from './support/gateway';
-import { expectRefusalsMapped } from './support/expectations';
-
-const SLOT = {
-  slotId: 'slot-1',
-  status: 'OPEN',
-  deadline: '2030-01-01T10:15:00.000Z',
-  openedAt: '2030-01-01T10:00:00.000Z',
-  prices: { default: { lower: 20, upper: 80 }, buses: [{ bus: 'bus-2', lower: 35, upper: 110 }] },
-  expected: [],
-  aggregates: [],
-  busTotals: [],
-};
+import { OPEN_SLOT } from './support/records';
+import { freshGateway } from './support/suite';
+import { type BadBody, expectBadBodies, expectRefusalsMapped, signedBodyCases } from './support/expectations';
 
 describe('utility gateway: HEMS device routes', () => {
-  let gateway: TestGateway;
-  let device: X509Certificate;
+  const suite = freshGateway('UtilityAMSP', ['relay', 'admin'], async (gateway) => ({
+    device: await gateway.pki.device('UtilityAMSP', 'home-7', 'bus-2'),
+  }));
 
-  beforeEach(async () => {
-    gateway = await TestGateway.create('UtilityAMSP', ['relay', 'admin']);
-    device = await gateway.pki.device('UtilityAMSP', 'home-7', 'bus-2');
-    gateway.ledger.on('GetSlot', SLOT);
-  });
-
-  afterEach(() => gateway.app.close());
+  beforeEach(() => suite.gateway.ledger.on('GetSlot', OPEN_SLOT));
 
   describe('GET /v1/slots/:slotId', () => {
     it("gives a device its own bus's price range, state and λ", async () => {
-      gateway.ledger.on('GetSlot', {
-        ...SLOT,
+      suite.gateway.ledger.on('GetSlot', {
+        ...OPEN_SLOT,
         dispatch: { lambda: 0.5, perBus: [{ bus: 'bus-2', lambda: 0.2 }], revision: 0 },
       });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1' });
+      const response = await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/slots/slot-1' });
       expect(response.statusCode).to.equal(200);
       expect(response.json()).to.deep.equal({
         slotId: 'slot-1',
         status: 'OPEN',
-        deadline: SLOT.deadline,
+        deadline: OPEN_SLOT.deadline,
         bus: 'bus-2',
         prices: { bus: 'bus-2', lower: 35, upper: 110 },
         lambda: 0.2,
       });
-      expect(gateway.ledger.callsOf('GetSlot')[0]?.options.arguments).to.deep.equal(['slot-1']);
+      expect(suite.gateway.ledger.callsOf('GetSlot')[0]?.options.arguments).to.deep.equal(['slot-1']);
     });
 
     it('falls back to the default price range and a null λ before dispatch', async () => {
-      const other = await gateway.pki.device('UtilityAMSP', 'home-8', 'bus-9');
-      const body = (await gateway.request(other, { method: 'GET', url: '/v1/slots/slot-1' })).json<
+      const other = await suite.gateway.pki.device('UtilityAMSP', 'home-8', 'bus-9');
+      const body = (await suite.gateway.request(other, { method: 'GET', url: '/v1/slots/slot-1' })).json<
         Record<string, unknown>
       >();
       expect(body).to.include({ lambda: null });
@@ -61,12 +46,12 @@ describe('utility gateway: HEMS device routes', () => {
       const cases: [X509Certificate | undefined, number, RegExp][] = [
         [undefined, 401, /client certificate .* is required/],
         [
-          await issueClient(gateway.pki.foreign, { name: 'x', attrs: { 'hems.role': 'hems' } }),
+          await issueClient(suite.gateway.pki.foreign, { name: 'x', attrs: { 'hems.role': 'hems' } }),
           401,
           /not issued by a CA of the channel/,
         ],
         [
-          await issueClient(gateway.pki.ca('UtilityAMSP'), {
+          await issueClient(suite.gateway.pki.ca('UtilityAMSP'), {
             name: 'old',
             attrs: { 'hems.role': 'hems', 'hems.home': 'h', 'hems.bus': 'b' },
             notAfter: new Date('2021-01-01T00:00:00Z'),
@@ -74,40 +59,42 @@ describe('utility gateway: HEMS device routes', () => {
           401,
           /expired or not yet valid/,
         ],
-        [await issueClient(gateway.pki.ca('UtilityAMSP'), { name: 'norole' }), 403, /no known hems.role/],
+        [
+          await issueClient(suite.gateway.pki.ca('UtilityAMSP'), { name: 'norole' }),
+          403,
+          /no known hems.role/,
+        ],
       ];
       for (const [certificate, status, message] of cases) {
-        const response = await gateway.request(certificate, { method: 'GET', url: '/v1/slots/slot-1' });
+        const response = await suite.gateway.request(certificate, { method: 'GET', url: '/v1/slots/slot-1' });
         expect(response.statusCode, message.source).to.equal(status);
         expect(response.json<{ message: string }>().message).to.match(message);
       }
       const revokedGateway = await TestGateway.create('UtilityAMSP', ['relay'], {
-        pki: gateway.pki,
+        pki: suite.gateway.pki,
         revocations: { isRevoked: (mspId, serial) => mspId === 'UtilityAMSP' && serial.length > 0 },
       });
-      const revoked = await revokedGateway.request(device, { method: 'GET', url: '/v1/slots/slot-1' });
+      const revoked = await revokedGateway.request(suite.device, { method: 'GET', url: '/v1/slots/slot-1' });
       expect(revoked.statusCode).to.equal(401);
       expect(revoked.json<{ message: string }>().message).to.match(/revoked/);
       await revokedGateway.app.close();
     });
 
     it("refuses another utility's device and hostile slot ids", async () => {
-      const foreignDevice = await gateway.pki.device('UtilityBMSP', 'home-1', 'bus-1');
-      const response = await gateway.request(foreignDevice, { method: 'GET', url: '/v1/slots/slot-1' });
+      const foreignDevice = await suite.gateway.pki.device('UtilityBMSP', 'home-1', 'bus-1');
+      const response = await suite.gateway.request(foreignDevice, { method: 'GET', url: '/v1/slots/slot-1' });
       expect(response.statusCode).to.equal(403);
       expect(response.json<{ message: string }>().message).to.match(/HEMS devices of UtilityAMSP only/);
       for (const bad of ['..%2F..', 'a%20b', '%3Cscript%3E', 'x'.repeat(65)]) {
-        const invalid = await gateway.request(device, { method: 'GET', url: `/v1/slots/${bad}` });
+        const invalid = await suite.gateway.request(suite.device, { method: 'GET', url: `/v1/slots/${bad}` });
         expect(invalid.statusCode, bad).to.equal(400);
         expect(invalid.json()).to.include({ code: 'INVALID_REQUEST' });
       }
     });
 
     it('maps chaincode refusals to statuses with the chaincode message', async () => {
-      gateway.ledger.on('GetSlot', () => {
-        throw refusal('NOT_FOUND', 'slot slot-9 does not exist');
-      });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-9' });
+      suite.gateway.ledger.refuse('GetSlot', 'NOT_FOUND', 'slot slot-9 does not exist');
+      const response = await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/slots/slot-9' });
       expect(response.statusCode).to.equal(404);
       expect(response.json()).to.deep.equal({
         statusCode: 404,
@@ -119,7 +106,7 @@ describe('utility gateway: HEMS device routes', () => {
 
   describe('POST /v1/slots/:slotId/forecast', () => {
     it("relays the device's signed payload, signature and certificate in transient data, endorsed by its own org only", async () => {
-      gateway.ledger.on('SubmitForecast', {
+      suite.gateway.ledger.on('SubmitForecast', {
         slotId: 'slot-1',
         txId: 'f'.repeat(64),
         acceptedAt: '2030-01-01T10:01:00.000Z',
@@ -131,7 +118,7 @@ describe('utility gateway: HEMS device routes', () => {
         nonce: randomBytes(16).toString('base64'),
       });
       const signature = randomBytes(70);
-      const response = await gateway.request(device, {
+      const response = await suite.gateway.request(suite.device, {
         method: 'POST',
         url: '/v1/slots/slot-1/forecast',
         payload: { payload, signature: signature.toString('base64') },
@@ -143,7 +130,7 @@ describe('utility gateway: HEMS device routes', () => {
         txId: 'f'.repeat(64),
         acceptedAt: '2030-01-01T10:01:00.000Z',
       });
-      const [call] = gateway.ledger.callsOf('SubmitForecast');
+      const [call] = suite.gateway.ledger.callsOf('SubmitForecast');
       expect(call?.identity).to.equal('relay');
       expect(call?.kind).to.equal('submit');
       // P1: the proposal's only argument is the slot id; everything private is transient.
@@ -152,31 +139,21 @@ describe('utility gateway: HEMS device routes', () => {
       expect(Buffer.from(call?.options.transientData?.payload ?? []).toString()).to.equal(payload);
       expect(Buffer.from(call?.options.transientData?.signature ?? [])).to.deep.equal(signature);
       expect(Buffer.from(call?.options.transientData?.certificate ?? []).toString()).to.equal(
-        device.toString(),
+        suite.device.toString(),
       );
       expect(response.body).to.not.include('1.5');
     });
 
     it('refuses bad bodies with 400 and a precise message, before anything reaches the ledger', async () => {
-      const cases: [unknown, RegExp][] = [
-        [{}, /must have required property 'payload'/],
-        [{ payload: '{}' }, /must have required property 'signature'/],
-        [{ payload: 'x'.repeat(1025), signature: 'AAAA' }, /must NOT have more than 1024 characters/],
-        [{ payload: '{}', signature: 'not base64!' }, /must match pattern/],
-        [{ payload: 5, signature: 'AAAA' }, /must be string/],
+      const cases: BadBody[] = [
+        ...signedBodyCases(5),
         [{ payload: '{}', signature: 'AAAA', extra: true }, /must NOT have additional properties/],
       ];
-      for (const [body, message] of cases) {
-        const response = await gateway.request(device, {
-          method: 'POST',
-          url: '/v1/slots/slot-1/forecast',
-          payload: body as object,
-        });
-        expect(response.statusCode, message.source).to.equal(400);
-        expect(response.json<{ message: string }>().message).to.match(message);
-      }
-      expect(gateway.ledger.callsOf('SubmitForecast')).to.deep.equal([]);
-      const tooBig = await gateway.request(device, {
+      await expectBadBodies(cases, (body) =>
+        suite.gateway.post(suite.device, '/v1/slots/slot-1/forecast', body),
+      );
+      expect(suite.gateway.ledger.callsOf('SubmitForecast')).to.deep.equal([]);
+      const tooBig = await suite.gateway.request(suite.device, {
         method: 'POST',
         url: '/v1/slots/slot-1/forecast',
         payload: { payload: '{}', signature: 'A'.repeat(100), pad: 'x'.repeat(70000) },
@@ -185,45 +162,41 @@ describe('utility gateway: HEMS device routes', () => {
     });
 
     it('refuses other roles, other utilities’ devices, and gateways without a relay identity', async () => {
-      const dso = await gateway.pki.role('DSOMSP', 'dso');
+      const dso = await suite.gateway.pki.role('DSOMSP', 'dso');
       const body = { payload: '{}', signature: 'AAAA' };
-      expect(
-        (await gateway.request(dso, { method: 'POST', url: '/v1/slots/slot-1/forecast', payload: body }))
-          .statusCode,
-      ).to.equal(403);
-      const foreignDevice = await gateway.pki.device('UtilityBMSP', 'home-1', 'bus-1');
-      expect(
-        (
-          await gateway.request(foreignDevice, {
-            method: 'POST',
-            url: '/v1/slots/slot-1/forecast',
-            payload: body,
-          })
-        ).statusCode,
-      ).to.equal(403);
+      const foreignDevice = await suite.gateway.pki.device('UtilityBMSP', 'home-1', 'bus-1');
+      for (const caller of [dso, foreignDevice]) {
+        expect((await suite.gateway.post(caller, '/v1/slots/slot-1/forecast', body)).statusCode).to.equal(
+          403,
+        );
+      }
     });
 
     it('maps chaincode refusals: late 409, out of range 422, foreign or revoked certificate 403', async () => {
-      const cases: [string, string, number][] = [
-        ['FAILED_PRECONDITION', 'slot slot-1 closed for forecasts at its deadline', 409],
-        ['INVALID_ARGUMENT', 'payload.upper must be between 0 and 50', 422],
-        ['FORBIDDEN', 'device certificate has been revoked', 403],
-        ['CONFLICT', 'the payload nonce was already used', 409],
-      ];
       const submit = (): Promise<LightMyRequestResponse> =>
-        gateway.request(device, {
-          method: 'POST',
-          url: '/v1/slots/slot-1/forecast',
-          payload: { payload: '{"slotId":"slot-1"}', signature: 'AAAA' },
+        suite.gateway.post(suite.device, '/v1/slots/slot-1/forecast', {
+          payload: '{"slotId":"slot-1"}',
+          signature: 'AAAA',
         });
-      await expectRefusalsMapped(gateway.ledger, 'SubmitForecast', cases, submit, 'including');
+      await expectRefusalsMapped(
+        suite.gateway.ledger,
+        'SubmitForecast',
+        submit,
+        [
+          'FAILED_PRECONDITION: slot slot-1 closed for forecasts at its deadline',
+          'INVALID_ARGUMENT: payload.upper must be between 0 and 50',
+          'FORBIDDEN: device certificate has been revoked',
+          'CONFLICT: the payload nonce was already used',
+        ],
+        'including',
+      );
     });
 
     it('does not leak internals on unexpected failures', async () => {
-      gateway.ledger.on('SubmitForecast', () => {
+      suite.gateway.ledger.on('SubmitForecast', () => {
         throw new Error('socket hang up at 10.1.2.3 with secret stuff');
       });
-      const response = await gateway.request(device, {
+      const response = await suite.gateway.request(suite.device, {
         method: 'POST',
         url: '/v1/slots/slot-1/forecast',
         payload: { payload: '{}', signature: 'AAAA' },
@@ -235,51 +208,68 @@ describe('utility gateway: HEMS device routes', () => {
 
   describe('GET /v1/slots/:slotId/receipt', () => {
     it("answers the device's home reference for that slot, to the device only", async () => {
-      gateway.ledger.on('GetHomeRef', { slotId: 'slot-1', homeRef: 'c'.repeat(64), bus: 'bus-2' });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/receipt' });
+      suite.gateway.ledger.on('GetHomeRef', { slotId: 'slot-1', homeRef: 'c'.repeat(64), bus: 'bus-2' });
+      const response = await suite.gateway.request(suite.device, {
+        method: 'GET',
+        url: '/v1/slots/slot-1/receipt',
+      });
       expect(response.json()).to.deep.equal({
         slotId: 'slot-1',
         org: 'UtilityAMSP',
         bus: 'bus-2',
         homeRef: 'c'.repeat(64),
       });
-      expect(gateway.ledger.callsOf('GetHomeRef')[0]?.options.arguments).to.deep.equal(['slot-1']);
-      const relay = await gateway.pki.role('UtilityAMSP', 'relay');
+      expect(suite.gateway.ledger.callsOf('GetHomeRef')[0]?.options.arguments).to.deep.equal(['slot-1']);
+      const relay = await suite.gateway.pki.role('UtilityAMSP', 'relay');
       expect(
-        (await gateway.request(relay, { method: 'GET', url: '/v1/slots/slot-1/receipt' })).statusCode,
+        (await suite.gateway.request(relay, { method: 'GET', url: '/v1/slots/slot-1/receipt' })).statusCode,
       ).to.equal(403);
     });
   });
 
   describe('GET /v1/slots/:slotId/dispatch', () => {
     it("answers the device's own allowed power through its home reference, evaluated on the utility's peer", async () => {
-      gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
-      gateway.ledger.on('GetAllowedPower', { slotId: 'slot-1', lambda: 0.2, allowedKw: 2.1, revision: 0 });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/dispatch' });
+      suite.gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
+      suite.gateway.ledger.on('GetAllowedPower', {
+        slotId: 'slot-1',
+        lambda: 0.2,
+        allowedKw: 2.1,
+        revision: 0,
+      });
+      const response = await suite.gateway.request(suite.device, {
+        method: 'GET',
+        url: '/v1/slots/slot-1/dispatch',
+      });
       expect(response.statusCode).to.equal(200);
       expect(response.json()).to.deep.equal({ slotId: 'slot-1', lambda: 0.2, allowedKw: 2.1, revision: 0 });
-      const [homeRef] = gateway.ledger.callsOf('GetHomeRef');
+      const [homeRef] = suite.gateway.ledger.callsOf('GetHomeRef');
       expect(homeRef?.kind).to.equal('evaluate');
       expect(homeRef?.options.arguments).to.deep.equal(['slot-1']);
       expect(Buffer.from(homeRef?.options.transientData?.certificate ?? []).toString()).to.equal(
-        device.toString(),
+        suite.device.toString(),
       );
-      expect(gateway.ledger.callsOf('GetAllowedPower')[0]?.options.arguments).to.deep.equal([
+      expect(suite.gateway.ledger.callsOf('GetAllowedPower')[0]?.options.arguments).to.deep.equal([
         'slot-1',
         'a'.repeat(64),
       ]);
     });
 
     it('refuses non-devices and maps "no dispatch yet" to 409', async () => {
-      const auditor = await gateway.pki.role('RegulatorMSP', 'auditor');
+      const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
       expect(
-        (await gateway.request(auditor, { method: 'GET', url: '/v1/slots/slot-1/dispatch' })).statusCode,
+        (await suite.gateway.request(auditor, { method: 'GET', url: '/v1/slots/slot-1/dispatch' }))
+          .statusCode,
       ).to.equal(403);
-      gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
-      gateway.ledger.on('GetAllowedPower', () => {
-        throw refusal('FAILED_PRECONDITION', 'slot slot-1 has no dispatch yet');
+      suite.gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
+      suite.gateway.ledger.refuse(
+        'GetAllowedPower',
+        'FAILED_PRECONDITION',
+        'slot slot-1 has no dispatch yet',
+      );
+      const response = await suite.gateway.request(suite.device, {
+        method: 'GET',
+        url: '/v1/slots/slot-1/dispatch',
       });
-      const response = await gateway.request(device, { method: 'GET', url: '/v1/slots/slot-1/dispatch' });
       expect(response.statusCode).to.equal(409);
     });
   });

@@ -1,12 +1,14 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type {
   FastifyBaseLogger,
+  FastifyContextConfig,
   FastifyInstance,
   FastifyTypeProvider,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { Role } from '../identity/caller';
 
 /** What json-schema-to-ts infers from a schema that Fastify validates with. */
 type ValidatedBy<Schema> = (JsonSchemaToTsProvider & { readonly schema: Schema })['validator'];
@@ -43,4 +45,46 @@ export function routes(declare: (app: TypedApp) => void): RoutesPlugin {
     declare(app.withTypeProvider<RequestSchemaProvider>());
     done();
   };
+}
+
+/** Who may call a route, and the largest body it takes. */
+export interface RouteAccess {
+  /** Roles allowed on the route; absent means any authenticated caller. */
+  readonly roles?: readonly Role[];
+  /** Public route: no client certificate needed. */
+  readonly public?: true;
+  /** A larger body than the gateway's small global limit (routes whose body is one long list). */
+  readonly bodyLimit?: number;
+}
+
+/** What a route's schema states beyond its resource's tags: its summary, inputs and answers. */
+export interface RouteSchemaParts {
+  readonly params?: object;
+  readonly querystring?: object;
+  readonly headers?: object;
+  readonly body?: object;
+  readonly response: Readonly<Record<number, unknown>>;
+}
+
+/** A route's options: its access in `config`, its body limit, and its schema (OpenAPI-documented). */
+export interface RouteOptions<Schema> {
+  readonly config: FastifyContextConfig;
+  readonly bodyLimit?: number;
+  readonly schema: Schema;
+}
+
+/**
+ * The route options of one resource's routes, all under `tags` in the OpenAPI document: each
+ * route states its summary, then its access and schema parts in one object. The schema keeps the
+ * literal types of its parts, so the type provider infers each request from it.
+ */
+export function resourceRoutes<const Tags extends readonly string[]>(...tags: Tags) {
+  return <const Parts extends RouteSchemaParts & RouteAccess>(
+    summary: string,
+    { roles, public: isPublic, bodyLimit, ...parts }: Parts,
+  ): RouteOptions<{ readonly tags: Tags; readonly summary: string } & Omit<Parts, keyof RouteAccess>> => ({
+    config: isPublic === true ? { public: true } : roles === undefined ? {} : { roles },
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    schema: { tags, summary, ...parts },
+  });
 }

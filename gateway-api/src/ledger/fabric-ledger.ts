@@ -6,13 +6,14 @@ import { HttpError } from '../http/errors';
 import { submitRetryingConflicts, validationCodeName } from './mvcc-retry';
 import type {
   BlockInfo,
+  ChaincodeEventStream,
+  ChaincodeEventsOptions,
   ContractName,
   Ledger,
   LedgerContract,
   ServiceIdentity,
   TransactionInfo,
 } from './ports';
-import type { ChaincodeEventStream, ChaincodeEventsOptions } from './ports';
 
 /** Enrolment ids of each service identity in the network's identities. */
 const ENROLMENT_ID: Readonly<Record<ServiceIdentity, string>> = {

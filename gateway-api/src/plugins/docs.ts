@@ -3,6 +3,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
+/** The tags the resources' routes are grouped under, in the order the docs page shows them. */
+const TAGS: Readonly<Record<string, string>> = {
+  slots: 'Timeslots: prices, forecasts, aggregates, dispatch',
+  devices: "Device onboarding with the utility's Fabric CA",
+  windows: 'Energy auction: trading windows, reveal, clearing, settlement',
+  orders: 'Energy auction: sealed orders signed by HEMS devices',
+  meter: 'Energy auction: available energy and delivery reports',
+  accounts: 'Energy auction: token accounts and deposits',
+  events: 'Server-sent events of slots, dispatch and trading windows',
+  audit: 'Ledger history, transactions, blocks, proofs of submission',
+  operations: 'Health and readiness',
+};
+
 /**
  * OpenAPI 3 document generated from the route schemas (GET /docs/json) and a docs page (/docs).
  * Must be registered before the routes it describes.
@@ -19,17 +32,7 @@ export const docs = fp(
             "a channel organization's Fabric CA; the role comes from its hems.role attribute.",
           version: '0.1.0',
         },
-        tags: [
-          { name: 'slots', description: 'Timeslots: prices, forecasts, aggregates, dispatch' },
-          { name: 'devices', description: "Device onboarding with the utility's Fabric CA" },
-          { name: 'windows', description: 'Energy auction: trading windows, reveal, clearing, settlement' },
-          { name: 'orders', description: 'Energy auction: sealed orders signed by HEMS devices' },
-          { name: 'meter', description: 'Energy auction: available energy and delivery reports' },
-          { name: 'accounts', description: 'Energy auction: token accounts and deposits' },
-          { name: 'events', description: 'Server-sent events of slots, dispatch and trading windows' },
-          { name: 'audit', description: 'Ledger history, transactions, blocks, proofs of submission' },
-          { name: 'operations', description: 'Health and readiness' },
-        ],
+        tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
       },
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -18,13 +18,12 @@ const FINISHED_STATUSES: ReadonlySet<string> = new Set(['AGGREGATED', 'DISPATCHE
 export interface AggregationSchedulerOptions extends DeadlineSchedulerOptions {
   /** Publishes this org's aggregates of a slot (publishOwnAggregates bound to the ledger). */
   readonly publish: (slotId: string) => Promise<PublishResult>;
-  /** ListSlots page size while rebuilding the plan (1-100). */
-  readonly pageSize?: number;
 }
 
-interface SlotListPage {
-  readonly slots: readonly { readonly slotId: string; readonly deadline: string; readonly status: string }[];
-  readonly bookmark?: string;
+interface ListedSlot {
+  readonly slotId: string;
+  readonly deadline: string;
+  readonly status: string;
 }
 
 interface SlotAggregates {
@@ -39,11 +38,9 @@ interface SlotAggregates {
  */
 export class AggregationScheduler extends DeadlineScheduler {
   protected readonly what = 'aggregation';
-  private readonly pageSize: number;
 
   constructor(private readonly options: AggregationSchedulerOptions) {
     super(options);
-    this.pageSize = options.pageSize ?? 100;
   }
 
   /** Slots waiting for their aggregation, with when it is due. */
@@ -53,29 +50,18 @@ export class AggregationScheduler extends DeadlineScheduler {
 
   protected async rebuild(): Promise<void> {
     const contract = timeslot(this.options.ledger, this.reader());
-    let bookmark = '';
-    for (;;) {
-      const page = decodeJson<SlotListPage>(
-        await contract.ListSlots.evaluate({ arguments: [String(this.pageSize), bookmark] }),
-      );
-      for (const listed of page.slots) {
-        if (FINISHED_STATUSES.has(listed.status) || this.isPlanned(listed.slotId)) {
-          continue;
-        }
-        const slot = decodeJson<SlotAggregates>(
-          await contract.GetSlot.evaluate({ arguments: [listed.slotId] }),
-        );
-        const mine = slot.aggregates.filter((agg) => agg.org === this.options.ledger.mspId);
-        if (mine.some((agg) => !agg.published)) {
-          this.schedule(listed.slotId, slot.deadline);
-        }
-      }
-      const next = page.bookmark ?? '';
-      if (page.slots.length < this.pageSize || next === '' || next === bookmark) {
+    await this.forEachListed<ListedSlot>(contract.ListSlots, 'slots', async (listed) => {
+      if (FINISHED_STATUSES.has(listed.status) || this.isPlanned(listed.slotId)) {
         return;
       }
-      bookmark = next;
-    }
+      const slot = decodeJson<SlotAggregates>(
+        await contract.GetSlot.evaluate({ arguments: [listed.slotId] }),
+      );
+      const mine = slot.aggregates.filter((agg) => agg.org === this.options.ledger.mspId);
+      if (mine.some((agg) => !agg.published)) {
+        this.schedule(listed.slotId, slot.deadline);
+      }
+    });
   }
 
   protected onEvent(event: LedgerChaincodeEvent): void {

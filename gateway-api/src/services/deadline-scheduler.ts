@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { toHttpError } from '../http/errors';
 import type { EventingLedger, LedgerChaincodeEvent, ServiceIdentity } from '../ledger/ports';
 import { readerIdentity } from '../ledger/answers';
+import type { Transaction } from '../ledger/contracts';
+import { forEachListed } from '../ledger/paging';
 import { EventFeed } from './event-feed';
 
 /** setTimeout's longest delay; later deadlines are reached in several steps. */
@@ -17,6 +19,8 @@ export interface DeadlineSchedulerOptions {
    * `maxMs` (default 60 s), for as long as the ledger says the work is still to do.
    */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** List page size (ListSlots, ListWindows) while rebuilding the plan (1-100). Default 100. */
+  readonly pageSize?: number;
   readonly log?: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 }
 
@@ -135,6 +139,15 @@ export abstract class DeadlineScheduler {
     };
     this.plan.set(id, planned);
     this.arm(id, planned, planned.dueAt);
+  }
+
+  /** Visits every entry the paged List transaction `list` answers under `key` (rebuilding the plan). */
+  protected async forEachListed<T>(
+    list: Transaction,
+    key: string,
+    visit: (entry: T) => Promise<void>,
+  ): Promise<void> {
+    await forEachListed(list, key, this.base.pageSize ?? 100, visit);
   }
 
   protected isPlanned(id: string): boolean {

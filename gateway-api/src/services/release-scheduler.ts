@@ -1,4 +1,3 @@
-import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
 import type { EscrowRelease } from '../resources/reveal/service';
 import { WINDOW_EVENTS } from '@hems/protocol';
@@ -45,8 +44,7 @@ export class ReleaseScheduler extends WindowScheduler {
 
   /** Whether this org still has to release in the window (a part of it and not released). */
   private pending(window: WindowView): boolean {
-    const org = this.options.ledger.mspId;
-    const part = window.parts?.find((candidate) => candidate.org === org);
+    const part = this.ownPart(window);
     return CLEARED.has(window.status) && part !== undefined && part.released === undefined;
   }
 
@@ -71,31 +69,20 @@ export class ReleaseScheduler extends WindowScheduler {
     this.schedule(cleared.windowId, new Date().toISOString());
   }
 
+  /** CONFLICT: released already, also by the delivery report. */
   protected async runItem(windowId: string): Promise<string | undefined> {
-    try {
-      const released = await this.options.release(windowId);
-      this.options.log?.info({ windowId, refunded: released.refunded }, 'escrows released');
-      return undefined;
-    } catch (error) {
-      const refused = chaincodeRefusal(error)?.code;
-      if (refused === 'CONFLICT') {
-        // Released already (by an admin through the API, by the delivery report, or before a restart).
-        return undefined;
-      }
-      if (refused === undefined) {
-        throw error;
-      }
-      // Refused: the clearing may not be visible on this peer yet, or this org has no part in
-      // the window (it joined the channel after the opening); the window record tells which
-      // before the retry.
-      return `window ${windowId} cannot be released yet (${refused})`;
-    }
+    return this.windowStep(
+      () => this.options.release(windowId),
+      (released) => this.options.log?.info({ windowId, refunded: released.refunded }, 'escrows released'),
+      // Any refusal: the clearing may not be visible on this peer yet, or this org has no part
+      // in the window (it joined the channel after the opening); the window record tells which.
+      (refused) => `window ${windowId} cannot be released yet (${refused})`,
+    );
   }
 
   /** Still to release while this org has a part in the window that is not released. */
   protected async stillPending(windowId: string): Promise<boolean> {
-    const window = await this.window(windowId);
-    const part = window.parts?.find((candidate) => candidate.org === this.options.ledger.mspId);
+    const part = this.ownPart(await this.window(windowId));
     return part !== undefined && part.released === undefined;
   }
 }

@@ -1,4 +1,3 @@
-import { chaincodeRefusal } from '@hems/network-client';
 import type { LedgerChaincodeEvent } from '../ledger/ports';
 import type { RevealResult } from '../resources/reveal/service';
 import { WINDOW_EVENTS } from '@hems/protocol';
@@ -72,23 +71,14 @@ export class RevealScheduler extends WindowScheduler {
   }
 
   protected async runItem(windowId: string): Promise<string | undefined> {
-    try {
-      const revealed = await this.options.reveal(windowId);
-      this.options.log?.info({ windowId, orders: revealed.orders }, 'orders revealed');
-      return undefined;
-    } catch (error) {
-      const refused = chaincodeRefusal(error)?.code;
-      if (refused === 'CONFLICT') {
-        // Revealed already (by an admin through the API, or before a restart).
-        return undefined;
-      }
-      if (refused !== 'FAILED_PRECONDITION') {
-        throw error;
-      }
-      // Not closed yet (the peer's clock or the tx time lags), or past revealing (cleared): the
-      // window record tells which before the retry.
-      return `window ${windowId} cannot be revealed yet`;
-    }
+    return this.windowStep(
+      () => this.options.reveal(windowId),
+      (revealed) => this.options.log?.info({ windowId, orders: revealed.orders }, 'orders revealed'),
+      // FAILED_PRECONDITION: not closed yet (the peer's clock or the tx time lags), or past
+      // revealing (cleared): the window record tells which before the retry.
+      (refused) =>
+        refused === 'FAILED_PRECONDITION' ? `window ${windowId} cannot be revealed yet` : undefined,
+    );
   }
 
   /**
@@ -103,7 +93,7 @@ export class RevealScheduler extends WindowScheduler {
     if (window.parts === undefined) {
       return true;
     }
-    const part = window.parts.find((candidate) => candidate.org === this.options.ledger.mspId);
+    const part = this.ownPart(window);
     return part !== undefined && part.revealed === undefined;
   }
 }

@@ -1,17 +1,10 @@
 import type { LedgerChaincodeEvent } from '../ledger/ports';
 import { auction } from '../ledger/contracts';
+import { chaincodeRefusal } from '@hems/network-client';
 import { decodeJson } from '../ledger/answers';
 import { DeadlineScheduler, type DeadlineSchedulerOptions } from './deadline-scheduler';
 
-export interface WindowSchedulerOptions extends DeadlineSchedulerOptions {
-  /** ListWindows page size while rebuilding the plan (1-100). */
-  readonly pageSize?: number;
-}
-
-interface WindowListPage<T> {
-  readonly windows: readonly T[];
-  readonly bookmark?: string;
-}
+export type WindowSchedulerOptions = DeadlineSchedulerOptions;
 
 /**
  * What the utility gateways' trading-window schedulers (reveal at the close, escrow release after
@@ -19,11 +12,8 @@ interface WindowListPage<T> {
  * reading the window id of a window event.
  */
 export abstract class WindowScheduler extends DeadlineScheduler {
-  private readonly pageSize: number;
-
   constructor(private readonly windowOptions: WindowSchedulerOptions) {
     super(windowOptions);
-    this.pageSize = windowOptions.pageSize ?? 100;
   }
 
   /** Windows waiting for this org's work, with when it is due. */
@@ -39,21 +29,41 @@ export abstract class WindowScheduler extends DeadlineScheduler {
 
   /** Visits every window ListWindows lists, page by page. */
   protected async forEachListedWindow<T>(visit: (listed: T) => Promise<void>): Promise<void> {
-    const contract = auction(this.windowOptions.ledger, this.reader());
-    let bookmark = '';
-    for (;;) {
-      const page = decodeJson<WindowListPage<T>>(
-        await contract.ListWindows.evaluate({ arguments: [String(this.pageSize), bookmark] }),
-      );
-      for (const listed of page.windows) {
-        await visit(listed);
+    await this.forEachListed(auction(this.windowOptions.ledger, this.reader()).ListWindows, 'windows', visit);
+  }
+
+  /**
+   * Runs this org's step of a window (`step`, then `done` with its answer). CONFLICT means the
+   * step was done already (by an admin through the API, or before a restart): nothing left to do.
+   * Another refusal is answered with `notYet`'s reason to run again (the window record tells
+   * before the retry whether it is still to do), or thrown where `notYet` has none.
+   */
+  protected async windowStep<T>(
+    step: () => Promise<T>,
+    done: (answer: T) => void,
+    notYet: (refusal: string) => string | undefined,
+  ): Promise<string | undefined> {
+    try {
+      done(await step());
+      return undefined;
+    } catch (error) {
+      const refused = chaincodeRefusal(error)?.code;
+      if (refused === 'CONFLICT') {
+        return undefined;
       }
-      const next = page.bookmark ?? '';
-      if (page.windows.length < this.pageSize || next === '' || next === bookmark) {
-        return;
+      const reason = refused === undefined ? undefined : notYet(refused);
+      if (reason === undefined) {
+        throw error;
       }
-      bookmark = next;
+      return reason;
     }
+  }
+
+  /** This org's part of a window, if it has one (it may have joined the channel later). */
+  protected ownPart<Part extends { readonly org?: unknown }>(window: {
+    readonly parts?: readonly Part[];
+  }): Part | undefined {
+    return window.parts?.find((candidate) => candidate.org === this.windowOptions.ledger.mspId);
   }
 
   /** The payload of a `eventName` event with its window id; undefined (and a warning) if malformed. */

@@ -41,6 +41,13 @@ export class FakeLedger implements Ledger {
     return this;
   }
 
+  /** Answers `name` with the chaincode's refusal `code: message`. */
+  refuse(name: string, code: string, message: string): this {
+    return this.on(name, () => {
+      throw refusal(code, message);
+    });
+  }
+
   callsOf(name: string): LedgerCall[] {
     return this.calls.filter((call) => call.name === name);
   }

@@ -45,15 +45,28 @@ export class TestClients {
   }
 }
 
-/** A gateway of `mspId` over a fake contract, with route tests' client certificates (TestClients). */
-export class TestGateway {
-  private constructor(
+/** An app under test over a fake ledger, with route tests' client certificates (TestClients). */
+export class TestApp {
+  constructor(
     readonly app: FastifyInstance,
     readonly ledger: FakeLedger,
     readonly pki: TestPki,
-    private readonly clients: TestClients,
+    protected readonly clients: TestClients,
   ) {}
 
+  /** Headers that authenticate a request as the holder of `certificate`. */
+  headersFor(certificate: X509Certificate): Record<string, string> {
+    return this.clients.headersFor(certificate);
+  }
+
+  /** Sends a request as the holder of `certificate` (or without one). */
+  request(certificate: X509Certificate | undefined, options: InjectOptions): Promise<LightMyRequestResponse> {
+    return this.clients.inject(this.app, certificate, options);
+  }
+}
+
+/** A gateway of `mspId` over a fake contract, with route tests' client certificates (TestClients). */
+export class TestGateway extends TestApp {
   static async create(
     mspId: string,
     identities: readonly ServiceIdentity[],
@@ -90,11 +103,6 @@ export class TestGateway {
       aggregationFanOut: options.aggregationFanOut,
     });
     return new TestGateway(app, ledger, pki, clients);
-  }
-
-  /** Sends a request as the holder of `certificate` (or without one). */
-  request(certificate: X509Certificate | undefined, options: InjectOptions): Promise<LightMyRequestResponse> {
-    return this.clients.inject(this.app, certificate, options);
   }
 
   /** GET `url` as the holder of `certificate`. */

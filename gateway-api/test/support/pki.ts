@@ -41,6 +41,10 @@ export function trustStoreOf(cas: Iterable<TestCa>, revocations?: RevocationSour
   );
 }
 
+function noCaFor(mspId: string): never {
+  throw new Error(`no CA for ${mspId}`);
+}
+
 /** CAs of the channel's orgs, a foreign CA, and client certificates for every role. */
 export class TestPki {
   readonly cas = new Map<string, TestCa>();
@@ -55,12 +59,9 @@ export class TestPki {
     return pki;
   }
 
+  /** The CA of `mspId`; naming an org without one is a mistake of the test. */
   ca(mspId: string): TestCa {
-    const ca = this.cas.get(mspId);
-    if (ca === undefined) {
-      throw new Error(`no CA for ${mspId}`);
-    }
-    return ca;
+    return this.cas.get(mspId) ?? noCaFor(mspId);
   }
 
   trustStore(revocations?: RevocationSource): TrustStore {

@@ -22,53 +22,39 @@ import { accountHistoryRoute, accountRoute, depositRoute, myAccountRoute, openAc
 export function accountRoutes(ledger: Ledger): RoutesPlugin {
   const deposit = depositor(ledger);
   return routes((app) => {
-    app.get('/v1/accounts/me', { config: { roles: ['hems'] }, schema: myAccountRoute }, async (request) => {
+    app.get('/v1/accounts/me', myAccountRoute, async (request) => {
       requireOwnDevice(ledger, request);
       return deviceAccount(ledger, request.caller);
     });
 
-    app.get(
-      '/v1/accounts/:accountId',
-      { config: { roles: ['auditor', 'admin'] }, schema: accountRoute },
-      async (request) => {
-        const record = await loadAccount(ledger, request.params.accountId);
-        requireAccountReader(request, record);
-        return record;
-      },
+    app.get('/v1/accounts/:accountId', accountRoute, async (request) => {
+      const record = await loadAccount(ledger, request.params.accountId);
+      requireAccountReader(request, record);
+      return record;
+    });
+
+    app.get('/v1/accounts/:accountId/history', accountHistoryRoute, async (request) =>
+      accountHistory(ledger, request, request.params.accountId),
     );
 
-    app.get(
-      '/v1/accounts/:accountId/history',
-      { config: { roles: ['auditor', 'admin'] }, schema: accountHistoryRoute },
-      async (request) => accountHistory(ledger, request, request.params.accountId),
-    );
+    app.post('/v1/accounts', openAccountRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'admin', 'opening an account');
+      const { accountId, exists } = await accountIdOf(ledger, request.body.homeId);
+      if (exists) {
+        // Deposit("0") on an existing account is refused by the chaincode too; saying so here
+        // spares a majority-endorsed proposal. The answer names the pseudonymous id only.
+        throw new HttpError(409, 'CONFLICT', `the home already has account ${accountId}`);
+      }
+      const submitted = await deposit(accountId, '0');
+      void reply.header('location', `/v1/accounts/${accountId}`);
+      return submittedAnswer(reply, submitted, 201);
+    });
 
-    app.post(
-      '/v1/accounts',
-      { config: { roles: ['admin'] }, schema: openAccountRoute },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'admin', 'opening an account');
-        const { accountId, exists } = await accountIdOf(ledger, request.body.homeId);
-        if (exists) {
-          // Deposit("0") on an existing account is refused by the chaincode too; saying so here
-          // spares a majority-endorsed proposal. The answer names the pseudonymous id only.
-          throw new HttpError(409, 'CONFLICT', `the home already has account ${accountId}`);
-        }
-        const submitted = await deposit(accountId, '0');
-        void reply.header('location', `/v1/accounts/${accountId}`);
-        return submittedAnswer(reply, submitted, 201);
-      },
-    );
-
-    app.post(
-      '/v1/accounts/deposits',
-      { config: { roles: ['admin'] }, schema: depositRoute },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'admin', 'depositing tokens');
-        const amount = currencyAmount(request.body.amount, 'amount', MAX_DEPOSIT);
-        const { accountId } = await accountIdOf(ledger, request.body.homeId);
-        return submittedAnswer(reply, await deposit(accountId, amount), 201);
-      },
-    );
+    app.post('/v1/accounts/deposits', depositRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'admin', 'depositing tokens');
+      const amount = currencyAmount(request.body.amount, 'amount', MAX_DEPOSIT);
+      const { accountId } = await accountIdOf(ledger, request.body.homeId);
+      return submittedAnswer(reply, await deposit(accountId, amount), 201);
+    });
   });
 }

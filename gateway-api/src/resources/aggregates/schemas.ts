@@ -1,3 +1,4 @@
+import { resourceRoutes } from '../../http/routes';
 import { answerObject, boolean, integer, slotIdParams, text } from '../common/schemas';
 import { slotResponse } from '../slots/schemas';
 /** Per-bus outcomes of publishing this utility's aggregates or consumption summaries. */
@@ -10,16 +11,14 @@ export const publicationResponse = answerObject({
   },
 });
 
-export const slotAggregatesRoute = {
-  tags: ['slots'],
-  summary: 'DSO and auditors: per-bus sums over all utilities, homes counted, withheld buses marked',
-  params: slotIdParams,
-  response: { 200: slotResponse },
-} as const;
+const route = resourceRoutes('slots');
 
-export const publishAggregatesRoute = {
-  tags: ['slots'],
-  summary: "Publish this utility's per-bus aggregates of the slot (the DSO asks each utility gateway)",
-  params: slotIdParams,
-  response: { 200: slotResponse },
-} as const;
+export const slotAggregatesRoute = route(
+  'DSO and auditors: per-bus sums over all utilities, homes counted, withheld buses marked',
+  { roles: ['dso', 'auditor'], params: slotIdParams, response: { 200: slotResponse } },
+);
+
+export const publishAggregatesRoute = route(
+  "Publish this utility's per-bus aggregates of the slot (the DSO asks each utility gateway)",
+  { roles: ['dso', 'admin', 'relay'], params: slotIdParams, response: { 200: slotResponse } },
+);

@@ -1,70 +1,65 @@
 import { HOME_REF_PATTERN, MSP_ID_PATTERN, TRANSACTION_ID_PATTERN } from '@hems/protocol';
-import { busId, slotId, slotIdParams } from '../common/schemas';
+import { resourceRoutes } from '../../http/routes';
+import { busId, closedObject, idParams, number, slotId, slotIdParams } from '../common/schemas';
 
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
-export const proofBody = {
-  type: 'object',
-  required: ['org', 'slotId', 'homeRef', 'revealed'],
-  additionalProperties: false,
-  properties: {
-    org: {
-      type: 'string',
-      pattern: MSP_ID_PATTERN,
-      description: "The home's utility MSP id",
-    },
+const route = resourceRoutes('audit');
+
+/** Auditors, and the DSO: what the ledger holds. */
+const readers = ['auditor', 'dso'] as const;
+
+export const slotHistoryRoute = route(
+  "Every version of the slot's public records with transaction ids and times",
+  {
+    roles: readers,
+    params: slotIdParams,
+    response: { 200: anyObject },
+  },
+);
+
+export const transactionRoute = route(
+  'A transaction decoded: block, time, creator MSP and role, endorsing orgs, validation code',
+  {
+    roles: readers,
+    params: idParams('txId', { type: 'string', pattern: TRANSACTION_ID_PATTERN }),
+    response: { 200: anyObject },
+  },
+);
+
+export const blockRoute = route('A block decoded: hashes and its transactions', {
+  roles: readers,
+  params: idParams('number', { type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' }),
+  response: { 200: anyObject },
+});
+
+/** What the home reveals of its own forecast to prove its submission. */
+const revealedForecast = {
+  ...closedObject(
+    { slotId, bus: busId, lower: number, upper: number, nonce: { type: 'string', maxLength: 128 } },
+    'slotId',
+    'bus',
+    'lower',
+    'upper',
+    'nonce',
+  ),
+  description: 'What the home reveals of its own forecast to prove its submission',
+} as const;
+
+export const proofBody = closedObject(
+  {
+    org: { type: 'string', pattern: MSP_ID_PATTERN, description: "The home's utility MSP id" },
     slotId,
     homeRef: { type: 'string', pattern: HOME_REF_PATTERN },
-    revealed: {
-      type: 'object',
-      required: ['slotId', 'bus', 'lower', 'upper', 'nonce'],
-      additionalProperties: false,
-      description: 'What the home reveals of its own forecast to prove its submission',
-      properties: {
-        slotId,
-        bus: busId,
-        lower: { type: 'number' },
-        upper: { type: 'number' },
-        nonce: { type: 'string', maxLength: 128 },
-      },
-    },
+    revealed: revealedForecast,
   },
-} as const;
+  'org',
+  'slotId',
+  'homeRef',
+  'revealed',
+);
 
-export const slotHistoryRoute = {
-  tags: ['audit'],
-  summary: "Every version of the slot's public records with transaction ids and times",
-  params: slotIdParams,
-  response: { 200: anyObject },
-} as const;
-
-export const transactionRoute = {
-  tags: ['audit'],
-  summary: 'A transaction decoded: block, time, creator MSP and role, endorsing orgs, validation code',
-  params: {
-    type: 'object',
-    required: ['txId'],
-    additionalProperties: false,
-    properties: { txId: { type: 'string', pattern: TRANSACTION_ID_PATTERN } },
-  },
-  response: { 200: anyObject },
-} as const;
-
-export const blockRoute = {
-  tags: ['audit'],
-  summary: 'A block decoded: hashes and its transactions',
-  params: {
-    type: 'object',
-    required: ['number'],
-    additionalProperties: false,
-    properties: { number: { type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' } },
-  },
-  response: { 200: anyObject },
-} as const;
-
-export const forecastProofRoute = {
-  tags: ['audit'],
-  summary: "Check a home's revealed forecast against the ledger's private-data hash",
-  body: proofBody,
-  response: { 200: anyObject },
-} as const;
+export const forecastProofRoute = route(
+  "Check a home's revealed forecast against the ledger's private-data hash",
+  { roles: ['auditor', 'hems'], body: proofBody, response: { 200: anyObject } },
+);

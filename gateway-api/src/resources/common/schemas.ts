@@ -10,12 +10,25 @@ export const slotId = {
 
 export const busId = { type: 'string', pattern: BUS_ID_PATTERN } as const;
 
-export const slotIdParams = {
-  type: 'object',
-  required: ['slotId'],
-  additionalProperties: false,
-  properties: { slotId },
-} as const;
+/** The JSON schema of path params holding one id, `name`, of the schema `id`. */
+export interface IdParamsSchema<Name extends string, Id> {
+  readonly type: 'object';
+  readonly required: readonly [Name];
+  readonly additionalProperties: false;
+  readonly properties: Readonly<Record<Name, Id>>;
+}
+
+/** Path params of one id: `/v1/slots/:slotId` has idParams('slotId', slotId). */
+export function idParams<const Name extends string, const Id>(name: Name, id: Id): IdParamsSchema<Name, Id> {
+  return {
+    type: 'object',
+    required: [name],
+    additionalProperties: false,
+    properties: { [name]: id } as Readonly<Record<Name, Id>>,
+  };
+}
+
+export const slotIdParams = idParams('slotId', slotId);
 
 /** Same form as slot ids (the chaincode's id pattern). */
 export const windowId = {
@@ -24,12 +37,7 @@ export const windowId = {
   description: 'Trading window identifier, e.g. w-2026-11-21T10:15Z',
 } as const;
 
-export const windowIdParams = {
-  type: 'object',
-  required: ['windowId'],
-  additionalProperties: false,
-  properties: { windowId },
-} as const;
+export const windowIdParams = idParams('windowId', windowId);
 
 /** Home ids as the chaincode and device certificates spell them (hems.home). */
 export const homeId = { type: 'string', pattern: HOME_ID_PATTERN } as const;
@@ -98,6 +106,60 @@ export function signedBody(
       },
     },
   } as const;
+}
+
+/** The refusal of a route, documented: the error handler's ErrorResponse schema. */
+export const errorResponse = { $ref: 'ErrorResponse#' } as const;
+
+/** Documented refusals of a route: each code answers an ErrorResponse. */
+export function errorResponses<const Code extends number>(
+  ...codes: Code[]
+): Readonly<Record<Code, typeof errorResponse>> {
+  return Object.fromEntries(codes.map((code) => [code, errorResponse])) as Record<Code, typeof errorResponse>;
+}
+
+/** The JSON schema of an object of exactly these members, the `required` ones among them. */
+export type ClosedObjectSchema<Properties, Required extends readonly string[]> = {
+  readonly type: 'object';
+  readonly additionalProperties: false;
+  readonly properties: Properties;
+} & (Required extends readonly [] ? unknown : { readonly required: Required });
+
+/**
+ * A request object: these members and no others (a misspelt member is a 400, not ignored),
+ * `required` among them. Literal types are kept, so the type provider infers the request from it.
+ */
+export function closedObject<
+  const Properties extends object,
+  const Required extends readonly (keyof Properties & string)[],
+>(properties: Properties, ...required: Required): ClosedObjectSchema<Properties, Required> {
+  return {
+    type: 'object',
+    ...(required.length === 0 ? {} : { required }),
+    additionalProperties: false,
+    properties,
+  } as ClosedObjectSchema<Properties, Required>;
+}
+
+/**
+ * An answer object of the chaincode with the members it is known to have, `required` among them;
+ * it lets members it does not name through, so a field the chaincode adds is never dropped.
+ */
+export function openObject(
+  properties: Readonly<Record<string, object>>,
+  ...required: string[]
+): Record<string, unknown> {
+  return {
+    type: 'object',
+    ...(required.length === 0 ? {} : { required }),
+    additionalProperties: true,
+    properties,
+  };
+}
+
+/** An answer object whose members are all optional (the serializer drops any other). */
+export function optionalMembers(properties: Readonly<Record<string, object>>): Record<string, unknown> {
+  return { type: 'object', properties };
 }
 
 /** Members of answer schemas. */

@@ -53,50 +53,37 @@ export function deviceRoutes(ledger: Ledger, options: unknown): RoutesPlugin {
   }
   const devices = options;
   return routes((app) => {
-    app.post(
-      '/v1/devices',
-      { config: { roles: ['admin'] }, schema: registerDeviceRoute },
-      async (request, reply) => {
-        const { ca } = configured(devices);
-        requireOwnAdmin(ledger, request);
-        const registered = await registerDevice(ca, request.log, request.body);
-        void reply.status(201).header('cache-control', 'no-store');
-        return registered;
-      },
-    );
+    app.post('/v1/devices', registerDeviceRoute, async (request, reply) => {
+      const { ca } = configured(devices);
+      requireOwnAdmin(ledger, request);
+      const registered = await registerDevice(ca, request.log, request.body);
+      void reply.status(201).header('cache-control', 'no-store');
+      return registered;
+    });
 
-    app.post(
-      '/v1/enroll',
-      {
-        config: { public: true },
-        bodyLimit: 16 * 1024,
-        schema: enrollDeviceRoute,
-      },
-      async (request, reply) => {
-        const { ca } = configured(devices);
-        const { enrollmentId, secret, csr } = request.body;
-        await checkCsr(csr, enrollmentId);
-        let certificate: string;
-        try {
-          certificate = await ca.enroll({ enrollmentId, secret, csrPem: csr });
-        } catch (error) {
-          throw caFailure(request.log, error, 'enroll');
-        }
-        void reply.status(201).header('cache-control', 'no-store');
-        return { certificate };
-      },
-    );
+    app.post('/v1/enroll', enrollDeviceRoute, async (request, reply) => {
+      const { ca } = configured(devices);
+      const { enrollmentId, secret, csr } = request.body;
+      await checkCsr(csr, enrollmentId);
+      let certificate: string;
+      try {
+        certificate = await ca.enroll({ enrollmentId, secret, csrPem: csr });
+      } catch (error) {
+        throw caFailure(request.log, error, 'enroll');
+      }
+      void reply.status(201).header('cache-control', 'no-store');
+      return { certificate };
+    });
 
     app.post(
       '/v1/devices/:enrollmentId/revoke',
       {
-        config: { roles: ['admin'] },
+        ...revokeDeviceRoute,
         // The body is optional: no body means no options.
         preValidation: (request, _reply, next) => {
           request.body ??= {};
           next();
         },
-        schema: revokeDeviceRoute,
       },
       async (request) => {
         const { ca } = configured(devices);

@@ -1,8 +1,11 @@
-import { answerObject, text } from '../common/schemas';
-import { BUS_ID_PATTERN, DEVICE_ENROLLMENT_ID_PATTERN, HOME_ID_PATTERN } from '@hems/protocol';
+import { resourceRoutes } from '../../http/routes';
+import { answerObject, busId, closedObject, errorResponses, homeId, idParams, text } from '../common/schemas';
+import { DEVICE_ENROLLMENT_ID_PATTERN } from '@hems/protocol';
 import { REVOCATION_REASONS } from '../../services/fabric-ca';
 
 export const MAX_CSR_CHARACTERS = 4096;
+
+const route = resourceRoutes('devices');
 
 const enrollmentIdSchema = {
   type: 'string',
@@ -10,21 +13,17 @@ const enrollmentIdSchema = {
   description: 'Enrolment id of a HEMS device, as POST /v1/devices answered it',
 } as const;
 
-export const registerBody = {
-  type: 'object',
-  required: ['homeId', 'bus'],
-  additionalProperties: false,
-  properties: {
-    homeId: { type: 'string', pattern: HOME_ID_PATTERN, description: 'Home identifier (hems.home)' },
-    bus: { type: 'string', pattern: BUS_ID_PATTERN, description: 'Feeder bus of the home (hems.bus)' },
+export const registerBody = closedObject(
+  {
+    homeId: { ...homeId, description: 'Home identifier (hems.home)' },
+    bus: { ...busId, description: 'Feeder bus of the home (hems.bus)' },
   },
-} as const;
+  'homeId',
+  'bus',
+);
 
-export const enrollBody = {
-  type: 'object',
-  required: ['enrollmentId', 'secret', 'csr'],
-  additionalProperties: false,
-  properties: {
+export const enrollBody = closedObject(
+  {
     enrollmentId: enrollmentIdSchema,
     secret: { type: 'string', pattern: '^[!-~]{1,128}$', description: 'The one-time enrolment secret' },
     csr: {
@@ -35,40 +34,39 @@ export const enrollBody = {
         'PEM PKCS#10 request made by the device with its own ECDSA P-256 key; subject CN = enrollmentId',
     },
   },
-} as const;
+  'enrollmentId',
+  'secret',
+  'csr',
+);
 
-export const revokeParams = {
-  type: 'object',
-  required: ['enrollmentId'],
-  additionalProperties: false,
-  properties: { enrollmentId: enrollmentIdSchema },
-} as const;
+export const revokeParams = idParams('enrollmentId', enrollmentIdSchema);
 
-export const revokeBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    reason: {
-      type: 'string',
-      enum: REVOCATION_REASONS,
-      description: 'RFC 5280 reason as Fabric CA names it; default unspecified',
-    },
+export const revokeBody = closedObject({
+  reason: {
+    type: 'string',
+    enum: REVOCATION_REASONS,
+    description: 'RFC 5280 reason as Fabric CA names it; default unspecified',
   },
-} as const;
+});
 
-export const errorRef = { $ref: 'ErrorResponse#' } as const;
+export const registration = answerObject({ enrollmentId: text, secret: text });
 
-export const registration = {
-  type: 'object',
-  required: ['enrollmentId', 'secret'],
-  properties: { enrollmentId: { type: 'string' }, secret: { type: 'string' } },
-} as const;
+export const registerDeviceRoute = route(
+  "Org admin: register a home's HEMS device at the org's Fabric CA; the one-time secret is shown once",
+  { roles: ['admin'], body: registerBody, response: { 201: registration, ...errorResponses(409, 503) } },
+);
 
-export const enrollment = {
-  type: 'object',
-  required: ['certificate'],
-  properties: { certificate: { type: 'string', description: 'PEM certificate' } },
-} as const;
+export const enrollment = answerObject({ certificate: { type: 'string', description: 'PEM certificate' } });
+
+export const enrollDeviceRoute = route(
+  'HEMS device (no client certificate yet): enrol once with its secret and its own CSR, get its certificate',
+  {
+    public: true,
+    bodyLimit: 16 * 1024,
+    body: enrollBody,
+    response: { 201: enrollment, ...errorResponses(400, 401, 409, 503) },
+  },
+);
 
 export const revocation = answerObject({
   enrollmentId: text,
@@ -79,27 +77,12 @@ export const revocation = answerObject({
   },
 });
 
-export const registerDeviceRoute = {
-  tags: ['devices'],
-  summary:
-    "Org admin: register a home's HEMS device at the org's Fabric CA; the one-time secret is shown once",
-  body: registerBody,
-  response: { 201: registration, 409: errorRef, 503: errorRef },
-} as const;
-
-export const enrollDeviceRoute = {
-  tags: ['devices'],
-  summary:
-    'HEMS device (no client certificate yet): enrol once with its secret and its own CSR, get its certificate',
-  body: enrollBody,
-  response: { 201: enrollment, 400: errorRef, 401: errorRef, 409: errorRef, 503: errorRef },
-} as const;
-
-export const revokeDeviceRoute = {
-  tags: ['devices'],
-  summary:
-    "Org admin: revoke a device's certificates at the CA and record them in the chaincode's revocation list",
-  params: revokeParams,
-  body: revokeBody,
-  response: { 200: revocation, 404: errorRef, 502: errorRef, 503: errorRef },
-} as const;
+export const revokeDeviceRoute = route(
+  "Org admin: revoke a device's certificates at the CA and record them in the chaincode's revocation list",
+  {
+    roles: ['admin'],
+    params: revokeParams,
+    body: revokeBody,
+    response: { 200: revocation, ...errorResponses(404, 502, 503) },
+  },
+);

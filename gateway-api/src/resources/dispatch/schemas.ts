@@ -1,4 +1,7 @@
+import { resourceRoutes } from '../../http/routes';
 import { answerObject, busId, integer, number, slotIdParams, text } from '../common/schemas';
+
+const route = resourceRoutes('slots');
 
 export const dispatchBody = {
   type: 'object',
@@ -72,6 +75,11 @@ export const dispatchResponse = {
   properties: { plan: dispatchPlanSchema },
 } as const;
 
+export const publishDispatchRoute = route(
+  'DSO: publish λ, explicit or computed by the optimizer from a feeder model (buses with withheld or missing sums bounded by their worst case)',
+  { roles: ['dso'], params: slotIdParams, body: dispatchBody, response: { 201: dispatchResponse } },
+);
+
 /** A HEMS device's own allowed power (GET /v1/slots/:slotId/dispatch). */
 export const allowedPower = answerObject({
   slotId: text,
@@ -80,18 +88,7 @@ export const allowedPower = answerObject({
   revision: integer,
 });
 
-export const allowedPowerRoute = {
-  tags: ['slots'],
-  summary: 'HEMS device: its own allowed power for the slot (λ·Lmax + (1−λ)·Lmin)',
-  params: slotIdParams,
-  response: { 200: allowedPower },
-} as const;
-
-export const publishDispatchRoute = {
-  tags: ['slots'],
-  summary:
-    'DSO: publish λ, explicit or computed by the optimizer from a feeder model (buses with withheld or missing sums bounded by their worst case)',
-  params: slotIdParams,
-  body: dispatchBody,
-  response: { 201: dispatchResponse },
-} as const;
+export const allowedPowerRoute = route(
+  'HEMS device: its own allowed power for the slot (λ·Lmax + (1−λ)·Lmin)',
+  { roles: ['hems'], params: slotIdParams, response: { 200: allowedPower } },
+);

@@ -32,7 +32,7 @@ export function eventRoutes(options: EventRoutesOptions): RoutesPlugin {
   // Open streams per caller certificate fingerprint; an entry lives only while it has streams.
   const openStreams = new Map<string, number>();
   return routes((app) => {
-    app.get('/v1/events', { schema: eventsRoute }, (request, reply) => {
+    app.get('/v1/events', eventsRoute, (request, reply) => {
       const hub = options.hub;
       if (hub === undefined) {
         throw new HttpError(503, 'UNAVAILABLE', 'this gateway does not stream ledger events');

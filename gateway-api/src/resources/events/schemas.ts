@@ -1,18 +1,21 @@
-export const eventsRoute = {
-  tags: ['slots'],
-  summary:
-    'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus), window-opened, orders-revealed, window-cleared and window-settled; resumes after Last-Event-ID',
-  headers: {
-    type: 'object',
-    properties: { 'last-event-id': { type: 'string', maxLength: 200 } },
-  },
-  response: {
-    200: {
-      description:
-        'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `window-settled` and `reset` events',
-      content: { 'text/event-stream': { schema: { type: 'string' } } },
+import { resourceRoutes } from '../../http/routes';
+import { errorResponses } from '../common/schemas';
+
+export const eventsRoute = resourceRoutes('slots')(
+  'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus), window-opened, orders-revealed, window-cleared and window-settled; resumes after Last-Event-ID',
+  {
+    headers: {
+      type: 'object',
+      properties: { 'last-event-id': { type: 'string', maxLength: 200 } },
     },
-    // The caller already has its maximum of open streams (TOO_MANY_STREAMS).
-    429: { $ref: 'ErrorResponse#' },
+    response: {
+      200: {
+        description:
+          'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `window-settled` and `reset` events',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      // The caller already has its maximum of open streams (TOO_MANY_STREAMS).
+      ...errorResponses(429),
+    },
   },
-} as const;
+);

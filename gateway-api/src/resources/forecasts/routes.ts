@@ -1,5 +1,5 @@
 import { routes, type RoutesPlugin } from '../../http/routes';
-import { timeslot } from '../../ledger/contracts';
+import { timeslot, type Transaction } from '../../ledger/contracts';
 import type { Ledger } from '../../ledger/ports';
 import { submittedAnswer } from '../common/answers';
 import { relayForDevice } from '../common/relay';
@@ -8,19 +8,9 @@ import { submitForecastRoute } from './schemas';
 /** POST /v1/slots/:slotId/forecast: a HEMS device's signed forecast range, relayed by its utility. */
 export function forecastRoutes(ledger: Ledger): RoutesPlugin {
   return routes((app) => {
-    app.post(
-      '/v1/slots/:slotId/forecast',
-      { config: { roles: ['hems'] }, schema: submitForecastRoute },
-      async (request, reply) => {
-        const slot = request.params.slotId;
-        const submitted = await relayForDevice(
-          ledger,
-          request,
-          slot,
-          () => timeslot(ledger, 'relay').SubmitForecast,
-        );
-        return submittedAnswer(reply, submitted, 201);
-      },
-    );
+    app.post('/v1/slots/:slotId/forecast', submitForecastRoute, async (request, reply) => {
+      const relay = (): Transaction => timeslot(ledger, 'relay').SubmitForecast;
+      return submittedAnswer(reply, await relayForDevice(ledger, request, request.params.slotId, relay), 201);
+    });
   });
 }

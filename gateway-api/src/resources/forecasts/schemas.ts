@@ -1,3 +1,4 @@
+import { resourceRoutes } from '../../http/routes';
 import { answerObject, signedBody, slotIdParams, text } from '../common/schemas';
 
 export const forecastBody = signedBody(
@@ -6,10 +7,7 @@ export const forecastBody = signedBody(
 
 export const forecastReceipt = answerObject({ slotId: text, txId: text, acceptedAt: text });
 
-export const submitForecastRoute = {
-  tags: ['slots'],
-  summary: "HEMS device: submit its signed forecast range; relayed as the utility's relay identity",
-  params: slotIdParams,
-  body: forecastBody,
-  response: { 201: forecastReceipt },
-} as const;
+export const submitForecastRoute = resourceRoutes('slots')(
+  "HEMS device: submit its signed forecast range; relayed as the utility's relay identity",
+  { roles: ['hems'], params: slotIdParams, body: forecastBody, response: { 201: forecastReceipt } },
+);

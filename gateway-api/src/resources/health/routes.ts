@@ -12,9 +12,9 @@ export function healthRoutes(ledger: Ledger): RoutesPlugin {
     let lastHeight = -1;
     let lastChange = Date.now();
 
-    app.get('/healthz', { config: { public: true }, schema: healthRoute }, () => ({ status: 'ok' }));
+    app.get('/healthz', healthRoute, () => ({ status: 'ok' }));
 
-    app.get('/readyz', { config: { public: true }, schema: readinessRoute }, async (_request, reply) => {
+    app.get('/readyz', readinessRoute, async (_request, reply) => {
       try {
         const height = await ledger.blockHeight();
         if (height !== lastHeight) {

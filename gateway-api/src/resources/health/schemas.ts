@@ -1,22 +1,17 @@
-export const healthRoute = {
-  tags: ['operations'],
-  summary: 'The gateway process is up',
-  response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
-} as const;
+import { resourceRoutes } from '../../http/routes';
+import { integer, optionalMembers, text } from '../common/schemas';
 
-export const readinessRoute = {
-  tags: ['operations'],
-  summary: 'The peer is reachable and its ledger readable',
+const route = resourceRoutes('operations');
+
+export const healthRoute = route('The gateway process is up', {
+  public: true,
+  response: { 200: optionalMembers({ status: text }) },
+});
+
+export const readinessRoute = route('The peer is reachable and its ledger readable', {
+  public: true,
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        status: { type: 'string' },
-        org: { type: 'string' },
-        blockHeight: { type: 'integer' },
-        secondsSinceNewBlock: { type: 'integer' },
-      },
-    },
-    503: { type: 'object', properties: { status: { type: 'string' }, reason: { type: 'string' } } },
+    200: optionalMembers({ status: text, org: text, blockHeight: integer, secondsSinceNewBlock: integer }),
+    503: optionalMembers({ status: text, reason: text }),
   },
-} as const;
+});

@@ -3,12 +3,7 @@ import type { Ledger } from '../../ledger/ports';
 import { withTransactionId } from '../common/answers';
 import { requireOwnOperator } from '../common/guards';
 import { postAvailableEnergy, reportDelivery } from './service';
-import {
-  AVAILABILITY_BODY_LIMIT,
-  availableEnergyRoute,
-  meterReportRoute,
-  READINGS_BODY_LIMIT,
-} from './schemas';
+import { availableEnergyRoute, meterReportRoute } from './schemas';
 
 export { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from './schemas';
 
@@ -19,36 +14,16 @@ export { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from './schemas';
  */
 export function meterRoutes(ledger: Ledger): RoutesPlugin {
   return routes((app) => {
-    app.post(
-      '/v1/windows/:windowId/available-energy',
-      {
-        config: { roles: ['meter'] },
-        bodyLimit: AVAILABILITY_BODY_LIMIT,
-        schema: availableEnergyRoute,
-      },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'meter', 'posting available energy');
-        return withTransactionId(
-          reply,
-          await postAvailableEnergy(ledger, request.params.windowId, request.body.availability),
-        );
-      },
-    );
+    app.post('/v1/windows/:windowId/available-energy', availableEnergyRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'meter', 'posting available energy');
+      const { windowId } = request.params;
+      return withTransactionId(reply, await postAvailableEnergy(ledger, windowId, request.body.availability));
+    });
 
-    app.post(
-      '/v1/windows/:windowId/meter-reports',
-      {
-        config: { roles: ['meter'] },
-        bodyLimit: READINGS_BODY_LIMIT,
-        schema: meterReportRoute,
-      },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'meter', 'reporting delivery');
-        return withTransactionId(
-          reply,
-          await reportDelivery(ledger, request.params.windowId, request.body.readings),
-        );
-      },
-    );
+    app.post('/v1/windows/:windowId/meter-reports', meterReportRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'meter', 'reporting delivery');
+      const { windowId } = request.params;
+      return withTransactionId(reply, await reportDelivery(ledger, windowId, request.body.readings));
+    });
   });
 }

@@ -1,6 +1,18 @@
-import { answerObject, homeId, integer, listBodyLimit, text, windowIdParams } from '../common/schemas';
+import { resourceRoutes } from '../../http/routes';
+import {
+  answerObject,
+  closedObject,
+  homeId,
+  optionalMembers,
+  integer,
+  listBodyLimit,
+  text,
+  windowIdParams,
+} from '../common/schemas';
 import { MAX_AVAILABILITY_ENTRIES, MAX_READINGS } from '@hems/protocol';
 import { MAX_KWH } from '../common/units';
+
+const route = resourceRoutes('meter');
 
 /** Trade ids as the clearing numbers them (t1, t2, ...; the chaincode's TRADE_ID). */
 const tradeId = {
@@ -15,44 +27,32 @@ const kwh = {
   description: 'kWh, at most 3 decimals',
 } as const;
 
-export const availabilityBody = {
-  type: 'object',
-  required: ['availability'],
-  additionalProperties: false,
-  properties: {
+export const availabilityBody = closedObject(
+  {
     availability: {
       type: 'array',
       minItems: 1,
       maxItems: MAX_AVAILABILITY_ENTRIES,
-      items: {
-        type: 'object',
-        required: ['homeId', 'energyKwh'],
-        additionalProperties: false,
-        properties: { homeId, energyKwh: kwh },
-      },
+      items: closedObject({ homeId, energyKwh: kwh }, 'homeId', 'energyKwh'),
     },
   },
-} as const;
+  'availability',
+);
 
-export const readingsBody = {
-  type: 'object',
-  required: ['readings'],
-  additionalProperties: false,
-  properties: {
+const side = { type: 'string', enum: ['offer', 'bid'] } as const;
+
+export const readingsBody = closedObject(
+  {
     readings: {
       type: 'array',
       minItems: 1,
       maxItems: MAX_READINGS,
       description: "One reading for every trade side of this utility's accounts",
-      items: {
-        type: 'object',
-        required: ['tradeId', 'side', 'energyKwh'],
-        additionalProperties: false,
-        properties: { tradeId, side: { type: 'string', enum: ['offer', 'bid'] }, energyKwh: kwh },
-      },
+      items: closedObject({ tradeId, side, energyKwh: kwh }, 'tradeId', 'side', 'energyKwh'),
     },
   },
-} as const;
+  'readings',
+);
 
 /** The largest energy as a JSON number (all digits a kWh with 3 decimals may have). */
 const LONGEST_KWH = 999_999.999;
@@ -71,15 +71,12 @@ export const READINGS_BODY_LIMIT = listBodyLimit(
 );
 
 /** The per-org public totals of a delivery report. */
-export const deliveryTotals = {
-  type: 'object',
-  properties: {
-    deliveredWh: { type: 'integer' },
-    receivedWh: { type: 'integer' },
-    sellerValue: { type: 'string' },
-    buyerCharge: { type: 'string' },
-  },
-} as const;
+export const deliveryTotals = optionalMembers({
+  deliveredWh: integer,
+  receivedWh: integer,
+  sellerValue: text,
+  buyerCharge: text,
+});
 
 export const availabilityAnswer = answerObject({ windowId: text, org: text, homes: integer, txId: text });
 
@@ -88,20 +85,25 @@ export const deliveryAnswer = answerObject(
   { totals: deliveryTotals },
 );
 
-export const availableEnergyRoute = {
-  tags: ['meter'],
-  summary: "Meter head-end: each prosumer's energy available for the window (caps its offer)",
-  params: windowIdParams,
-  body: availabilityBody,
-  response: { 200: availabilityAnswer },
-} as const;
+export const availableEnergyRoute = route(
+  "Meter head-end: each prosumer's energy available for the window (caps its offer)",
+  {
+    roles: ['meter'],
+    bodyLimit: AVAILABILITY_BODY_LIMIT,
+    params: windowIdParams,
+    body: availabilityBody,
+    response: { 200: availabilityAnswer },
+  },
+);
 
-export const meterReportRoute = {
-  tags: ['meter'],
-  summary:
-    "Meter head-end: delivered (offer) and received (bid) energy of each of its org's trade sides after delivery " +
+export const meterReportRoute = route(
+  "Meter head-end: delivered (offer) and received (bid) energy of each of its org's trade sides after delivery " +
     '(one report per window, every trade side at once)',
-  params: windowIdParams,
-  body: readingsBody,
-  response: { 200: deliveryAnswer },
-} as const;
+  {
+    roles: ['meter'],
+    bodyLimit: READINGS_BODY_LIMIT,
+    params: windowIdParams,
+    body: readingsBody,
+    response: { 200: deliveryAnswer },
+  },
+);

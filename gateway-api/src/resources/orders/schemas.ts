@@ -1,4 +1,7 @@
+import { resourceRoutes } from '../../http/routes';
 import { answerObject, boolean, signedBody, text, windowIdParams } from '../common/schemas';
+
+const route = resourceRoutes('orders');
 
 export const orderBody = signedBody(
   'The exact canonical JSON text the device signed: {"energyKwh","escrow","limitPrice","nonce","side","windowId"} ' +
@@ -22,19 +25,12 @@ export const orderReceipt = answerObject(
   },
 );
 
-export const submitOrderRoute = {
-  tags: ['orders'],
-  summary:
-    "HEMS device: submit (or replace) its signed sealed order; relayed as the utility's relay identity",
-  params: windowIdParams,
-  body: orderBody,
-  response: { 201: orderReceipt },
-} as const;
+export const submitOrderRoute = route(
+  "HEMS device: submit (or replace) its signed sealed order; relayed as the utility's relay identity",
+  { roles: ['hems'], params: windowIdParams, body: orderBody, response: { 201: orderReceipt } },
+);
 
-export const cancelOrderRoute = {
-  tags: ['orders'],
-  summary: "HEMS device: cancel its order with a signed cancellation; a bid's escrow is refunded",
-  params: windowIdParams,
-  body: cancelBody,
-  response: { 200: orderReceipt },
-} as const;
+export const cancelOrderRoute = route(
+  "HEMS device: cancel its order with a signed cancellation; a bid's escrow is refunded",
+  { roles: ['hems'], params: windowIdParams, body: cancelBody, response: { 200: orderReceipt } },
+);

@@ -1,5 +1,8 @@
+import { resourceRoutes } from '../../http/routes';
 import { answerObject, integer, listBodyLimit, text, windowIdParams } from '../common/schemas';
 import { MAX_RELEASE_ACCOUNTS } from '@hems/protocol';
+
+const route = resourceRoutes('windows');
 
 /** The body limit of a release with the most accounts the chaincode takes (acct- + 32 hex each). */
 export const RELEASE_BODY_LIMIT = listBodyLimit(`acct-${'f'.repeat(32)}`, MAX_RELEASE_ACCOUNTS);
@@ -19,8 +22,6 @@ export const releaseBody = {
   },
 } as const;
 
-export const revealed = answerObject({ windowId: text, org: text, orders: integer, txId: text });
-
 export const released = answerObject({
   windowId: text,
   org: text,
@@ -29,19 +30,21 @@ export const released = answerObject({
   txId: text,
 });
 
-export const revealRoute = {
-  tags: ['windows'],
-  summary: 'Utility: make its orders of a closed window public (once; the gateway does it at the close)',
-  params: windowIdParams,
-  response: { 200: revealed },
-} as const;
-
-export const escrowReleaseRoute = {
-  tags: ['windows'],
-  summary:
-    "Utility admin: release its org's escrows of a cleared window (the gateway does it after the clearing); " +
+export const escrowReleaseRoute = route(
+  "Utility admin: release its org's escrows of a cleared window (the gateway does it after the clearing); " +
     'with accounts, refund escrows of orders that were not revealed',
-  params: windowIdParams,
-  body: releaseBody,
-  response: { 200: released },
-} as const;
+  {
+    roles: ['admin'],
+    bodyLimit: RELEASE_BODY_LIMIT,
+    params: windowIdParams,
+    body: releaseBody,
+    response: { 200: released },
+  },
+);
+
+export const revealed = answerObject({ windowId: text, org: text, orders: integer, txId: text });
+
+export const revealRoute = route(
+  'Utility: make its orders of a closed window public (once; the gateway does it at the close)',
+  { roles: ['admin', 'relay'], params: windowIdParams, response: { 200: revealed } },
+);

@@ -13,22 +13,14 @@ import { settlementRoute } from './schemas';
  */
 export function settlementRoutes(ledger: Ledger): RoutesPlugin {
   return routes((app) => {
-    app.post(
-      '/v1/windows/:windowId/settlement',
-      { config: { roles: ['admin'] }, schema: settlementRoute },
-      async (request, reply) => {
-        requireOwnUtility(
-          ledger,
-          request,
-          "settling a utility's accounts",
-          `${ledger.mspId} settles its accounts through its own admins only`,
-        );
-        const submitted = await auction(ledger, 'relay').SettleWindow.submit({
-          arguments: [request.params.windowId],
-          endorsingOrganizations: [ledger.mspId],
-        });
-        return submittedAnswer(reply, submitted);
-      },
-    );
+    app.post('/v1/windows/:windowId/settlement', settlementRoute, async (request, reply) => {
+      const refusal = `${ledger.mspId} settles its accounts through its own admins only`;
+      requireOwnUtility(ledger, request, "settling a utility's accounts", refusal);
+      const submitted = await auction(ledger, 'relay').SettleWindow.submit({
+        arguments: [request.params.windowId],
+        endorsingOrganizations: [ledger.mspId],
+      });
+      return submittedAnswer(reply, submitted);
+    });
   });
 }

@@ -9,7 +9,7 @@ import { openSlotRoute, receiptRoute, slotRoute } from './schemas';
 export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
   const publicSlot = publicSlotReader(ledger, cache);
   return routes((app) => {
-    app.get('/v1/slots/:slotId', { schema: slotRoute }, async (request) => {
+    app.get('/v1/slots/:slotId', slotRoute, async (request) => {
       const slot = await publicSlot(request.params.slotId);
       if (request.caller.role !== 'hems') {
         return slot;
@@ -18,17 +18,13 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
       return deviceSlotView(slot, bus);
     });
 
-    app.get(
-      '/v1/slots/:slotId/receipt',
-      { config: { roles: ['hems'] }, schema: receiptRoute },
-      async (request) => {
-        const { bus } = requireOwnDevice(ledger, request);
-        const homeRef = await homeRefOf(ledger, request.params.slotId, request.caller);
-        return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
-      },
-    );
+    app.get('/v1/slots/:slotId/receipt', receiptRoute, async (request) => {
+      const { bus } = requireOwnDevice(ledger, request);
+      const homeRef = await homeRefOf(ledger, request.params.slotId, request.caller);
+      return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
+    });
 
-    app.post('/v1/slots', { config: { roles: ['dso'] }, schema: openSlotRoute }, async (request, reply) => {
+    app.post('/v1/slots', openSlotRoute, async (request, reply) => {
       // The gateway acts as its own org's DSO identity only for that org's operators.
       requireOwnOperator(ledger, request, 'dso', 'opening a slot');
       const submitted = await openSlot(ledger, request.body);

@@ -19,54 +19,42 @@ import {
  */
 export function windowRoutes(ledger: Ledger): RoutesPlugin {
   return routes((app) => {
-    app.post(
-      '/v1/windows',
-      { config: { roles: ['market'] }, schema: openWindowRoute },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'market', 'opening a trading window');
-        const submitted = await openWindow(ledger, request.body);
-        void reply.header('location', `/v1/windows/${encodeURIComponent(request.body.windowId)}`);
-        return submittedAnswer(reply, submitted, 201);
-      },
-    );
+    app.post('/v1/windows', openWindowRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'market', 'opening a trading window');
+      const submitted = await openWindow(ledger, request.body);
+      void reply.header('location', `/v1/windows/${encodeURIComponent(request.body.windowId)}`);
+      return submittedAnswer(reply, submitted, 201);
+    });
 
-    app.get('/v1/windows', { schema: listWindowsRoute }, async (request) => {
+    app.get('/v1/windows', listWindowsRoute, async (request) => {
       requireDeviceAtHome(ledger, request);
       return listWindows(ledger, request.query.pageSize, request.query.bookmark);
     });
 
-    app.get('/v1/windows/:windowId', { schema: windowRoute }, async (request) => {
+    app.get('/v1/windows/:windowId', windowRoute, async (request) => {
       requireDeviceAtHome(ledger, request);
       return loadWindow(ledger, request.params.windowId);
     });
 
-    app.post(
-      '/v1/windows/:windowId/clearing',
-      { config: { roles: ['market'] }, schema: clearWindowRoute },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'market', 'clearing a trading window');
-        const submitted = await auction(ledger, 'market').ClearWindow.submit({
-          arguments: [request.params.windowId],
-        });
-        return submittedAnswer(reply, submitted);
-      },
-    );
+    app.post('/v1/windows/:windowId/clearing', clearWindowRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'market', 'clearing a trading window');
+      const submitted = await auction(ledger, 'market').ClearWindow.submit({
+        arguments: [request.params.windowId],
+      });
+      return submittedAnswer(reply, submitted);
+    });
 
-    app.post(
-      '/v1/windows/:windowId/grid-share',
-      { config: { roles: ['market'] }, schema: gridShareRoute },
-      async (request, reply) => {
-        requireOwnOperator(ledger, request, 'market', "claiming a window's grid share");
-        // Majority-endorsed (default plan): the grid account and the window key have no
-        // key-level policy.
-        const submitted = await auction(ledger, 'market').ClaimGridShare.submit({
-          arguments: [request.params.windowId],
-        });
-        return submittedAnswer(reply, submitted);
-      },
-    );
+    app.post('/v1/windows/:windowId/grid-share', gridShareRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'market', "claiming a window's grid share");
+      // Majority-endorsed (default plan): the grid account and the window key have no
+      // key-level policy.
+      const submitted = await auction(ledger, 'market').ClaimGridShare.submit({
+        arguments: [request.params.windowId],
+      });
+      return submittedAnswer(reply, submitted);
+    });
 
-    app.get('/v1/windows/:windowId/audit', { schema: auditClearingRoute }, async (request) => {
+    app.get('/v1/windows/:windowId/audit', auditClearingRoute, async (request) => {
       requireDeviceAtHome(ledger, request);
       return auditClearing(ledger, request.params.windowId);
     });
