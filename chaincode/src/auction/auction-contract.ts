@@ -4,7 +4,7 @@ import { HemsContext } from '../lib/context';
 import { HemsContract } from '../lib/contract';
 import { parsePageRequest } from '../lib/paging';
 import { postAvailableEnergy } from './availability';
-import { auditClearing, clearingOf, clearWindow } from './clearing';
+import { auditClearing, clearingOf, clearWindow } from './clear-window';
 import { reportDelivery } from './delivery';
 import { releaseEscrow } from './escrow';
 import { listWindows, MAX_SPEC_BYTES, openTradingWindow, windowViewOf } from './lifecycle';
