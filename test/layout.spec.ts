@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 
@@ -95,5 +104,45 @@ describe('repository layout', () => {
     expect([...closure].filter((name) => name.startsWith('@hems/') || name.includes('fabric'))).to.deep.equal(
       [],
     );
+  });
+
+  it('lets a device maker install the device client alone: packed with the protocol, no Fabric, a working CLI', function () {
+    this.timeout(180_000);
+    // Needs the built workspaces (npm test builds before the repository tests).
+    const dir = mkdtempSync(path.join(tmpdir(), 'hems-device-maker-'));
+    try {
+      for (const workspace of ['protocol', 'device-client']) {
+        execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], {
+          cwd: path.join(ROOT, workspace),
+          stdio: 'ignore',
+        });
+      }
+      const tarballs = readdirSync(dir).filter((file) => file.endsWith('.tgz'));
+      expect(tarballs).to.have.length(2);
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'device-maker', private: true }));
+      execFileSync(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs.map((file) => `./${file}`)],
+        { cwd: dir, stdio: 'ignore' },
+      );
+      const installed = readdirSync(path.join(dir, 'node_modules'));
+      expect(installed.filter((name) => name.includes('fabric'))).to.deep.equal([]);
+      expect(readdirSync(path.join(dir, 'node_modules', '@hems')).sort()).to.deep.equal([
+        'device-client',
+        'protocol',
+      ]);
+      const usage = execFileSync(path.join(dir, 'node_modules', '.bin', 'hems-device'), ['--help'], {
+        encoding: 'utf8',
+      });
+      expect(usage).to.match(/^Usage: hems-device <command>/);
+      const exported = execFileSync(
+        'node',
+        ['-e', "console.log(typeof require('@hems/device-client').HemsClient)"],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      expect(exported.trim()).to.equal('function');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
