@@ -2,6 +2,7 @@ import { notFound, parseStoredRecord, type SlotPrices } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { drain, readState } from '../lib/state';
+import { checkedAggregate } from './aggregate-check';
 
 export type SlotStatus = 'OPEN' | 'CLOSED' | 'AGGREGATED' | 'DISPATCHED' | 'SETTLED';
 
@@ -131,7 +132,11 @@ export async function loadSlot(ctx: HemsContext, slotId: string): Promise<SlotRe
   return slotFromBytes(bytes);
 }
 
-/** All aggregate records of a slot, or of one org in it, in key order (org, bus). */
+/**
+ * The aggregate records of a slot, or of one org in it, in key order (org, bus). Each speaks only
+ * for its own key (see checkedAggregate): a record its utility's peer wrote unreadable, or under
+ * another slot, org or bus, is left out, as if that utility had not published the bus.
+ */
 export async function loadAggregates(
   ctx: HemsContext,
   slotId: string,
@@ -139,7 +144,11 @@ export async function loadAggregates(
 ): Promise<AggregateRecord[]> {
   const attributes = org === undefined ? [slotId] : [slotId, org];
   const rows = await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.aggregate, attributes));
-  return rows.map((row) => aggregateFromBytes(row.value));
+  return rows.flatMap((row) => {
+    const [keySlot = '', keyOrg = '', keyBus = ''] = ctx.stub.splitCompositeKey(row.key).attributes;
+    const record = checkedAggregate({ slotId: keySlot, org: keyOrg, bus: keyBus }, row.value);
+    return record === undefined ? [] : [record];
+  });
 }
 
 /** The λ that applies to a bus: its own from `perBus`, else the slot's. */

@@ -1,4 +1,5 @@
 import { kwToWatts, wattsToKw } from '@hems/protocol';
+import { compareText } from '../lib/ledger';
 import type { RecordView } from '../lib/state';
 import { slotStatus, type AggregateRecord, type SlotRecord } from './records';
 
@@ -104,7 +105,27 @@ function busTotals(aggregates: readonly AggregateRecord[], dispatched: boolean):
   });
 }
 
-export function slotView(slot: SlotRecord, aggregates: readonly AggregateRecord[], now: Date): RecordView {
+/**
+ * The slot's aggregates with every expected one present: an expected (org, bus) without a readable
+ * record of its own (see checkedAggregate) shows as not published, like a utility that stayed
+ * silent, never as missing from the bus's totals.
+ */
+function withExpected(slot: SlotRecord, aggregates: readonly AggregateRecord[]): AggregateRecord[] {
+  const absent = slot.expected.filter(
+    (expected) => !aggregates.some((agg) => agg.org === expected.org && agg.bus === expected.bus),
+  );
+  const pending = absent.map(({ org, bus, homes }): AggregateRecord => ({
+    slotId: slot.slotId,
+    org,
+    bus,
+    expectedHomes: homes,
+    published: false,
+  }));
+  return [...aggregates, ...pending].sort((a, b) => compareText(a.org, b.org) || compareText(a.bus, b.bus));
+}
+
+export function slotView(slot: SlotRecord, loaded: readonly AggregateRecord[], now: Date): RecordView {
+  const aggregates = withExpected(slot, loaded);
   return {
     ...slot,
     status: slotStatus(slot, aggregates, now),
