@@ -13,7 +13,7 @@ import {
   type WindowSpec,
   type WindowStatus,
 } from './window';
-import { loadOrgRecord, loadOrgRecords, loadWindow, windowView } from './windows';
+import { loadOrgPart, loadOrgRecords, loadWindow, windowView } from './windows';
 
 export const MAX_SPEC_BYTES = 4 * 1024;
 
@@ -82,7 +82,7 @@ export async function listWindows(ctx: HemsContext, request: PageRequest): Promi
     // Only the records of orgs with trades decide whether a cleared window is settled.
     const records: WindowOrgRecord[] = [];
     for (const org of window.tradeOrgs ?? []) {
-      records.push(await loadOrgRecord(ctx, window, org));
+      records.push(await loadOrgPart(ctx, window, org));
     }
     return {
       windowId: window.windowId,

@@ -10,6 +10,7 @@ import {
 } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
 import { readState, type RecordView } from '../lib/state';
+import { checkedPart } from './org-record-check';
 import {
   clearingFromBytes,
   isClosed,
@@ -36,12 +37,25 @@ export async function loadWindow(ctx: HemsContext, windowId: string): Promise<Wi
   return windowFromBytes(bytes);
 }
 
+/**
+ * Every utility's part of the window, as another organization may rely on it: a part that is
+ * missing or does not speak for its key counts as a silent utility's (see checkedPart).
+ */
 export async function loadOrgRecords(ctx: HemsContext, window: WindowRecord): Promise<WindowOrgRecord[]> {
   const records: WindowOrgRecord[] = [];
   for (const org of window.orgs) {
-    records.push(await loadOrgRecord(ctx, window, org));
+    records.push(await loadOrgPart(ctx, window, org));
   }
   return records;
+}
+
+/** One utility's part as another organization may rely on it (see checkedPart). */
+export async function loadOrgPart(
+  ctx: HemsContext,
+  window: WindowRecord,
+  org: string,
+): Promise<WindowOrgRecord> {
+  return checkedPart(window, org, await readState(ctx.stub, ctx.keys.windowOrg(window.windowId, org)));
 }
 
 export async function loadOrgRecord(

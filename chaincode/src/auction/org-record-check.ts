@@ -1,0 +1,79 @@
+import {
+  parseStoredJson,
+  requireObject,
+  storedOrderFromBytes,
+  storedOrderPayload,
+  unitsFromStored,
+} from '@hems/protocol';
+import type { WindowOrgRecord, WindowRecord } from './window';
+
+/**
+ * A utility's part of a trading window as the other organizations may rely on it.
+ *
+ * Only the utility's own peer can endorse writes to its part (a key-level policy), so a utility
+ * running modified chaincode can delete its part or put any bytes there. A part therefore speaks
+ * only for its key: it must parse, name the window and organization of its key, hold amounts that
+ * are non-negative whole value units, and, once revealed, orders that parse as orders of this
+ * window. Anything else — a missing part included — counts as that utility not having revealed
+ * and holding nothing in the window: after revealBy the clearing goes on without it, exactly as
+ * without a silent utility, and its record can never stop the others' clearing or skew the pool.
+ */
+export function silentPart(window: WindowRecord, org: string): WindowOrgRecord {
+  return { windowId: window.windowId, org, charged: '0', paid: '0', refunded: '0' };
+}
+
+function checkRevealed(window: WindowRecord, value: unknown): void {
+  const revealed = requireObject(value, 'revealed');
+  const orders = revealed.orders;
+  if (!Array.isArray(orders) || revealed.count !== orders.length) {
+    throw new TypeError('revealed orders are not a counted list');
+  }
+  for (const text of orders) {
+    if (typeof text !== 'string') {
+      throw new TypeError('a revealed order is not text');
+    }
+    const order = storedOrderFromBytes(Buffer.from(text, 'utf8'));
+    if (order.windowId !== window.windowId || storedOrderPayload(order).windowId !== window.windowId) {
+      throw new TypeError('a revealed order belongs to another window');
+    }
+  }
+}
+
+function checkUnreported(window: WindowRecord, settlement: unknown): void {
+  const unreported = requireObject(settlement, 'settlement').unreportedOrgs;
+  if (unreported === undefined) {
+    return;
+  }
+  if (!Array.isArray(unreported) || !unreported.every((org) => window.orgs.includes(org as string))) {
+    throw new TypeError("a settlement names organizations that are not the window's");
+  }
+}
+
+/** The part stored under (window, org), or the silent part when the bytes do not speak for it. */
+export function checkedPart(
+  window: WindowRecord,
+  org: string,
+  bytes: Uint8Array | undefined,
+): WindowOrgRecord {
+  if (bytes === undefined) {
+    return silentPart(window, org);
+  }
+  try {
+    const record = requireObject(parseStoredJson(bytes, 'window org record'), 'window org record');
+    if (record.windowId !== window.windowId || record.org !== org) {
+      return silentPart(window, org);
+    }
+    for (const amount of [record.charged, record.paid, record.refunded]) {
+      unitsFromStored(amount, 'window org record amount');
+    }
+    if (record.revealed !== undefined) {
+      checkRevealed(window, record.revealed);
+    }
+    if (record.settlement !== undefined) {
+      checkUnreported(window, record.settlement);
+    }
+    return record as unknown as WindowOrgRecord;
+  } catch {
+    return silentPart(window, org);
+  }
+}

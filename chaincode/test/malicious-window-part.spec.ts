@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { identities } from './support/fake-ledger';
+import { AuctionScenario } from './support/auction';
+import { expectRefusal, MINUTE, UTILITY_A, UTILITY_B } from './support/scenario';
+
+/**
+ * One utility runs modified chaincode on its own peer and endorses alone: Fabric lets it delete or
+ * rewrite its own part of a trading window (the part's key-level policy names only its peer). The
+ * other utility's orders must still clear once revealBy passed, exactly as without a silent
+ * utility, and the window must stay readable.
+ */
+
+const windowId = 'w-forged';
+
+/** UtilityA's peer, running modified code, deletes (undefined) or rewrites its part of the window. */
+async function forgeOwnPart(s: AuctionScenario, value: string | undefined): Promise<void> {
+  await s.ledger.invoke(
+    identities.relay(UTILITY_A),
+    async (ctx) => {
+      const key = ctx.keys.windowOrg(windowId, UTILITY_A);
+      await (value === undefined ? ctx.stub.deleteState(key) : ctx.stub.putState(key, Buffer.from(value)));
+      return '';
+    },
+    { peer: UTILITY_A, endorsement: 'single' },
+  );
+}
+
+function part(values: Record<string, unknown>): string {
+  return JSON.stringify({ windowId, org: UTILITY_A, charged: '0', paid: '0', refunded: '0', ...values });
+}
+
+const FORGERIES: readonly (readonly [string, string | undefined])[] = [
+  ['deleted', undefined],
+  ['bytes that are not JSON', '{"windowId":'],
+  ['a part naming UtilityB', part({ org: UTILITY_B })],
+  ['a part of another window', part({ windowId: 'w-other' })],
+  ['negative amounts', part({ paid: '-5' })],
+  [
+    'revealed orders that are not orders',
+    part({ revealed: { count: 1, orders: ['x'], revealedAt: 'now', txId: 't' } }),
+  ],
+  [
+    'a revealed count that is not its orders',
+    part({ revealed: { count: 3, orders: [], revealedAt: 'now', txId: 't' } }),
+  ],
+  [
+    'a settlement naming a stranger as unreported',
+    part({ settlement: { settledAt: 'now', txId: 't', unreportedOrgs: ['EvilMSP'] } }),
+  ],
+];
+
+describe('a utility that forges its own part of a trading window', () => {
+  for (const [what, forged] of FORGERIES) {
+    it(`${what}: counts as a silent utility, and the other's orders clear after revealBy`, async () => {
+      const s = await AuctionScenario.create();
+      await s.tradingWindow(windowId, undefined, { revealGapMs: 10 * MINUTE });
+      await s.reveal(windowId, UTILITY_B);
+      await forgeOwnPart(s, forged);
+
+      const view = await s.getWindow(windowId);
+      expect(view.windowId).to.equal(windowId);
+      await expectRefusal(
+        s.clearWindow(windowId),
+        'FAILED_PRECONDITION',
+        /waits for the orders of UtilityAMSP/,
+      );
+
+      s.ledger.advance(10 * MINUTE);
+      const summary = await s.clearWindow(windowId);
+      expect(summary.excludedOrgs).to.deep.equal([UTILITY_A]);
+      const clearing = await s.getClearing(windowId);
+      expect(clearing.trades.map((trade) => [trade.sellerOrg, trade.buyerOrg, trade.energyWh])).to.deep.equal(
+        [[UTILITY_B, UTILITY_B, 2000]],
+      );
+      await s.releaseEscrow(windowId, UTILITY_B);
+    });
+  }
+});
