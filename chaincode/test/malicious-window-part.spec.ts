@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { identities } from './support/fake-ledger';
-import { AuctionScenario } from './support/auction';
+import { AuctionScenario, type Answer } from './support/auction';
 import { expectRefusal, MINUTE, UTILITY_A, UTILITY_B } from './support/scenario';
 
 /**
@@ -12,13 +12,25 @@ import { expectRefusal, MINUTE, UTILITY_A, UTILITY_B } from './support/scenario'
 
 const windowId = 'w-forged';
 
-/** UtilityA's peer, running modified code, deletes (undefined) or rewrites its part of the window. */
-async function forgeOwnPart(s: AuctionScenario, value: string | undefined): Promise<void> {
+/**
+ * UtilityA's peer, running modified code, deletes (undefined), rewrites (text) or edits (a function
+ * of the current part) its own part of the window.
+ */
+async function forgeOwnPart(
+  s: AuctionScenario,
+  value: string | undefined | ((current: Answer) => Answer),
+): Promise<void> {
   await s.ledger.invoke(
     identities.relay(UTILITY_A),
     async (ctx) => {
       const key = ctx.keys.windowOrg(windowId, UTILITY_A);
-      await (value === undefined ? ctx.stub.deleteState(key) : ctx.stub.putState(key, Buffer.from(value)));
+      if (value === undefined) {
+        await ctx.stub.deleteState(key);
+        return '';
+      }
+      const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
+      const text = typeof value === 'string' ? value : JSON.stringify(value(current));
+      await ctx.stub.putState(key, Buffer.from(text));
       return '';
     },
     { peer: UTILITY_A, endorsement: 'single' },
@@ -75,4 +87,43 @@ describe('a utility that forges its own part of a trading window', () => {
       await s.releaseEscrow(windowId, UTILITY_B);
     });
   }
+});
+
+describe('a utility that forges delivery totals beyond the public clearing', () => {
+  const OPTIONS = { revealGapMs: 10 * MINUTE, reportGraceSeconds: 600 } as const;
+
+  /** A cleared window in which B reports in full; A then forges its totals, or stays silent. */
+  async function settledByB(forge: boolean): Promise<{ payment: Answer; view: Answer }> {
+    const s = await AuctionScenario.create();
+    const { clearing } = await s.clearedTradingWindow(windowId, OPTIONS);
+    s.ledger.advance(25 * MINUTE); // the delivery's end
+    await s.report(windowId, UTILITY_B, s.fullReadings(clearing.trades, UTILITY_B));
+    if (forge) {
+      const delivery = {
+        deliveredWh: 10 ** 9,
+        receivedWh: 0,
+        sellerValue: (10n ** 30n).toString(),
+        buyerCharge: '0',
+        reportedAt: s.ledger.now.toISOString(),
+        txId: 'f'.repeat(64),
+      };
+      await forgeOwnPart(s, (current) => ({ ...current, delivery }));
+    }
+    await expectRefusal(
+      s.settle(windowId, UTILITY_B),
+      'FAILED_PRECONDITION',
+      /waits for the delivery reports of UtilityAMSP/,
+    );
+    s.ledger.advance(15 * MINUTE); // past reportBy
+    const payment = await s.settle(windowId, UTILITY_B);
+    return { payment, view: await s.getWindow(windowId) };
+  }
+
+  it("counts as unreported: the other's sellers are paid exactly as if it had stayed silent", async () => {
+    const silent = await settledByB(false);
+    const forged = await settledByB(true);
+    expect((forged.payment.settlement as Answer).unreportedOrgs).to.deep.equal([UTILITY_A]);
+    expect(forged.payment.sellersPaid).to.equal(silent.payment.sellersPaid);
+    expect(BigInt(forged.payment.sellersPaid as string) > 0n).to.equal(true);
+  });
 });

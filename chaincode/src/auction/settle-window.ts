@@ -13,7 +13,7 @@ import { writeState, type RecordView } from '../lib/state';
 import { TokenBook } from '../token/token-ledger';
 import { loadReadings } from './delivery';
 import { refundBids } from './escrow';
-import { sellerPayments } from './settlement';
+import { deliveryWithinClearing, sellerPayments } from './settlement';
 import {
   isPastReportBy,
   orgsWithTrades,
@@ -70,7 +70,14 @@ export async function settleWindow(
   if (orgRecord.settlement !== undefined) {
     throw conflict(`${org} has already settled window ${id}`);
   }
-  const tradeRecords = records.filter((record) => tradeOrgs.includes(record.org));
+  // Totals beyond what the public clearing allows do not count: that utility counts as unreported.
+  const tradeRecords = records
+    .filter((record) => tradeOrgs.includes(record.org))
+    .map((record) =>
+      record.delivery === undefined || deliveryWithinClearing(clearing.trades, record.org, record.delivery)
+        ? record
+        : { ...record, delivery: undefined },
+    );
   const unreported = unreportedForSettlement(window, records, tradeRecords, now);
   const counted = tradeRecords.filter((record) => !unreported.includes(record.org));
   const windowCharge = sumBigint(counted.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));

@@ -196,3 +196,35 @@ export function tradeValueByBid(trades: readonly TradeRecord[]): Map<string, big
   }
   return values;
 }
+
+/**
+ * Whether a utility's published delivery totals are possible under the public clearing: no more
+ * delivered, received, valued or charged than its trades hold when every reading equals the traded
+ * energy (honest totals clamp each reading to its trade). A utility alone writes its totals, and
+ * the others' sellers are paid by them, so totals beyond this bound do not count.
+ */
+export function deliveryWithinClearing(
+  trades: readonly TradeRecord[],
+  org: string,
+  delivery: {
+    readonly deliveredWh: unknown;
+    readonly receivedWh: unknown;
+    readonly sellerValue: unknown;
+    readonly buyerCharge: unknown;
+  },
+): boolean {
+  const full = new Map(
+    sidesOf(trades, org).map(({ trade, side }) => [sideKey(trade.tradeId, side), trade.energyWh]),
+  );
+  const most = deliveryTotals(trades, org, full);
+  const whole = (value: unknown, max: number): boolean =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max;
+  const units = (value: unknown, max: bigint): boolean =>
+    typeof value === 'string' && /^(0|[1-9][0-9]{0,38})$/.test(value) && BigInt(value) <= max;
+  return (
+    whole(delivery.deliveredWh, most.deliveredWh) &&
+    whole(delivery.receivedWh, most.receivedWh) &&
+    units(delivery.sellerValue, most.sellerValue) &&
+    units(delivery.buyerCharge, most.buyerCharge)
+  );
+}
