@@ -1,14 +1,6 @@
 import { expect } from 'chai';
 import { identities, type TestIdentity } from './support/fake-ledger';
-import { MINUTE, Scenario, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
-
-const FIVE: readonly (readonly [number, number])[] = [
-  [1, 2],
-  [2, 3],
-  [0.5, 0.5],
-  [1.25, 4],
-  [0, 1],
-];
+import { expectRefusal, FIVE_RANGES, MINUTE, Scenario, UTILITY_A, UTILITY_B } from './support/scenario';
 
 /** The slot every test of this file opens. */
 const slotId = 'slot-1';
@@ -31,7 +23,7 @@ describe('PublishAggregate', () => {
   });
 
   it('publishes the sums and home count with an AggregatePublished event, by the relay or an admin', async () => {
-    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE);
+    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES);
     const result = JSON.parse(await s.publishAggregate(slotId, UTILITY_A, 'bus-1')) as Record<
       string,
       unknown
@@ -61,7 +53,7 @@ describe('PublishAggregate', () => {
   });
 
   it('withholds the sums below the minimum group size k and publishes them at exactly k (P3)', async () => {
-    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE.slice(0, 4));
+    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES.slice(0, 4));
     s.ledger.advance(15 * MINUTE);
     const below = JSON.parse(await s.publishAggregate(slotId, UTILITY_A, 'bus-1')) as Record<string, unknown>;
     expect(below).to.include({ homes: 4, withheld: true });
@@ -69,7 +61,7 @@ describe('PublishAggregate', () => {
     expect(s.ledger.committed.at(-1)?.events[0]?.payload).to.not.match(/lower|upper/);
 
     const s2 = await Scenario.withSlot(slotId);
-    await s2.submitMany(slotId, UTILITY_B, 'bus-1', FIVE);
+    await s2.submitMany(slotId, UTILITY_B, 'bus-1', FIVE_RANGES);
     const atK = JSON.parse(await s2.publishAggregate(slotId, UTILITY_B, 'bus-1')) as Record<string, unknown>;
     expect(atK).to.include({ homes: 5, withheld: false });
   });
@@ -84,7 +76,7 @@ describe('PublishAggregate', () => {
   });
 
   it('counts only the forecasts of the requested bus and the latest submission of each home', async () => {
-    const devices = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE);
+    const devices = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES);
     await s.submitMany(slotId, UTILITY_A, 'bus-2', [[9, 9]]);
     const first = devices[0];
     if (first === undefined) {
@@ -131,8 +123,8 @@ describe('PublishAggregate', () => {
     });
 
     it('a missing, malformed, duplicated, stale or foreign list of forecast references', async () => {
-      const [device] = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE.slice(0, 1));
-      await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE.slice(0, 1));
+      const [device] = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES.slice(0, 1));
+      await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE_RANGES.slice(0, 1));
       s.ledger.advance(15 * MINUTE);
       const relay = identities.relay(UTILITY_A);
       const [ref] = await s.listRefs(slotId, UTILITY_A, 'bus-1');
@@ -173,7 +165,7 @@ describe('PublishAggregate', () => {
     });
 
     it('before the deadline while enrolled homes are missing', async () => {
-      await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE.slice(0, 4));
+      await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES.slice(0, 4));
       await expectRefusal(
         s.publishAggregate(slotId, UTILITY_A, 'bus-1'),
         'FAILED_PRECONDITION',
@@ -206,9 +198,9 @@ describe('PublishDispatch', () => {
   });
 
   it('dispatches once every aggregate is published, before the deadline', async () => {
-    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE);
-    await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE.slice(0, 2));
-    await s.submitMany(slotId, UTILITY_B, 'bus-1', FIVE);
+    await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES);
+    await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE_RANGES.slice(0, 2));
+    await s.submitMany(slotId, UTILITY_B, 'bus-1', FIVE_RANGES);
     await publishAll(s, slotId);
     const result = JSON.parse(
       await dispatchAs(identities.dso(), '0.25', JSON.stringify([{ bus: 'bus-2', lambda: 0 }])),
@@ -316,7 +308,7 @@ describe('PublishDispatch', () => {
     });
 
     it('dispatch before the aggregates exist and before the deadline', async () => {
-      await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE);
+      await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES);
       await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
       await expectRefusal(dispatchAs(), 'FAILED_PRECONDITION', /no complete set of aggregates/);
     });

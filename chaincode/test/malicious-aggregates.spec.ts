@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import type { SlotView } from '@hems/protocol';
 import { identities } from './support/fake-ledger';
-import { MINUTE, Scenario, UTILITY_A, UTILITY_B } from './support/scenario';
+import { FIVE_RANGES, MINUTE, Scenario, UTILITY_A, UTILITY_B } from './support/scenario';
 
 /**
  * One utility runs modified chaincode on its own peer and endorses alone: Fabric lets it write
@@ -9,29 +10,8 @@ import { MINUTE, Scenario, UTILITY_A, UTILITY_B } from './support/scenario';
  */
 
 const slotId = 'slot-1';
-const FIVE: readonly (readonly [number, number])[] = [
-  [1, 2],
-  [2, 3],
-  [0.5, 0.5],
-  [1.25, 4],
-  [0, 1],
-];
 
-interface BusTotalView {
-  readonly bus: string;
-  readonly homes: number;
-  readonly lower: number;
-  readonly upper: number;
-  readonly orgs: readonly string[];
-  readonly pendingOrgs: readonly string[];
-}
-
-interface SlotView {
-  readonly status: string;
-  readonly aggregates: readonly { readonly org: string; readonly bus: string; readonly published: boolean }[];
-  readonly busTotals: readonly BusTotalView[];
-  readonly dispatch?: { readonly missing: readonly { readonly org: string; readonly bus: string }[] };
-}
+type BusTotalView = SlotView['busTotals'][number];
 
 /** UtilityA's peer, running modified code, writes `value` under its own aggregate key of bus-1. */
 async function forgeOwnAggregate(s: Scenario, value: Uint8Array | string): Promise<void> {
@@ -67,7 +47,7 @@ function aggregateOf(
 }
 
 async function honestUtilityB(s: Scenario): Promise<void> {
-  await s.submitMany(slotId, UTILITY_B, 'bus-1', FIVE);
+  await s.submitMany(slotId, UTILITY_B, 'bus-1', FIVE_RANGES);
   await s.publishAggregate(slotId, UTILITY_B, 'bus-1');
 }
 

@@ -29,6 +29,15 @@ export const DEFAULT_PRICES = JSON.stringify({
 
 export const MINUTE = 60 * 1000;
 
+/** Five homes' forecast ranges [lower, upper] in kW: ΣLmin 4.75, ΣLmax 10.5. */
+export const FIVE_RANGES: readonly (readonly [number, number])[] = [
+  [1, 2],
+  [2, 3],
+  [0.5, 0.5],
+  [1.25, 4],
+  [0, 1],
+];
+
 /** A channel with both utilities' CAs, secrets and enrolment registered, and helpers for each step. */
 export class Scenario {
   readonly ledger = new FakeLedger();

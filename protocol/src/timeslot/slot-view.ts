@@ -55,6 +55,8 @@ export interface SlotView {
     perBus: { bus: string; lambda: number }[];
     revision: number;
     publishedAt: string;
+    /** Expected aggregates that were not published (or not readable) when the DSO dispatched. */
+    missing?: { org: string; bus: string }[];
   };
   settledAt?: string;
 }
