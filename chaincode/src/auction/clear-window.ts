@@ -20,6 +20,7 @@ import { writeState, type RecordView } from '../lib/state';
 import { loadRevocations } from '../governance/records';
 import { tradeIdOf } from './settlement';
 import { isClosed, isPastRevealBy, orgsWithTrades, type WindowRecord } from './window';
+import { withReadableOrders } from './org-record-check';
 import { loadClearing, loadOrgRecords, loadWindow, revealedOrders, type RevealedOrder } from './windows';
 
 type PublishedResult = Pick<ClearingRecord, 'pricingRule' | 'clearingPrice' | 'orders' | 'trades' | 'totals'>;
@@ -117,7 +118,7 @@ export async function clearWindow(ctx: HemsContext, id: string): Promise<Clearin
   if (!isClosed(window, now)) {
     throw failedPrecondition(`window ${id} is open until ${window.closesAt}`);
   }
-  const records = await loadOrgRecords(ctx, window);
+  const records = withReadableOrders(window, await loadOrgRecords(ctx, window));
   const pending = records.filter((record) => record.revealed === undefined).map((record) => record.org);
   if (pending.length > 0 && !isPastRevealBy(window, now)) {
     throw failedPrecondition(
@@ -175,7 +176,7 @@ export async function clearingOf(ctx: HemsContext, id: string): Promise<Clearing
 export async function auditClearing(ctx: HemsContext, id: string): Promise<RecordView> {
   const window = await loadWindow(ctx, id);
   const clearing = await loadClearing(ctx, window);
-  const revealed = revealedOrders(await loadOrgRecords(ctx, window));
+  const revealed = revealedOrders(withReadableOrders(window, await loadOrgRecords(ctx, window)));
   const { mismatched, purged } = await checkRevealedHashes(ctx, id, revealed);
   const { cleared } = await withoutRevoked(ctx, revealed, new Date(clearing.clearedAt));
   const recomputed = clearOrders(cleared, window.pricingRule);

@@ -13,8 +13,8 @@ import type { WindowOrgRecord, WindowRecord } from './window';
  * Only the utility's own peer can endorse writes to its part (a key-level policy), so a utility
  * running modified chaincode can delete its part or put any bytes there. A part therefore speaks
  * only for its key: it must parse, name the window and organization of its key, hold amounts that
- * are non-negative whole value units, and, once revealed, orders that parse as orders of this
- * window. Anything else — a missing part included — counts as that utility not having revealed
+ * are non-negative whole value units, and, once revealed, a count that matches its orders (which
+ * the clearing and the audit then check one by one: withReadableOrders). Anything else — a missing part included — counts as that utility not having revealed
  * and holding nothing in the window: after revealBy the clearing goes on without it, exactly as
  * without a silent utility, and its record can never stop the others' clearing or skew the pool.
  */
@@ -22,21 +22,39 @@ export function silentPart(window: WindowRecord, org: string): WindowOrgRecord {
   return { windowId: window.windowId, org, charged: '0', paid: '0', refunded: '0' };
 }
 
-function checkRevealed(window: WindowRecord, value: unknown): void {
+function checkRevealed(value: unknown): void {
   const revealed = requireObject(value, 'revealed');
   const orders = revealed.orders;
   if (!Array.isArray(orders) || revealed.count !== orders.length) {
     throw new TypeError('revealed orders are not a counted list');
   }
-  for (const text of orders) {
-    if (typeof text !== 'string') {
-      throw new TypeError('a revealed order is not text');
-    }
-    const order = storedOrderFromBytes(Buffer.from(text, 'utf8'));
-    if (order.windowId !== window.windowId || storedOrderPayload(order).windowId !== window.windowId) {
-      throw new TypeError('a revealed order belongs to another window');
-    }
+  if (!orders.every((text) => typeof text === 'string')) {
+    throw new TypeError('a revealed order is not text');
   }
+}
+
+function ordersOfWindow(window: WindowRecord, record: WindowOrgRecord): boolean {
+  try {
+    return (record.revealed?.orders ?? []).every((text) => {
+      const order = storedOrderFromBytes(Buffer.from(text, 'utf8'));
+      return order.windowId === window.windowId && storedOrderPayload(order).windowId === window.windowId;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The parts with their revealed orders checked one by one, for the steps that use the orders (the
+ * clearing and its audit, which must agree): a part holding an order that does not parse as an
+ * order of this window counts as a silent utility's. The views skip this per-order work: they show
+ * only counts, and the clearing's excludedOrgs names a utility left out this way.
+ */
+export function withReadableOrders(
+  window: WindowRecord,
+  records: readonly WindowOrgRecord[],
+): WindowOrgRecord[] {
+  return records.map((record) => (ordersOfWindow(window, record) ? record : silentPart(window, record.org)));
 }
 
 function checkUnreported(window: WindowRecord, settlement: unknown): void {
@@ -67,7 +85,7 @@ export function checkedPart(
       unitsFromStored(amount, 'window org record amount');
     }
     if (record.revealed !== undefined) {
-      checkRevealed(window, record.revealed);
+      checkRevealed(record.revealed);
     }
     if (record.settlement !== undefined) {
       checkUnreported(window, record.settlement);
