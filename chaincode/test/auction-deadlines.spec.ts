@@ -176,15 +176,35 @@ describe('auction deadlines: settling without a delivery report', () => {
     await s.report(windowId, UTILITY_A, s.fullReadings(clearing.trades, UTILITY_A));
   });
 
-  it('refuses the settlement before reportBy while a utility with trades has not reported', async () => {
-    await expectRefusal(
-      s.settle(windowId, UTILITY_A),
-      'FAILED_PRECONDITION',
-      /waits for the delivery reports of UtilityBMSP \(from 2026-11-21T10:50:00\.000Z on it may be settled without them\)/,
-    );
+  it('refuses the settlement while a utility with trades has not reported and the reports are open', async () => {
+    const waits =
+      /waits for the delivery reports of UtilityBMSP \(from 2026-11-21T10:50:00\.000Z on the market operator closes the reports, CloseDeliveryReports, and the window settles without them\)/;
+    await expectRefusal(s.settle(windowId, UTILITY_A), 'FAILED_PRECONDITION', waits);
+    // Past reportBy too: no single utility decides whose report is missing.
+    s.ledger.now = reportBy;
+    await expectRefusal(s.settle(windowId, UTILITY_A), 'FAILED_PRECONDITION', waits);
   });
 
-  it('a settlement and the missing report racing at reportBy: whichever commits second fails (MVCC)', async () => {
+  it('refuses the closure before reportBy, and to anyone but the market operator', async () => {
+    const t = await AuctionScenario.create();
+    await t.clearedTradingWindow('w-early', WINDOW);
+    await expectRefusal(
+      t.closeReports('w-early'),
+      'FAILED_PRECONDITION',
+      /the delivery reports of window w-early are due until 2026-11-21T10:50:00\.000Z/,
+    );
+    t.ledger.now = new Date((await t.getWindow('w-early')).reportBy as string);
+    for (const caller of [identities.relay(UTILITY_A), identities.admin(UTILITY_B), identities.auditor()]) {
+      await expectRefusal(
+        t.closeReports('w-early', caller),
+        'FORBIDDEN',
+        /CloseDeliveryReports is for the market operator/,
+      );
+    }
+    expect((await t.getWindow('w-early')).reportsClosedAt).to.equal(undefined);
+  });
+
+  it('a closure and the missing report racing at reportBy: whichever commits second fails (MVCC)', async () => {
     const t = await AuctionScenario.create();
     const race = async (id: string): Promise<{ trades: Clearing['trades'] }> => {
       const { trades } = (await t.clearedTradingWindow(id, WINDOW)).clearing;
@@ -193,47 +213,53 @@ describe('auction deadlines: settling without a delivery report', () => {
       t.ledger.now = new Date((await t.getWindow(id)).reportBy as string);
       return { trades };
     };
-    const endorseSettle = (id: string): ReturnType<typeof t.ledger.endorse> =>
-      t.ledger.endorse(identities.relay(UTILITY_A), (ctx) => t.auction.SettleWindow(ctx, id), {
-        peer: UTILITY_A,
-      });
+    const endorseClose = (id: string): ReturnType<typeof t.ledger.endorse> =>
+      t.ledger.endorse(identities.market(), (ctx) => t.auction.CloseDeliveryReports(ctx, id));
     const endorseReport = (id: string, trades: Clearing['trades']): ReturnType<typeof t.ledger.endorse> =>
       t.ledger.endorse(identities.meter(UTILITY_B), (ctx) => t.auction.ReportDelivery(ctx, id), {
         peer: UTILITY_B,
         transient: { readings: JSON.stringify(t.fullReadings(trades, UTILITY_B)) },
       });
 
-    // The report commits first: the settlement read B's record without it and fails.
+    // The report commits first: the closure read B's part without it and fails; on retry it
+    // closes with every report counted.
     const first = await race('w-race-1');
-    const settle1 = await endorseSettle('w-race-1');
+    const close1 = await endorseClose('w-race-1');
     await (await endorseReport('w-race-1', first.trades)).commit();
-    await expectRefusal(settle1.commit(), 'MVCC_READ_CONFLICT', /hems\.windoworg\/w-race-1\/UtilityBMSP/);
-    const settled = await t.settle('w-race-1', UTILITY_A);
-    expect((settled.settlement as Record<string, unknown>).unreportedOrgs).to.equal(undefined);
+    await expectRefusal(close1.commit(), 'MVCC_READ_CONFLICT', /hems\.windoworg\/w-race-1\/UtilityBMSP/);
+    expect((await t.closeReports('w-race-1')).unreportedOrgs).to.deep.equal([]);
+    expect((await t.settle('w-race-1', UTILITY_A)).sellersPaid).to.equal('1800000000');
 
-    // The settlement commits first: from reportBy on a report reads the other utilities' records,
-    // so the report endorsed before it fails, and a new one is refused.
+    // The closure commits first: the report endorsed before it read the window and fails, and a
+    // new one is refused.
     const second = await race('w-race-2');
     const report2 = await endorseReport('w-race-2', second.trades);
-    await (await endorseSettle('w-race-2')).commit();
-    await expectRefusal(report2.commit(), 'MVCC_READ_CONFLICT', /hems\.windoworg\/w-race-2\/UtilityAMSP/);
+    await (await endorseClose('w-race-2')).commit();
+    await expectRefusal(report2.commit(), 'MVCC_READ_CONFLICT', /hems\.window\/w-race-2/);
     await expectRefusal(
       t.report('w-race-2', UTILITY_B, t.fullReadings(second.trades, UTILITY_B)),
       'FAILED_PRECONDITION',
-      /reports are closed/,
+      /were closed at .*: UtilityBMSP's report no longer counts; ReleaseEscrow refunds the escrows of its bids/,
     );
+    await expectRefusal(t.closeReports('w-race-2'), 'CONFLICT', /were closed at/);
     expect(t.ledgerInvariants()).to.deep.equal([]);
   });
 
-  it('from reportBy on settles on the reports that are in: the missing one counts as nothing delivered or received', async () => {
+  it('once closed, settles on the reports that are in: the missing one counts as nothing delivered or received', async () => {
     s.ledger.now = reportBy;
+    const closure = await s.closeReports(windowId);
+    expect(closure).to.include({ windowId, reportsClosedAt: reportBy.toISOString() });
+    expect(closure.unreportedOrgs).to.deep.equal([UTILITY_B]);
+    expect(await s.getWindow(windowId)).to.deep.include({
+      unreportedOrgs: [UTILITY_B],
+      reportsClosedAt: reportBy.toISOString(),
+    });
     const total = s.totalTokens();
     const settled = await s.settle(windowId, UTILITY_A);
     // B = A's buyer charge (t1: 2000 Wh x 600000), S = A's seller value (t1 + t2: 3000 Wh x
     // 600000), f = 2/3: A's seller is paid 0.12 of its 0.18.
     expect(settled.sellersPaid).to.equal('1200000000');
     expect(settled.final).to.equal(false);
-    expect(settled.settlement).to.deep.include({ unreportedOrgs: [UTILITY_B] });
     expect(settled.pool).to.include({ amount: '0', charged: '1200000000', paid: '1200000000' });
     expect((await s.myAccount(UTILITY_A, devices.sellerA)).balance).to.equal('1200000000');
     expect(s.totalTokens()).to.equal(total);
@@ -244,7 +270,7 @@ describe('auction deadlines: settling without a delivery report', () => {
     await expectRefusal(
       s.report(windowId, UTILITY_B, s.fullReadings(clearing.trades, UTILITY_B)),
       'FAILED_PRECONDITION',
-      /was settled without the delivery reports of UtilityBMSP \(due by 2026-11-21T10:50:00\.000Z\): reports are closed; ReleaseEscrow refunds the escrows of UtilityBMSP's bids/,
+      /the delivery reports of window w-unreported were closed at 2026-11-21T10:50:00\.000Z \(due by 2026-11-21T10:50:00\.000Z\): UtilityBMSP's report no longer counts; ReleaseEscrow refunds the escrows of its bids/,
     );
     const buyerB = await s.myAccount(UTILITY_B, devices.buyerB);
     // B's bid kept the value of t2 and t3 (3 kWh at 60) after its first release.
@@ -263,10 +289,9 @@ describe('auction deadlines: settling without a delivery report', () => {
   it('lets the unreported utility settle with nothing paid, and the window is SETTLED', async () => {
     const settled = await s.settle(windowId, UTILITY_B);
     expect(settled).to.include({ sellersPaid: '0', final: true });
-    expect(settled.settlement).to.deep.include({ unreportedOrgs: [UTILITY_B] });
     const window = await s.getWindow(windowId);
     expect(window.status).to.equal('SETTLED');
-    expect(settlementOf(window, UTILITY_A)).to.deep.include({ unreportedOrgs: [UTILITY_B] });
+    expect(settlementOf(window, UTILITY_A)).to.not.have.property('unreportedOrgs');
     expect((await s.claimGridShare(windowId)).amount).to.equal('0');
     expect((await s.myAccount(UTILITY_B, devices.sellerB)).balance).to.equal('0');
     expect(s.totalTokens()).to.equal(2n * CURRENCY);
@@ -282,9 +307,9 @@ describe('auction deadlines: settling without a delivery report', () => {
     const t = await AuctionScenario.create();
     const d = (await t.clearedTradingWindow('w-none-reported', WINDOW)).devices;
     t.ledger.now = new Date((await t.getWindow('w-none-reported')).reportBy as string);
+    expect((await t.closeReports('w-none-reported')).unreportedOrgs).to.deep.equal([UTILITY_A, UTILITY_B]);
     const b = await t.settle('w-none-reported', UTILITY_B);
     expect(b).to.include({ sellersPaid: '0', refunded: (CURRENCY / 2n).toString(), final: false });
-    expect(b.settlement).to.deep.include({ unreportedOrgs: [UTILITY_A, UTILITY_B] });
     expect(b.released).to.be.an('object');
     const a = await t.settle('w-none-reported', UTILITY_A);
     expect(a).to.include({ sellersPaid: '0', final: true });
@@ -297,7 +322,7 @@ describe('auction deadlines: settling without a delivery report', () => {
     expect(t.ledgerInvariants()).to.deep.equal([]);
   });
 
-  it('a back-dated report that slips in after such a settlement changes no one else’s payment', async () => {
+  it('a back-dated report that slips in after the closure changes no one’s payment', async () => {
     const t = await AuctionScenario.create();
     const { devices: d, clearing } = await t.clearedTradingWindow('w-backdated', WINDOW);
     const trades = clearing.trades;
@@ -305,17 +330,19 @@ describe('auction deadlines: settling without a delivery report', () => {
     t.ledger.now = new Date(window.deliveryEnd as string);
     await t.report('w-backdated', UTILITY_A, t.fullReadings(trades, UTILITY_A));
     t.ledger.now = new Date(window.reportBy as string);
+    await t.closeReports('w-backdated');
     expect((await t.settle('w-backdated', UTILITY_A)).sellersPaid).to.equal('1200000000');
-    // B's meter head-end stamps its report before reportBy: the chaincode cannot tell.
-    await t.report('w-backdated', UTILITY_B, t.fullReadings(trades, UTILITY_B), {
-      at: new Date(Date.parse(window.reportBy as string) - 1000),
-    });
-    // The first settlement fixed which reports count: B's sellers get nothing, its buyers' charge
-    // stays in the pool for the grid.
+    // B's meter head-end stamps its report before reportBy: the window record refuses it anyway.
+    await expectRefusal(
+      t.report('w-backdated', UTILITY_B, t.fullReadings(trades, UTILITY_B), {
+        at: new Date(Date.parse(window.reportBy as string) - 1000),
+      }),
+      'FAILED_PRECONDITION',
+      /were closed at/,
+    );
     const b = await t.settle('w-backdated', UTILITY_B);
     expect(b).to.include({ sellersPaid: '0', final: true });
-    expect(b.settlement).to.deep.include({ unreportedOrgs: [UTILITY_B] });
-    expect((await t.claimGridShare('w-backdated')).amount).to.equal('1800000000');
+    expect((await t.claimGridShare('w-backdated')).amount).to.equal('0');
     expect((await t.myAccount(UTILITY_B, d.sellerB)).balance).to.equal('0');
     expect(t.totalTokens()).to.equal(2n * CURRENCY);
     expect(t.ledgerInvariants()).to.deep.equal([]);

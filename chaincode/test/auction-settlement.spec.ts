@@ -338,6 +338,7 @@ async function reportAndSettle(
   }
   if (tradeOrgs.some((org) => !reporting.includes(org))) {
     s.ledger.advance(MINUTE);
+    await s.closeReports(id);
   }
   for (const org of reverseSettlement ? [...tradeOrgs].reverse() : tradeOrgs) {
     await s.settle(id, org);

@@ -115,6 +115,12 @@ describe('a utility that forges delivery totals beyond the public clearing', () 
       /waits for the delivery reports of UtilityAMSP/,
     );
     s.ledger.advance(15 * MINUTE); // past reportBy
+    await expectRefusal(
+      s.settle(windowId, UTILITY_B),
+      'FAILED_PRECONDITION',
+      /waits for the delivery reports of UtilityAMSP/,
+    );
+    expect((await s.closeReports(windowId)).unreportedOrgs).to.deep.equal([UTILITY_A]);
     const payment = await s.settle(windowId, UTILITY_B);
     return { payment, view: await s.getWindow(windowId) };
   }
@@ -122,8 +128,72 @@ describe('a utility that forges delivery totals beyond the public clearing', () 
   it("counts as unreported: the other's sellers are paid exactly as if it had stayed silent", async () => {
     const silent = await settledByB(false);
     const forged = await settledByB(true);
-    expect((forged.payment.settlement as Answer).unreportedOrgs).to.deep.equal([UTILITY_A]);
+    expect(forged.view.unreportedOrgs).to.deep.equal([UTILITY_A]);
     expect(forged.payment.sellersPaid).to.equal(silent.payment.sellersPaid);
     expect(BigInt(forged.payment.sellersPaid as string) > 0n).to.equal(true);
+  });
+});
+
+describe('a utility that declares another one unreported in its own part', () => {
+  const OPTIONS = { revealGapMs: 10 * MINUTE, reportGraceSeconds: 600 } as const;
+
+  /** Both report in full; A first writes a settlement naming B as unreported into its own part. */
+  async function paidToB(forge: boolean): Promise<{ s: AuctionScenario; payment: Answer }> {
+    const s = await AuctionScenario.create();
+    const { clearing } = await s.clearedTradingWindow(windowId, OPTIONS);
+    s.ledger.advance(25 * MINUTE); // the delivery's end
+    await s.report(windowId, UTILITY_A, s.fullReadings(clearing.trades, UTILITY_A));
+    if (forge) {
+      await forgeOwnPart(s, (current) => ({
+        ...current,
+        settlement: {
+          settledAt: s.ledger.now.toISOString(),
+          txId: 'f'.repeat(64),
+          unreportedOrgs: [UTILITY_B],
+        },
+      }));
+    }
+    await s.report(windowId, UTILITY_B, s.fullReadings(clearing.trades, UTILITY_B));
+    return { s, payment: await s.settle(windowId, UTILITY_B) };
+  }
+
+  it("changes nothing: the other's report counts and its sellers are paid in full", async () => {
+    const control = await paidToB(false);
+    const forged = await paidToB(true);
+    expect(forged.payment.sellersPaid).to.equal(control.payment.sellersPaid);
+    expect(BigInt(forged.payment.sellersPaid as string) > 0n).to.equal(true);
+    expect((await forged.s.getWindow(windowId)).unreportedOrgs).to.equal(undefined);
+    // Not even past reportBy: only the majority-endorsed closure decides, and it counts B's report.
+    forged.s.ledger.advance(15 * MINUTE);
+    expect((await forged.s.closeReports(windowId)).unreportedOrgs).to.deep.equal([]);
+  });
+
+  it('cannot close the reports itself: the closure is the market operator’s, majority-endorsed', async () => {
+    const s = await AuctionScenario.create();
+    await s.clearedTradingWindow(windowId, OPTIONS);
+    s.ledger.advance(40 * MINUTE); // past reportBy
+    await expectRefusal(
+      s.closeReports(windowId, identities.admin(UTILITY_A)),
+      'FORBIDDEN',
+      /CloseDeliveryReports is for the market operator/,
+    );
+    // Modified code on A's peer writes the closure into the window record: refused at validation.
+    await expectRefusal(
+      s.ledger.invoke(
+        identities.relay(UTILITY_A),
+        async (ctx) => {
+          const key = ctx.keys.window(windowId);
+          const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
+          await ctx.stub.putState(
+            key,
+            Buffer.from(JSON.stringify({ ...current, unreportedOrgs: [UTILITY_B] })),
+          );
+          return '';
+        },
+        { peer: UTILITY_A, endorsement: 'single' },
+      ),
+      'ENDORSEMENT_POLICY_FAILURE',
+      /hems\.window\/w-forged/,
+    );
   });
 });

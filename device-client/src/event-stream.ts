@@ -29,6 +29,7 @@ const WINDOW_EVENT_TYPES: ReadonlySet<string> = new Set([
   'window-opened',
   'orders-revealed',
   'window-cleared',
+  'delivery-reports-closed',
   'window-settled',
   'grid-share-claimed',
 ]);

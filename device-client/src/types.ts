@@ -179,10 +179,18 @@ export interface ResetEvent {
   readonly data: unknown;
 }
 
-/** A public event of a trading window (opened, orders revealed, cleared, settled, grid share claimed). */
+/**
+ * A public event of a trading window (opened, orders revealed, cleared, delivery reports closed,
+ * settled, grid share claimed).
+ */
 export interface WindowEvent {
   readonly type:
-    'window-opened' | 'orders-revealed' | 'window-cleared' | 'window-settled' | 'grid-share-claimed';
+    | 'window-opened'
+    | 'orders-revealed'
+    | 'window-cleared'
+    | 'delivery-reports-closed'
+    | 'window-settled'
+    | 'grid-share-claimed';
   readonly id: string | undefined;
   readonly data: Readonly<Record<string, unknown>> & { readonly windowId: string };
 }

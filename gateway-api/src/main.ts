@@ -12,7 +12,9 @@ import { FabricLedger } from './ledger/fabric-ledger';
 import { governance } from './ledger/contracts';
 import { publishOwnAggregates } from './resources/aggregates/service';
 import { releaseOwnEscrow, revealOwnOrders } from './resources/reveal/service';
+import { closeDeliveryReports } from './resources/windows/service';
 import { ReleaseScheduler } from './services/release-scheduler';
+import { ReportClosureScheduler } from './services/report-closure-scheduler';
 import { RevealScheduler } from './services/reveal-scheduler';
 import { AggregationScheduler } from './services/aggregation-scheduler';
 import { FabricCaRestClient, loadRegistrarFromMsp } from './services/fabric-ca';
@@ -99,7 +101,17 @@ async function main(): Promise<void> {
         // trade are refunded at once (a utility without trades makes no delivery report that would).
         new ReleaseScheduler({ ledger, release: (windowId) => releaseOwnEscrow(ledger, windowId), log }),
       ]
-    : [];
+    : ledger.identities.includes('market')
+      ? [
+          // The market operator's gateway closes the delivery reports of its windows at reportBy
+          // (majority-endorsed), so settlements never wait on a silent utility or a person.
+          new ReportClosureScheduler({
+            ledger,
+            close: (windowId) => closeDeliveryReports(ledger, windowId),
+            log,
+          }),
+        ]
+      : [];
   for (const scheduler of schedulers) {
     await scheduler.start();
   }

@@ -15,6 +15,7 @@ describe('auction: window events', () => {
       ['WindowOpened', 'window-opened'],
       ['OrdersRevealed', 'orders-revealed'],
       ['WindowCleared', 'window-cleared'],
+      ['DeliveryReportsClosed', 'delivery-reports-closed'],
       ['WindowSettled', 'window-settled'],
       ['GridShareClaimed', 'grid-share-claimed'],
     ];

@@ -497,6 +497,52 @@ describe('auction: trading windows', () => {
     });
   });
 
+  describe('POST /v1/windows/:windowId/report-closure', () => {
+    const url = '/v1/windows/w-1/report-closure';
+    const CLOSURE = {
+      windowId: 'w-1',
+      unreportedOrgs: ['UtilityBMSP'],
+      reportsClosedAt: '2030-01-01T12:00:00.000Z',
+      txId: 'e'.repeat(64),
+    };
+
+    it("closes as the market identity under the default (majority) plan and answers the chaincode's closure", async () => {
+      suite.dso.ledger.on('CloseDeliveryReports', CLOSURE);
+      const response = await suite.dso.request(suite.market, { method: 'POST', url });
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal(CLOSURE);
+      const [call] = suite.dso.ledger.callsOf('CloseDeliveryReports');
+      expect(call).to.deep.include({ identity: 'market', contract: 'auction', kind: 'submit' });
+      // No endorsingOrganizations: the gateway plans the chaincode's majority policy.
+      expect(call?.options).to.deep.equal({ arguments: ['w-1'] });
+    });
+
+    it("refuses other roles, other gateways and hostile ids; maps the chaincode's refusals", async () => {
+      for (const caller of [suite.dsoOperator, suite.auditor, await suite.pki.role('UtilityAMSP', 'admin')]) {
+        expectError(await suite.dso.request(caller, { method: 'POST', url }), 403, 'FORBIDDEN');
+      }
+      expectError(await suite.gateway.request(suite.market, { method: 'POST', url }), 403, 'FORBIDDEN');
+      expectError(
+        await suite.dso.request(suite.market, { method: 'POST', url: '/v1/windows/bad id/report-closure' }),
+        400,
+        'INVALID_REQUEST',
+      );
+      expect(suite.dso.ledger.calls).to.have.length(0);
+      await expectRefusalsMapped(
+        suite.dso.ledger,
+        'CloseDeliveryReports',
+        () => suite.dso.request(suite.market, { method: 'POST', url }),
+        [
+          'FAILED_PRECONDITION: the delivery reports of window w-1 are due until 2030-01-01T12:00:00.000Z',
+          'CONFLICT: the delivery reports of window w-1 were closed at 2030-01-01T12:00:00.000Z',
+          'FAILED_PRECONDITION: window w-1 is not cleared yet',
+          'NOT_FOUND: window w-1 does not exist',
+        ],
+        'including',
+      );
+    });
+  });
+
   describe('GET /v1/windows/:windowId/audit', () => {
     it("answers the chaincode's recomputation to auditors and members", async () => {
       const audit = {
@@ -545,6 +591,7 @@ describe('auction: trading windows', () => {
       ['/v1/windows/{windowId}/meter-reports', 'post'],
       ['/v1/windows/{windowId}/settlement', 'post'],
       ['/v1/windows/{windowId}/escrow-release', 'post'],
+      ['/v1/windows/{windowId}/report-closure', 'post'],
       ['/v1/windows/{windowId}/grid-share', 'post'],
       ['/v1/accounts', 'post'],
       ['/v1/accounts/me', 'get'],

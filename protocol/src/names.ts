@@ -55,6 +55,7 @@ export const AUCTION_TRANSACTIONS = [
   'AuditClearing',
   'ReleaseEscrow',
   'ReportDelivery',
+  'CloseDeliveryReports',
   'SettleWindow',
   'ClaimGridShare',
 ] as const;
@@ -108,6 +109,7 @@ export const WINDOW_EVENTS = {
   revealed: 'OrdersRevealed',
   cleared: 'WindowCleared',
   delivery: 'DeliveryReported',
+  reportsClosed: 'DeliveryReportsClosed',
   settled: 'WindowSettled',
   gridClaimed: 'GridShareClaimed',
 } as const;

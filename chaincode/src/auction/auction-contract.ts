@@ -9,6 +9,7 @@ import { reportDelivery } from './delivery';
 import { releaseEscrow } from './escrow';
 import { listWindows, MAX_SPEC_BYTES, openTradingWindow, windowViewOf } from './lifecycle';
 import { cancelOrder, orderRefs, submitOrder } from './orders';
+import { closeDeliveryReports } from './report-closure';
 import { revealOrders } from './reveal';
 import { claimGridShare, settleWindow } from './settle-window';
 import { parseWindowSpec } from './window';
@@ -187,8 +188,8 @@ export class AuctionContract extends HemsContract {
    * private data. Optional transient `accounts` (JSON array of account ids of the utility): accounts
    * with an escrow in the window but no revealed order (orders the utility did not reveal, or all
    * of them when it did not reveal by revealBy) are refunded in full; this part may be repeated
-   * with other accounts. Once the window was settled without this utility's delivery report
-   * (after reportBy), its reports are closed and a further call refunds what its bids still hold.
+   * with other accounts. Once the market operator closed the reports without this utility's
+   * (CloseDeliveryReports), a further call refunds what its bids still hold.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier; optional account ids are in transient data')
@@ -206,8 +207,8 @@ export class AuctionContract extends HemsContract {
    * buyers pays price x received out of its escrow into the window's pool at once, and the rest of
    * the escrow of every revealed bid of the utility is refunded (ReleaseEscrow's refunds included,
    * if it did not run): so the pool holds every buyer's payment before any seller is paid.
-   * Closed once a utility settled after reportBy without this report (the settlement fixed which
-   * reports count); ReleaseEscrow then refunds the utility's bids.
+   * Closed once the market operator closed the reports after reportBy (CloseDeliveryReports);
+   * ReleaseEscrow then refunds the bids of a utility whose report did not count.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier; the readings are in transient data')
@@ -219,15 +220,29 @@ export class AuctionContract extends HemsContract {
   }
 
   /**
-   * Relay or admin, on its utility's peer, once every utility with trades has reported (or, from
-   * reportBy on, without the reports still missing), once per utility: pays each of the utility's
-   * sellers floor(price x delivered x f), f = min(1, B / S), out of the window's pool, B and S
-   * summed over the reports that count. A missing report counts as nothing delivered and nothing
-   * received: that utility's buyers are not charged, its sellers get nothing, and if it is the
-   * caller's own, what its bids still hold in escrow is refunded here. The first settlement without
-   * some reports fixes which ones count (`settlement.unreportedOrgs`), so every utility settles on
-   * the same factor and later reports are refused. The window is SETTLED when every utility with
-   * trades has settled; what is left in the pool is then the grid's share (ClaimGridShare).
+   * Market operator, from reportBy on, once (majority-endorsed: it decides whose sellers are
+   * paid, so no single utility may): fixes in the window record which utilities with trades have no
+   * delivery report that counts — none stored, or totals beyond what the clearing allows them —
+   * (`unreportedOrgs`, possibly empty). Every settlement then uses this set; later reports are
+   * refused.
+   */
+  @Transaction()
+  @Param('windowId', 'string', 'window identifier')
+  @Returns('string')
+  async CloseDeliveryReports(ctx: HemsContext, windowId: string): Promise<string> {
+    await ctx.requireMarketOperator('CloseDeliveryReports');
+    return canonicalJson(await closeDeliveryReports(ctx, parseWindowId(windowId)));
+  }
+
+  /**
+   * Relay or admin, on its utility's peer, once every utility with trades has a delivery report
+   * that counts, or once the market operator closed the reports (CloseDeliveryReports), once per
+   * utility: pays each of the utility's sellers floor(price x delivered x f), f = min(1, B / S),
+   * out of the window's pool, B and S summed over the reports that count. A missing report counts
+   * as nothing delivered and nothing received: that utility's buyers are not charged, its sellers
+   * get nothing, and if it is the caller's own, what its bids still hold in escrow is refunded
+   * here. The window is SETTLED when every utility with trades has settled; what is left in the
+   * pool is then the grid's share (ClaimGridShare).
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier')

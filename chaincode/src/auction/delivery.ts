@@ -16,8 +16,8 @@ import { loadHomeRefSecret } from '../governance/records';
 import { TokenBook } from '../token/token-ledger';
 import { readingReference } from './references';
 import { buyerCharges, deliveryTotals, parseReadings, readingOf, sideKey, sidesOf } from './settlement';
-import { isPastReportBy, unreportedOrgsOf, type WindowOrgRecord, type WindowRecord } from './window';
-import { type ClearedWindow, loadOrgRecord, loadOrgRecords, partView, revealedBids } from './windows';
+import type { WindowOrgRecord, WindowRecord } from './window';
+import { type ClearedWindow, loadOrgRecord, partView, revealedBids } from './windows';
 
 /** Private record of one meter reading; `ref` salts its on-chain hash. */
 interface ReadingRecord {
@@ -48,7 +48,7 @@ export async function reportDelivery(
   if (sidesOf(clearing.trades, org).length === 0) {
     throw failedPrecondition(`${org} has no trades in window ${id}`);
   }
-  await requireReportsOpen(ctx, window, org, now);
+  requireReportsOpen(window, org);
   const readings = parseReadings(
     requireTransientJson(ctx, 'readings', MAX_READINGS_BYTES),
     clearing.trades,
@@ -97,24 +97,11 @@ export async function reportDelivery(
   return partView(updated);
 }
 
-/**
- * Reports are closed once a utility settled after reportBy without some of them. Only from
- * reportBy on can a settlement have gone without this report; reading the other utilities' records
- * earlier would make simultaneous reports of different utilities conflict.
- */
-async function requireReportsOpen(
-  ctx: HemsContext,
-  window: WindowRecord,
-  org: string,
-  now: Date,
-): Promise<void> {
-  if (!isPastReportBy(window, now)) {
-    return;
-  }
-  const unreported = unreportedOrgsOf(await loadOrgRecords(ctx, window));
-  if (unreported.length > 0) {
+/** Reports are closed once the market operator closed them (CloseDeliveryReports, after reportBy). */
+function requireReportsOpen(window: WindowRecord, org: string): void {
+  if (window.reportsClosedAt !== undefined) {
     throw failedPrecondition(
-      `window ${window.windowId} was settled without the delivery reports of ${unreported.join(', ')} (due by ${window.reportBy}): reports are closed; ReleaseEscrow refunds the escrows of ${org}'s bids`,
+      `the delivery reports of window ${window.windowId} were closed at ${window.reportsClosedAt} (due by ${window.reportBy}): ${org}'s report no longer counts; ReleaseEscrow refunds the escrows of its bids`,
     );
   }
 }

@@ -15,8 +15,8 @@ import { writeState } from '../lib/state';
 import { requireTransientJson } from '../lib/transient';
 import { TokenBook } from '../token/token-ledger';
 import { tradeValueByBid } from './settlement';
-import { isPastReportBy, unreportedOrgsOf, type WindowOrgRecord } from './window';
-import { type ClearedWindow, loadOrgRecord, loadOrgRecords, revealedBids, revealedOrders } from './windows';
+import type { WindowOrgRecord } from './window';
+import { type ClearedWindow, loadOrgRecord, revealedBids, revealedOrders } from './windows';
 
 /**
  * Refunds the escrow each revealed bid of the org holds in the window above `keep` (by bid
@@ -53,12 +53,8 @@ export async function releaseEscrow(
 ): Promise<{ windowId: string; org: string; refunded: string; unrevealedAccounts: number; txId: string }> {
   const orgRecord = await loadOrgRecord(ctx, window, org);
   const listed = parseReleaseAccounts(ctx);
-  // Other utilities' records are read only once a settlement may have gone without this one's
-  // report: before reportBy, releases of different utilities must not conflict.
-  const reportsClosed =
-    orgRecord.delivery === undefined &&
-    isPastReportBy(window, now) &&
-    unreportedOrgsOf(await loadOrgRecords(ctx, window)).includes(org);
+  // Once the reports were closed without this utility's, its bids' trades are never charged.
+  const reportsClosed = orgRecord.delivery === undefined && (window.unreportedOrgs ?? []).includes(org);
   const alreadyReleased = `${org} has already released the escrows of its revealed bids in window ${id}`;
   if (orgRecord.released !== undefined && !reportsClosed && listed.length === 0) {
     throw conflict(alreadyReleased);

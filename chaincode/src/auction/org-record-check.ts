@@ -57,16 +57,6 @@ export function withReadableOrders(
   return records.map((record) => (ordersOfWindow(window, record) ? record : silentPart(window, record.org)));
 }
 
-function checkUnreported(window: WindowRecord, settlement: unknown): void {
-  const unreported = requireObject(settlement, 'settlement').unreportedOrgs;
-  if (unreported === undefined) {
-    return;
-  }
-  if (!Array.isArray(unreported) || !unreported.every((org) => window.orgs.includes(org as string))) {
-    throw new TypeError("a settlement names organizations that are not the window's");
-  }
-}
-
 /** The part stored under (window, org), or the silent part when the bytes do not speak for it. */
 export function checkedPart(
   window: WindowRecord,
@@ -86,9 +76,6 @@ export function checkedPart(
     }
     if (record.revealed !== undefined) {
       checkRevealed(record.revealed);
-    }
-    if (record.settlement !== undefined) {
-      checkUnreported(window, record.settlement);
     }
     return record as unknown as WindowOrgRecord;
   } catch {

@@ -14,39 +14,9 @@ import { TokenBook } from '../token/token-ledger';
 import { loadReadings } from './delivery';
 import { refundBids } from './escrow';
 import { deliveryWithinClearing, sellerPayments } from './settlement';
-import {
-  isPastReportBy,
-  orgsWithTrades,
-  poolOf,
-  settledAtOf,
-  unreportedOrgsOf,
-  type WindowOrgRecord,
-  type WindowRecord,
-} from './window';
+import { unreportedForSettlement } from './report-closure';
+import { orgsWithTrades, poolOf, settledAtOf, type WindowOrgRecord, type WindowRecord } from './window';
 import { type ClearedWindow, loadOrgRecords, loadWindow, partView } from './windows';
-
-/**
- * The utilities with trades whose delivery reports do not count: fixed by the first settlement
- * that went without some; else those still missing, which only from reportBy on may be left out.
- */
-function unreportedForSettlement(
-  window: WindowRecord,
-  records: readonly WindowOrgRecord[],
-  tradeRecords: readonly WindowOrgRecord[],
-  now: Date,
-): readonly string[] {
-  const fixed = unreportedOrgsOf(records);
-  if (fixed.length > 0) {
-    return fixed;
-  }
-  const missing = tradeRecords.filter((record) => record.delivery === undefined).map((record) => record.org);
-  if (missing.length > 0 && !isPastReportBy(window, now)) {
-    throw failedPrecondition(
-      `window ${window.windowId} waits for the delivery reports of ${missing.join(', ')} (from ${window.reportBy} on it may be settled without them)`,
-    );
-  }
-  return missing;
-}
 
 /**
  * Once per utility with trades: pays each of its sellers floor(price x delivered x f),
@@ -70,16 +40,15 @@ export async function settleWindow(
   if (orgRecord.settlement !== undefined) {
     throw conflict(`${org} has already settled window ${id}`);
   }
-  // Totals beyond what the public clearing allows do not count: that utility counts as unreported.
-  const tradeRecords = records
-    .filter((record) => tradeOrgs.includes(record.org))
-    .map((record) =>
-      record.delivery === undefined || deliveryWithinClearing(clearing.trades, record.org, record.delivery)
-        ? record
-        : { ...record, delivery: undefined },
-    );
-  const unreported = unreportedForSettlement(window, records, tradeRecords, now);
-  const counted = tradeRecords.filter((record) => !unreported.includes(record.org));
+  const unreported = unreportedForSettlement(window, clearing, records);
+  // Totals beyond what the public clearing allows never count (CloseDeliveryReports lists them).
+  const counted = records.filter(
+    (record) =>
+      tradeOrgs.includes(record.org) &&
+      !unreported.includes(record.org) &&
+      record.delivery !== undefined &&
+      deliveryWithinClearing(clearing.trades, record.org, record.delivery),
+  );
   const windowCharge = sumBigint(counted.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));
   const windowValue = sumBigint(counted.map((record) => BigInt(record.delivery?.sellerValue ?? '0')));
 
@@ -107,11 +76,7 @@ export async function settleWindow(
     ...(unreported.includes(org) && orgRecord.released === undefined
       ? { released: { releasedAt: isoTime(now), txId: ctx.stub.getTxID() } }
       : {}),
-    settlement: {
-      settledAt: isoTime(now),
-      txId: ctx.stub.getTxID(),
-      ...(unreported.length > 0 ? { unreportedOrgs: [...unreported] } : {}),
-    },
+    settlement: { settledAt: isoTime(now), txId: ctx.stub.getTxID() },
   };
   const after = records.map((record) => (record.org === org ? updated : record));
   const final = settledAtOf(window, after) !== undefined;

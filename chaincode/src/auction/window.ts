@@ -63,6 +63,15 @@ export interface WindowRecord extends WindowSpec {
   /** Set at the clearing: the orgs with a side in at least one trade (they report and settle). */
   readonly tradeOrgs?: readonly string[];
   /** Set by ClaimGridShare: the pool remainder credited to the grid account, value units. */
+  /**
+   * Set by CloseDeliveryReports (majority-endorsed, from reportBy on): when the delivery reports
+   * were closed and the utilities with trades whose reports do not count (missing, or totals
+   * beyond what the clearing allows). Every settlement uses this one set; while it is unset, a
+   * utility settles only once every utility with trades has a report that counts.
+   */
+  readonly reportsClosedAt?: string;
+  readonly reportsClosedTxId?: string;
+  readonly unreportedOrgs?: readonly string[];
   readonly gridShare?: string;
   readonly gridClaimedAt?: string;
   readonly gridClaimTxId?: string;
@@ -96,9 +105,9 @@ export interface SettlementRecord {
   readonly settledAt: string;
   readonly txId: string;
   /**
-   * Set when the utility settled after reportBy without every delivery report: the utilities with
-   * trades whose reports did not count (zero delivered, zero received). The first such settlement
-   * fixes this set for the window; later ones use the same set, and reports are closed.
+   * Only in settlements stored before CloseDeliveryReports existed, when the first settlement
+   * without some reports fixed them: informative, never read (a utility's part speaks only for
+   * itself; the window record's unreportedOrgs decides).
    */
   readonly unreportedOrgs?: readonly string[];
 }
@@ -287,20 +296,6 @@ export function clearingFromBytes(bytes: Uint8Array): ClearingRecord {
   ]);
   // Clearings published before exclusions and revocation checks existed had neither.
   return { ...record, excludedOrgs: record.excludedOrgs ?? [], droppedRevoked: record.droppedRevoked ?? 0 };
-}
-
-/**
- * The utilities whose delivery reports do not count in the window's settlement, fixed by the
- * first settlement after reportBy that went without them; empty while every settlement had all.
- */
-export function unreportedOrgsOf(records: readonly WindowOrgRecord[]): readonly string[] {
-  for (const record of records) {
-    const unreported = record.settlement?.unreportedOrgs;
-    if (unreported !== undefined && unreported.length > 0) {
-      return unreported;
-    }
-  }
-  return [];
 }
 
 /** The orgs that have a side in at least one trade. */

@@ -352,6 +352,10 @@ export class AuctionScenario extends Scenario {
     return this.ledger.invokeJson<Answer>(caller, (ctx) => this.auction.ClaimGridShare(ctx, windowId));
   }
 
+  async closeReports(windowId: string, caller = identities.market()): Promise<Answer> {
+    return this.ledger.invokeJson<Answer>(caller, (ctx) => this.auction.CloseDeliveryReports(ctx, windowId));
+  }
+
   async settle(windowId: string, org: string, caller = identities.relay(org)): Promise<Answer> {
     return this.ledger.invokeJson<Answer>(caller, (ctx) => this.auction.SettleWindow(ctx, windowId), {
       peer: org,

@@ -17,6 +17,7 @@ export const WINDOW_EVENT_TYPES = {
   [WINDOW_EVENTS.opened]: 'window-opened',
   [WINDOW_EVENTS.revealed]: 'orders-revealed',
   [WINDOW_EVENTS.cleared]: 'window-cleared',
+  [WINDOW_EVENTS.reportsClosed]: 'delivery-reports-closed',
   [WINDOW_EVENTS.settled]: 'window-settled',
   [WINDOW_EVENTS.gridClaimed]: 'grid-share-claimed',
 } as const;

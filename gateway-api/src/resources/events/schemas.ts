@@ -2,7 +2,7 @@ import { resourceRoutes } from '../../http/routes';
 import { errorResponses } from '../common/schemas';
 
 export const eventsRoute = resourceRoutes('slots')(
-  'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus), window-opened, orders-revealed, window-cleared and window-settled; resumes after Last-Event-ID',
+  'Server-sent events: slot-opened and dispatch-published (HEMS devices: their own bus), window-opened, orders-revealed, window-cleared, delivery-reports-closed and window-settled; resumes after Last-Event-ID',
   {
     headers: {
       type: 'object',
@@ -11,7 +11,7 @@ export const eventsRoute = resourceRoutes('slots')(
     response: {
       200: {
         description:
-          'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `window-settled` and `reset` events',
+          'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `delivery-reports-closed`, `window-settled` and `reset` events',
         content: { 'text/event-stream': { schema: { type: 'string' } } },
       },
       // The caller already has its maximum of open streams (TOO_MANY_STREAMS).

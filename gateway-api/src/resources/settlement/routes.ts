@@ -9,7 +9,7 @@ import { settlementRoute } from './schemas';
  * POST /v1/windows/:windowId/settlement: a utility settles its own accounts of the window on its
  * own peer (sellers paid in proportion to what they delivered, out of what the buyers were charged
  * at their delivery reports); once per org, after every org with trades has reported its
- * deliveries, or after the window's reportBy without the reports still missing.
+ * deliveries, or once the market operator closed the reports (from reportBy on) without them.
  */
 export function settlementRoutes(ledger: Ledger): RoutesPlugin {
   return routes((app) => {

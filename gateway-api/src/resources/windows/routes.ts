@@ -3,13 +3,14 @@ import { auction } from '../../ledger/contracts';
 import type { Ledger } from '../../ledger/ports';
 import { submittedAnswer } from '../common/answers';
 import { requireDeviceAtHome, requireOwnOperator } from '../common/guards';
-import { auditClearing, listWindows, loadWindow, openWindow } from './service';
+import { auditClearing, listWindows, loadWindow, openWindow, submitReportClosure } from './service';
 import {
   auditClearingRoute,
   clearWindowRoute,
   gridShareRoute,
   listWindowsRoute,
   openWindowRoute,
+  reportClosureRoute,
   windowRoute,
 } from './schemas';
 
@@ -42,6 +43,11 @@ export function windowRoutes(ledger: Ledger): RoutesPlugin {
         arguments: [request.params.windowId],
       });
       return submittedAnswer(reply, submitted);
+    });
+
+    app.post('/v1/windows/:windowId/report-closure', reportClosureRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'market', "closing a window's delivery reports");
+      return submittedAnswer(reply, await submitReportClosure(ledger, request.params.windowId));
     });
 
     app.post('/v1/windows/:windowId/grid-share', gridShareRoute, async (request, reply) => {

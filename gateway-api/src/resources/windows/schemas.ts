@@ -118,8 +118,14 @@ export const windowView = openObject(
     closesAt: isoTime,
     revealBy: timeOf('After it the window may be cleared without the utilities that have not revealed'),
     reportBy: timeOf(
-      'deliveryEnd + reportGraceSeconds: after it the window may settle without missing reports',
+      'deliveryEnd + reportGraceSeconds: after it the market operator may close the delivery reports',
     ),
+    reportsClosedAt: timeOf('When the market operator closed the delivery reports (CloseDeliveryReports)'),
+    unreportedOrgs: {
+      ...texts,
+      description:
+        'Fixed by the closure: utilities with trades whose delivery report does not count (missing, or totals beyond the clearing)',
+    },
     pricingRule: text,
     status: { type: 'string', enum: ['OPEN', 'CLOSED', 'CLEARED', 'SETTLED'] },
     orgs: texts,
@@ -174,6 +180,24 @@ export const listWindowsRoute = route('Trading windows, a page at a time, with t
   querystring: listQuery,
   response: { 200: publicObject },
 });
+
+/** What CloseDeliveryReports answers. */
+export const reportClosure = answerObject({
+  windowId: text,
+  unreportedOrgs: {
+    ...texts,
+    description:
+      'Utilities with trades whose delivery report does not count: they settle as nothing delivered or received',
+  },
+  reportsClosedAt: isoTime,
+  txId: text,
+});
+
+export const reportClosureRoute = route(
+  'Market operator, from reportBy on, once: close the delivery reports of a cleared window, fixing (majority-endorsed) ' +
+    'which utilities settle without a report; later reports are refused',
+  { roles: ['market'], params: windowIdParams, response: { 200: reportClosure } },
+);
 
 /** What ClaimGridShare answers. */
 export const gridShareClaim = answerObject({

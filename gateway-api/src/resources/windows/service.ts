@@ -62,3 +62,27 @@ export async function auditClearing(ledger: Ledger, id: string): Promise<unknown
     await auction(ledger, readerIdentity(ledger)).AuditClearing.evaluate({ arguments: [id] }),
   );
 }
+
+/**
+ * Closes the delivery reports of a window as its market operator (CloseDeliveryReports). No
+ * endorsing organizations: the gateway plans the chaincode's majority policy, since the closure
+ * decides whose sellers are paid.
+ */
+export function submitReportClosure(ledger: Ledger, id: string): Promise<SubmitResult> {
+  return auction(ledger, 'market').CloseDeliveryReports.submit({ arguments: [id] });
+}
+
+/** The closure as the scheduler logs it: the utilities that settle without a report. */
+export async function closeDeliveryReports(
+  ledger: Ledger,
+  id: string,
+): Promise<{ readonly unreportedOrgs: readonly string[] }> {
+  const answer = decodeJson<{ unreportedOrgs?: unknown } | null>(
+    (await submitReportClosure(ledger, id)).result,
+  );
+  const unreported = answer?.unreportedOrgs;
+  if (!Array.isArray(unreported) || !unreported.every((org): org is string => typeof org === 'string')) {
+    throw new HttpError(502, 'BAD_LEDGER_RESPONSE', 'CloseDeliveryReports did not answer {unreportedOrgs}');
+  }
+  return { unreportedOrgs: unreported };
+}
