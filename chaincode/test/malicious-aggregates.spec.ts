@@ -120,3 +120,49 @@ describe('a utility that forges its own aggregate record', () => {
     expect(busOne(view)?.orgs).to.deep.equal([UTILITY_A, UTILITY_B]);
   });
 });
+
+describe('a utility that rewrites its aggregate after the dispatch', () => {
+  it('changes nothing of what the dispatch used: the slot record keeps the sums it was decided on', async () => {
+    const s = await Scenario.withSlot(slotId);
+    await honestUtilityB(s);
+    await forgeOwnAggregate(s, aggregateOf(UTILITY_A, { lower: 1, upper: 2 }));
+    s.ledger.advance(15 * MINUTE);
+    await s.publishAggregate(slotId, UTILITY_A, 'bus-2');
+    const dispatched = JSON.parse(await s.dispatch(slotId, '0.5')) as SlotView;
+    expect(dispatched.dispatch?.aggregates?.filter((agg) => agg.bus === 'bus-1')).to.deep.equal([
+      {
+        org: UTILITY_A,
+        bus: 'bus-1',
+        homes: 5,
+        withheld: false,
+        lower: 1,
+        upper: 2,
+        publishTxId: 'f'.repeat(64),
+      },
+      {
+        org: UTILITY_B,
+        bus: 'bus-1',
+        homes: 5,
+        withheld: false,
+        lower: 4.75,
+        upper: 10.5,
+        publishTxId: dispatched.aggregates.find((agg) => agg.org === UTILITY_B && agg.bus === 'bus-1')
+          ?.publishTxId as string,
+      },
+    ]);
+    const before = busOne(dispatched);
+    expect(before).to.include({ homes: 10, lower: 5.75, upper: 12.5 });
+
+    // Afterwards A claims far larger sums, then deletes its record: the view stays as dispatched.
+    for (const forged of [aggregateOf(UTILITY_A, { homes: 50, lower: 100, upper: 200 }), '']) {
+      await forgeOwnAggregate(s, forged);
+      const view = (await s.getSlot(slotId)) as unknown as SlotView;
+      expect(busOne(view)).to.deep.equal(before);
+      expect(view.aggregates.find((agg) => agg.org === UTILITY_A && agg.bus === 'bus-1')).to.include({
+        published: true,
+        lower: 1,
+        upper: 2,
+      });
+    }
+  });
+});

@@ -27,6 +27,7 @@ import {
   loadSlot,
   type AggregateRecord,
   type BusLambda,
+  type DispatchedAggregate,
   type DispatchRecord,
   type SlotRecord,
 } from './records';
@@ -113,6 +114,7 @@ export async function publishDispatch(
     publishedAt: isoTime(now),
     txId: ctx.stub.getTxID(),
     missing: missingAggregates(slot, aggregates),
+    aggregates: dispatchedAggregates(aggregates),
   };
   const updated: SlotRecord = { ...slot, dispatch };
   await writeState(ctx.stub, ctx.keys.slot(id), updated);
@@ -147,6 +149,21 @@ function missingAggregates(
   return slot.expected
     .filter((e) => !aggregates.some((agg) => agg.org === e.org && agg.bus === e.bus && agg.published))
     .map(({ org, bus }) => ({ org, bus }));
+}
+
+/** The published aggregates, as the dispatch copies them into the slot record. */
+function dispatchedAggregates(aggregates: readonly AggregateRecord[]): DispatchedAggregate[] {
+  return aggregates
+    .filter((agg) => agg.published)
+    .map((agg) => ({
+      org: agg.org,
+      bus: agg.bus,
+      homes: agg.homes ?? 0,
+      withheld: agg.withheld === true,
+      ...(agg.lower === undefined ? {} : { lower: agg.lower }),
+      ...(agg.upper === undefined ? {} : { upper: agg.upper }),
+      ...(agg.publishTxId === undefined ? {} : { publishTxId: agg.publishTxId }),
+    }));
 }
 
 /** Paper eq. (1) for one home of `org`: its allowed power and the λ of its bus. */

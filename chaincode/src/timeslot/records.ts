@@ -28,6 +28,23 @@ export interface DispatchRecord {
   readonly txId: string;
   /** Expected aggregates that were not published when the DSO dispatched (after the deadline). */
   readonly missing: readonly { readonly org: string; readonly bus: string }[];
+  /**
+   * The published aggregates the dispatch used, as read (checked) at dispatch: a utility's
+   * aggregate key is under its own peer's policy, so what decided the others' dispatch is copied
+   * into this majority-written record. Absent in dispatches stored before it existed.
+   */
+  readonly aggregates?: readonly DispatchedAggregate[];
+}
+
+/** One published aggregate as a dispatch used it. */
+export interface DispatchedAggregate {
+  readonly org: string;
+  readonly bus: string;
+  readonly homes: number;
+  readonly withheld: boolean;
+  readonly lower?: number;
+  readonly upper?: number;
+  readonly publishTxId?: string;
 }
 
 /** Public record of one timeslot, written by the DSO. */

@@ -124,8 +124,42 @@ function withExpected(slot: SlotRecord, aggregates: readonly AggregateRecord[]):
   return [...aggregates, ...pending].sort((a, b) => compareText(a.org, b.org) || compareText(a.bus, b.bus));
 }
 
+/**
+ * Once dispatched, the forecast sums are the ones the dispatch used (copied into the majority-
+ * written slot record): a utility rewriting its aggregate later changes only its consumption
+ * summary, which speaks for itself alone.
+ */
+function asDispatched(slot: SlotRecord, aggregates: readonly AggregateRecord[]): AggregateRecord[] {
+  const used = slot.dispatch?.aggregates;
+  if (used === undefined) {
+    return [...aggregates];
+  }
+  return aggregates.map((agg): AggregateRecord => {
+    const copy = used.find((entry) => entry.org === agg.org && entry.bus === agg.bus);
+    const kept = {
+      slotId: agg.slotId,
+      org: agg.org,
+      bus: agg.bus,
+      expectedHomes: agg.expectedHomes,
+      ...(agg.consumption === undefined ? {} : { consumption: agg.consumption }),
+    };
+    if (copy === undefined) {
+      return { ...kept, published: false };
+    }
+    return {
+      ...kept,
+      published: true,
+      homes: copy.homes,
+      withheld: copy.withheld,
+      ...(copy.lower === undefined ? {} : { lower: copy.lower }),
+      ...(copy.upper === undefined ? {} : { upper: copy.upper }),
+      ...(copy.publishTxId === undefined ? {} : { publishTxId: copy.publishTxId }),
+    };
+  });
+}
+
 export function slotView(slot: SlotRecord, loaded: readonly AggregateRecord[], now: Date): RecordView {
-  const aggregates = withExpected(slot, loaded);
+  const aggregates = asDispatched(slot, withExpected(slot, loaded));
   return {
     ...slot,
     status: slotStatus(slot, aggregates, now),

@@ -57,6 +57,19 @@ export interface SlotView {
     publishedAt: string;
     /** Expected aggregates that were not published (or not readable) when the DSO dispatched. */
     missing?: { org: string; bus: string }[];
+    /**
+     * The published aggregates the dispatch used, copied into the slot record by the
+     * majority-endorsed dispatch: what the DSO decided on, whatever a utility writes later.
+     */
+    aggregates?: {
+      org: string;
+      bus: string;
+      homes: number;
+      withheld: boolean;
+      lower?: number;
+      upper?: number;
+      publishTxId?: string;
+    }[];
   };
   settledAt?: string;
 }
