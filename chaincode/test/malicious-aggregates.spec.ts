@@ -146,8 +146,10 @@ describe('a utility that rewrites its aggregate after the dispatch', () => {
         withheld: false,
         lower: 4.75,
         upper: 10.5,
-        publishTxId: dispatched.aggregates.find((agg) => agg.org === UTILITY_B && agg.bus === 'bus-1')
-          ?.publishTxId as string,
+        publishTxId: (
+          dispatched.aggregates.find((agg) => agg.org === UTILITY_B && agg.bus === 'bus-1') as
+            { publishTxId?: string } | undefined
+        )?.publishTxId,
       },
     ]);
     const before = busOne(dispatched);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
+import { ORDER_COMMIT_LEAD_MS } from '@hems/protocol';
 import type { TrustedCa } from './identity/trust-store';
 
 /** One running gateway instance: which org it serves, where it listens, its TLS material. */
@@ -17,6 +18,8 @@ export interface GatewayConfig {
   readonly stateDir: string;
   /** Server-sent event streams one client certificate may hold open at once. */
   readonly maxEventStreamsPerCaller: number;
+  /** How long before each window's close a utility gateway commits to its sealed orders. */
+  readonly orderCommitLeadMs: number;
 }
 
 /** Default of HEMS_GATEWAY_MAX_STREAMS_PER_CALLER: a device needs one, a reconnect briefly two. */
@@ -31,6 +34,23 @@ export function maxEventStreamsPerCaller(env: NodeJS.ProcessEnv): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < 1 || value > 1000) {
     throw new Error('HEMS_GATEWAY_MAX_STREAMS_PER_CALLER must be an integer from 1 to 1000');
+  }
+  return value;
+}
+
+/**
+ * HEMS_GATEWAY_ORDER_COMMIT_LEAD_MS: milliseconds 500-600000 before each window's close at which a
+ * utility gateway commits to its sealed orders (orders reaching it later are refused), default
+ * ORDER_COMMIT_LEAD_MS (3000): enough for a majority-endorsed commit and one retry.
+ */
+export function orderCommitLeadMs(env: NodeJS.ProcessEnv): number {
+  const text = env.HEMS_GATEWAY_ORDER_COMMIT_LEAD_MS;
+  if (text === undefined || text === '') {
+    return ORDER_COMMIT_LEAD_MS;
+  }
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 500 || value > 600_000) {
+    throw new Error('HEMS_GATEWAY_ORDER_COMMIT_LEAD_MS must be an integer from 500 to 600000');
   }
   return value;
 }
@@ -85,5 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     })),
     stateDir: env.HEMS_GATEWAY_STATE ?? `${network.stateDir}/gateways/${mspId}`,
     maxEventStreamsPerCaller: maxEventStreamsPerCaller(env),
+    orderCommitLeadMs: orderCommitLeadMs(env),
   };
 }

@@ -11,7 +11,8 @@ import { TrustStore, type Roster } from './identity/trust-store';
 import { FabricLedger } from './ledger/fabric-ledger';
 import { governance } from './ledger/contracts';
 import { publishOwnAggregates } from './resources/aggregates/service';
-import { releaseOwnEscrow, revealOwnOrders } from './resources/reveal/service';
+import { commitOwnOrders, releaseOwnEscrow, revealOwnOrders } from './resources/reveal/service';
+import { CommitScheduler } from './services/commit-scheduler';
 import { closeDeliveryReports } from './resources/windows/service';
 import { ReleaseScheduler } from './services/release-scheduler';
 import { ReportClosureScheduler } from './services/report-closure-scheduler';
@@ -94,6 +95,14 @@ async function main(): Promise<void> {
         // A utility gateway publishes its aggregates at each slot's deadline; the plan is rebuilt
         // from the ledger on start, so a restart loses nothing.
         new AggregationScheduler({ ledger, publish: (slotId) => publishOwnAggregates(ledger, slotId), log }),
+        // ... and commits to its sealed orders of each trading window just before its close (the
+        // orders of a utility without a commitment do not trade) ...
+        new CommitScheduler({
+          ledger,
+          commit: (windowId) => commitOwnOrders(ledger, windowId),
+          leadMs: config.orderCommitLeadMs,
+          log,
+        }),
         // ... and reveals its orders of each trading window at its close, so the clearing never
         // waits for a person; rebuilt from the ledger on start like the aggregation plan.
         new RevealScheduler({ ledger, reveal: (windowId) => revealOwnOrders(ledger, windowId), log }),

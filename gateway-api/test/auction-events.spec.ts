@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { EscrowRelease, RevealResult } from '../src/resources/reveal/service';
+import type { CommitResult, EscrowRelease, RevealResult } from '../src/resources/reveal/service';
+import { CommitScheduler } from '../src/services/commit-scheduler';
 import { ReleaseScheduler } from '../src/services/release-scheduler';
 import { SlotEventHub, toSlotEvent, viewOf, type SlotEvent } from '../src/services/events';
 import { RevealScheduler } from '../src/services/reveal-scheduler';
@@ -340,5 +341,92 @@ describe('auction: escrow release scheduler', () => {
     expect(suite.step.callCount).to.equal(21);
     expect(suite.scheduler.scheduled).to.deep.equal([]);
     expect(log.error.called).to.equal(false);
+  });
+});
+
+describe('auction: order commitment scheduler', () => {
+  const committed = (windowId: string): CommitResult => ({
+    windowId,
+    org: 'UtilityAMSP',
+    orders: 2,
+    digest: 'd'.repeat(64),
+    txId: 'f'.repeat(64),
+  });
+  const suite = windowSchedulerSuite(
+    committed,
+    (ledger, commit) =>
+      new CommitScheduler({ ledger, commit, ...SCHEDULER_TIMING, leadMs: 3000, pageSize: 2 }),
+  );
+  const part = (org: string, commitment?: boolean): Record<string, unknown> => ({
+    org,
+    ...(commitment === true ? { commitment: { count: 1 } } : {}),
+  });
+
+  it('rebuilds from the open windows that require commitments and plans each leadMs before its close', async () => {
+    const windows: Record<string, Record<string, unknown>> = {
+      w1: {
+        windowId: 'w1',
+        status: 'OPEN',
+        closesAt: at(10),
+        requiresCommitments: true,
+        parts: [part('UtilityAMSP')],
+      },
+      w2: {
+        windowId: 'w2',
+        status: 'OPEN',
+        closesAt: at(10),
+        requiresCommitments: true,
+        parts: [part('UtilityAMSP', true)],
+      },
+      w3: { windowId: 'w3', status: 'OPEN', closesAt: at(10), parts: [part('UtilityAMSP')] },
+      w4: {
+        windowId: 'w4',
+        status: 'CLOSED',
+        closesAt: at(-1),
+        requiresCommitments: true,
+        parts: [part('UtilityAMSP')],
+      },
+    };
+    suite.ledger.on('ListWindows', (options: { arguments?: readonly string[] }) =>
+      options.arguments?.[1] === ''
+        ? {
+            windows: ['w1', 'w2'].map((id) => ({ windowId: id, status: windows[id]?.status })),
+            bookmark: 'p2',
+          }
+        : {
+            windows: ['w3', 'w4'].map((id) => ({ windowId: id, status: windows[id]?.status })),
+            bookmark: '',
+          },
+    );
+    suite.ledger.on(
+      'GetWindow',
+      (options: { arguments?: readonly string[] }) => windows[options.arguments?.[0] ?? ''],
+    );
+    await suite.create().start();
+    expect(
+      suite.scheduler.scheduled.map((entry) => [entry.windowId, entry.dueAt.toISOString()]),
+    ).to.deep.equal([['w1', new Date(START + 10 * MINUTE - 3000).toISOString()]]);
+    await suite.clock.tickAsync(10 * MINUTE - 3001);
+    expect(suite.step.called).to.equal(false);
+    await suite.clock.tickAsync(1);
+    expect(suite.step.args).to.deep.equal([['w1']]);
+  });
+
+  it('plans windows from WindowOpened events, and does not retry a refused commitment', async () => {
+    suite.ledger.on('GetWindow', {
+      windowId: 'w7',
+      status: 'OPEN',
+      requiresCommitments: true,
+      parts: [part('UtilityAMSP')],
+    });
+    await suite.create().start();
+    suite.ledger.stream.push(chaincodeEvent('WindowOpened', { windowId: 'w7', closesAt: at(1) }, 43, 'e1'));
+    await suite.clock.tickAsync(0);
+    await settle();
+    expect(suite.scheduler.scheduled.map((entry) => entry.windowId)).to.deep.equal(['w7']);
+    suite.step.rejects(refusal('FAILED_PRECONDITION', 'window w7 closed at …'));
+    await suite.clock.tickAsync(MINUTE);
+    expect(suite.step.callCount).to.equal(1);
+    expect(suite.scheduler.scheduled).to.deep.equal([]);
   });
 });

@@ -38,6 +38,15 @@ const TX_ID = 'f'.repeat(64);
 
 const expectNoSecret = (text: string): void => expectNoneOf(text, SECRETS);
 
+/** ListOrderRefs' answer: the references and the commitment to them. */
+const listed = (refs: readonly string[], digest = 'd'.repeat(64)): Record<string, unknown> => ({
+  windowId: 'w-1',
+  org: 'UtilityAMSP',
+  refs,
+  count: refs.length,
+  digest,
+});
+
 describe('auction: a utility gateway (meter head-end, reveal, settlement)', () => {
   const suite = gatewaySuite(async (pki) => ({
     meter: await pki.role('UtilityAMSP', 'meter', 'meter-headend'),
@@ -300,7 +309,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     const url = '/v1/windows/w-1/reveal';
 
     it('lists the order references on its own peer, then reveals them in transient data', async () => {
-      suite.gateway.ledger.on('ListOrderRefs', { refs: ['r1', 'r2', 'r3'] });
+      suite.gateway.ledger.on('ListOrderRefs', listed(['r1', 'r2', 'r3']));
       suite.gateway.ledger.on('RevealOrders', { windowId: 'w-1', org: 'UtilityAMSP', count: 3 });
       for (const caller of [suite.admin, suite.relay]) {
         const response = await post(caller, url);
@@ -320,7 +329,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
     });
 
     it('reveals an empty list for an org without orders', async () => {
-      suite.gateway.ledger.on('ListOrderRefs', { refs: [] });
+      suite.gateway.ledger.on('ListOrderRefs', listed([]));
       suite.gateway.ledger.on('RevealOrders', {});
       expect((await post(suite.admin, url)).json()).to.include({ orders: 0 });
       expect(
@@ -336,7 +345,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
       expectError(await post(suite.meter, url), 403, 'FORBIDDEN');
       expectError(await post(await suite.pki.role('DSOMSP', 'market'), url), 403, 'FORBIDDEN');
       expect(suite.gateway.ledger.calls).to.have.length(0);
-      suite.gateway.ledger.on('ListOrderRefs', { refs: ['r1'] });
+      suite.gateway.ledger.on('ListOrderRefs', listed(['r1']));
       suite.gateway.ledger.refuse('RevealOrders', 'FAILED_PRECONDITION', 'window w-1 is still open');
       expectError(await post(suite.admin, url), 409, 'FAILED_PRECONDITION', /still open/);
       suite.gateway.ledger.refuse(
@@ -347,6 +356,52 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
       expectError(await post(suite.admin, url), 409, 'CONFLICT', /already/);
       suite.gateway.ledger.on('ListOrderRefs', { refs: 'r1' });
       expectError(await post(suite.admin, url), 502, 'BAD_LEDGER_RESPONSE');
+    });
+  });
+
+  describe('POST /v1/windows/:windowId/commitment', () => {
+    const url = '/v1/windows/w-1/commitment';
+
+    it('lists its orders on its own peer, then commits to them under the majority policy', async () => {
+      suite.gateway.ledger.on('ListOrderRefs', listed(['r1', 'r2']));
+      suite.gateway.ledger.on('CommitOrders', { windowId: 'w-1', org: 'UtilityAMSP', count: 2 });
+      const response = await post(suite.relay, url);
+      expect(response.statusCode, response.body).to.equal(200);
+      expect(response.json()).to.deep.equal({ ...OWN_PART, orders: 2, digest: 'd'.repeat(64), txId: TX_ID });
+      const [list, commit, check] = suite.gateway.ledger.calls;
+      expect(list).to.deep.include(ledgerCall('relay', 'auction', 'evaluate', 'ListOrderRefs'));
+      expect(list?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(commit).to.deep.include(ledgerCall('relay', 'auction', 'submit', 'CommitOrders'));
+      // Public arguments: a count and a digest, nothing about an order; no endorsing orgs (majority).
+      expect(commit?.options).to.deep.equal({ arguments: ['w-1', '2', 'd'.repeat(64)] });
+      expect(check).to.deep.include(ledgerCall('relay', 'auction', 'evaluate', 'ListOrderRefs'));
+    });
+
+    it('commits once more when an order committed while the commitment was on its way', async () => {
+      let listings = 0;
+      suite.gateway.ledger.on('ListOrderRefs', () => {
+        listings += 1;
+        return listings === 1 ? listed(['r1']) : listed(['r1', 'r2'], 'e'.repeat(64));
+      });
+      suite.gateway.ledger.on('CommitOrders', {});
+      expect((await post(suite.admin, url)).json()).to.include({ orders: 2, digest: 'e'.repeat(64) });
+      expect(
+        suite.gateway.ledger.callsOf('CommitOrders').map((call) => call.options.arguments),
+      ).to.deep.equal([
+        ['w-1', '1', 'd'.repeat(64)],
+        ['w-1', '2', 'e'.repeat(64)],
+      ]);
+    });
+
+    it("refuses other orgs' admins, meters and devices; maps a commitment after the close to 409", async () => {
+      expectError(await post(await suite.pki.role('UtilityBMSP', 'admin'), url), 403, 'FORBIDDEN');
+      expectError(await post(suite.meter, url), 403, 'FORBIDDEN');
+      expect(suite.gateway.ledger.calls).to.have.length(0);
+      suite.gateway.ledger.on('ListOrderRefs', listed(['r1']));
+      suite.gateway.ledger.refuse('CommitOrders', 'FAILED_PRECONDITION', 'window w-1 closed at …');
+      expectError(await post(suite.admin, url), 409, 'FAILED_PRECONDITION', /closed/);
+      suite.gateway.ledger.on('ListOrderRefs', { refs: ['r1'] });
+      expectError(await post(suite.admin, url), 502, 'BAD_LEDGER_RESPONSE', /with their commitment/);
     });
   });
 

@@ -586,6 +586,7 @@ describe('auction: trading windows', () => {
       ['/v1/windows/{windowId}/audit', 'get'],
       ['/v1/windows/{windowId}/orders', 'post'],
       ['/v1/windows/{windowId}/orders', 'delete'],
+      ['/v1/windows/{windowId}/commitment', 'post'],
       ['/v1/windows/{windowId}/reveal', 'post'],
       ['/v1/windows/{windowId}/available-energy', 'post'],
       ['/v1/windows/{windowId}/meter-reports', 'post'],

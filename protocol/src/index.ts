@@ -21,5 +21,6 @@ export * from './auction/amounts';
 export * from './auction/orders';
 export * from './auction/clearing';
 export * from './auction/records';
+export * from './auction/commitment';
 export * from './timeslot/slot-view';
 export * from './events';

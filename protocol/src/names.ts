@@ -49,6 +49,7 @@ export const AUCTION_TRANSACTIONS = [
   'SubmitOrder',
   'CancelOrder',
   'ListOrderRefs',
+  'CommitOrders',
   'RevealOrders',
   'ClearWindow',
   'GetClearing',
@@ -106,6 +107,7 @@ export const SLOT_EVENTS = {
 /** Chaincode events of the auction contract. */
 export const WINDOW_EVENTS = {
   opened: 'WindowOpened',
+  committed: 'OrdersCommitted',
   revealed: 'OrdersRevealed',
   cleared: 'WindowCleared',
   delivery: 'DeliveryReported',

@@ -31,6 +31,7 @@ import {
 } from './auction-calls';
 import type { WindowResult } from './day-result';
 import type { OrderOutcome, SimulatedHome } from './devices';
+import { ORDER_COMMIT_LEAD_MS } from '@hems/protocol';
 import { closeDelayMs, windowTimes, type WindowTimes } from './market-model';
 import { pricesOnBus, type SlotPrices } from './tariff';
 import type { Utility } from './utility';
@@ -260,7 +261,9 @@ export class Auction {
       return result;
     };
     const started = performance.now();
-    const closeDelay = closeDelayMs(this.lastOrderingMs);
+    // The utility gateways commit to their orders ORDER_COMMIT_LEAD_MS before the close and
+    // refuse later orders: the homes get the whole ordering time before that.
+    const closeDelay = closeDelayMs(this.lastOrderingMs) + ORDER_COMMIT_LEAD_MS;
     const times = windowTimes(Date.now(), closeDelay, plan.pacedDelivery);
 
     await timed('open', () => this.open(plan, times));

@@ -1,4 +1,5 @@
 import { connectAs, loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
+import { ORDER_COMMIT_LEAD_MS } from '@hems/protocol';
 import { expect } from 'chai';
 import { GatewayApiError, type HemsClient, type OrderSpec, type SignedOrder } from '@hems/device-client';
 import { GatewayProcesses, callGateway, type ApiResponse } from '@hems/testkit';
@@ -413,7 +414,9 @@ async function expectOrdersSealed(run: WindowRun, signed: readonly SignedOrder[]
       connection.close();
     }
   }
-  expect(Date.now(), 'the orders were all in before the close').to.be.below(run.closesAt.getTime());
+  expect(Date.now(), 'the orders were all in before the commitments').to.be.below(
+    run.closesAt.getTime() - ORDER_COMMIT_LEAD_MS,
+  );
 }
 
 /** Polls the auditor's view of the window (up to `attempts`) until `ready`; answers it or undefined. */
@@ -455,8 +458,14 @@ async function revealAfterClose(run: WindowRun): Promise<void> {
   }
   // Past revealBy (here deliveryStart = closesAt) the clearing would go ahead without a utility
   // that has not revealed: wait until both parts show their reveal.
-  const bothRevealed = (await awaitWindow(run, bothUtilities('revealed'), 30, 1_000)) !== undefined;
-  expect(bothRevealed, 'both utilities revealed their orders').to.equal(true);
+  const revealed = await awaitWindow(run, bothUtilities('revealed'), 30, 1_000);
+  expect(revealed !== undefined, 'both utilities revealed their orders').to.equal(true);
+  // Each utility gateway committed (majority-endorsed) to its sealed orders before the close.
+  for (const part of revealed?.parts ?? []) {
+    const commitment = (part as { commitment?: { count?: unknown; committedAt?: unknown } }).commitment;
+    expect(commitment?.count, `${String(part.org)} committed`).to.be.a('number');
+    expect(Date.parse(String(commitment?.committedAt))).to.be.below(run.closesAt.getTime());
+  }
 }
 
 /** Clearing by the market operator (retried while a reveal is still being committed); answers the trades. */

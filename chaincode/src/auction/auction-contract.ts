@@ -9,6 +9,7 @@ import { reportDelivery } from './delivery';
 import { releaseEscrow } from './escrow';
 import { listWindows, MAX_SPEC_BYTES, openTradingWindow, windowViewOf } from './lifecycle';
 import { cancelOrder, orderRefs, submitOrder } from './orders';
+import { commitOrders } from './commitments';
 import { closeDeliveryReports } from './report-closure';
 import { revealOrders } from './reveal';
 import { claimGridShare, settleWindow } from './settle-window';
@@ -112,7 +113,7 @@ export class AuctionContract extends HemsContract {
 
   /**
    * Relay or admin, on its utility's peer (evaluate): the references of the utility's orders in
-   * the window. Fabric refuses writes in a transaction that range-queries private data, so the
+   * the window, and the commitment to them (count, digest) that CommitOrders takes. Fabric refuses writes in a transaction that range-queries private data, so the
    * reveal is this listing, then RevealOrders with the list in transient data.
    */
   @Transaction(false)
@@ -121,7 +122,26 @@ export class AuctionContract extends HemsContract {
   async ListOrderRefs(ctx: HemsContext, windowId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('ListOrderRefs', ['relay', 'admin']);
     const id = parseWindowId(windowId);
-    return canonicalJson({ windowId: id, org: caller.mspId, refs: await orderRefs(ctx, caller.mspId, id) });
+    const { refs, commitment } = await orderRefs(ctx, caller.mspId, id);
+    return canonicalJson({ windowId: id, org: caller.mspId, refs, ...commitment });
+  }
+
+  /**
+   * Relay or admin of a utility, before the close, majority-endorsed: fixes the utility's
+   * commitment to its sealed orders of the window (count and digest, as ListOrderRefs answers them
+   * on its own peer). Its reveal must give this commitment, or none of its orders trade; a utility
+   * without a commitment at the close does not trade in the window. It may commit again until the
+   * close (the last commitment counts); from the first one on, its homes' orders and cancellations
+   * of the window are refused.
+   */
+  @Transaction()
+  @Param('windowId', 'string', 'window identifier')
+  @Param('count', 'string', 'number of sealed orders, 0-5000')
+  @Param('digest', 'string', 'SHA-256 (hex) over the orders, as ListOrderRefs answers it')
+  @Returns('string')
+  async CommitOrders(ctx: HemsContext, windowId: string, count: string, digest: string): Promise<string> {
+    const caller = await ctx.requireUtilityRole('CommitOrders', ['relay', 'admin']);
+    return canonicalJson(await commitOrders(ctx, caller.mspId, parseWindowId(windowId), count, digest));
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type ClearingResult,
   type ClearingRule,
   collectionOf,
+  type SealedOrderChecks,
   conflict,
   failedPrecondition,
   toEngineOrder,
@@ -21,6 +22,7 @@ import { loadRevocations } from '../governance/records';
 import { tradeIdOf } from './settlement';
 import { isClosed, isPastRevealBy, orgsWithTrades, type WindowRecord } from './window';
 import { withReadableOrders } from './org-record-check';
+import { checksRecord, committedParts, unfundedBids, unverifiedOrders, without } from './sealed-checks';
 import { loadClearing, loadOrgRecords, loadWindow, revealedOrders, type RevealedOrder } from './windows';
 
 type PublishedResult = Pick<ClearingRecord, 'pricingRule' | 'clearingPrice' | 'orders' | 'trades' | 'totals'>;
@@ -73,6 +75,7 @@ function clearOrders(orders: readonly RevealedOrder[], rule: ClearingRule): Publ
  */
 async function withoutRevoked(
   ctx: HemsContext,
+  window: WindowRecord,
   revealed: readonly RevealedOrder[],
   at: Date,
 ): Promise<{ cleared: RevealedOrder[]; droppedRevoked: number }> {
@@ -86,7 +89,12 @@ async function withoutRevoked(
   }
   const cleared = revealed.filter((entry) => {
     const serial = entry.order.deviceSerial;
-    return serial === undefined || revokedByOrg.get(entry.org)?.has(serial) !== true;
+    // Orders stored before serials existed have none; since commitments, an order without its
+    // device's serial cannot be checked against revocations and does not take part.
+    if (serial === undefined) {
+      return window.requiresCommitments !== true;
+    }
+    return revokedByOrg.get(entry.org)?.has(serial) !== true;
   });
   return { cleared, droppedRevoked: revealed.length - cleared.length };
 }
@@ -100,6 +108,7 @@ export interface ClearingSummary {
   readonly tradedWh: number;
   readonly excludedOrgs: readonly string[];
   readonly droppedRevoked: number;
+  readonly checks?: SealedOrderChecks;
   readonly clearedAt: string;
   readonly txId: string;
 }
@@ -118,21 +127,38 @@ export async function clearWindow(ctx: HemsContext, id: string): Promise<Clearin
   if (!isClosed(window, now)) {
     throw failedPrecondition(`window ${id} is open until ${window.closesAt}`);
   }
-  const records = withReadableOrders(window, await loadOrgRecords(ctx, window));
-  const pending = records.filter((record) => record.revealed === undefined).map((record) => record.org);
+  const parts = await committedParts(
+    ctx,
+    window,
+    withReadableOrders(window, await loadOrgRecords(ctx, window)),
+  );
+  const leftOut = [...parts.uncommittedOrgs, ...parts.unmatchedOrgs];
+  const pending = parts.records
+    .filter((record) => record.revealed === undefined && !leftOut.includes(record.org))
+    .map((record) => record.org);
   if (pending.length > 0 && !isPastRevealBy(window, now)) {
     throw failedPrecondition(
       `window ${id} waits for the orders of ${pending.join(', ')} to be revealed (from ${window.revealBy} on it may be cleared without them)`,
     );
   }
-  const { cleared, droppedRevoked } = await withoutRevoked(ctx, revealedOrders(records), now);
+  const { cleared: notRevoked, droppedRevoked } = await withoutRevoked(
+    ctx,
+    window,
+    revealedOrders(parts.records),
+    now,
+  );
+  const sealed = window.requiresCommitments === true;
+  const unverified = sealed ? await unverifiedOrders(ctx, id, notRevoked) : [];
+  const unfunded = sealed ? await unfundedBids(ctx, id, without(notRevoked, unverified)) : [];
+  const cleared = without(notRevoked, [...unverified, ...unfunded]);
   const published = clearOrders(cleared, window.pricingRule);
 
   const clearing: ClearingRecord = {
     windowId: id,
     ...published,
-    excludedOrgs: pending,
+    excludedOrgs: [...pending, ...leftOut].sort(),
     droppedRevoked,
+    ...(sealed ? { checks: checksRecord(parts, unverified, unfunded) } : {}),
     clearedAt: isoTime(now),
     txId: ctx.stub.getTxID(),
   };
@@ -156,6 +182,7 @@ export async function clearWindow(ctx: HemsContext, id: string): Promise<Clearin
     ...summary,
     excludedOrgs: clearing.excludedOrgs,
     droppedRevoked,
+    ...(clearing.checks === undefined ? {} : { checks: clearing.checks }),
     clearedAt: clearing.clearedAt,
     txId: clearing.txId,
   };
@@ -167,40 +194,67 @@ export async function clearingOf(ctx: HemsContext, id: string): Promise<Clearing
 }
 
 /**
- * Recomputes the clearing from the revealed orders (leaving out, as the clearing did, those of
- * devices revoked by the clearing time), checks every revealed order's bytes against the
- * private-data hash Fabric keeps on every peer, and compares with what was published. An order
- * whose private data was purged (blockToLive) has no hash left: it is counted as purged, not as a
- * mismatch, and the match then rests on the recomputed clearing.
+ * Recomputes the clearing from the revealed orders (with the same parts, and leaving out, as the
+ * clearing did, those of devices revoked by the clearing time and those its checks left out),
+ * checks every order that took part against the private-data hash Fabric keeps on every peer, and
+ * compares with what was published. A hash that is gone although the clearing found it was purged
+ * (blockToLive); an order the clearing left out for a missing hash is reported apart
+ * (`ordersUnverified`), and must still have no matching hash.
  */
 export async function auditClearing(ctx: HemsContext, id: string): Promise<RecordView> {
   const window = await loadWindow(ctx, id);
   const clearing = await loadClearing(ctx, window);
-  const revealed = revealedOrders(withReadableOrders(window, await loadOrgRecords(ctx, window)));
-  const { mismatched, purged } = await checkRevealedHashes(ctx, id, revealed);
-  const { cleared } = await withoutRevoked(ctx, revealed, new Date(clearing.clearedAt));
-  const recomputed = clearOrders(cleared, window.pricingRule);
-  const published: PublishedResult = {
+  const parts = await committedParts(ctx, window, withReadableOrders(window, await loadOrgRecords(ctx, window)));
+  const revealed = revealedOrders(parts.records);
+  const { cleared: notRevoked } = await withoutRevoked(ctx, window, revealed, new Date(clearing.clearedAt));
+  const checks = clearing.checks;
+  const unverifiedRefs = new Set(checks?.unverifiedOrders ?? []);
+  const leftRefs = new Set([...unverifiedRefs, ...(checks?.unfundedBids ?? [])]);
+  const used = notRevoked.filter((entry) => !leftRefs.has(entry.orderRef));
+  const { mismatched, purged } = await checkRevealedHashes(
+    ctx,
+    id,
+    revealed.filter((entry) => !unverifiedRefs.has(entry.orderRef)),
+  );
+  // An order the clearing left out for its hash must still have none that matches.
+  const leftOutUnverified = revealed.filter((entry) => unverifiedRefs.has(entry.orderRef));
+  const verifiedNow = without(leftOutUnverified, await unverifiedOrders(ctx, id, leftOutUnverified));
+  const recomputed = {
+    ...clearOrders(used, window.pricingRule),
+    ...(checks === undefined
+      ? {}
+      : {
+          checks: {
+            ...checks,
+            uncommittedOrgs: parts.uncommittedOrgs,
+            unmatchedOrgs: parts.unmatchedOrgs,
+          },
+        }),
+  };
+  const published = {
     pricingRule: clearing.pricingRule,
     clearingPrice: clearing.clearingPrice,
     orders: clearing.orders,
     trades: clearing.trades,
     totals: clearing.totals,
+    ...(checks === undefined ? {} : { checks }),
   };
   const sameResult = canonicalJson(recomputed) === canonicalJson(published);
   return {
     windowId: id,
-    matches: sameResult && mismatched.length === 0,
+    matches: sameResult && mismatched.length === 0 && verifiedNow.length === 0,
     sameResult,
-    ordersVerified: revealed.length - mismatched.length - purged,
+    ordersVerified: revealed.length - leftOutUnverified.length - mismatched.length - purged,
     ordersMismatched: mismatched,
     ordersPurged: purged,
+    ordersUnverified: [...unverifiedRefs].sort(),
+    ordersWronglyLeftOut: verifiedNow.map((entry) => entry.orderRef).sort(),
     recomputed,
     published,
   };
 }
 
-/** The revealed orders whose bytes differ from the on-chain hash, and how many have no hash left. */
+/** The orders whose bytes differ from the on-chain hash, and how many have no hash left. */
 async function checkRevealedHashes(
   ctx: HemsContext,
   id: string,

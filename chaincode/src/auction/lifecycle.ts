@@ -5,7 +5,9 @@ import { KeyType } from '../lib/keys';
 import { writeOwnedByOrg } from '../lib/ledger';
 import { type Page, type PageRequest, readPage } from '../lib/paging';
 import { readState, writeState, type RecordView } from '../lib/state';
+import { loadCommitment } from './commitments';
 import {
+  type CommitmentRecord,
   windowFromBytes,
   windowStatus,
   type WindowOrgRecord,
@@ -37,6 +39,7 @@ export async function openTradingWindow(
     openTxId: ctx.stub.getTxID(),
     operatorMspId,
     orgs,
+    requiresCommitments: true,
   };
   await writeState(ctx.stub, key, window);
   // Each utility's part is changed only from data its own peer holds (its orders, its meter
@@ -64,7 +67,16 @@ export async function openTradingWindow(
 /** The window's public record with its status, each utility's part and the derived pool. */
 export async function windowViewOf(ctx: HemsContext, id: string): Promise<RecordView> {
   const window = await loadWindow(ctx, id);
-  return windowView(window, await loadOrgRecords(ctx, window), ctx.now);
+  const commitments = new Map<string, CommitmentRecord>();
+  if (window.requiresCommitments === true) {
+    for (const org of window.orgs) {
+      const commitment = await loadCommitment(ctx, window, org).catch(() => undefined);
+      if (commitment !== undefined) {
+        commitments.set(org, commitment);
+      }
+    }
+  }
+  return windowView(window, await loadOrgRecords(ctx, window), ctx.now, commitments);
 }
 
 export interface WindowSummary {

@@ -4,6 +4,9 @@ import {
   invalidArgument,
   MAX_ORDER_PAYLOAD_BYTES,
   notFound,
+  type OrderCommitment,
+  orderCommitment,
+  orderHashOf,
   parseCancelPayload,
   parseOrderPayload,
   type StoredOrder,
@@ -17,6 +20,7 @@ import { type SignedDevicePayload, verifySignedDevicePayload } from '../governan
 import { loadHomeRefSecret } from '../governance/records';
 import { TokenBook } from '../token/token-ledger';
 import { availableWhOfOrder } from './availability';
+import { requireUncommitted } from './commitments';
 import { accountIdOf, orderReference } from './references';
 import { loadWindow, requireOpen, requireUnrevealed } from './windows';
 
@@ -51,6 +55,7 @@ async function acceptSignedWindowAction<P extends { readonly windowId: string; r
   const now = ctx.now;
   requireOpen(window, now);
   await requireUnrevealed(ctx, window, org);
+  await requireUncommitted(ctx, window, org);
   const { device, payload: payloadBytes } = await verifySignedDevicePayload(
     ctx,
     org,
@@ -159,11 +164,22 @@ export async function cancelOrder(
   return { windowId: id, txId: ctx.stub.getTxID(), cancelledAt: isoTime(now) };
 }
 
-/** The references of the orders of `org` in the window (a private range: evaluate only). */
-export async function orderRefs(ctx: HemsContext, org: string, id: string): Promise<(string | undefined)[]> {
+/**
+ * The references of the orders of `org` in the window and the commitment to them (a private
+ * range: evaluate only).
+ */
+export async function orderRefs(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+): Promise<{ refs: string[]; commitment: OrderCommitment }> {
   await loadWindow(ctx, id);
   const rows = await drain(
     ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.order, [id]),
   );
-  return rows.map((row) => ctx.stub.splitCompositeKey(row.key).attributes[1]);
+  const orders = rows.map((row) => ({
+    orderRef: ctx.stub.splitCompositeKey(row.key).attributes[1] ?? '',
+    orderHash: orderHashOf(row.value),
+  }));
+  return { refs: orders.map((order) => order.orderRef), commitment: orderCommitment(orders) };
 }

@@ -1,6 +1,9 @@
 import {
   canonicalBytes,
   collectionOf,
+  type CommittedOrder,
+  orderCommitment,
+  orderHashOf,
   conflict,
   failedPrecondition,
   invalidArgument,
@@ -16,26 +19,15 @@ import { readPrivate, writeState, type RecordView } from '../lib/state';
 import { requireTransientJson } from '../lib/transient';
 import { loadHomeRefSecret } from '../governance/records';
 import { availableWhOfOrder } from './availability';
-import { isClosed, type WindowOrgRecord, type WindowRecord } from './window';
+import { loadCommitment } from './commitments';
+import {
+  MAX_REFS_BYTES,
+  MAX_REVEALED_ORDERS,
+  MAX_REVEALED_RECORD_BYTES,
+  MAX_WINDOW_ORDERS,
+} from './reveal-limits';
+import { type CommitmentRecord, isClosed, type WindowOrgRecord, type WindowRecord } from './window';
 import { loadOrgRecord, loadWindow, partView } from './windows';
-
-/**
- * Orders one utility may reveal for one window. Its revealed orders live in one public record
- * written by one transaction, and Fabric refuses blocks above 10 MB: a typical order takes about
- * 0.5 KB there, so 5,000 stay near 2.5 MB. The cap applies at the reveal because the chaincode
- * cannot count submissions: a counter every order writes would be a shared key (all orders of a
- * window would conflict, and its versions would tell when orders arrive).
- */
-export const MAX_REVEALED_ORDERS = 5000;
-/**
- * Orders of a whole window, shared equally by its utilities (so 5,000 each for two, 2,500 for
- * four): the clearing record holds at most one trade per order, about 0.4 KB each.
- */
-export const MAX_WINDOW_ORDERS = 10000;
-/** Bytes of one utility's revealed record, whatever the orders' sizes (padded payloads). */
-export const MAX_REVEALED_RECORD_BYTES = 4 * 1024 * 1024;
-/** 64 hexadecimal characters, quotes and comma per reference in `refs`. */
-export const MAX_REFS_BYTES = MAX_REVEALED_ORDERS * 67 + 2;
 
 /**
  * Writes every order of `org` listed in transient `refs` into the utility's window record with its
@@ -58,7 +50,8 @@ export async function revealOrders(ctx: HemsContext, org: string, id: string): P
     );
   }
   const refs = parseRevealRefs(ctx, window);
-  const { revealed, withdrawnOffers } = await readRevealedOrders(ctx, org, id, refs);
+  const commitment = await requireCommitment(ctx, window, org);
+  const { revealed, withdrawn } = await readRevealedOrders(ctx, org, id, refs);
   const updated: WindowOrgRecord = {
     ...orgRecord,
     revealed: {
@@ -66,16 +59,31 @@ export async function revealOrders(ctx: HemsContext, org: string, id: string): P
       // The exact private bytes, not a re-serialization: their SHA-256 is the on-chain hash
       // (orders are UTF-8 text, checked at submission, so the text round-trips to the bytes).
       orders: revealed.map((bytes) => Buffer.from(bytes).toString('utf8')),
+      ...(commitment === undefined ? {} : { withdrawn }),
       revealedAt: isoTime(now),
       txId: ctx.stub.getTxID(),
     },
-    withdrawnOffers,
+    withdrawnOffers: withdrawn.length,
   };
   const size = canonicalBytes(updated).length;
   if (size > MAX_REVEALED_RECORD_BYTES) {
     throw invalidArgument(
       `the listed orders take ${size} bytes in the window record, more than the ${MAX_REVEALED_RECORD_BYTES} one reveal may write (Fabric refuses blocks above 10 MB): list fewer orders; those left out do not trade, and ReleaseEscrow with transient accounts refunds their escrows after the clearing`,
     );
+  }
+  if (commitment !== undefined) {
+    const covered = orderCommitment([
+      ...revealed.map((bytes) => ({
+        orderRef: storedOrderFromBytes(bytes).orderRef,
+        orderHash: orderHashOf(bytes),
+      })),
+      ...withdrawn,
+    ]);
+    if (covered.count !== commitment.count || covered.digest !== commitment.digest) {
+      throw conflict(
+        `the listed orders of ${org} do not give its commitment of window ${id} (${commitment.count} orders): list the orders again`,
+      );
+    }
   }
   await writeState(ctx.stub, ctx.keys.windowOrg(id, org), updated);
   ctx.stub.setEvent(WINDOW_EVENTS.revealed, canonicalBytes({ windowId: id, org, count: revealed.length }));
@@ -88,11 +96,11 @@ async function readRevealedOrders(
   org: string,
   id: string,
   refs: readonly string[],
-): Promise<{ revealed: Uint8Array[]; withdrawnOffers: number }> {
+): Promise<{ revealed: Uint8Array[]; withdrawn: CommittedOrder[] }> {
   const collection = collectionOf(org);
   const secret = await loadHomeRefSecret(ctx, org);
   const revealed: Uint8Array[] = [];
-  let withdrawnOffers = 0;
+  const withdrawn: CommittedOrder[] = [];
   for (const ref of [...refs].sort()) {
     const bytes = await readPrivate(ctx.stub, collection, ctx.keys.order(id, ref));
     if (bytes === undefined) {
@@ -106,13 +114,34 @@ async function readRevealedOrders(
     if (payload.side === 'offer') {
       const availableWh = (await availableWhOfOrder(ctx, collection, secret, id, ref)) ?? -1;
       if (payload.energyWh > availableWh) {
-        withdrawnOffers += 1;
+        withdrawn.push({ orderRef: ref, orderHash: orderHashOf(bytes) });
         continue;
       }
     }
     revealed.push(bytes);
   }
-  return { revealed, withdrawnOffers };
+  return { revealed, withdrawn };
+}
+
+/**
+ * The utility's commitment, which its reveal must give; a utility that did not commit before the
+ * close has nothing to reveal in a window that requires commitments.
+ */
+async function requireCommitment(
+  ctx: HemsContext,
+  window: WindowRecord,
+  org: string,
+): Promise<CommitmentRecord | undefined> {
+  if (window.requiresCommitments !== true) {
+    return undefined;
+  }
+  const commitment = await loadCommitment(ctx, window, org);
+  if (commitment === undefined) {
+    throw failedPrecondition(
+      `${org} did not commit to its orders of window ${window.windowId} before the close: they do not trade; ReleaseEscrow with transient accounts refunds their escrows after the clearing`,
+    );
+  }
+  return commitment;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   type ClearingRecord,
+  type CommittedOrder,
   type ClearingRule,
   DEFAULT_CLEARING_RULE,
   invalidArgument,
@@ -59,6 +60,11 @@ export interface WindowRecord extends WindowSpec {
   readonly operatorMspId: string;
   /** Utility orgs of the channel at opening: each must reveal before the clearing. */
   readonly orgs: readonly string[];
+  /**
+   * Set on windows opened since sealed-order commitments exist: a utility's orders trade only if
+   * it committed to them before the close (CommitOrders) and its reveal gives that commitment.
+   */
+  readonly requiresCommitments?: boolean;
   readonly clearedAt?: string;
   /** Set at the clearing: the orgs with a side in at least one trade (they report and settle). */
   readonly tradeOrgs?: readonly string[];
@@ -81,6 +87,8 @@ export interface RevealRecord {
   readonly count: number;
   /** The exact private bytes of each revealed order, as UTF-8 text, in order-reference order. */
   readonly orders: readonly string[];
+  /** The offers withdrawn at the reveal (above their availability), as the commitment covers them. */
+  readonly withdrawn?: readonly CommittedOrder[];
   readonly revealedAt: string;
   readonly txId: string;
 }
@@ -92,6 +100,18 @@ export interface DeliveryTotalsRecord {
   readonly sellerValue: string;
   readonly buyerCharge: string;
   readonly reportedAt: string;
+  readonly txId: string;
+}
+
+/** A utility's commitment to its sealed orders of a window (CommitOrders), majority-endorsed. */
+export interface CommitmentRecord {
+  readonly windowId: string;
+  readonly org: string;
+  readonly count: number;
+  readonly digest: string;
+  /** 0 for the first commitment; a utility may commit again until the close, the last one counts. */
+  readonly revision: number;
+  readonly committedAt: string;
   readonly txId: string;
 }
 

@@ -19,6 +19,7 @@ import {
   windowFromBytes,
   windowOrgFromBytes,
   windowStatus,
+  type CommitmentRecord,
   type WindowOrgRecord,
   type WindowRecord,
 } from './window';
@@ -152,13 +153,28 @@ export function windowView(
   window: WindowRecord,
   orgRecords: readonly WindowOrgRecord[],
   now: Date,
+  commitments: ReadonlyMap<string, CommitmentRecord> = new Map(),
 ): RecordView {
   const settledAt = settledAtOf(window, orgRecords);
+  const committed = (org: string): RecordView => {
+    const commitment = commitments.get(org);
+    return commitment === undefined
+      ? {}
+      : {
+          commitment: {
+            count: commitment.count,
+            digest: commitment.digest,
+            revision: commitment.revision,
+            committedAt: commitment.committedAt,
+            txId: commitment.txId,
+          },
+        };
+  };
   return {
     ...window,
     status: windowStatus(window, orgRecords, now),
     ...(settledAt === undefined ? {} : { settledAt }),
-    parts: orgRecords.map((record) => partView(record)),
+    parts: orgRecords.map((record) => ({ ...partView(record), ...committed(record.org) })),
     pool: poolOf(window, orgRecords),
   };
 }

@@ -121,13 +121,19 @@ export class HemsContext extends Context {
    * endorsing there is what keeps the data inside the org.
    */
   async requireUtilityRoleOnOwnPeer(action: string, roles: readonly HemsRole[]): Promise<Caller> {
+    const caller = await this.requireUtilityRole(action, roles);
+    this.requireOwnPeer(caller, action);
+    return caller;
+  }
+
+  /** Caller must be a utility identity with one of `roles`, on any peer (it reads no private data). */
+  async requireUtilityRole(action: string, roles: readonly HemsRole[]): Promise<Caller> {
     const caller = this.caller;
     const settings = await this.settings();
     const hasRole = roles.some((role) => (role === 'admin' ? caller.isAdmin : caller.role === role));
     if (!settings.utilityMspIds.includes(caller.mspId) || !hasRole) {
       throw forbidden(`${action} is for a utility's ${roles.join(' or ')} identity`);
     }
-    this.requireOwnPeer(caller, action);
     return caller;
   }
 

@@ -25,6 +25,7 @@ export const KeyType = {
   consumption: 'hems.consumption',
   window: 'hems.window',
   windowOrg: 'hems.windoworg',
+  windowCommitment: 'hems.windowcommit',
   availability: 'hems.availability',
   order: 'hems.order',
   orderNonce: 'hems.ordernonce',
@@ -68,6 +69,12 @@ export class Keys {
    * charges and payouts of its accounts and its settlement. Only that utility's peer endorses it.
    */
   readonly windowOrg = this.keyOf<[windowId: string, org: string]>(KeyType.windowOrg);
+
+  /**
+   * One utility's commitment to its sealed orders of a window (count and digest), written by a
+   * majority-endorsed transaction before the close: no key-level policy.
+   */
+  readonly windowCommitment = this.keyOf<[windowId: string, org: string]>(KeyType.windowCommitment);
 
   /** Private: a prosumer's available energy, under an HMAC reference of window and home. */
   readonly availability = this.keyOf<[windowId: string, availabilityRef: string]>(KeyType.availability);

@@ -2,6 +2,7 @@ import type { TradeRecord } from '@hems/protocol';
 import { AuctionContract } from '../../src/auction/auction-contract';
 import type { HemsContext } from '../../src/lib/context';
 import { TokenContract } from '../../src/token/token-contract';
+import type { SealedOrderChecks } from '@hems/protocol';
 import { identities, type InvokeOptions, type TestIdentity } from './fake-ledger';
 import { freshNonce, signPayload, type TestDevice } from './pki';
 import { MINUTE, Scenario, UTILITY_A, UTILITY_B } from './scenario';
@@ -40,6 +41,7 @@ export interface ClearingSummary {
   readonly tradedWh: number;
   readonly excludedOrgs: string[];
   readonly droppedRevoked: number;
+  readonly checks?: SealedOrderChecks;
   readonly clearedAt: string;
   readonly txId: string;
 }
@@ -234,7 +236,67 @@ export class AuctionScenario extends Scenario {
     return (JSON.parse(listed) as { refs: string[] }).refs;
   }
 
+  /** ListOrderRefs on the utility's own peer: its order references and the commitment to them. */
+  async orderCommitment(
+    windowId: string,
+    org: string,
+    caller = identities.relay(org),
+  ): Promise<{ refs: string[]; count: number; digest: string }> {
+    const listed = await this.ledger.evaluate(caller, (ctx) => this.auction.ListOrderRefs(ctx, windowId), {
+      peer: org,
+    });
+    return JSON.parse(listed) as { refs: string[]; count: number; digest: string };
+  }
+
+  /**
+   * CommitOrders as a utility gateway makes it: the commitment from its own peer, then the
+   * majority-endorsed commitment, by default stamped one second before the window's close.
+   */
+  async commit(
+    windowId: string,
+    org: string,
+    options: { at?: Date; count?: number; digest?: string; caller?: TestIdentity } = {},
+  ): Promise<Answer> {
+    const caller = options.caller ?? identities.relay(org);
+    const listed = await this.orderCommitment(windowId, org);
+    const window = await this.getWindow(windowId);
+    const at = options.at ?? new Date(Date.parse(window.closesAt as string) - 1000);
+    return this.ledger.invokeJson<Answer>(
+      caller,
+      (ctx) =>
+        this.auction.CommitOrders(
+          ctx,
+          windowId,
+          String(options.count ?? listed.count),
+          options.digest ?? listed.digest,
+        ),
+      { at },
+    );
+  }
+
+  /** Every utility commits to its orders of the window (A, then B), stamped now. */
+  async commitAll(windowId: string): Promise<void> {
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      await this.commit(windowId, org, { at: this.ledger.now });
+    }
+  }
+
+  /** Whether `org` has committed to its orders of the window (read from public state). */
+  hasCommitted(windowId: string, org: string): boolean {
+    return [...this.ledger.state.keys()].some(
+      (key) => key === `\u0000hems.windowcommit\u0000${windowId}\u0000${org}\u0000`,
+    );
+  }
+
+  /**
+   * RevealOrders as the utility gateway makes it; a utility that has not committed commits first,
+   * stamped just before the close (as its gateway would have, ahead of the close).
+   */
   async reveal(windowId: string, org: string, caller = identities.relay(org)): Promise<string> {
+    const window = await this.getWindow(windowId);
+    if (window.requiresCommitments === true && !this.hasCommitted(windowId, org)) {
+      await this.commit(windowId, org);
+    }
     const refs = await this.listOrderRefs(windowId, org, caller);
     return this.ledger.invoke(caller, (ctx) => this.auction.RevealOrders(ctx, windowId), {
       peer: org,
@@ -422,6 +484,8 @@ export class AuctionScenario extends Scenario {
       { org: UTILITY_A, device: devices.buyerA, side: 'bid', energyKwh: 2, limitPrice: 90, escrow: '0.5' },
       { org: UTILITY_B, device: devices.buyerB, side: 'bid', energyKwh: 4, limitPrice: 70, escrow: '0.5' },
     ]);
+    // Both utility gateways commit to their orders ahead of the close.
+    await this.commitAll(windowId);
     this.ledger.advance(15 * MINUTE);
     return devices;
   }

@@ -49,6 +49,23 @@ export interface ClearingRecord {
   readonly excludedOrgs: readonly string[];
   /** Revealed orders left out because their device's certificate was revoked by the clearing. */
   readonly droppedRevoked: number;
+  /** The checks on sealed-order commitments (windows opened with them), and what they left out. */
+  readonly checks?: SealedOrderChecks;
   readonly clearedAt: string;
   readonly txId: string;
+}
+
+/**
+ * What the clearing of a window with sealed-order commitments left out, checked by majority code
+ * without identifying a home.
+ */
+export interface SealedOrderChecks {
+  /** Utilities without a commitment made before the close: none of their orders trade. */
+  readonly uncommittedOrgs: readonly string[];
+  /** Utilities whose reveal does not give their commitment: none of their orders trade. */
+  readonly unmatchedOrgs: readonly string[];
+  /** Revealed orders (references) without their private-data hash on the ledger at the clearing. */
+  readonly unverifiedOrders: readonly string[];
+  /** Revealed bids (references) whose escrow was not held, covering them, in an account of their utility. */
+  readonly unfundedBids: readonly string[];
 }

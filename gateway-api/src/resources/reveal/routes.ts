@@ -2,8 +2,8 @@ import { routes, type RoutesPlugin } from '../../http/routes';
 import type { Ledger } from '../../ledger/ports';
 import { withTransactionId } from '../common/answers';
 import { requireOwnUtility, type CallerRequest } from '../common/guards';
-import { releaseOwnEscrow, revealOwnOrders } from './service';
-import { escrowReleaseRoute, revealRoute } from './schemas';
+import { commitOwnOrders, releaseOwnEscrow, revealOwnOrders } from './service';
+import { commitmentRoute, escrowReleaseRoute, revealRoute } from './schemas';
 
 /**
  * POST /v1/windows/:windowId/reveal and /escrow-release on a utility gateway (its schedulers do
@@ -14,6 +14,11 @@ export function revealRoutes(ledger: Ledger): RoutesPlugin {
   const requireUtilityItself = (request: CallerRequest, what: string, action: string): void =>
     requireOwnUtility(ledger, request, what, `only ${ledger.mspId} itself ${action}`);
   return routes((app) => {
+    app.post('/v1/windows/:windowId/commitment', commitmentRoute, async (request, reply) => {
+      requireUtilityItself(request, "committing to a utility's orders", 'commits to its orders');
+      return withTransactionId(reply, await commitOwnOrders(ledger, request.params.windowId));
+    });
+
     app.post('/v1/windows/:windowId/reveal', revealRoute, async (request, reply) => {
       requireUtilityItself(request, "revealing a utility's orders", 'reveals its orders');
       return withTransactionId(reply, await revealOwnOrders(ledger, request.params.windowId));

@@ -48,3 +48,17 @@ export const revealRoute = route(
   'Utility: make its orders of a closed window public (once; the gateway does it at the close)',
   { roles: ['admin', 'relay'], params: windowIdParams, response: { 200: revealed } },
 );
+
+export const committed = answerObject({
+  windowId: text,
+  org: text,
+  orders: { type: 'integer', description: 'Sealed orders of this utility the commitment covers' },
+  digest: { type: 'string', description: 'SHA-256 over (order reference, order hash) of each, hex' },
+  txId: text,
+});
+
+export const commitmentRoute = route(
+  'Utility: commit (majority-endorsed) to its sealed orders of an open window before the close; the gateway ' +
+    'does it ahead of each close. Its reveal must give this commitment, and its homes’ later orders are refused',
+  { roles: ['admin', 'relay'], params: windowIdParams, response: { 200: committed } },
+);

@@ -11,17 +11,77 @@ export interface RevealResult {
   readonly txId: string;
 }
 
-/** The order references ListOrderRefs answered: `{refs: [...]}` of strings. */
-function orderRefsOf(answer: unknown): string[] {
-  const refs = (answer as { refs?: unknown } | null)?.refs;
-  if (!Array.isArray(refs) || !refs.every((ref): ref is string => typeof ref === 'string')) {
+/** What ListOrderRefs answers: the order references and the commitment to them. */
+interface ListedOrders {
+  readonly refs: string[];
+  readonly count: number;
+  readonly digest: string;
+}
+
+function listedOrdersOf(answer: unknown): ListedOrders {
+  const listed = answer as { refs?: unknown; count?: unknown; digest?: unknown } | null;
+  const refs = listed?.refs;
+  if (
+    !Array.isArray(refs) ||
+    !refs.every((ref): ref is string => typeof ref === 'string') ||
+    typeof listed?.count !== 'number' ||
+    typeof listed.digest !== 'string'
+  ) {
     throw new HttpError(
       502,
       'BAD_LEDGER_RESPONSE',
-      'ListOrderRefs did not answer a list of order references',
+      'ListOrderRefs did not answer a list of order references with their commitment',
     );
   }
-  return refs;
+  return { refs, count: listed.count, digest: listed.digest };
+}
+
+/** ListOrderRefs on the utility's own peer (a private range: evaluate only). */
+async function listOwnOrders(ledger: Ledger, windowId: string): Promise<ListedOrders> {
+  return listedOrdersOf(
+    decodeJson(
+      await auction(ledger, 'relay').ListOrderRefs.evaluate({
+        arguments: [windowId],
+        endorsingOrganizations: [ledger.mspId],
+      }),
+    ),
+  );
+}
+
+export interface CommitResult {
+  readonly windowId: string;
+  readonly org: string;
+  /** Orders of this org the commitment covers. */
+  readonly orders: number;
+  readonly digest: string;
+  readonly txId: string;
+}
+
+/**
+ * Commits this utility to its sealed orders of an open window before the close: the commitment
+ * from ListOrderRefs on its own peer, fixed by CommitOrders under the chaincode's majority policy
+ * (no endorsing organizations: the gateway plans it). From the first commitment on the chaincode
+ * refuses the utility's further orders, so a listing made after it is final: if an order
+ * committed while the commitment was on its way, the utility commits once more.
+ */
+export async function commitOwnOrders(ledger: Ledger, windowId: string): Promise<CommitResult> {
+  let listed = await listOwnOrders(ledger, windowId);
+  for (let attempt = 0; ; attempt += 1) {
+    const submitted = await auction(ledger, 'relay').CommitOrders.submit({
+      arguments: [windowId, String(listed.count), listed.digest],
+    });
+    const final = await listOwnOrders(ledger, windowId);
+    if (final.digest === listed.digest || attempt >= 2) {
+      return {
+        windowId,
+        org: ledger.mspId,
+        orders: listed.count,
+        digest: listed.digest,
+        txId: submitted.transactionId,
+      };
+    }
+    listed = final;
+  }
 }
 
 /**
@@ -31,16 +91,8 @@ function orderRefsOf(answer: unknown): string[] {
  * without orders reveals an empty list: the clearing waits for every utility.
  */
 export async function revealOwnOrders(ledger: Ledger, windowId: string): Promise<RevealResult> {
-  const relay = auction(ledger, 'relay');
-  const refs = orderRefsOf(
-    decodeJson(
-      await relay.ListOrderRefs.evaluate({
-        arguments: [windowId],
-        endorsingOrganizations: [ledger.mspId],
-      }),
-    ),
-  );
-  const submitted = await relay.RevealOrders.submit({
+  const { refs } = await listOwnOrders(ledger, windowId);
+  const submitted = await auction(ledger, 'relay').RevealOrders.submit({
     arguments: [windowId],
     transientData: { refs: Buffer.from(JSON.stringify(refs), 'utf8') },
     endorsingOrganizations: [ledger.mspId],
