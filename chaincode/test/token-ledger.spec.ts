@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { currencyToUnits } from '@hems/protocol';
 import { identities, type TestIdentity } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY } from './support/auction';
-import { itemAt } from './support/lists';
 import type { TestDevice } from './support/pki';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
@@ -30,7 +29,16 @@ describe('token ledger', () => {
       expect(accountId).not.to.include(home.homeId);
       const created = s.ledger.lastCommitted();
       expect(created.endorsement).to.equal('majority');
-      expect(s.ledger.keyPolicyOrgs(itemAt(created.publicWrites, 0).key)).to.deep.equal([UTILITY_A]);
+      const accountWrite = created.publicWrites.find((write) => write.key.includes('hems.account'));
+      expect(s.ledger.keyPolicyOrgs(accountWrite?.key ?? '')).to.deep.equal([UTILITY_A]);
+      // The issued total: majority-written, no key-level policy.
+      const issuance = created.publicWrites.find((write) => write.key.includes('hems.issuance'));
+      expect(s.ledger.keyPolicyOrgs(issuance?.key ?? '')).to.equal(undefined);
+      expect(JSON.parse(issuance?.value ?? '{}')).to.include({
+        org: UTILITY_A,
+        issued: '125000000000',
+        deposits: 1,
+      });
       const second = await s.deposit(UTILITY_A, home.homeId, '0.0001');
       expect(second.accountId).to.equal(accountId);
       expect(second.balance).to.equal(((125n * CURRENCY) / 10n + 1_000_000n).toString());

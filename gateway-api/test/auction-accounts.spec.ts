@@ -76,6 +76,46 @@ describe('auction: token accounts', () => {
     });
   });
 
+  describe('GET /v1/accounts/reconciliation', () => {
+    const RECONCILIATION = {
+      reconciled: false,
+      utilities: [
+        {
+          org: 'UtilityAMSP',
+          issued: '10',
+          charged: '2',
+          paid: '1',
+          expected: '9',
+          held: '14',
+          difference: '5',
+        },
+      ],
+      grid: [{ org: 'DSOMSP', gridShares: '0', held: '0', difference: '0' }],
+      pools: '1',
+      unreadable: { accounts: 0, parts: 0, windows: 0 },
+    };
+
+    it("answers the chaincode's reconciliation to auditors and admins, evaluated", async () => {
+      suite.gateway.ledger.on('ReconcileTokens', RECONCILIATION);
+      for (const caller of [suite.auditor, suite.admin]) {
+        const response = await get(caller, '/v1/accounts/reconciliation');
+        expect(response.statusCode, response.body).to.equal(200);
+        expect(response.json()).to.deep.equal(RECONCILIATION);
+      }
+      expect(suite.gateway.ledger.callsOf('ReconcileTokens')[0]).to.deep.include({
+        contract: 'token',
+        kind: 'evaluate',
+      });
+    });
+
+    it('refuses devices; maps a malformed answer to 502', async () => {
+      expectError(await get(suite.device, '/v1/accounts/reconciliation'), 403, 'FORBIDDEN');
+      expect(suite.gateway.ledger.calls).to.have.length(0);
+      suite.gateway.ledger.on('ReconcileTokens', { reconciled: 'yes' });
+      expectError(await get(suite.auditor, '/v1/accounts/reconciliation'), 502, 'BAD_LEDGER_RESPONSE');
+    });
+  });
+
   describe('GET /v1/accounts/:accountId and its history', () => {
     it("shows an account to auditors and to its own org's admins only", async () => {
       suite.gateway.ledger.on('GetAccount', ACCOUNT);

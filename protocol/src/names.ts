@@ -67,6 +67,7 @@ export const TOKEN_TRANSACTIONS = [
   'GetAccountHistory',
   'GetMyAccount',
   'GetAccountId',
+  'ReconcileTokens',
 ] as const;
 
 export type TimeslotTransaction = (typeof TIMESLOT_TRANSACTIONS)[number];

@@ -204,7 +204,11 @@ export async function clearingOf(ctx: HemsContext, id: string): Promise<Clearing
 export async function auditClearing(ctx: HemsContext, id: string): Promise<RecordView> {
   const window = await loadWindow(ctx, id);
   const clearing = await loadClearing(ctx, window);
-  const parts = await committedParts(ctx, window, withReadableOrders(window, await loadOrgRecords(ctx, window)));
+  const parts = await committedParts(
+    ctx,
+    window,
+    withReadableOrders(window, await loadOrgRecords(ctx, window)),
+  );
   const revealed = revealedOrders(parts.records);
   const { cleared: notRevoked } = await withoutRevoked(ctx, window, revealed, new Date(clearing.clearedAt));
   const checks = clearing.checks;

@@ -63,8 +63,10 @@ export async function settleWindow(
     payments = sellerPayments(clearing.trades, org, readings, windowCharge, windowValue);
   }
   const paid = sumBigint(payments.values());
-  if (BigInt(poolOf(window, records).amount) < paid) {
-    throw new Error(`the pool of window ${id} cannot cover the sellers' payments`);
+  // f <= B / S keeps every utility's payments within the counted buyers' charges, which their
+  // reports moved into the pool; the derived pool itself rests on every part's own amounts.
+  if (paid > windowCharge) {
+    throw new Error(`the sellers' payments of ${org} exceed the buyers' charges of window ${id}`);
   }
   for (const [accountId, amount] of payments) {
     await book.pay(id, accountId, org, amount);
@@ -112,7 +114,9 @@ export async function claimGridShare(
   if (settledAtOf(window, records) === undefined) {
     throw failedPrecondition(`window ${id} is not settled yet`);
   }
-  const share = BigInt(poolOf(window, records).amount);
+  // A pool made negative by a part that misstates its amounts gives the grid nothing.
+  const pooled = BigInt(poolOf(window, records).amount);
+  const share = pooled > 0n ? pooled : 0n;
   const gridAccount = gridAccountOf(window.operatorMspId);
   const book = new TokenBook(ctx);
   if (share > 0n) {

@@ -249,7 +249,12 @@ export function windowStatus(
   return isClosed(window, now) ? 'CLOSED' : 'OPEN';
 }
 
-/** The pool: what the org records charged minus what they paid out and what went to the grid. */
+/**
+ * The pool: what the org records charged minus what they paid out and what went to the grid.
+ * Each part speaks for its utility alone, so a part that misstates its amounts can make this
+ * negative: it is shown as it is (the token reconciliation names the utility), never thrown on,
+ * so that no utility's record can stop the others' settlement or a window's view.
+ */
 export function poolOf(window: WindowRecord, records: readonly WindowOrgRecord[]): PoolView {
   let charged = 0n;
   let paid = 0n;
@@ -259,9 +264,6 @@ export function poolOf(window: WindowRecord, records: readonly WindowOrgRecord[]
   }
   const toGrid = window.gridShare === undefined ? 0n : unitsFromStored(window.gridShare, 'grid share');
   const amount = charged - paid - toGrid;
-  if (amount < 0n) {
-    throw new Error(`the pool of window ${window.windowId} is negative`);
-  }
   return {
     amount: amount.toString(),
     charged: charged.toString(),

@@ -32,6 +32,7 @@ export const KeyType = {
   clearing: 'hems.clearing',
   reading: 'hems.reading',
   account: 'hems.account',
+  issuance: 'hems.issuance',
 } as const;
 
 /** Private key of the per-utility secret used to derive home references. Fixed name: one per collection. */
@@ -91,6 +92,12 @@ export class Keys {
 
   /** A token account; a home account carries a key-level policy naming its utility's peer. */
   readonly account = this.keyOf<[accountId: string]>(KeyType.account);
+
+  /**
+   * The tokens a utility has issued to its homes' accounts (Σ deposits), majority-written: no
+   * key-level policy, so one utility alone cannot change it.
+   */
+  readonly issuance = this.keyOf<[org: string]>(KeyType.issuance);
 
   /** The channel settings: one record. */
   settings(): string {

@@ -15,6 +15,7 @@ import { requireTransientText } from '../lib/transient';
 import { verifyTransientDevice } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
 import { accountIdOf } from '../auction/references';
+import { recordIssue } from './issuance';
 import { accountFromBytes, emptyAccount, loadAccount, TokenBook, type AccountRecord } from './token-ledger';
 
 export const MAX_HOME_ID_BYTES = 128;
@@ -54,6 +55,7 @@ export async function deposit(
   }
   if (units > 0n) {
     await book.deposit(id, org, units);
+    await recordIssue(ctx, org, units);
   }
   await book.flush();
   return book.view(id);

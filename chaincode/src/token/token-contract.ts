@@ -2,6 +2,7 @@ import { Info, Param, Returns, Transaction } from 'fabric-contract-api';
 import { canonicalJson, forbidden } from '@hems/protocol';
 import { HemsContext } from '../lib/context';
 import { HemsContract } from '../lib/contract';
+import { reconcileTokens } from './reconciliation';
 import {
   accountHistory,
   deposit,
@@ -83,5 +84,18 @@ export class TokenContract extends HemsContract {
   async GetAccountId(ctx: HemsContext): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('GetAccountId', ['admin', 'relay']);
     return canonicalJson(await homeAccountId(ctx, caller.mspId));
+  }
+
+  /**
+   * Any member (an auditor's check): reconciles every utility's accounts with its issued total
+   * (majority-written at each deposit) and what its window parts say its homes paid and received,
+   * every grid account with the grid shares claimed, and the windows' pools. Answers per-utility
+   * and per-grid differences (0 when everything is accounted for) and `reconciled`.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async ReconcileTokens(ctx: HemsContext): Promise<string> {
+    await ctx.requireMember('ReconcileTokens');
+    return canonicalJson(await reconcileTokens(ctx));
   }
 }

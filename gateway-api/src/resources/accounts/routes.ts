@@ -10,9 +10,17 @@ import {
   depositor,
   deviceAccount,
   loadAccount,
+  reconcileTokens,
   requireAccountReader,
 } from './service';
-import { accountHistoryRoute, accountRoute, depositRoute, myAccountRoute, openAccountRoute } from './schemas';
+import {
+  accountHistoryRoute,
+  accountRoute,
+  depositRoute,
+  myAccountRoute,
+  openAccountRoute,
+  reconciliationRoute,
+} from './schemas';
 
 /**
  * Token accounts of the auction: a device reads its own, auditors and the account's org read any
@@ -26,6 +34,8 @@ export function accountRoutes(ledger: Ledger): RoutesPlugin {
       requireOwnDevice(ledger, request);
       return deviceAccount(ledger, request.caller);
     });
+
+    app.get('/v1/accounts/reconciliation', reconciliationRoute, async () => reconcileTokens(ledger));
 
     app.get('/v1/accounts/:accountId', accountRoute, async (request) => {
       const record = await loadAccount(ledger, request.params.accountId);

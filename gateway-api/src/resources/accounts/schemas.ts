@@ -62,3 +62,46 @@ export const depositRoute = route(
   "Utility admin: deposit tokens into a home's account (created on first deposit)",
   { roles: ['admin'], body: depositBody, response: { 201: account } },
 );
+
+const valueUnits = { type: 'string', description: 'Value units (1e-10 currency), decimal integer' } as const;
+
+/** What ReconcileTokens answers. */
+export const reconciliation = {
+  ...openObject(
+    {
+      reconciled: {
+        type: 'boolean',
+        description: 'Every difference is 0, no pool is negative, every record parsed',
+      },
+      utilities: {
+        type: 'array',
+        items: openObject({
+          org: text,
+          issued: valueUnits,
+          charged: valueUnits,
+          paid: valueUnits,
+          expected: valueUnits,
+          held: valueUnits,
+          difference: { ...valueUnits, description: 'held − (issued − charged + paid); may be negative' },
+        }),
+      },
+      grid: {
+        type: 'array',
+        items: openObject({ org: text, gridShares: valueUnits, held: valueUnits, difference: text }),
+      },
+      pools: valueUnits,
+      unreadable: publicObject,
+    },
+    'reconciled',
+    'utilities',
+    'grid',
+    'pools',
+  ),
+  description:
+    "Each utility's accounts against its issued total (majority-written at each deposit) and what its window parts say its homes paid and received",
+};
+
+export const reconciliationRoute = route(
+  'Auditors and operators: reconcile the token ledger (every account, window part and grid share)',
+  { roles: ['auditor', 'admin', 'market', 'dso'], response: { 200: reconciliation } },
+);

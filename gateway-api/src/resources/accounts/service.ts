@@ -107,3 +107,22 @@ export function depositor(ledger: Ledger): (accountId: string, amount: string) =
       endorsingOrganizations: await endorsers.withOwnOrg(),
     });
 }
+
+/** ReconcileTokens, evaluated with the gateway's reader identity on its own org's peer. */
+export async function reconcileTokens(ledger: Ledger): Promise<unknown> {
+  const answer = decodeJson<{ reconciled?: unknown; utilities?: unknown; grid?: unknown } | null>(
+    await token(ledger, readerIdentity(ledger)).ReconcileTokens.evaluate(),
+  );
+  if (
+    typeof answer?.reconciled !== 'boolean' ||
+    !Array.isArray(answer.utilities) ||
+    !Array.isArray(answer.grid)
+  ) {
+    throw new HttpError(
+      502,
+      'BAD_LEDGER_RESPONSE',
+      'ReconcileTokens did not answer {reconciled, utilities, grid}',
+    );
+  }
+  return answer;
+}
