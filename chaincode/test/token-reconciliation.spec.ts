@@ -131,24 +131,53 @@ describe('token reconciliation', () => {
     });
   });
 
-  it('cannot be evened out by one utility: its issued total is majority-written', async () => {
+  it('cannot be evened out by one utility: its issue records are majority-written', async () => {
     const s = await AuctionScenario.create();
     await s.deposit(UTILITY_A, (await s.device(UTILITY_A, 'bus-1')).homeId, '1');
-    await expectRefusal(
-      s.ledger.invoke(
-        identities.admin(UTILITY_A),
-        async (ctx) => {
-          await ctx.stub.putState(
-            ctx.keys.issuance(UTILITY_A),
-            Buffer.from(JSON.stringify({ org: UTILITY_A, issued: (10n * CURRENCY).toString() })),
-          );
-          return '';
-        },
-        { peer: UTILITY_A, endorsement: 'single' },
-      ),
-      'ENDORSEMENT_POLICY_FAILURE',
-      /hems\.issuance\/UtilityAMSP/,
+    const issueKey = [...s.ledger.state.keys()].find((key) => key.includes('hems.issuance'))!;
+    expect(s.ledger.keyPolicyOrgs(issueKey)).to.equal(undefined);
+    for (const write of [
+      // A new issue record of its own...
+      (ctx: Parameters<Parameters<typeof s.ledger.invoke>[1]>[0]) =>
+        ctx.stub.putState(
+          ctx.keys.issuance(UTILITY_A, 'f'.repeat(64)),
+          Buffer.from(
+            JSON.stringify({ org: UTILITY_A, amount: (10n * CURRENCY).toString(), txId: 'f'.repeat(64) }),
+          ),
+        ),
+      // ...or a larger amount in an existing one.
+      (ctx: Parameters<Parameters<typeof s.ledger.invoke>[1]>[0]) =>
+        ctx.stub.putState(issueKey, Buffer.from(JSON.stringify({ org: UTILITY_A, amount: '1' }))),
+    ]) {
+      await expectRefusal(
+        s.ledger.invoke(
+          identities.admin(UTILITY_A),
+          async (ctx) => {
+            await write(ctx);
+            return '';
+          },
+          { peer: UTILITY_A, endorsement: 'single' },
+        ),
+        'ENDORSEMENT_POLICY_FAILURE',
+        /hems\.issuance\/UtilityAMSP/,
+      );
+    }
+  });
+
+  it('keeps one issue record per deposit, so deposits of one utility never conflict', async () => {
+    const s = await AuctionScenario.create();
+    const homes = [await s.device(UTILITY_A, 'bus-1'), await s.device(UTILITY_A, 'bus-1')];
+    const ids = await Promise.all(homes.map((home) => s.accountIdOf(UTILITY_A, home.homeId)));
+    const endorsed = await Promise.all(
+      ids.map((id) => s.ledger.endorse(identities.admin(UTILITY_A), (ctx) => s.token.Deposit(ctx, id, '2'))),
     );
+    for (const tx of endorsed) {
+      await tx.commit();
+    }
+    expect(utility(await reconcile(s), UTILITY_A)).to.include({
+      issued: (4n * CURRENCY).toString(),
+      difference: '0',
+    });
   });
 
   it('answers any member, and no outsider', async () => {

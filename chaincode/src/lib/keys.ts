@@ -94,10 +94,11 @@ export class Keys {
   readonly account = this.keyOf<[accountId: string]>(KeyType.account);
 
   /**
-   * The tokens a utility has issued to its homes' accounts (Σ deposits), majority-written: no
-   * key-level policy, so one utility alone cannot change it.
+   * One deposit's tokens issued by a utility, under the deposit's transaction id, majority-written:
+   * a new key without a key-level policy, so one utility alone cannot add or change one. One key
+   * per deposit, never read by a deposit, so deposits do not conflict.
    */
-  readonly issuance = this.keyOf<[org: string]>(KeyType.issuance);
+  readonly issuance = this.keyOf<[org: string, txId: string]>(KeyType.issuance);
 
   /** The channel settings: one record. */
   settings(): string {

@@ -3,7 +3,7 @@ import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { drain } from '../lib/state';
 import { windowFromBytes } from '../auction/window';
-import { loadIssuance } from './issuance';
+import { issuedBy } from './issuance';
 import { accountFromBytes } from './token-ledger';
 
 /**
@@ -12,7 +12,8 @@ import { accountFromBytes } from './token-ledger';
  *   expected(U) = issued(U) − Σ charged(U) + Σ paid(U)
  *
  * (its deposits, minus what its buyers paid into windows' pools, plus what its sellers were paid
- * out of them), against held(U) = Σ balance + escrowed over U's accounts. For each grid account:
+ * out of them; issued(U) = Σ of its majority-written issue records), against held(U) = Σ balance +
+ * escrowed over U's accounts. For each grid account:
  * its balance against the grid shares its DSO claimed. A utility that rewrote a balance, or whose
  * part of a window misstates what moved, shows a difference; so does a pool that went negative.
  * Values are value units as decimal strings; records that do not parse are counted, not trusted.
@@ -43,7 +44,12 @@ export interface TokenReconciliation {
   readonly grid: readonly GridReconciliation[];
   /** Σ over windows of charged − paid − grid share: tokens held by pools. */
   readonly pools: string;
-  readonly unreadable: { readonly accounts: number; readonly parts: number; readonly windows: number };
+  readonly unreadable: {
+    readonly accounts: number;
+    readonly parts: number;
+    readonly windows: number;
+    readonly issues: number;
+  };
 }
 
 function add(map: Map<string, bigint>, key: string, amount: bigint): void {
@@ -115,8 +121,10 @@ export async function reconcileTokens(ctx: HemsContext): Promise<TokenReconcilia
   const { charged, paid, unreadable: parts } = await windowFlows(ctx);
   const { shares, unreadable: windows } = await gridShares(ctx);
   const utilities: UtilityReconciliation[] = [];
+  let issues = 0;
   for (const org of [...settings.utilityMspIds].sort()) {
-    const issued = BigInt((await loadIssuance(ctx, org))?.issued ?? '0');
+    const { issued, unreadable } = await issuedBy(ctx, org);
+    issues += unreadable;
     const expected = issued - (charged.get(org) ?? 0n) + (paid.get(org) ?? 0n);
     const holds = held.get(org) ?? 0n;
     utilities.push({
@@ -146,10 +154,10 @@ export async function reconcileTokens(ctx: HemsContext): Promise<TokenReconcilia
       utilities.every((entry) => entry.difference === '0') &&
       grid.every((entry) => entry.difference === '0') &&
       pools >= 0n &&
-      accounts + parts + windows === 0,
+      accounts + parts + windows + issues === 0,
     utilities,
     grid,
     pools: pools.toString(),
-    unreadable: { accounts, parts, windows },
+    unreadable: { accounts, parts, windows, issues },
   };
 }
