@@ -1,4 +1,6 @@
-import { evaluateJson, submitJson } from '@hems/network-client';
+import { sign, randomBytes } from 'node:crypto';
+import { type Device, devicesOf, evaluateJson, submitJson } from '@hems/network-client';
+import { orderPayload, type OrderTerms } from '@hems/protocol';
 import { expect } from 'chai';
 import { Actors, expectRefusal, UTILITY_A, UTILITY_B, uniqueSlotId } from './support/actors';
 import { sleep } from './support/gateways';
@@ -166,6 +168,167 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
       { args: [slotId, '0.5', '', ''] },
     );
     expect(dispatched.dispatch.missing).to.deep.include({ org: UTILITY_A, bus });
+  });
+
+  it('a bid it adds after seeing the others’ orders is left out, and its claim that the other utility did not report changes no payment', async () => {
+    const id = uniqueSlotId('w-sealed');
+    // The first two devices of UtilityB (its last one was revoked by the refusals suite).
+    const [seller, buyer] = devicesOf(actors.description, UTILITY_B);
+    if (seller === undefined || buyer === undefined) {
+      throw new Error('UtilityB has no two devices');
+    }
+    const token = actors.admin(UTILITY_B).contract('token');
+    const accountOf = async (device: Device, amount: string): Promise<string> => {
+      const { accountId, exists } = await evaluateJson<{ accountId: string; exists: boolean }>(
+        token,
+        'GetAccountId',
+        [],
+        { homeId: Buffer.from(device.homeId) },
+      );
+      if (!exists || amount !== '0') {
+        await submitJson(token, 'Deposit', {
+          args: [accountId, amount],
+          endorsingOrganizations: [UTILITY_B, 'DSOMSP', 'RegulatorMSP'],
+        });
+      }
+      return accountId;
+    };
+    const sellerAccount = await accountOf(seller, '0');
+    await accountOf(buyer, '1');
+    const now = Date.now();
+    const closesAt = now + 25_000;
+    await submitJson(market().contract('auction'), 'OpenTradingWindow', {
+      args: [
+        id,
+        JSON.stringify({
+          deliverySlotId: id,
+          closesAt: new Date(closesAt).toISOString(),
+          deliveryStart: new Date(closesAt + 20_000).toISOString(),
+          deliveryEnd: new Date(closesAt + 22_000).toISOString(),
+          reportGraceSeconds: 0,
+        }),
+      ],
+    });
+    const meter = actors.connect(UTILITY_B, 'meter-headend').contract('auction');
+    await submitJson(meter, 'PostAvailableEnergy', {
+      args: [id],
+      transientData: { availability: Buffer.from(JSON.stringify([{ homeId: seller.homeId, energyKwh: 2 }])) },
+      endorsingOrganizations: [UTILITY_B],
+    });
+    const relayB = actors.relay(UTILITY_B).contract('auction');
+    const order = async (device: Device, terms: OrderTerms, escrow: string): Promise<void> => {
+      const payload = Buffer.from(orderPayload(id, terms, escrow, randomBytes(16).toString('base64')));
+      await submitJson(relayB, 'SubmitOrder', {
+        args: [id],
+        transientData: {
+          payload,
+          signature: sign('sha256', payload, device.privateKey),
+          certificate: Buffer.from(device.certificatePem),
+        },
+        endorsingOrganizations: [UTILITY_B],
+      });
+    };
+    await order(seller, { side: 'offer', energyKwh: 2, limitPrice: 50 }, '0');
+    await order(buyer, { side: 'bid', energyKwh: 1, limitPrice: 60 }, '0.06');
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      const listed = await evaluateJson<{ count: number; digest: string }>(
+        actors.relay(org).contract('auction'),
+        'ListOrderRefs',
+        [id],
+      );
+      await submitJson(actors.relay(org).contract('auction'), 'CommitOrders', {
+        args: [id, String(listed.count), listed.digest],
+      });
+    }
+    await sleep(Math.max(0, closesAt - Date.now()) + 2_000);
+    for (const org of [UTILITY_B, UTILITY_A]) {
+      const { refs } = await evaluateJson<{ refs: string[] }>(
+        actors.relay(org).contract('auction'),
+        'ListOrderRefs',
+        [id],
+      );
+      await submitJson(actors.relay(org).contract('auction'), 'RevealOrders', {
+        args: [id],
+        transientData: { refs: Buffer.from(JSON.stringify(refs)) },
+        endorsingOrganizations: [org],
+      });
+    }
+    // Having read B's orders, A adds a high bid to its own revealed part.
+    const partKey = ['hems.windoworg', JSON.stringify([id, UTILITY_A])];
+    const rewritePart = async (
+      edit: (part: Record<string, unknown>) => Record<string, unknown>,
+    ): Promise<void> => {
+      const part = await evaluateJson<Record<string, unknown>>(
+        actors.relay(UTILITY_A).contract('adversary'),
+        'GetComposite',
+        partKey,
+      );
+      await alone('PutComposite', [...partKey, JSON.stringify(edit(part))]);
+    };
+    const madeUp = JSON.stringify({
+      accountId: `acct-${randomBytes(16).toString('hex')}`,
+      deviceSerial: 'ABCDEF01',
+      orderRef: randomBytes(32).toString('hex'),
+      payload: orderPayload(
+        id,
+        { side: 'bid', energyKwh: 5, limitPrice: 200 },
+        '1',
+        randomBytes(16).toString('base64'),
+      ),
+      submittedAt: now,
+      windowId: id,
+    });
+    await rewritePart((part) => {
+      const revealed = part.revealed as { orders: string[]; count: number };
+      return {
+        ...part,
+        revealed: { ...revealed, orders: [...revealed.orders, madeUp], count: revealed.count + 1 },
+      };
+    });
+    const cleared = await submitJson<{ excludedOrgs: string[]; checks: { unmatchedOrgs: string[] } }>(
+      market().contract('auction'),
+      'ClearWindow',
+      { args: [id] },
+    );
+    expect(cleared.checks.unmatchedOrgs).to.deep.equal([UTILITY_A]);
+    const clearing = await evaluateJson<{
+      trades: { sellerOrg: string; buyerOrg: string; energyWh: number; value: string }[];
+    }>(actors.auditor.contract('auction'), 'GetClearing', [id]);
+    expect(clearing.trades.map((trade) => [trade.sellerOrg, trade.buyerOrg, trade.energyWh])).to.deep.equal([
+      [UTILITY_B, UTILITY_B, 1000],
+    ]);
+    // A now declares B unreported in its own part; B reports in full and settles.
+    await rewritePart((part) => ({
+      ...part,
+      settlement: { settledAt: new Date().toISOString(), txId: 'f'.repeat(64), unreportedOrgs: [UTILITY_B] },
+    }));
+    await sleep(Math.max(0, closesAt + 22_000 - Date.now()) + 1_000);
+    await submitJson(meter, 'ReportDelivery', {
+      args: [id],
+      transientData: {
+        readings: Buffer.from(
+          JSON.stringify([
+            { tradeId: 't1', side: 'offer', energyKwh: 1 },
+            { tradeId: 't1', side: 'bid', energyKwh: 1 },
+          ]),
+        ),
+      },
+      endorsingOrganizations: [UTILITY_B],
+    });
+    const before = await evaluateJson<{ balance: string }>(actors.auditor.contract('token'), 'GetAccount', [
+      sellerAccount,
+    ]);
+    const settled = await submitJson<{ sellersPaid: string }>(relayB, 'SettleWindow', {
+      args: [id],
+      endorsingOrganizations: [UTILITY_B],
+    });
+    expect(settled.sellersPaid).to.equal(clearing.trades[0]?.value);
+    const after = await evaluateJson<{ balance: string }>(actors.auditor.contract('token'), 'GetAccount', [
+      sellerAccount,
+    ]);
+    expect(BigInt(after.balance) - BigInt(before.balance)).to.equal(
+      BigInt(clearing.trades[0]?.value ?? '-1'),
+    );
   });
 
   it('a balance it rewrites without a deposit shows as its own difference in the reconciliation', async () => {
