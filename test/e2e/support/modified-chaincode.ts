@@ -25,11 +25,11 @@ class Adversary extends Contract {
   }
   async PutComposite(ctx, objectType, attributes, value) {
     await ctx.stub.putState(ctx.stub.createCompositeKey(objectType, JSON.parse(attributes)), Buffer.from(value));
-    return '';
+    return '{}';
   }
   async DeleteComposite(ctx, objectType, attributes) {
     await ctx.stub.deleteState(ctx.stub.createCompositeKey(objectType, JSON.parse(attributes)));
-    return '';
+    return '{}';
   }
   async GetComposite(ctx, objectType, attributes) {
     const bytes = await ctx.stub.getState(ctx.stub.createCompositeKey(objectType, JSON.parse(attributes)));
