@@ -197,3 +197,54 @@ describe('a utility that declares another one unreported in its own part', () =>
     );
   });
 });
+
+describe('a utility that never settles', () => {
+  const OPTIONS = { revealGapMs: 10 * MINUTE, reportGraceSeconds: 600 } as const;
+
+  /** Both report (A's sellers deliver half: the pool keeps a grid share); B settles; then `rest`. */
+  async function reportedWindow(): Promise<AuctionScenario> {
+    const s = await AuctionScenario.create();
+    const { clearing } = await s.clearedTradingWindow(windowId, OPTIONS);
+    s.ledger.advance(25 * MINUTE); // the delivery's end
+    await s.report(windowId, UTILITY_A, s.fullReadings(clearing.trades, UTILITY_A, 0.5));
+    await s.report(windowId, UTILITY_B, s.fullReadings(clearing.trades, UTILITY_B));
+    await s.settle(windowId, UTILITY_B);
+    return s;
+  }
+
+  it('cannot hold the grid share: from an hour after the closure it is claimed less a reserve for its sellers', async () => {
+    const control = await reportedWindow();
+    await control.settle(windowId, UTILITY_A);
+    const whole = BigInt((await control.claimGridShare(windowId)).amount as string);
+    expect(whole > 0n).to.equal(true);
+
+    const s = await reportedWindow();
+    await expectRefusal(s.claimGridShare(windowId), 'FAILED_PRECONDITION', /is not settled yet/);
+    s.ledger.advance(15 * MINUTE); // past reportBy
+    await s.closeReports(windowId);
+    await expectRefusal(
+      s.claimGridShare(windowId),
+      'FAILED_PRECONDITION',
+      /one hour after the delivery reports are closed/,
+    );
+    s.ledger.advance(60 * MINUTE);
+    const pool = BigInt(((await s.getWindow(windowId)).pool as Answer).amount as string);
+    const first = await s.claimGridShare(windowId);
+    // A's counted report: seller value t1 + t2 at half delivery (1500 Wh x 600000).
+    expect(first.reserved).to.equal('900000000');
+    expect(BigInt(first.amount as string)).to.equal(pool - 900000000n);
+    expect((await s.getWindow(windowId)).gridReserved).to.equal('900000000');
+    await expectRefusal(s.claimGridShare(windowId), 'FAILED_PRECONDITION', /the rest of its grid share/);
+    // A settles after all: the reserve covers its sellers, and the rest goes to the grid.
+    await s.settle(windowId, UTILITY_A);
+    expect(s.ledgerInvariants()).to.deep.equal([]);
+    const rest = await s.claimGridShare(windowId);
+    expect(BigInt(first.amount as string) + BigInt(rest.amount as string)).to.equal(whole);
+    expect(rest.reserved).to.equal('0');
+    const window = await s.getWindow(windowId);
+    expect(window).to.include({ status: 'SETTLED', gridShare: whole.toString() });
+    expect(window).to.not.have.property('gridReserved');
+    await expectRefusal(s.claimGridShare(windowId), 'CONFLICT', /already claimed/);
+    expect(s.ledgerInvariants()).to.deep.equal([]);
+  });
+});

@@ -454,6 +454,7 @@ describe('auction: trading windows', () => {
       windowId: 'w-1',
       account: 'grid:DSOMSP',
       amount: '123456',
+      reserved: '0',
       claimedAt: '2030-01-01T12:00:00.000Z',
       txId: 'd'.repeat(64),
     };

@@ -12,7 +12,8 @@ import { cancelOrder, orderRefs, submitOrder } from './orders';
 import { commitOrders } from './commitments';
 import { closeDeliveryReports } from './report-closure';
 import { revealOrders } from './reveal';
-import { claimGridShare, settleWindow } from './settle-window';
+import { claimGridShare } from './grid-share';
+import { settleWindow } from './settle-window';
 import { parseWindowSpec } from './window';
 import { loadClearedWindow, parseWindowId } from './windows';
 
@@ -276,7 +277,10 @@ export class AuctionContract extends HemsContract {
   /**
    * Market operator who opened the window, once it is SETTLED, once: credits what is left in the
    * pool (energy the buyers received that sellers did not deliver, plus rounding) to the grid
-   * account `grid:<operator MSP>`. Majority-endorsed: the grid account has no key-level policy.
+   * account `grid:<operator MSP>`. So that a utility that never settles cannot hold it, it may also
+   * be claimed from one hour after the delivery reports were closed, keeping in the pool the
+   * seller value of each unsettled utility's counted report (`reserved`); the rest is claimed once
+   * the window is SETTLED. Majority-endorsed: the grid account has no key-level policy.
    */
   @Transaction()
   @Param('windowId', 'string', 'window identifier')

@@ -1,12 +1,4 @@
-import {
-  canonicalBytes,
-  conflict,
-  failedPrecondition,
-  forbidden,
-  gridAccountOf,
-  sumBigint,
-  WINDOW_EVENTS,
-} from '@hems/protocol';
+import { canonicalBytes, conflict, failedPrecondition, sumBigint, WINDOW_EVENTS } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { writeState, type RecordView } from '../lib/state';
@@ -15,8 +7,8 @@ import { loadReadings } from './delivery';
 import { refundBids } from './escrow';
 import { deliveryWithinClearing, sellerPayments } from './settlement';
 import { unreportedForSettlement } from './report-closure';
-import { orgsWithTrades, poolOf, settledAtOf, type WindowOrgRecord, type WindowRecord } from './window';
-import { type ClearedWindow, loadOrgRecords, loadWindow, partView } from './windows';
+import { orgsWithTrades, poolOf, settledAtOf, type WindowOrgRecord } from './window';
+import { type ClearedWindow, loadOrgRecords, partView } from './windows';
 
 /**
  * Once per utility with trades: pays each of its sellers floor(price x delivered x f),
@@ -91,53 +83,4 @@ export async function settleWindow(
     final,
     pool: poolOf(window, after),
   };
-}
-
-/**
- * Credits what is left in the pool of a SETTLED window to the grid account `grid:<operator MSP>`,
- * once, for the market operator who opened it. Majority-endorsed: the grid account has no
- * key-level policy.
- */
-export async function claimGridShare(
-  ctx: HemsContext,
-  operatorMspId: string,
-  id: string,
-): Promise<{ windowId: string; account: string; amount: string; claimedAt: string; txId: string }> {
-  const window = await loadWindow(ctx, id);
-  if (operatorMspId !== window.operatorMspId) {
-    throw forbidden(`ClaimGridShare of window ${id} is for the market operator of ${window.operatorMspId}`);
-  }
-  if (window.gridClaimedAt !== undefined) {
-    throw conflict(`the grid share of window ${id} was already claimed`);
-  }
-  const records = await loadOrgRecords(ctx, window);
-  if (settledAtOf(window, records) === undefined) {
-    throw failedPrecondition(`window ${id} is not settled yet`);
-  }
-  // A pool made negative by a part that misstates its amounts gives the grid nothing.
-  const pooled = BigInt(poolOf(window, records).amount);
-  const share = pooled > 0n ? pooled : 0n;
-  const gridAccount = gridAccountOf(window.operatorMspId);
-  const book = new TokenBook(ctx);
-  if (share > 0n) {
-    if ((await book.load(gridAccount)) === undefined) {
-      await book.open(gridAccount, window.operatorMspId);
-    }
-    await book.pay(id, gridAccount, window.operatorMspId, share);
-  }
-  const claimedAt = isoTime(ctx.now);
-  const txId = ctx.stub.getTxID();
-  const updated: WindowRecord = {
-    ...window,
-    gridShare: share.toString(),
-    gridClaimedAt: claimedAt,
-    gridClaimTxId: txId,
-  };
-  await writeState(ctx.stub, ctx.keys.window(id), updated);
-  await book.flush();
-  ctx.stub.setEvent(
-    WINDOW_EVENTS.gridClaimed,
-    canonicalBytes({ windowId: id, account: gridAccount, amount: share.toString() }),
-  );
-  return { windowId: id, account: gridAccount, amount: share.toString(), claimedAt, txId };
 }

@@ -80,6 +80,12 @@ export interface WindowRecord extends WindowSpec {
   readonly unreportedOrgs?: readonly string[];
   readonly gridShare?: string;
   readonly gridClaimedAt?: string;
+  /**
+   * Set by a claim made before the window was SETTLED (from SETTLEMENT_GRACE_MS after the reports
+   * were closed): what the pool keeps for the sellers of the utilities that had not settled. The
+   * rest is claimable once the window is SETTLED; `gridShare` is the total claimed.
+   */
+  readonly gridReserved?: string;
   readonly gridClaimTxId?: string;
 }
 

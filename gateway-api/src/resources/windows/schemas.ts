@@ -200,16 +200,27 @@ export const reportClosureRoute = route(
 );
 
 /** What ClaimGridShare answers. */
-export const gridShareClaim = answerObject({
-  windowId: text,
-  account: { type: 'string', description: 'grid:<DSO MSP id>' },
-  amount: { type: 'string', description: 'Value units credited (may be "0")' },
-  claimedAt: text,
-  txId: text,
-});
+export const gridShareClaim = answerObject(
+  {
+    windowId: text,
+    account: { type: 'string', description: 'grid:<DSO MSP id>' },
+    amount: { type: 'string', description: 'Value units credited by this claim (may be "0")' },
+    claimedAt: text,
+    txId: text,
+  },
+  {
+    reserved: {
+      type: 'string',
+      description:
+        'Value units kept in the pool for the sellers of utilities that have not settled ("0" once the window is settled)',
+    },
+  },
+);
 
 export const gridShareRoute = route(
-  "Market operator of the window's DSO: credit what is left in a settled window's pool to its grid account (once)",
+  "Market operator of the window's DSO: credit what is left in a settled window's pool to its grid account; " +
+    'from an hour after the delivery reports were closed also before, less a reserve for the sellers of utilities ' +
+    'that have not settled (the rest once the window is settled)',
   { roles: ['market'], params: windowIdParams, response: { 200: gridShareClaim } },
 );
 
