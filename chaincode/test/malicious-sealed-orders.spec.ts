@@ -100,6 +100,24 @@ describe('sealed orders: commitments before the close', () => {
     expect(s.ledger.keyPolicyOrgs(key)).to.equal(undefined);
     const event = s.ledger.committed.flatMap((tx) => tx.events).find((e) => e.name === 'OrdersCommitted');
     expect(JSON.parse(event!.payload)).to.deep.equal({ windowId, org: UTILITY_A, count: 2 });
+    // Privacy: the commitment's transaction carries no order's side, energy, price, account,
+    // nonce or reference in its writes, reads, events or response (its arguments: count, digest).
+    const orders = [...s.ledger.collection(collectionOf(UTILITY_A))]
+      .filter(([k]) => k.startsWith(`\u0000hems.order\u0000${windowId}\u0000`))
+      .map(
+        ([, value]) =>
+          JSON.parse(value.toString('utf8')) as { orderRef: string; accountId: string; payload: string },
+      );
+    const commitTx = s.ledger.committed.find((tx) => tx.events.some((e) => e.name === 'OrdersCommitted'));
+    expect(commitTx).to.not.equal(undefined);
+    const text = JSON.stringify(commitTx);
+    for (const order of orders) {
+      const payload = JSON.parse(order.payload) as { nonce: string };
+      for (const secret of [order.orderRef, order.accountId, payload.nonce, order.payload]) {
+        expect(text).to.not.include(secret);
+      }
+    }
+    expect(text).to.not.match(/"side"|limitPrice|energyKwh/);
   });
 
   it('refuses a commitment after the close, malformed ones, and other roles', async () => {
