@@ -16,6 +16,35 @@ import { runModifiedChaincode, type ModifiedServer } from './support/modified-ch
 
 const CURRENCY_UNITS = 10n ** 10n;
 
+/**
+ * Retries `read` until it answers without throwing and `ready` holds (up to 30 s): a transaction
+ * commits on the peer that submitted it first, and another org's peer may see its block a moment
+ * later.
+ */
+async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean = () => true): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const value = await read();
+      if (ready(value)) {
+        return value;
+      }
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw error;
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error('the network did not get there within 30 s');
+    }
+    await sleep(500);
+  }
+}
+
+interface WindowParts {
+  readonly parts: readonly { readonly org: string; readonly revealed?: { readonly count: number } }[];
+}
+
 interface UtilityDifference {
   readonly org: string;
   readonly difference: string;
@@ -34,6 +63,12 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
       endorsingOrganizations: [UTILITY_A],
     });
   const market = (): ReturnType<Actors['connect']> => actors.connect('DSOMSP', 'market-operator');
+  /** Waits until both utilities' peers have the window the market operator just opened. */
+  const windowOnUtilityPeers = async (id: string): Promise<void> => {
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      await eventually(() => evaluateJson(actors.relay(org).contract('auction'), 'GetWindow', [id]));
+    }
+  };
 
   before(async () => {
     actors = new Actors();
@@ -59,6 +94,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
         }),
       ],
     });
+    await windowOnUtilityPeers(windowId);
     // Both utilities commit (majority-endorsed) before the close; A's own code is still genuine.
     for (const org of [UTILITY_A, UTILITY_B]) {
       const listed = await evaluateJson<{ count: number; digest: string }>(
@@ -96,7 +132,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
 
   it('its garbage part of a window stops nobody: the window clears without it after revealBy', async () => {
     const window = await evaluateJson<{ closesAt: string; revealBy: string; status: string }>(
-      actors.auditor.contract('auction'),
+      market().contract('auction'),
       'GetWindow',
       [windowId],
     );
@@ -209,6 +245,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
         }),
       ],
     });
+    await windowOnUtilityPeers(id);
     const meter = actors.connect(UTILITY_B, 'meter-headend').contract('auction');
     await submitJson(meter, 'PostAvailableEnergy', {
       args: [id],
@@ -285,6 +322,13 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
         revealed: { ...revealed, orders: [...revealed.orders, madeUp], count: revealed.count + 1 },
       };
     });
+    // The market operator's peer must see both reveals and A's rewrite before the clearing.
+    await eventually(
+      () => evaluateJson<WindowParts>(market().contract('auction'), 'GetWindow', [id]),
+      (view) =>
+        view.parts.find((part) => part.org === UTILITY_A)?.revealed?.count === 1 &&
+        view.parts.find((part) => part.org === UTILITY_B)?.revealed !== undefined,
+    );
     const cleared = await submitJson<{ excludedOrgs: string[]; checks: { unmatchedOrgs: string[] } }>(
       market().contract('auction'),
       'ClearWindow',
@@ -293,7 +337,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
     expect(cleared.checks.unmatchedOrgs).to.deep.equal([UTILITY_A]);
     const clearing = await evaluateJson<{
       trades: { sellerOrg: string; buyerOrg: string; energyWh: number; value: string }[];
-    }>(actors.auditor.contract('auction'), 'GetClearing', [id]);
+    }>(market().contract('auction'), 'GetClearing', [id]);
     expect(clearing.trades.map((trade) => [trade.sellerOrg, trade.buyerOrg, trade.energyWh])).to.deep.equal([
       [UTILITY_B, UTILITY_B, 1000],
     ]);
@@ -303,6 +347,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
       settlement: { settledAt: new Date().toISOString(), txId: 'f'.repeat(64), unreportedOrgs: [UTILITY_B] },
     }));
     await sleep(Math.max(0, closesAt + 22_000 - Date.now()) + 1_000);
+    await eventually(() => evaluateJson(relayB, 'GetClearing', [id]));
     await submitJson(meter, 'ReportDelivery', {
       args: [id],
       transientData: {
@@ -315,17 +360,21 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
       },
       endorsingOrganizations: [UTILITY_B],
     });
-    const before = await evaluateJson<{ balance: string }>(actors.auditor.contract('token'), 'GetAccount', [
-      sellerAccount,
-    ]);
+    const before = await evaluateJson<{ balance: string }>(
+      actors.relay(UTILITY_B).contract('token'),
+      'GetAccount',
+      [sellerAccount],
+    );
     const settled = await submitJson<{ sellersPaid: string }>(relayB, 'SettleWindow', {
       args: [id],
       endorsingOrganizations: [UTILITY_B],
     });
     expect(settled.sellersPaid).to.equal(clearing.trades[0]?.value);
-    const after = await evaluateJson<{ balance: string }>(actors.auditor.contract('token'), 'GetAccount', [
-      sellerAccount,
-    ]);
+    const after = await evaluateJson<{ balance: string }>(
+      actors.relay(UTILITY_B).contract('token'),
+      'GetAccount',
+      [sellerAccount],
+    );
     expect(BigInt(after.balance) - BigInt(before.balance)).to.equal(
       BigInt(clearing.trades[0]?.value ?? '-1'),
     );
@@ -334,7 +383,7 @@ describe('e2e: a utility that runs modified chaincode and endorses alone', funct
   it('a balance it rewrites without a deposit shows as its own difference in the reconciliation', async () => {
     const reconcile = async (): Promise<Map<string, bigint>> => {
       const answer = await evaluateJson<{ utilities: UtilityDifference[] }>(
-        actors.auditor.contract('token'),
+        actors.relay(UTILITY_A).contract('token'),
         'ReconcileTokens',
       );
       return new Map(answer.utilities.map((entry) => [entry.org, BigInt(entry.difference)]));
