@@ -119,6 +119,7 @@ export interface ClearingSummary {
  * revoked by now, and publishes the trades. Writes only the clearing and the window.
  */
 export async function clearWindow(ctx: HemsContext, id: string): Promise<ClearingSummary> {
+  ctx.requireTimely('ClearWindow');
   const window = await loadWindow(ctx, id);
   const now = ctx.now;
   if (window.clearedAt !== undefined) {

@@ -44,6 +44,7 @@ export async function commitOrders(
   if (typeof digest !== 'string' || !COMMITMENT_DIGEST.test(digest)) {
     throw invalidArgument('digest must be 64 lower-case hexadecimal characters (SHA-256)');
   }
+  ctx.requireTimely('CommitOrders');
   const window = await loadWindow(ctx, id);
   if (!window.orgs.includes(org)) {
     throw forbidden(`${org} was not a utility of the channel when window ${id} opened`);

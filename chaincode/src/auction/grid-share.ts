@@ -69,6 +69,7 @@ export async function claimGridShare(
   operatorMspId: string,
   id: string,
 ): Promise<GridShareClaim> {
+  ctx.requireTimely('ClaimGridShare');
   const window = await loadWindow(ctx, id);
   if (operatorMspId !== window.operatorMspId) {
     throw forbidden(`ClaimGridShare of window ${id} is for the market operator of ${window.operatorMspId}`);

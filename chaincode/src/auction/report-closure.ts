@@ -56,6 +56,7 @@ export interface ReportClosure {
  * record has no key-level policy. Later reports are refused.
  */
 export async function closeDeliveryReports(ctx: HemsContext, id: string): Promise<ReportClosure> {
+  ctx.requireTimely('CloseDeliveryReports');
   const window = await loadWindow(ctx, id);
   const clearing = await loadClearing(ctx, window);
   const now = ctx.now;

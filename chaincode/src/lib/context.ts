@@ -3,6 +3,7 @@ import { transactionTime } from './clock';
 import {
   type ChannelSettings,
   DEFAULT_SETTINGS,
+  failedPrecondition,
   forbidden,
   memberOrgs,
   settingsFromBytes,
@@ -31,6 +32,9 @@ export interface Caller {
  * Per-transaction context. Authorization is by MSP id plus certificate attribute, never by an
  * argument that names the caller. Settings are read once per transaction.
  */
+/** How far a deadline-driven step's transaction time may be from an endorsing peer's clock. */
+export const MAX_TX_CLOCK_SKEW_MS = 120_000;
+
 export class HemsContext extends Context {
   private cachedSettings: ChannelSettings | undefined;
   private cachedKeys: Keys | undefined;
@@ -42,6 +46,28 @@ export class HemsContext extends Context {
 
   get now(): Date {
     return transactionTime(this.stub);
+  }
+
+  /**
+   * The endorsing peer's own clock (its chaincode server's). Only `requireTimely` reads it: every
+   * result stays a function of the transaction time. Tests set it.
+   */
+  peerClock: () => Date = () => new Date();
+
+  /**
+   * For the majority-endorsed steps that a deadline opens (a closure, a clearing without some
+   * utilities, a dispatch without some aggregates, a grid share before settlement) or closes (a
+   * commitment): the client sets the transaction time, so a forward- or back-dated proposal could
+   * otherwise open or keep open a deadline at will. Each honest endorser refuses a transaction
+   * time further than MAX_TX_CLOCK_SKEW_MS from its own clock; a majority of them is needed.
+   */
+  requireTimely(action: string): void {
+    const skew = this.now.getTime() - this.peerClock().getTime();
+    if (Math.abs(skew) > MAX_TX_CLOCK_SKEW_MS) {
+      throw failedPrecondition(
+        `${action}: the transaction time ${this.now.toISOString()} is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'ahead of' : 'behind'} this peer's clock (at most ${MAX_TX_CLOCK_SKEW_MS / 1000} s): steps that a deadline opens or closes are endorsed only at their time`,
+      );
+    }
   }
 
   /** MSP of the peer executing this proposal (CORE_PEER_LOCALMSPID of the chaincode server). */

@@ -89,6 +89,7 @@ export async function publishDispatch(
   id: string,
   request: DispatchRequest,
 ): Promise<RecordView> {
+  ctx.requireTimely('PublishDispatch');
   const slot = await loadSlot(ctx, id);
   const knownBuses = new Set([...slot.expected.map((e) => e.bus), ...slot.prices.buses.map((p) => p.bus)]);
   const unknownBus = request.perBus.find((entry) => !knownBuses.has(entry.bus));

@@ -41,6 +41,8 @@ export interface InvokeOptions {
   readonly transient?: Record<string, Uint8Array | string>;
   /** Transaction timestamp; defaults to the ledger's clock. */
   readonly at?: Date;
+  /** The endorsing peer's own clock (HemsContext.peerClock); by default the transaction time. */
+  readonly peerClock?: Date;
   /**
    * How the client has the transaction endorsed. 'single': by the executing peer alone (what a
    * gateway does for a transaction that reads the org's private data; the default for any
@@ -199,6 +201,8 @@ export class FakeLedger {
     const peer = options.peer ?? identity.mspId;
     const pending = newPending();
     const ctx = this.context(identity, txId, at, peer, options.transient ?? {}, pending);
+    const peerNow = options.peerClock ?? at;
+    ctx.peerClock = () => new Date(peerNow);
     let response: string;
     try {
       response = await fn(ctx);
@@ -249,6 +253,8 @@ export class FakeLedger {
       options.transient ?? {},
       pending,
     );
+    const peerNow = options.peerClock ?? options.at ?? this.now;
+    ctx.peerClock = () => new Date(peerNow);
     try {
       const result = await fn(ctx);
       if (pending.state.size > 0 || pending.privateData.size > 0) {
