@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { SlotView } from '@hems/protocol';
-import { identities } from './support/fake-ledger';
 import { FIVE_RANGES, MINUTE, Scenario, UTILITY_A, UTILITY_B } from './support/scenario';
 
 /**
@@ -15,14 +14,9 @@ type BusTotalView = SlotView['busTotals'][number];
 
 /** UtilityA's peer, running modified code, writes `value` under its own aggregate key of bus-1. */
 async function forgeOwnAggregate(s: Scenario, value: Uint8Array | string): Promise<void> {
-  await s.ledger.invoke(
-    identities.relay(UTILITY_A),
-    async (ctx) => {
-      await ctx.stub.putState(ctx.keys.aggregate(slotId, UTILITY_A, 'bus-1'), Buffer.from(value));
-      return '';
-    },
-    { peer: UTILITY_A, endorsement: 'single' },
-  );
+  await s.ledger.writeAlone(UTILITY_A, async (ctx) => {
+    await ctx.stub.putState(ctx.keys.aggregate(slotId, UTILITY_A, 'bus-1'), Buffer.from(value));
+  });
 }
 
 function aggregateOf(

@@ -41,32 +41,18 @@ function madeUpBid(serial = 'ABCDEF01'): { ref: string; bytes: string } {
 
 /** A's modified peer writes `bytes` as a sealed order in its own collection (no device, no escrow). */
 async function plantOwnOrder(s: AuctionScenario, order: { ref: string; bytes: string }): Promise<void> {
-  await s.ledger.invoke(
-    identities.relay(UTILITY_A),
-    async (ctx) => {
-      await ctx.stub.putPrivateData(
-        collectionOf(UTILITY_A),
-        ctx.keys.order(windowId, order.ref),
-        Buffer.from(order.bytes),
-      );
-      return '';
-    },
-    { peer: UTILITY_A, endorsement: 'single' },
-  );
+  await s.ledger.writeAlone(UTILITY_A, async (ctx) => {
+    await ctx.stub.putPrivateData(
+      collectionOf(UTILITY_A),
+      ctx.keys.order(windowId, order.ref),
+      Buffer.from(order.bytes),
+    );
+  });
 }
 
 /** A's modified peer rewrites its own part of the window. */
 async function rewriteOwnPart(s: AuctionScenario, edit: (current: Answer) => Answer): Promise<void> {
-  await s.ledger.invoke(
-    identities.relay(UTILITY_A),
-    async (ctx) => {
-      const key = ctx.keys.windowOrg(windowId, UTILITY_A);
-      const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
-      await ctx.stub.putState(key, Buffer.from(JSON.stringify(edit(current))));
-      return '';
-    },
-    { peer: UTILITY_A, endorsement: 'single' },
-  );
+  await s.ledger.rewriteAlone(UTILITY_A, (ctx) => ctx.keys.windowOrg(windowId, UTILITY_A), edit);
 }
 
 /** The trades as [seller org, buyer org, Wh]. */
@@ -219,17 +205,12 @@ describe('sealed orders: commitments before the close', () => {
 
   it('its commitment cannot be written by one utility alone (refused at validation)', async () => {
     await expectRefusal(
-      s.ledger.invoke(
-        identities.relay(UTILITY_A),
-        async (ctx) => {
-          await ctx.stub.putState(
-            ctx.keys.windowCommitment(windowId, UTILITY_A),
-            Buffer.from(JSON.stringify({ windowId, org: UTILITY_A, count: 3, digest: 'a'.repeat(64) })),
-          );
-          return '';
-        },
-        { peer: UTILITY_A, endorsement: 'single' },
-      ),
+      s.ledger.writeAlone(UTILITY_A, async (ctx) => {
+        await ctx.stub.putState(
+          ctx.keys.windowCommitment(windowId, UTILITY_A),
+          Buffer.from(JSON.stringify({ windowId, org: UTILITY_A, count: 3, digest: 'a'.repeat(64) })),
+        );
+      }),
       'ENDORSEMENT_POLICY_FAILURE',
       /hems\.windowcommit\/w-sealed\/UtilityAMSP/,
     );

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { HemsContext } from '../src/lib/context';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, type Answer } from './support/auction';
 import { expectRefusal, MINUTE, UTILITY_A, UTILITY_B } from './support/scenario';
@@ -20,20 +21,15 @@ async function forgeOwnPart(
   s: AuctionScenario,
   value: string | undefined | ((current: Answer) => Answer),
 ): Promise<void> {
-  await s.ledger.invoke(
-    identities.relay(UTILITY_A),
-    async (ctx) => {
-      const key = ctx.keys.windowOrg(windowId, UTILITY_A);
-      if (value === undefined) {
-        await ctx.stub.deleteState(key);
-        return '';
-      }
-      const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
-      const text = typeof value === 'string' ? value : JSON.stringify(value(current));
-      await ctx.stub.putState(key, Buffer.from(text));
-      return '';
-    },
-    { peer: UTILITY_A, endorsement: 'single' },
+  const keyOf = (ctx: HemsContext): string => ctx.keys.windowOrg(windowId, UTILITY_A);
+  if (typeof value === 'function') {
+    await s.ledger.rewriteAlone(UTILITY_A, keyOf, (current) => value(current));
+    return;
+  }
+  await s.ledger.writeAlone(UTILITY_A, (ctx) =>
+    value === undefined
+      ? ctx.stub.deleteState(keyOf(ctx))
+      : ctx.stub.putState(keyOf(ctx), Buffer.from(value)),
   );
 }
 
@@ -179,18 +175,10 @@ describe('a utility that declares another one unreported in its own part', () =>
     );
     // Modified code on A's peer writes the closure into the window record: refused at validation.
     await expectRefusal(
-      s.ledger.invoke(
-        identities.relay(UTILITY_A),
-        async (ctx) => {
-          const key = ctx.keys.window(windowId);
-          const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
-          await ctx.stub.putState(
-            key,
-            Buffer.from(JSON.stringify({ ...current, unreportedOrgs: [UTILITY_B] })),
-          );
-          return '';
-        },
-        { peer: UTILITY_A, endorsement: 'single' },
+      s.ledger.rewriteAlone(
+        UTILITY_A,
+        (ctx) => ctx.keys.window(windowId),
+        (current) => ({ ...current, unreportedOrgs: [UTILITY_B] }),
       ),
       'ENDORSEMENT_POLICY_FAILURE',
       /hems\.window\/w-forged/,

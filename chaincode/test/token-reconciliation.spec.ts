@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { HemsContext } from '../src/lib/context';
 import { identities } from './support/fake-ledger';
 import { AuctionScenario, CURRENCY, type Answer } from './support/auction';
 import { expectRefusal, MINUTE, UTILITY_A, UTILITY_B } from './support/scenario';
@@ -32,16 +33,7 @@ async function rewriteAccount(
   accountId: string,
   edit: (account: Answer) => Answer,
 ): Promise<void> {
-  await s.ledger.invoke(
-    identities.relay(UTILITY_A),
-    async (ctx) => {
-      const key = ctx.keys.account(accountId);
-      const current = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
-      await ctx.stub.putState(key, Buffer.from(JSON.stringify(edit(current))));
-      return '';
-    },
-    { peer: UTILITY_A, endorsement: 'single' },
-  );
+  await s.ledger.rewriteAlone(UTILITY_A, (ctx) => ctx.keys.account(accountId), edit);
 }
 
 /** A window traded, delivered in full, settled and its grid share claimed. */
@@ -88,18 +80,10 @@ describe('token reconciliation', () => {
   it('shows a window part that claims more charged than its buyers paid as that utility’s difference', async () => {
     const s = await AuctionScenario.create();
     await settledWindow(s, 'w-claim');
-    await s.ledger.invoke(
-      identities.relay(UTILITY_A),
-      async (ctx) => {
-        const key = ctx.keys.windowOrg('w-claim', UTILITY_A);
-        const part = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Answer;
-        await ctx.stub.putState(
-          key,
-          Buffer.from(JSON.stringify({ ...part, charged: (BigInt(part.charged as string) + 7n).toString() })),
-        );
-        return '';
-      },
-      { peer: UTILITY_A, endorsement: 'single' },
+    await s.ledger.rewriteAlone(
+      UTILITY_A,
+      (ctx) => ctx.keys.windowOrg('w-claim', UTILITY_A),
+      (part) => ({ ...part, charged: (BigInt(part.charged as string) + 7n).toString() }),
     );
     const r = await reconcile(s);
     expect(r.reconciled).to.equal(false);
@@ -113,14 +97,9 @@ describe('token reconciliation', () => {
     const s = await AuctionScenario.create();
     const accountId = (await s.deposit(UTILITY_A, (await s.device(UTILITY_A, 'bus-1')).homeId, '1'))
       .accountId;
-    await s.ledger.invoke(
-      identities.relay(UTILITY_A),
-      async (ctx) => {
-        await ctx.stub.putState(ctx.keys.account(accountId), Buffer.from('{"balance":'));
-        return '';
-      },
-      { peer: UTILITY_A, endorsement: 'single' },
-    );
+    await s.ledger.writeAlone(UTILITY_A, async (ctx) => {
+      await ctx.stub.putState(ctx.keys.account(accountId), Buffer.from('{"balance":'));
+    });
     const r = await reconcile(s);
     expect(r.reconciled).to.equal(false);
     expect(r.unreadable).to.include({ accounts: 1 });
@@ -138,7 +117,7 @@ describe('token reconciliation', () => {
     expect(s.ledger.keyPolicyOrgs(issueKey)).to.equal(undefined);
     for (const write of [
       // A new issue record of its own...
-      (ctx: Parameters<Parameters<typeof s.ledger.invoke>[1]>[0]) =>
+      (ctx: HemsContext) =>
         ctx.stub.putState(
           ctx.keys.issuance(UTILITY_A, 'f'.repeat(64)),
           Buffer.from(
@@ -146,18 +125,13 @@ describe('token reconciliation', () => {
           ),
         ),
       // ...or a larger amount in an existing one.
-      (ctx: Parameters<Parameters<typeof s.ledger.invoke>[1]>[0]) =>
+      (ctx: HemsContext) =>
         ctx.stub.putState(issueKey, Buffer.from(JSON.stringify({ org: UTILITY_A, amount: '1' }))),
     ]) {
       await expectRefusal(
-        s.ledger.invoke(
-          identities.admin(UTILITY_A),
-          async (ctx) => {
-            await write(ctx);
-            return '';
-          },
-          { peer: UTILITY_A, endorsement: 'single' },
-        ),
+        s.ledger.writeAlone(UTILITY_A, async (ctx) => {
+          await write(ctx);
+        }),
         'ENDORSEMENT_POLICY_FAILURE',
         /hems\.issuance\/UtilityAMSP/,
       );

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
   canonicalBytes,
   canonicalJson,
@@ -6,7 +5,6 @@ import {
   type ClearingRecord,
   type ClearingResult,
   type ClearingRule,
-  collectionOf,
   type SealedOrderChecks,
   conflict,
   failedPrecondition,
@@ -16,13 +14,19 @@ import {
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
-import { sha256Hex } from '../lib/ledger';
 import { writeState, type RecordView } from '../lib/state';
 import { loadRevocations } from '../governance/records';
 import { tradeIdOf } from './settlement';
 import { isClosed, isPastRevealBy, orgsWithTrades, type WindowRecord } from './window';
 import { withReadableOrders } from './org-record-check';
-import { checksRecord, committedParts, unfundedBids, unverifiedOrders, without } from './sealed-checks';
+import {
+  checksRecord,
+  committedParts,
+  privateHashOf,
+  unfundedBids,
+  unverifiedOrders,
+  without,
+} from './sealed-checks';
 import { loadClearing, loadOrgRecords, loadWindow, revealedOrders, type RevealedOrder } from './windows';
 
 type PublishedResult = Pick<ClearingRecord, 'pricingRule' | 'clearingPrice' | 'orders' | 'trades' | 'totals'>;
@@ -268,15 +272,10 @@ async function checkRevealedHashes(
   const mismatched: string[] = [];
   let purged = 0;
   for (const entry of revealed) {
-    const onChain = Buffer.from(
-      await ctx.stub.getPrivateDataHash(collectionOf(entry.org), ctx.keys.order(id, entry.orderRef)),
-    );
-    if (onChain.length === 0) {
+    const status = await privateHashOf(ctx, id, entry);
+    if (status === 'absent') {
       purged += 1;
-      continue;
-    }
-    const computed = Buffer.from(sha256Hex(entry.bytes), 'hex');
-    if (onChain.length !== computed.length || !timingSafeEqual(onChain, computed)) {
+    } else if (status === 'mismatched') {
       mismatched.push(entry.orderRef);
     }
   }

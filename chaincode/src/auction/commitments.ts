@@ -16,7 +16,7 @@ import type { HemsContext } from '../lib/context';
 import { readState, writeState } from '../lib/state';
 import { MAX_REVEALED_ORDERS } from './reveal-limits';
 import { isClosed, type CommitmentRecord, type WindowOrgRecord, type WindowRecord } from './window';
-import { loadWindow } from './windows';
+import { loadWindow, revealedOrders } from './windows';
 
 const COUNT = /^(0|[1-9][0-9]{0,5})$/;
 
@@ -104,15 +104,11 @@ export async function requireUncommitted(ctx: HemsContext, window: WindowRecord,
 }
 
 /** The orders a revealed part covers: each revealed order's bytes, and the withdrawn offers. */
-export function revealedCommitmentOrders(record: WindowOrgRecord): CommittedOrder[] {
-  const revealed = (record.revealed?.orders ?? []).map((text) => {
-    const bytes = Buffer.from(text, 'utf8');
-    const parsed = requireObject(parseStoredJson(bytes, 'revealed order'), 'revealed order');
-    if (typeof parsed.orderRef !== 'string') {
-      throw new TypeError('a revealed order has no reference');
-    }
-    return { orderRef: parsed.orderRef, orderHash: orderHashOf(bytes) };
-  });
+function revealedCommitmentOrders(record: WindowOrgRecord): CommittedOrder[] {
+  const revealed = revealedOrders([record]).map((entry) => ({
+    orderRef: entry.orderRef,
+    orderHash: orderHashOf(entry.bytes),
+  }));
   return [...revealed, ...(record.revealed?.withdrawn ?? [])];
 }
 

@@ -1,5 +1,6 @@
 import {
   canonicalBytes,
+  type ClearingRecord,
   conflict,
   failedPrecondition,
   forbidden,
@@ -11,7 +12,7 @@ import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { writeState } from '../lib/state';
 import { TokenBook } from '../token/token-ledger';
-import { deliveryWithinClearing } from './settlement';
+import { reportCounts } from './report-closure';
 import { orgsWithTrades, poolOf, settledAtOf, type WindowOrgRecord, type WindowRecord } from './window';
 import { loadClearing, loadOrgRecords, loadWindow } from './windows';
 
@@ -40,19 +41,17 @@ export interface GridShareClaim {
 function reserveFor(
   window: WindowRecord,
   records: readonly WindowOrgRecord[],
-  trades: Parameters<typeof orgsWithTrades>[0],
+  clearing: ClearingRecord,
 ): bigint {
   const unreported = window.unreportedOrgs ?? [];
   return sumBigint(
-    orgsWithTrades(trades)
+    orgsWithTrades(clearing.trades)
       .map((org) => records.find((record) => record.org === org))
       .filter((record): record is WindowOrgRecord => record !== undefined && record.settlement === undefined)
       .map((record) =>
-        unreported.includes(record.org) ||
-        record.delivery === undefined ||
-        !deliveryWithinClearing(trades, record.org, record.delivery)
-          ? 0n
-          : BigInt(record.delivery.sellerValue),
+        !unreported.includes(record.org) && reportCounts(clearing, record)
+          ? BigInt(record.delivery?.sellerValue ?? '0')
+          : 0n,
       ),
   );
 }
@@ -94,7 +93,7 @@ export async function claimGridShare(
         `window ${id} is not settled yet (its grid share may be claimed without the utilities that have not settled from one hour after the delivery reports are closed)`,
       );
     }
-    reserved = reserveFor(window, records, (await loadClearing(ctx, window)).trades);
+    reserved = reserveFor(window, records, await loadClearing(ctx, window));
   }
   // A pool made negative by a part that misstates its amounts gives the grid nothing.
   const pooled = BigInt(poolOf(window, records).amount) - reserved;

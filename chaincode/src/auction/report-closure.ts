@@ -13,15 +13,28 @@ import { isPastReportBy, orgsWithTrades, type WindowOrgRecord, type WindowRecord
 import { loadClearing, loadOrgRecords, loadWindow } from './windows';
 
 /**
- * The utilities with trades whose delivery report does not count: none stored, or totals beyond
- * what the public clearing allows them (a utility alone writes its totals, and the others'
- * sellers are paid by them). `records` are the parts as checked by loadOrgRecords.
+ * Whether a part's delivery report can count: one is stored and its totals stay within what the
+ * public clearing allows its utility (a utility alone writes its totals, and the others' sellers
+ * are paid by them).
+ */
+export function reportCounts(clearing: ClearingRecord, record: WindowOrgRecord | undefined): boolean {
+  return (
+    record?.delivery !== undefined && deliveryWithinClearing(clearing.trades, record.org, record.delivery)
+  );
+}
+
+/**
+ * The utilities with trades whose delivery report does not count (reportCounts). `records` are
+ * the parts as checked by loadOrgRecords.
  */
 export function uncountedReports(clearing: ClearingRecord, records: readonly WindowOrgRecord[]): string[] {
-  return orgsWithTrades(clearing.trades).filter((org) => {
-    const delivery = records.find((record) => record.org === org)?.delivery;
-    return delivery === undefined || !deliveryWithinClearing(clearing.trades, org, delivery);
-  });
+  return orgsWithTrades(clearing.trades).filter(
+    (org) =>
+      !reportCounts(
+        clearing,
+        records.find((record) => record.org === org),
+      ),
+  );
 }
 
 /** The utilities whose reports do not count in the settlement; undefined while they may still come. */

@@ -2,7 +2,6 @@ import {
   canonicalBytes,
   collectionOf,
   type CommittedOrder,
-  orderCommitment,
   orderHashOf,
   conflict,
   failedPrecondition,
@@ -19,7 +18,7 @@ import { readPrivate, writeState, type RecordView } from '../lib/state';
 import { requireTransientJson } from '../lib/transient';
 import { loadHomeRefSecret } from '../governance/records';
 import { availableWhOfOrder } from './availability';
-import { loadCommitment } from './commitments';
+import { loadCommitment, revealMatches } from './commitments';
 import {
   MAX_REFS_BYTES,
   MAX_REVEALED_ORDERS,
@@ -71,19 +70,10 @@ export async function revealOrders(ctx: HemsContext, org: string, id: string): P
       `the listed orders take ${size} bytes in the window record, more than the ${MAX_REVEALED_RECORD_BYTES} one reveal may write (Fabric refuses blocks above 10 MB): list fewer orders; those left out do not trade, and ReleaseEscrow with transient accounts refunds their escrows after the clearing`,
     );
   }
-  if (commitment !== undefined) {
-    const covered = orderCommitment([
-      ...revealed.map((bytes) => ({
-        orderRef: storedOrderFromBytes(bytes).orderRef,
-        orderHash: orderHashOf(bytes),
-      })),
-      ...withdrawn,
-    ]);
-    if (covered.count !== commitment.count || covered.digest !== commitment.digest) {
-      throw conflict(
-        `the listed orders of ${org} do not give its commitment of window ${id} (${commitment.count} orders): list the orders again`,
-      );
-    }
+  if (commitment !== undefined && !revealMatches(updated, commitment)) {
+    throw conflict(
+      `the listed orders of ${org} do not give its commitment of window ${id} (${commitment.count} orders): list the orders again`,
+    );
   }
   await writeState(ctx.stub, ctx.keys.windowOrg(id, org), updated);
   ctx.stub.setEvent(WINDOW_EVENTS.revealed, canonicalBytes({ windowId: id, org, count: revealed.length }));

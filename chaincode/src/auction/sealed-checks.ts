@@ -79,6 +79,25 @@ export async function committedParts(
 const orderKeyOf = (entry: RevealedOrder): string => `${entry.org}\u0000${entry.orderRef}`;
 
 /**
+ * How a revealed order's bytes compare with the private-data hash Fabric keeps for its key on
+ * every peer: the same, different, or absent (never written, or purged by blockToLive).
+ */
+export async function privateHashOf(
+  ctx: HemsContext,
+  windowId: string,
+  entry: RevealedOrder,
+): Promise<'verified' | 'mismatched' | 'absent'> {
+  const onChain = Buffer.from(
+    await ctx.stub.getPrivateDataHash(collectionOf(entry.org), ctx.keys.order(windowId, entry.orderRef)),
+  );
+  if (onChain.length === 0) {
+    return 'absent';
+  }
+  const computed = Buffer.from(orderHashOf(entry.bytes), 'hex');
+  return onChain.length === computed.length && timingSafeEqual(onChain, computed) ? 'verified' : 'mismatched';
+}
+
+/**
  * The orders whose bytes do not have their private-data hash on the ledger (never written, or
  * written otherwise), and every order whose reference is revealed twice: one private key holds one
  * order. One hash read per order: the clearing runs once per window.
@@ -98,11 +117,7 @@ export async function unverifiedOrders(
       unverified.push(entry);
       continue;
     }
-    const onChain = Buffer.from(
-      await ctx.stub.getPrivateDataHash(collectionOf(entry.org), ctx.keys.order(windowId, entry.orderRef)),
-    );
-    const computed = Buffer.from(orderHashOf(entry.bytes), 'hex');
-    if (onChain.length !== computed.length || !timingSafeEqual(onChain, computed)) {
+    if ((await privateHashOf(ctx, windowId, entry)) !== 'verified') {
       unverified.push(entry);
     }
   }

@@ -5,8 +5,8 @@ import { writeState, type RecordView } from '../lib/state';
 import { TokenBook } from '../token/token-ledger';
 import { loadReadings } from './delivery';
 import { refundBids } from './escrow';
-import { deliveryWithinClearing, sellerPayments } from './settlement';
-import { unreportedForSettlement } from './report-closure';
+import { sellerPayments } from './settlement';
+import { reportCounts, unreportedForSettlement } from './report-closure';
 import { orgsWithTrades, poolOf, settledAtOf, type WindowOrgRecord } from './window';
 import { type ClearedWindow, loadOrgRecords, partView } from './windows';
 
@@ -36,10 +36,7 @@ export async function settleWindow(
   // Totals beyond what the public clearing allows never count (CloseDeliveryReports lists them).
   const counted = records.filter(
     (record) =>
-      tradeOrgs.includes(record.org) &&
-      !unreported.includes(record.org) &&
-      record.delivery !== undefined &&
-      deliveryWithinClearing(clearing.trades, record.org, record.delivery),
+      tradeOrgs.includes(record.org) && !unreported.includes(record.org) && reportCounts(clearing, record),
   );
   const windowCharge = sumBigint(counted.map((record) => BigInt(record.delivery?.buyerCharge ?? '0')));
   const windowValue = sumBigint(counted.map((record) => BigInt(record.delivery?.sellerValue ?? '0')));

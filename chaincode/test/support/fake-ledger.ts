@@ -233,6 +233,37 @@ export class FakeLedger {
   }
 
   /** `invoke`, its response parsed as the JSON a test expects. */
+  /**
+   * What a member running modified chaincode can do: `write` runs on `org`'s own peer, as its
+   * relay, endorsed by that peer alone, and commits wherever Fabric's validation lets it.
+   */
+  async writeAlone(org: string, write: (ctx: HemsContext) => Promise<unknown>): Promise<void> {
+    await this.invoke(
+      { mspId: org, role: 'relay', name: 'relay' },
+      async (ctx) => {
+        await write(ctx);
+        return '';
+      },
+      { peer: org, endorsement: 'single' },
+    );
+  }
+
+  /** writeAlone of a JSON record: `edit` of what is stored under the key (keyOf(ctx)). */
+  async rewriteAlone(
+    org: string,
+    keyOf: (ctx: HemsContext) => string,
+    edit: (stored: Record<string, unknown>) => unknown,
+  ): Promise<void> {
+    await this.writeAlone(org, async (ctx) => {
+      const key = keyOf(ctx);
+      const stored = JSON.parse(Buffer.from(await ctx.stub.getState(key)).toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      await ctx.stub.putState(key, Buffer.from(JSON.stringify(edit(stored))));
+    });
+  }
+
   async invokeJson<T>(identity: TestIdentity, fn: TransactionFn, options: InvokeOptions = {}): Promise<T> {
     return JSON.parse(await this.invoke(identity, fn, options)) as T;
   }
