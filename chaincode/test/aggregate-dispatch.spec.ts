@@ -91,10 +91,10 @@ describe('PublishAggregate', () => {
   });
 
   describe('refuses', () => {
-    const publishWith = (who: TestIdentity, refs: unknown, peer = UTILITY_A): Promise<string> =>
+    const publishWith = (who: TestIdentity, batches: unknown, peer = UTILITY_A): Promise<string> =>
       s.ledger.invoke(who, (ctx) => s.timeslot.PublishAggregate(ctx, slotId, 'bus-1'), {
         peer,
-        transient: { refs: JSON.stringify(refs) },
+        transient: { batches: JSON.stringify(batches) },
       });
 
     it("callers other than the utility's own relay or admin, and other orgs' peers (the DSO asks the utility's gateway)", async () => {
@@ -109,7 +109,7 @@ describe('PublishAggregate', () => {
       ]) {
         await expectRefusal(publishWith(who, []), 'FORBIDDEN', /relay or admin|own organization/);
         await expectRefusal(
-          s.listRefs(slotId, UTILITY_A, 'bus-1', who),
+          s.listBatches(slotId, UTILITY_A, who),
           'FORBIDDEN',
           /relay or admin|own organization/,
         );
@@ -122,36 +122,33 @@ describe('PublishAggregate', () => {
       );
     });
 
-    it('a missing, malformed, duplicated, stale or foreign list of forecast references', async () => {
+    it('a missing, malformed, duplicated, stale or foreign list of forecast batches', async () => {
       const [device] = await s.submitMany(slotId, UTILITY_A, 'bus-1', FIVE_RANGES.slice(0, 1));
       await s.submitMany(slotId, UTILITY_A, 'bus-2', FIVE_RANGES.slice(0, 1));
       s.ledger.advance(15 * MINUTE);
       const relay = identities.relay(UTILITY_A);
-      const [ref] = await s.listRefs(slotId, UTILITY_A, 'bus-1');
-      const [bus2Ref] = await s.listRefs(slotId, UTILITY_A, 'bus-2');
-      expect(await s.listRefs(slotId, UTILITY_A, '')).to.have.length(2);
+      const [bus1Batch, bus2Batch] = await s.listBatches(slotId, UTILITY_A);
+      expect(await s.listBatches(slotId, UTILITY_A)).to.have.length(2);
       expect(device).to.not.equal(undefined);
       await expectRefusal(
         s.ledger.invoke(relay, (ctx) => s.timeslot.PublishAggregate(ctx, slotId, 'bus-1'), {
           peer: UTILITY_A,
         }),
         'INVALID_ARGUMENT',
-        /'refs' is required/,
+        /'batches' is required/,
       );
-      await expectRefusal(publishWith(relay, 'x'), 'INVALID_ARGUMENT', /refs must be a JSON array/);
-      await expectRefusal(publishWith(relay, ['nope']), 'INVALID_ARGUMENT', /refs\[0\] must be 64/);
-      await expectRefusal(publishWith(relay, [ref, ref]), 'INVALID_ARGUMENT', /twice/);
+      await expectRefusal(publishWith(relay, 'x'), 'INVALID_ARGUMENT', /batches must be a JSON array/);
+      await expectRefusal(
+        publishWith(relay, ['nope']),
+        'INVALID_ARGUMENT',
+        /batches\[0\] must be a transaction id/,
+      );
+      await expectRefusal(publishWith(relay, [bus1Batch, bus1Batch]), 'INVALID_ARGUMENT', /twice/);
       await expectRefusal(publishWith(relay, ['0'.repeat(64)]), 'CONFLICT', /does not exist/);
-      // Forecasts of other buses may be listed (all are read); only this bus's are summed.
-      const mixed = JSON.parse(await publishWith(relay, [ref, bus2Ref])) as { homes: number };
+      // Batches are read whatever their buses; only this bus's forecasts are summed.
+      const mixed = JSON.parse(await publishWith(relay, [bus1Batch, bus2Batch])) as { homes: number };
       expect(mixed.homes).to.equal(1);
       expect(s.ledger.committed.at(-1)?.privateWriteHashes).to.deep.equal([]);
-      await expectRefusal(
-        s.ledger.evaluate(relay, (ctx) => s.timeslot.ListForecastRefs(ctx, slotId, 'bad bus'), {
-          peer: UTILITY_A,
-        }),
-        'INVALID_ARGUMENT',
-      );
     });
 
     it('after the dispatch: published aggregates can no longer change', async () => {

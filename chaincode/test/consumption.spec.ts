@@ -20,18 +20,29 @@ describe('consumption reports', () => {
   let bus2: TestDevice[];
   const slotId = 'slot-1';
 
-  const report = (
+  const report = async (
     device: TestDevice,
     drawnKw: unknown,
-    options: { nonce?: string; who?: TestIdentity; peer?: string; payload?: Buffer; slot?: string } = {},
+    options: {
+      nonce?: string;
+      who?: TestIdentity;
+      peer?: string;
+      payload?: Buffer;
+      slot?: string;
+      forecastBatch?: string;
+    } = {},
   ): Promise<string> => {
     const payload =
       options.payload ??
       Buffer.from(JSON.stringify({ slotId, drawnKw, nonce: options.nonce ?? freshNonce() }));
+    const forecastBatch = options.forecastBatch ?? (await s.forecastBatchOf(UTILITY_A, device, slotId));
     return s.ledger.invoke(
       options.who ?? identities.relay(UTILITY_A),
       (ctx) => s.timeslot.ReportConsumption(ctx, options.slot ?? slotId),
-      { transient: { ...signPayload(device, payload) }, peer: options.peer ?? UTILITY_A },
+      {
+        transient: { ...signPayload(device, payload), forecastBatch: Buffer.from(forecastBatch) },
+        peer: options.peer ?? UTILITY_A,
+      },
     );
   };
 
@@ -204,17 +215,17 @@ describe('consumption reports', () => {
         'FORBIDDEN',
         /consumption report signature does not verify/,
       );
-      // A forecast's nonce cannot be reused for a report of the same slot.
+      // The home's forecast nonce cannot be reused for its report of the same slot.
       const reused = freshNonce();
       const withForecastNonce = at(bus1, 1);
-      const forecastNonce = JSON.parse(
-        [...s.ledger.collection(COLLECTION_A).entries()]
-          .filter(([key]) => key.includes('hems.forecast'))
-          .map(([, value]) => value.toString())
-          .find(
-            (text) => (JSON.parse(text) as { lower: number }).lower === 2 && text.includes('"upper":3'),
-          ) ?? '{}',
-      ) as { nonce: string };
+      const forecastNonce = [...s.ledger.collection(COLLECTION_A).entries()]
+        .filter(([key]) => key.includes('hems.forecastbatch'))
+        .flatMap(
+          ([, value]) =>
+            (JSON.parse(value.toString()) as { items: { lower: number; upper: number; nonce: string }[] })
+              .items,
+        )
+        .find((item) => item.lower === 2 && item.upper === 3) ?? { nonce: '' };
       await expectRefusal(
         report(withForecastNonce, 1, { nonce: forecastNonce.nonce }),
         'CONFLICT',
@@ -347,15 +358,22 @@ describe('consumption reports', () => {
       ]);
       s.ledger.advance(15 * MINUTE);
       await s.dispatch('slot-2', '0.5');
-      const reportIn = (device: TestDevice, drawnKw: number): Promise<string> =>
-        s.ledger.invoke(identities.relay(UTILITY_A), (ctx) => s.timeslot.ReportConsumption(ctx, 'slot-2'), {
-          transient: {
-            ...signPayload(
-              device,
-              Buffer.from(JSON.stringify({ slotId: 'slot-2', drawnKw, nonce: freshNonce() })),
-            ),
+      const reportIn = async (device: TestDevice, drawnKw: number): Promise<string> => {
+        const forecastBatch = await s.forecastBatchOf(UTILITY_A, device, 'slot-2');
+        return s.ledger.invoke(
+          identities.relay(UTILITY_A),
+          (ctx) => s.timeslot.ReportConsumption(ctx, 'slot-2'),
+          {
+            transient: {
+              ...signPayload(
+                device,
+                Buffer.from(JSON.stringify({ slotId: 'slot-2', drawnKw, nonce: freshNonce() })),
+              ),
+              forecastBatch: Buffer.from(forecastBatch),
+            },
           },
-        });
+        );
+      };
       const publishIn = async (): Promise<string> => {
         const listed = await s.ledger.evaluate(identities.relay(UTILITY_A), (ctx) =>
           s.timeslot.ListConsumptionRefs(ctx, 'slot-2'),
@@ -414,10 +432,10 @@ describe('consumption reports', () => {
       await report(at(bus1, 0), 1);
       await report(at(bus2, 1), 0.25);
       await s.ledger.invoke(identities.dso(), (ctx) => s.timeslot.SettleSlot(ctx, slotId));
-      const refs = await s.listRefs(slotId, UTILITY_A, '');
+      const batches = await s.listBatches(slotId, UTILITY_A);
       const purged = JSON.parse(
         await s.ledger.invoke(identities.relay(UTILITY_A), (ctx) => s.timeslot.PurgeForecasts(ctx, slotId), {
-          transient: { refs: JSON.stringify(refs) },
+          transient: { batches: JSON.stringify(batches) },
         }),
       ) as Record<string, unknown>;
       expect(purged).to.include({ purgedForecasts: 7, purgedConsumptionReports: 2 });

@@ -28,6 +28,7 @@ export const PROPOSAL_ID = new RegExp(PROPOSAL_ID_PATTERN);
 export const MSP_ID = new RegExp(MSP_ID_PATTERN);
 export const HOME_ID = new RegExp(HOME_ID_PATTERN);
 export const HOME_REF = new RegExp(HOME_REF_PATTERN);
+export const TRANSACTION_ID = new RegExp(TRANSACTION_ID_PATTERN);
 export const ACCOUNT_ID = new RegExp(ACCOUNT_ID_PATTERN);
 export const DEVICE_ENROLLMENT_ID = new RegExp(DEVICE_ENROLLMENT_ID_PATTERN);
 

@@ -1,5 +1,5 @@
 import { invalidArgument } from './errors';
-import { BUS_ID, HOME_ID, HOME_REF, MSP_ID, PROPOSAL_ID, SLOT_ID } from './identifiers';
+import { BUS_ID, HOME_ID, HOME_REF, MSP_ID, PROPOSAL_ID, SLOT_ID, TRANSACTION_ID } from './identifiers';
 
 /**
  * Parsers for transaction arguments. Fabric hands every argument over as a string; each parser
@@ -44,6 +44,8 @@ export const parseMspId = identifierParser(MSP_ID, 'mspId', MSP_ID_FORM);
 /** A home id as utilities enrol it (the device certificate's hems.home attribute). */
 export const parseHomeId = identifierParser(HOME_ID, 'homeId', HOME_ID_FORM);
 export const parseHomeRef = identifierParser(HOME_REF, 'homeRef', '64 lowercase hexadecimal characters');
+/** A Fabric transaction id (SHA-256 hex), e.g. the key of a forecast batch. */
+export const parseTxId = identifierParser(TRANSACTION_ID, 'txId', '64 lowercase hexadecimal characters');
 
 export function isHomeId(text: string): boolean {
   return HOME_ID.test(text);

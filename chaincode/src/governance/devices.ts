@@ -1,8 +1,9 @@
+import type { X509Certificate } from 'node:crypto';
 import {
+  createDeviceCertificateVerifier,
   type DeviceIdentity,
   forbidden,
   MAX_CERTIFICATE_PEM_BYTES,
-  verifyDeviceCertificate,
   verifyDeviceSignature,
 } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
@@ -13,17 +14,37 @@ import { loadOrgCertificates, loadRevokedSerials } from './records';
 export const MAX_SIGNATURE_BYTES = 256;
 
 /**
+ * One per chaincode process: it remembers certificates whose issuer signature verified (against
+ * the same CA set), never a time or revocation verdict, so every peer's answer stays the same.
+ */
+const verifyCertificate = createDeviceCertificateVerifier();
+
+/** What a device certificate of an org is checked against, read once per transaction. */
+export interface DeviceTrust {
+  readonly org: string;
+  readonly trustedCertificates: readonly X509Certificate[];
+  readonly revokedSerials: ReadonlySet<string>;
+}
+
+export async function loadDeviceTrust(ctx: HemsContext, org: string): Promise<DeviceTrust> {
+  return {
+    org,
+    trustedCertificates: await loadOrgCertificates(ctx, org),
+    revokedSerials: await loadRevokedSerials(ctx, org),
+  };
+}
+
+/** A device certificate checked against `trust` at the transaction time: CPU work, no ledger read. */
+export function verifyDeviceAgainst(ctx: HemsContext, trust: DeviceTrust, pem: string): DeviceIdentity {
+  return verifyCertificate({ pem, ...trust, at: ctx.now });
+}
+
+/**
  * Verifies a device certificate of `org` at the transaction time against the org's registered CA
  * certificates and its revocation list.
  */
 export async function verifyDevice(ctx: HemsContext, org: string, pem: string): Promise<DeviceIdentity> {
-  return verifyDeviceCertificate({
-    pem,
-    org,
-    trustedCertificates: await loadOrgCertificates(ctx, org),
-    revokedSerials: await loadRevokedSerials(ctx, org),
-    at: ctx.now,
-  });
+  return verifyDeviceAgainst(ctx, await loadDeviceTrust(ctx, org), pem);
 }
 
 /** The device whose certificate is in transient field `certificate`, verified for `org`. */

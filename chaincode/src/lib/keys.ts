@@ -9,8 +9,9 @@ import type { ChaincodeStub } from 'fabric-shim-api';
  *
  * Private keys live in the utility's collection. Fabric writes SHA-256(key) and SHA-256(value) of
  * every private write on the shared ledger, so a private key must never be derivable from public
- * or enumerable data: forecast keys are built from an HMAC of the home id under a secret the
- * utility keeps in its own collection, and nonce keys from a random nonce.
+ * or enumerable data about a home: consumption keys are built from an HMAC of the home id under a
+ * secret the utility keeps in its own collection, nonce keys from a random nonce, and forecast
+ * batches are keyed by their transaction id, never by a home.
  */
 export const KeyType = {
   slot: 'hems.slot',
@@ -20,7 +21,8 @@ export const KeyType = {
   revocations: 'hems.revocations',
   settings: 'hems.settings',
   settingsProposal: 'hems.settingsproposal',
-  forecast: 'hems.forecast',
+  forecastBatch: 'hems.forecastbatch',
+  forecastRoot: 'hems.forecastroot',
   forecastNonce: 'hems.nonce',
   consumption: 'hems.consumption',
   window: 'hems.window',
@@ -53,7 +55,15 @@ export class Keys {
 
   readonly settingsProposal = this.keyOf<[proposalId: string]>(KeyType.settingsProposal);
 
-  readonly forecast = this.keyOf<[slotId: string, homeRef: string]>(KeyType.forecast);
+  /**
+   * Private: one relay transaction's accepted forecasts of a slot, under its transaction id. The
+   * key is derivable from public data, and says only that this transaction stored a batch; the
+   * value's hash is unguessable (every item holds a random nonce).
+   */
+  readonly forecastBatch = this.keyOf<[slotId: string, txId: string]>(KeyType.forecastBatch);
+
+  /** Private: the Merkle root of a batch's items, whose on-chain hash anchors proofs (P4). */
+  readonly forecastRoot = this.keyOf<[slotId: string, txId: string]>(KeyType.forecastRoot);
 
   readonly forecastNonce = this.keyOf<[slotId: string, nonceDigest: string]>(KeyType.forecastNonce);
 

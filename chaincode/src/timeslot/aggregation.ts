@@ -10,7 +10,7 @@ import {
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { readState, writeState } from '../lib/state';
-import { listedForecasts } from './forecasts';
+import { listedForecasts } from './forecast-batches';
 import { aggregateFromBytes, loadSlot, type AggregateRecord, type SlotRecord } from './records';
 import { groupSums, sumKw } from './views';
 
@@ -64,9 +64,10 @@ export async function publishAggregate(ctx: HemsContext, own: OwnAggregate): Pro
 
   // Every forecast of the org's slot is read, whatever its bus: reading only this bus's keys
   // would tell every channel member which submissions (key hashes) belong to which bus.
-  const forecasts = (await listedForecasts(ctx, org, id))
-    .map(({ forecast }) => forecast)
-    .filter((forecast) => forecast.bus === busId);
+  // Each home counts once, with its forecast in effect (the latest of its batches).
+  const forecasts = [...(await listedForecasts(ctx, org, id)).values()]
+    .map(({ item }) => item)
+    .filter((item) => item.bus === busId);
   const now = ctx.now;
   if (now < new Date(slot.deadline) && forecasts.length < pending.expectedHomes) {
     throw failedPrecondition(

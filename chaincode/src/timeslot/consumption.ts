@@ -11,11 +11,14 @@ import {
   SLOT_EVENTS,
   type StoredConsumption,
   storedConsumptionFromBytes,
-  storedForecastFromBytes,
+  type ForecastBatchItem,
+  forecastBatchFromBytes,
+  invalidArgument,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { readPrivate, writePrivate, writeState } from '../lib/state';
+import { requireTransientText } from '../lib/transient';
 import { loadHomeRefSecret } from '../governance/records';
 import type { OwnAggregate } from './aggregation';
 import { acceptSlotPayload, freshSlotNonceKey, homeReference, listedRecords } from './home-refs';
@@ -41,6 +44,35 @@ function openForConsumption(slot: SlotRecord): DispatchRecord {
     );
   }
   return slot.dispatch;
+}
+
+/**
+ * The home's forecast in the batch its relay names in transient field `forecastBatch` (the batch
+ * of the forecast in effect, from the relay's allowed-power table): one point read, where finding
+ * the home among all batches would need a range query, which Fabric refuses in a transaction that
+ * writes. The batch speaks only for this utility's own homes, which its relay submits anyway.
+ */
+async function forecastInBatch(
+  ctx: HemsContext,
+  collection: string,
+  id: string,
+  homeRef: string,
+): Promise<ForecastBatchItem> {
+  const txId = requireTransientText(ctx, 'forecastBatch', 64);
+  if (!/^[0-9a-f]{64}$/.test(txId)) {
+    throw invalidArgument("transient field 'forecastBatch' must be a transaction id (64 hex characters)");
+  }
+  const bytes = await readPrivate(ctx.stub, collection, ctx.keys.forecastBatch(id, txId));
+  const item =
+    bytes === undefined
+      ? undefined
+      : forecastBatchFromBytes(bytes).items.find((entry) => entry.ref === homeRef);
+  if (item === undefined) {
+    throw notFound(
+      `no forecast of this home is held for slot ${id} in the named batch, so it has no allowed power to report against`,
+    );
+  }
+  return item;
 }
 
 /** What ReportConsumption answers: neither the allowed power nor the compliance (they are private). */
@@ -72,13 +104,10 @@ export async function reportConsumption(
 
   const collection = collectionOf(org);
   const homeRef = homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId);
-  const forecastBytes = await readPrivate(ctx.stub, collection, ctx.keys.forecast(id, homeRef));
-  if (forecastBytes === undefined) {
-    throw notFound(
-      `no forecast of this home is held for slot ${id}, so it has no allowed power to report against`,
-    );
+  const forecast = await forecastInBatch(ctx, collection, id, homeRef);
+  if (forecast.nonce === payload.nonce) {
+    throw conflict('the payload nonce was already used: every report needs a fresh random nonce');
   }
-  const forecast = storedForecastFromBytes(forecastBytes);
   const reportKey = ctx.keys.consumption(id, homeRef);
   if ((await readPrivate(ctx.stub, collection, reportKey)) !== undefined) {
     throw conflict(`this home has already reported its consumption for slot ${id}`);

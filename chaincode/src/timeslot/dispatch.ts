@@ -1,11 +1,8 @@
 import {
-  allowedPowerKw,
   canonicalBytes,
-  collectionOf,
   conflict,
   failedPrecondition,
   invalidArgument,
-  notFound,
   parseBusId,
   parseDecimalArgument,
   parseJsonArgument,
@@ -14,15 +11,13 @@ import {
   requireObject,
   requireOnlyKeys,
   SLOT_EVENTS,
-  storedForecastFromBytes,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { compareText } from '../lib/ledger';
-import { readPrivate, writeState, type RecordView } from '../lib/state';
+import { writeState, type RecordView } from '../lib/state';
 import {
   allAggregatesPublished,
-  lambdaOfBus,
   loadAggregates,
   loadSlot,
   type AggregateRecord,
@@ -165,29 +160,4 @@ function dispatchedAggregates(aggregates: readonly AggregateRecord[]): Dispatche
       ...(agg.upper === undefined ? {} : { upper: agg.upper }),
       ...(agg.publishTxId === undefined ? {} : { publishTxId: agg.publishTxId }),
     }));
-}
-
-/** Paper eq. (1) for one home of `org`: its allowed power and the λ of its bus. */
-export async function allowedPower(
-  ctx: HemsContext,
-  org: string,
-  id: string,
-  ref: string,
-): Promise<{ slotId: string; lambda: number; allowedKw: number; revision: number }> {
-  const slot = await loadSlot(ctx, id);
-  if (slot.dispatch === undefined) {
-    throw failedPrecondition(`slot ${id} has no dispatch yet`);
-  }
-  const bytes = await readPrivate(ctx.stub, collectionOf(org), ctx.keys.forecast(id, ref));
-  if (bytes === undefined) {
-    throw notFound(`no forecast of this home is held for slot ${id}`);
-  }
-  const forecast = storedForecastFromBytes(bytes);
-  const lambda = lambdaOfBus(slot.dispatch, forecast.bus);
-  return {
-    slotId: id,
-    lambda,
-    allowedKw: allowedPowerKw(lambda, forecast.lower, forecast.upper),
-    revision: slot.dispatch.revision,
-  };
 }

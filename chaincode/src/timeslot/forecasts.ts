@@ -1,18 +1,22 @@
 import {
-  collectionOf,
-  failedPrecondition,
-  parseForecastPayload,
+  ContractError,
+  type EffectiveForecast,
+  MAX_CERTIFICATE_PEM_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGNATURE_BYTES,
+  notFound,
+  parseJsonArgument,
+  requireArray,
+  requireString,
   type StoredForecast,
-  storedForecastFromBytes,
+  storedForecastOf,
 } from '@hems/protocol';
-import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
-import { KeyType } from '../lib/keys';
-import { writePrivate } from '../lib/state';
-import { verifyTransientDevice } from '../governance/devices';
+import { requireTransient, requireTransientText } from '../lib/transient';
+import { loadDeviceTrust, verifyDeviceAgainst, verifyTransientDevice } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
-import { acceptSlotPayload, freshSlotNonceKey, homeReference, listedRecords, privateRefs } from './home-refs';
-import { loadAggregates, loadSlot } from './records';
+import { currentForecasts, submitForecastBatch } from './forecast-batches';
+import { homeReference } from './home-refs';
 
 /** What SubmitForecast answers: no home reference, since a submitted response is in the block. */
 export interface ForecastReceipt {
@@ -23,64 +27,22 @@ export interface ForecastReceipt {
 
 /**
  * Stores one home's device-signed forecast range (transient `payload`, `signature`,
- * `certificate`) in the collection of `org`, the relay's utility. Answers no home reference: a
- * submitted transaction's response is written into the block.
+ * `certificate`) in the collection of `org`, the relay's utility: a batch of one, refused as a
+ * whole when its item is. Answers no home reference: a submitted transaction's response is
+ * written into the block.
  */
 export async function submitForecast(ctx: HemsContext, org: string, id: string): Promise<ForecastReceipt> {
-  const slot = await loadSlot(ctx, id);
-  const now = ctx.now;
-  if (slot.dispatch !== undefined || now >= new Date(slot.deadline)) {
-    throw failedPrecondition(`slot ${id} closed for forecasts at its deadline ${slot.deadline}`);
+  const entry = {
+    payload: requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES),
+    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
+    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
+  };
+  const receipt = await submitForecastBatch(ctx, org, id, [entry]);
+  const refusal = receipt.refused[0];
+  if (refusal !== undefined) {
+    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
   }
-
-  const { device, payload } = await acceptSlotPayload(ctx, org, id, 'forecast', parseForecastPayload);
-
-  // Read all of the org's aggregates for the slot (a range), not the device's bus alone: a
-  // single-key read would put the home's bus in the public read set of this transaction.
-  const aggregate = (await loadAggregates(ctx, id, org)).find((agg) => agg.bus === device.bus);
-  if (aggregate === undefined) {
-    throw failedPrecondition(`the device's bus has no enrolled homes of ${org} in slot ${id}`);
-  }
-  if (aggregate.published) {
-    throw failedPrecondition(
-      `the aggregate for the device's bus in slot ${id} is published: its window is closed`,
-    );
-  }
-
-  const collection = collectionOf(org);
-  const homeRef = homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId);
-  const nonceKey = await freshSlotNonceKey(ctx, collection, id, payload.nonce, 'submission');
-  const stored: StoredForecast = { ...payload, bus: device.bus };
-  // Same key for every submission of this home in this slot: a resubmission replaces the last.
-  await writePrivate(ctx.stub, collection, ctx.keys.forecast(id, homeRef), stored);
-  await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
-  return { slotId: id, txId: ctx.stub.getTxID(), acceptedAt: isoTime(now) };
-}
-
-/** The home references of `org`'s forecasts in a slot, on one bus or (busId undefined) on all. */
-export async function forecastRefs(
-  ctx: HemsContext,
-  org: string,
-  id: string,
-  busId: string | undefined,
-): Promise<string[]> {
-  return privateRefs(
-    ctx,
-    org,
-    KeyType.forecast,
-    id,
-    (value) => busId === undefined || storedForecastFromBytes(value).bus === busId,
-  );
-}
-
-/** Point-reads the forecasts listed in transient field `refs`; each must exist in the slot. */
-export async function listedForecasts(
-  ctx: HemsContext,
-  org: string,
-  slotId: string,
-): Promise<{ ref: string; forecast: StoredForecast }[]> {
-  const listed = await listedRecords(ctx, org, (ref) => ctx.keys.forecast(slotId, ref), 'forecast', slotId);
-  return listed.map(({ ref, bytes }) => ({ ref, forecast: storedForecastFromBytes(bytes) }));
+  return { slotId: id, txId: receipt.txId, acceptedAt: receipt.acceptedAt };
 }
 
 /** A device's pseudonym in one slot, and its bus. */
@@ -98,4 +60,59 @@ export async function homeRefOfDevice(ctx: HemsContext, org: string, id: string)
     homeRef: homeReference(await loadHomeRefSecret(ctx, org), id, device.homeId),
     bus: device.bus,
   };
+}
+
+/** Certificates per GetHomeRefs call: a relay batch's worth. */
+export const MAX_HOME_REF_CERTIFICATES = 1000;
+
+/**
+ * The slot's home references of the devices whose certificates are listed in transient
+ * `certificates` (JSON array of PEM), in order; null for a certificate that does not verify.
+ */
+export async function homeRefsOfDevices(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+): Promise<(string | null)[]> {
+  const list = requireArray(
+    parseJsonArgument(
+      requireTransientText(ctx, 'certificates', MAX_HOME_REF_CERTIFICATES * MAX_CERTIFICATE_PEM_BYTES),
+      'certificates',
+      MAX_HOME_REF_CERTIFICATES * MAX_CERTIFICATE_PEM_BYTES,
+    ),
+    'certificates',
+    MAX_HOME_REF_CERTIFICATES,
+  );
+  const trust = await loadDeviceTrust(ctx, org);
+  const secret = await loadHomeRefSecret(ctx, org);
+  return list.map((pem) => {
+    try {
+      const device = verifyDeviceAgainst(ctx, trust, requireString(pem, 'certificate'));
+      return homeReference(secret, id, device.homeId);
+    } catch (error) {
+      if (error instanceof ContractError) {
+        return null;
+      }
+      throw error;
+    }
+  });
+}
+
+/** The forecast in effect of one home (read-only transactions only: it range-reads the batches). */
+export async function forecastOfHome(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+  homeRef: string,
+): Promise<EffectiveForecast> {
+  const effective = (await currentForecasts(ctx, org, id)).get(homeRef);
+  if (effective === undefined) {
+    throw notFound(`no forecast of this home is held for slot ${id}`);
+  }
+  return effective;
+}
+
+/** The stored forecast of an effective one. */
+export function storedOf(id: string, effective: EffectiveForecast): StoredForecast {
+  return storedForecastOf(id, effective.item);
 }

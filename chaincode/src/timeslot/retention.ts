@@ -10,7 +10,7 @@ import { isoTime, timestampToIso } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { compareText, nonceDigest } from '../lib/ledger';
 import { drain, readPrivate, writeState, type RecordView } from '../lib/state';
-import { listedForecasts } from './forecasts';
+import { listedBatches } from './forecast-batches';
 import { loadAggregates, loadSlot, type SlotRecord } from './records';
 import { slotView } from './views';
 
@@ -41,8 +41,10 @@ export interface PurgeSummary {
 }
 
 /**
- * P5: purges the private forecasts of `org` listed in transient `refs`, their homes' consumption
- * reports, and the nonce markers of both, once the slot is settled or its retention has run out.
+ * P5: purges the private forecast batches of `org` listed in transient `batches` with their root
+ * records, their homes' consumption reports and those reports' nonce markers, once the slot is
+ * settled or its retention has run out. A large slot is purged in several transactions, each
+ * listing some of its batches.
  */
 export async function purgeForecasts(ctx: HemsContext, org: string, id: string): Promise<PurgeSummary> {
   const slot = await loadSlot(ctx, id);
@@ -54,23 +56,28 @@ export async function purgeForecasts(ctx: HemsContext, org: string, id: string):
     );
   }
   const collection = collectionOf(org);
-  const purgeWithNonce = async (key: string, nonce: string): Promise<void> => {
-    await ctx.stub.purgePrivateData(collection, key);
-    await ctx.stub.purgePrivateData(collection, ctx.keys.forecastNonce(id, nonceDigest(nonce)));
-  };
-  const listed = await listedForecasts(ctx, org, id);
+  const batches = await listedBatches(ctx, org, id);
+  const refs = new Set<string>();
+  let purgedForecasts = 0;
+  for (const batch of batches) {
+    await ctx.stub.purgePrivateData(collection, ctx.keys.forecastBatch(id, batch.txId));
+    await ctx.stub.purgePrivateData(collection, ctx.keys.forecastRoot(id, batch.txId));
+    purgedForecasts += batch.items.length;
+    batch.items.forEach((item) => refs.add(item.ref));
+  }
   let purgedReports = 0;
-  for (const { ref, forecast } of listed) {
-    await purgeWithNonce(ctx.keys.forecast(id, ref), forecast.nonce);
-    // A consumption report exists only for a home with a forecast, under the same reference.
+  // A consumption report exists only for a home with a forecast, under the same reference.
+  for (const ref of [...refs].sort(compareText)) {
     const reportKey = ctx.keys.consumption(id, ref);
     const reportBytes = await readPrivate(ctx.stub, collection, reportKey);
     if (reportBytes !== undefined) {
-      await purgeWithNonce(reportKey, storedConsumptionFromBytes(reportBytes).nonce);
+      await ctx.stub.purgePrivateData(collection, reportKey);
+      const nonce = storedConsumptionFromBytes(reportBytes).nonce;
+      await ctx.stub.purgePrivateData(collection, ctx.keys.forecastNonce(id, nonceDigest(nonce)));
       purgedReports += 1;
     }
   }
-  return { slotId: id, org, purgedForecasts: listed.length, purgedConsumptionReports: purgedReports };
+  return { slotId: id, org, purgedForecasts, purgedConsumptionReports: purgedReports };
 }
 
 export interface HistoryEntry {

@@ -1,15 +1,17 @@
 import { Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson, parseBusId, parseHomeRef, parseSlotId } from '@hems/protocol';
+import { canonicalJson, parseHomeRef, parseSlotId, parseTxId } from '@hems/protocol';
 import { HemsContext } from '../lib/context';
 import { HemsContract } from '../lib/contract';
 import { KeyType } from '../lib/keys';
 import { parsePageRequest } from '../lib/paging';
 import { loadOwnAggregate, publishAggregate } from './aggregation';
 import { publishConsumption, reportConsumption } from './consumption';
-import { allowedPower, parseDispatchRequest, publishDispatch } from './dispatch';
-import { forecastRefs, homeRefOfDevice, submitForecast } from './forecasts';
+import { allowedPower, allowedPowers } from './allowed-power';
+import { parseDispatchRequest, publishDispatch } from './dispatch';
+import { batchNonces, listBatches, submitForecastBatch } from './forecast-batches';
+import { homeRefOfDevice, homeRefsOfDevices, submitForecast } from './forecasts';
 import { privateRefs } from './home-refs';
-import { parseUtilityOrg, verifyForecastProof } from './proofs';
+import { forecastProof, parseUtilityOrg, verifyForecastProof } from './proofs';
 import { purgeForecasts, settleSlot, slotHistory } from './retention';
 import { listSlots, openSlot, parseSlotTerms, slotViewOf } from './slots';
 
@@ -78,29 +80,57 @@ export class TimeslotContract extends HemsContract {
   }
 
   /**
-   * The home references of this utility's forecasts in a slot (on one bus, or on all when `bus`
-   * is empty), evaluated on the utility's own peer for its relay or admin. Fabric refuses any
-   * write in a transaction that range-queries private data, so aggregation and purging run in two
-   * steps: this read-only listing, then PublishAggregate / PurgeForecasts with the list in
-   * transient data, which point-read every listed forecast (and so are MVCC-checked).
+   * The relay's batch path: many device-signed forecasts in one transaction, transient field
+   * `items` = JSON [{payload, signature (base64), certificate (PEM)}], at most 1,000. Every item is
+   * verified on its own and a bad one is refused alone; the accepted ones are stored as one private
+   * batch record. The answer, written into the block, holds counts and the refused items' positions
+   * with code and message — never a home, value or nonce.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the forecasts themselves are in transient data')
+  @Returns('string')
+  async SubmitForecasts(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('SubmitForecasts', ['relay']);
+    return canonicalJson(await submitForecastBatch(ctx, caller.mspId, parseSlotId(slotId)));
+  }
+
+  /**
+   * The transaction ids of this utility's forecast batches in a slot and their item count,
+   * evaluated on its own peer for its relay or admin. Fabric refuses any write in a transaction
+   * that range-queries private data, so aggregation and purging run in two steps: this read-only
+   * listing, then PublishAggregate / PurgeForecasts with the list in transient data, which
+   * point-read every listed batch (and so are MVCC-checked).
    */
   @Transaction(false)
   @Param('slotId', 'string', 'slot identifier')
-  @Param('bus', 'string', 'feeder bus identifier, or empty for every bus')
   @Returns('string')
-  async ListForecastRefs(ctx: HemsContext, slotId: string, bus: string): Promise<string> {
-    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListForecastRefs', ['relay', 'admin']);
+  async ListForecastBatches(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListForecastBatches', ['relay', 'admin']);
     const id = parseSlotId(slotId);
-    const busId = bus === '' ? undefined : parseBusId(bus);
-    return canonicalJson({ slotId: id, bus, refs: await forecastRefs(ctx, caller.mspId, id, busId) });
+    return canonicalJson({ slotId: id, ...(await listBatches(ctx, caller.mspId, id)) });
+  }
+
+  /**
+   * What a restarted relay needs to tell a device's retry from a replay: per batch of this
+   * utility in a slot, its transaction id and time and, per item, the first 128 bits of the
+   * SHA-256 of its nonce and of its Merkle leaf (the stored forecast). Evaluated on its own peer
+   * for its relay; never ordered.
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async ListForecastNonces(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListForecastNonces', ['relay']);
+    const id = parseSlotId(slotId);
+    return canonicalJson({ slotId: id, batches: await batchNonces(ctx, caller.mspId, id) });
   }
 
   /**
    * `getAgg`: sums the forecasts of one bus held by this peer's utility and publishes
    * {homes, lower: ΣLmin, upper: ΣLmax}, or only the home count when fewer than k homes submitted.
    * Allowed after the deadline, or earlier once every enrolled home of the bus has submitted.
-   * Transient field `refs`: the JSON list from ListForecastRefs(slotId, '') — all of the org's
-   * forecasts in the slot. The utility's gateway runs both steps, at the deadline or when the DSO
+   * Transient field `batches`: the JSON list from ListForecastBatches(slotId) — all of the org's
+   * forecast batches in the slot; each home counts once, with its latest forecast. The utility's gateway runs both steps, at the deadline or when the DSO
    * asks it to.
    */
   @Transaction()
@@ -153,13 +183,27 @@ export class TimeslotContract extends HemsContract {
   }
 
   /**
+   * Every home's allowed power of this utility in a dispatched slot, evaluated on its own peer for
+   * its relay, which then answers its devices from memory: rows [home reference, allowed kW, λ,
+   * index into `batches`], the batch being the one holding the home's forecast in effect.
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async GetAllowedPowers(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetAllowedPowers', ['relay']);
+    return canonicalJson(await allowedPowers(ctx, caller.mspId, parseSlotId(slotId)));
+  }
+
+  /**
    * A home's report of the power it draws once λ is published: the device signs
    * {slotId, drawnKw, nonce} and the utility's relay forwards it in transient data (`payload`,
    * `signature`, `certificate`, verified like a forecast). Accepted from the slot's dispatch until
    * it is settled — the window in which the allowed power applies and the home's forecast is
-   * still held (PurgeForecasts may remove it only after settlement or retention). The contract
-   * computes the home's allowed power from its forecast and λ and stores the report with its
-   * compliance privately; the response, written into the block, carries neither.
+   * still held (PurgeForecasts may remove it only after settlement or retention). Transient
+   * `forecastBatch` names the batch holding the home's forecast in effect (from GetAllowedPowers).
+   * The contract computes the home's allowed power from its forecast and λ and stores the report
+   * with its compliance privately; the response, written into the block, carries neither.
    */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier; the report itself is in transient data')
@@ -212,6 +256,20 @@ export class TimeslotContract extends HemsContract {
     return canonicalJson(await homeRefOfDevice(ctx, caller.mspId, parseSlotId(slotId)));
   }
 
+  /**
+   * GetHomeRef for many devices at once (transient `certificates`: JSON array of up to 1,000 PEM
+   * certificates), in order, null where a certificate does not verify: how a relay learns the
+   * references of a batch's homes to answer their allowed powers from memory.
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async GetHomeRefs(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetHomeRefs', ['relay']);
+    const id = parseSlotId(slotId);
+    return canonicalJson({ slotId: id, refs: await homeRefsOfDevices(ctx, caller.mspId, id) });
+  }
+
   /** Marks a dispatched slot settled after its delivery; its private forecasts may then be purged. */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier')
@@ -222,11 +280,11 @@ export class TimeslotContract extends HemsContract {
   }
 
   /**
-   * P5: purges this utility's private forecasts of a slot, their homes' consumption reports, and
-   * the nonce markers of both, once the slot is settled or its retention has run out. Transient field `refs`: the
-   * list from ListForecastRefs(slotId, ''). The hashes stay in the blocks; the collection's
-   * blockToLive is the backstop for anything not purged (e.g. markers of replaced forecasts,
-   * which hold only a transaction id).
+   * P5: purges this utility's private forecast batches of a slot, their homes' consumption
+   * reports and those reports' nonce markers, once the slot is settled or its retention has run
+   * out. Transient field `batches`: the list from ListForecastBatches(slotId), or part of it. The
+   * hashes stay in the blocks; the collection's blockToLive is the backstop for anything not
+   * purged.
    */
   @Transaction()
   @Param('slotId', 'string', 'slot identifier')
@@ -246,19 +304,34 @@ export class TimeslotContract extends HemsContract {
   }
 
   /**
-   * P4 proof of submission: a home reveals its forecast {slotId, bus, lower, upper, nonce} in
-   * transient field `revealed`; the contract compares its canonical SHA-256 with the hash Fabric
-   * keeps on every peer for the home's private key. Works on peers outside the collection.
+   * P4: the proof of submission of the forecast in effect of the device whose certificate is in
+   * transient `certificate`, evaluated on its utility's peer for the relay to hand to the device:
+   * {batch, index, count, path, forecast}. The path holds only hashes of other homes' items.
+   */
+  @Transaction(false)
+  @Param('slotId', 'string', 'slot identifier')
+  @Returns('string')
+  async GetForecastProof(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetForecastProof', ['relay']);
+    const { slotId: id, homeRef } = await homeRefOfDevice(ctx, caller.mspId, parseSlotId(slotId));
+    return canonicalJson(await forecastProof(ctx, caller.mspId, id, homeRef));
+  }
+
+  /**
+   * P4 proof of submission: a home reveals its forecast {slotId, bus, lower, upper, nonce} with its
+   * position and Merkle path in a batch (transient `revealed` = {forecast, index, count, path}); the
+   * contract compares the root they lead to with the hash Fabric keeps on every peer for the
+   * batch's root record. Works on peers outside the collection.
    */
   @Transaction(false)
   @Param('org', 'string', "the home's utility MSP id")
   @Param('slotId', 'string', 'slot identifier')
-  @Param('homeRef', 'string', "the home's reference")
+  @Param('batch', 'string', 'transaction id of the batch holding the forecast')
   @Returns('string')
-  async VerifyForecastProof(ctx: HemsContext, org: string, slotId: string, homeRef: string): Promise<string> {
+  async VerifyForecastProof(ctx: HemsContext, org: string, slotId: string, batch: string): Promise<string> {
     await ctx.requireMember('VerifyForecastProof');
     const utility = await parseUtilityOrg(ctx, org);
     const id = parseSlotId(slotId);
-    return canonicalJson(await verifyForecastProof(ctx, utility, id, parseHomeRef(homeRef)));
+    return canonicalJson(await verifyForecastProof(ctx, utility, id, parseTxId(batch, 'batch')));
   }
 }

@@ -144,26 +144,68 @@ export class Scenario {
     bus: string,
     caller: TestIdentity = identities.relay(org),
   ): Promise<string> {
-    // All of the org's forecasts in the slot, whatever their bus (see PublishAggregate).
-    const refs = await this.listRefs(slotId, org, '', caller);
+    // All of the org's forecast batches in the slot, whatever their buses (see PublishAggregate).
+    const batches = await this.listBatches(slotId, org, caller);
     return this.ledger.invoke(caller, (ctx) => this.timeslot.PublishAggregate(ctx, slotId, bus), {
       peer: org,
-      transient: { refs: JSON.stringify(refs) },
+      transient: { batches: JSON.stringify(batches) },
     });
   }
 
-  async listRefs(
+  async listBatches(
     slotId: string,
     org: string,
-    bus: string,
     caller: TestIdentity = identities.relay(org),
   ): Promise<string[]> {
     const listed = await this.ledger.evaluate(
       caller,
-      (ctx) => this.timeslot.ListForecastRefs(ctx, slotId, bus),
+      (ctx) => this.timeslot.ListForecastBatches(ctx, slotId),
       { peer: org },
     );
-    return (JSON.parse(listed) as { refs: string[] }).refs;
+    return (JSON.parse(listed) as { batches: string[] }).batches;
+  }
+
+  /** The relay submits the devices' signed forecasts as one batch; answers the batch receipt. */
+  async submitBatch(
+    org: string,
+    entries: readonly {
+      device: TestDevice;
+      forecast: { slotId: string; lower: unknown; upper: unknown; nonce?: unknown };
+    }[],
+    options: InvokeOptions & { relay?: TestIdentity; argSlotId?: string; slotId?: string } = {},
+  ): Promise<BatchReceiptView> {
+    const items = entries.map(({ device, forecast }) => {
+      const signed = signForecast(device, forecast);
+      return {
+        payload: Buffer.from(signed.payload).toString('base64'),
+        signature: Buffer.from(signed.signature).toString('base64'),
+        certificate: Buffer.from(signed.certificate).toString('utf8'),
+      };
+    });
+    const slotId = options.argSlotId ?? options.slotId ?? entries[0]?.forecast.slotId ?? '';
+    const answer = await this.ledger.invoke(
+      options.relay ?? identities.relay(org),
+      (ctx) => this.timeslot.SubmitForecasts(ctx, slotId),
+      { transient: { items: JSON.stringify(items) }, ...options },
+    );
+    return JSON.parse(answer) as BatchReceiptView;
+  }
+
+  /**
+   * The batch holding the home's forecast in effect (from GetForecastProof on its utility's
+   * peer), or a transaction id of no batch when the home has none.
+   */
+  async forecastBatchOf(org: string, device: TestDevice, slotId: string): Promise<string> {
+    try {
+      const proof = await this.ledger.evaluateJson<{ batch: string }>(
+        identities.relay(org),
+        (ctx) => this.timeslot.GetForecastProof(ctx, slotId),
+        { peer: org, transient: { certificate: device.pem } },
+      );
+      return proof.batch;
+    } catch {
+      return '0'.repeat(64);
+    }
   }
 
   async dispatch(slotId: string, lambda: string, perBus = '', reason = ''): Promise<string> {
@@ -207,6 +249,15 @@ export class Scenario {
     }
     return devices;
   }
+}
+
+/** What SubmitForecasts answers. */
+export interface BatchReceiptView {
+  readonly slotId: string;
+  readonly txId: string;
+  readonly acceptedAt: string;
+  readonly accepted: number;
+  readonly refused: readonly { index: number; code: string; message: string }[];
 }
 
 /** Asserts that `promise` rejects with a ContractError of `code` whose message matches `pattern`. */

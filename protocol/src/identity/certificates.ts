@@ -86,12 +86,14 @@ export interface DeviceCertificateCheck {
   readonly at: Date;
 }
 
-/**
- * Verifies a HEMS device certificate: issued (and signed) by one of the org's registered CA
- * certificates, both valid at the transaction time, not revoked, ECDSA P-256, with the attributes
- * hems.role=hems, hems.home and hems.bus.
- */
-export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceIdentity {
+/** What a certificate check learns independently of time and revocations. */
+interface InspectedCertificate {
+  readonly certificate: X509Certificate;
+  readonly issuer: X509Certificate;
+  readonly attrs: Record<string, string>;
+}
+
+function inspect(check: DeviceCertificateCheck): InspectedCertificate {
   if (Buffer.byteLength(check.pem, 'utf8') > MAX_CERTIFICATE_PEM_BYTES) {
     throw invalidArgument(`device certificate is larger than ${MAX_CERTIFICATE_PEM_BYTES} bytes`);
   }
@@ -102,6 +104,11 @@ export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceId
   if (issuer === undefined) {
     throw forbidden(`device certificate was not issued by a CA registered for ${check.org}`);
   }
+  return { certificate, issuer, attrs: isP256(certificate) ? fabricAttributes(certificate) : {} };
+}
+
+function identityOf(inspected: InspectedCertificate, check: DeviceCertificateCheck): DeviceIdentity {
+  const { certificate, issuer, attrs } = inspected;
   if (!isValidAt(certificate, check.at) || !isValidAt(issuer, check.at)) {
     throw forbidden('device certificate is expired or not yet valid at the transaction time');
   }
@@ -112,7 +119,6 @@ export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceId
   if (!isP256(certificate)) {
     throw invalidArgument('device certificate must hold an ECDSA P-256 key');
   }
-  const attrs = fabricAttributes(certificate);
   if (attrs['hems.role'] !== 'hems') {
     throw forbidden('device certificate does not carry hems.role=hems');
   }
@@ -125,6 +131,42 @@ export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceId
   }
   const bus = parseBusId(attrs['hems.bus'], 'device certificate hems.bus attribute');
   return { homeId, bus, serial, publicKey: certificate.publicKey };
+}
+
+/**
+ * Verifies a HEMS device certificate: issued (and signed) by one of the org's registered CA
+ * certificates, both valid at the transaction time, not revoked, ECDSA P-256, with the attributes
+ * hems.role=hems, hems.home and hems.bus.
+ */
+export function verifyDeviceCertificate(check: DeviceCertificateCheck): DeviceIdentity {
+  return identityOf(inspect(check), check);
+}
+
+/** A verifier of device certificates that remembers what does not depend on time or revocations. */
+export type DeviceCertificateVerifier = (check: DeviceCertificateCheck) => DeviceIdentity;
+
+/**
+ * verifyDeviceCertificate with a bounded memory of parsed certificates whose issuer signature
+ * verified against the same trusted CA set: a relay batch carries hundreds of certificates that
+ * the same process saw in earlier slots, and the issuer's ECDSA check and the attribute decoding
+ * are most of a certificate's cost. Validity at the given time and the revocation list are checked
+ * on every call, so the answer is the same as without the memory.
+ */
+export function createDeviceCertificateVerifier(maxEntries = 50_000): DeviceCertificateVerifier {
+  const remembered = new Map<string, InspectedCertificate>();
+  return (check) => {
+    const key = `${check.trustedCertificates.map((ca) => ca.fingerprint256).join(',')}\n${check.pem}`;
+    let inspected = remembered.get(key);
+    if (inspected === undefined) {
+      inspected = inspect(check);
+      if (remembered.size >= maxEntries) {
+        // Oldest first: a Map iterates in insertion order.
+        remembered.delete(remembered.keys().next().value!);
+      }
+      remembered.set(key, inspected);
+    }
+    return identityOf(inspected, check);
+  };
 }
 
 /**

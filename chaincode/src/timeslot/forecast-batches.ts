@@ -1,0 +1,326 @@
+import {
+  batchRootOf,
+  compareBatches,
+  forecastLeaf,
+  storedForecastOf,
+  collectionOf,
+  ContractError,
+  conflict,
+  type DeviceIdentity,
+  effectiveForecasts,
+  type EffectiveForecast,
+  failedPrecondition,
+  type ForecastBatchItem,
+  type ForecastBatchRecord,
+  forecastBatchFromBytes,
+  type ForecastPayload,
+  forbidden,
+  invalidArgument,
+  MAX_CERTIFICATE_PEM_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGNATURE_BYTES,
+  parseForecastPayload,
+  parseJsonArgument,
+  requireArray,
+  requireObject,
+  requireOnlyKeys,
+  requireString,
+  verifyDeviceSignature,
+} from '@hems/protocol';
+import { isoTime } from '../lib/clock';
+import type { HemsContext } from '../lib/context';
+import { KeyType } from '../lib/keys';
+import { compareText, nonceDigest } from '../lib/ledger';
+import { drain, readPrivate, writePrivate } from '../lib/state';
+import { requireTransientText } from '../lib/transient';
+import { loadDeviceTrust, verifyDeviceAgainst, type DeviceTrust } from '../governance/devices';
+import { loadHomeRefSecret } from '../governance/records';
+import { homeReference } from './home-refs';
+import { loadAggregates, loadSlot, type AggregateRecord } from './records';
+
+/** Items per relay batch: the transient data stays within a few MiB. */
+export const MAX_BATCH_ITEMS = 1000;
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Batches listed per aggregation or purge: 1,000 items each reach a million homes. */
+export const MAX_LISTED_BATCHES = 10_000;
+const MAX_BATCH_IDS_BYTES = MAX_LISTED_BATCHES * 67 + 2;
+
+/** One device-signed forecast as the relay forwards it in a batch. */
+export interface SignedBatchEntry {
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly certificate: string;
+}
+
+/** An item's refusal: its position and a code and message that never carry its values. */
+export interface ItemRefusal {
+  readonly index: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What SubmitForecasts answers: counts and per-item refusals, never a home or a value. */
+export interface BatchReceipt {
+  readonly slotId: string;
+  readonly txId: string;
+  readonly acceptedAt: string;
+  readonly accepted: number;
+  readonly refused: readonly ItemRefusal[];
+}
+
+function base64Field(entry: Record<string, unknown>, name: string, index: number, max: number): Buffer {
+  const text = requireString(entry[name], `items[${index}].${name}`);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) {
+    throw invalidArgument(`items[${index}].${name} must be base64`);
+  }
+  const bytes = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (bytes.length === 0 || bytes.length > max) {
+    throw invalidArgument(`items[${index}].${name} must decode to 1-${max} bytes`);
+  }
+  return bytes;
+}
+
+function parseEntry(value: unknown, index: number): SignedBatchEntry {
+  const entry = requireObject(value, `items[${index}]`);
+  requireOnlyKeys(entry, `items[${index}]`, ['payload', 'signature', 'certificate']);
+  const certificate = requireString(entry.certificate, `items[${index}].certificate`);
+  if (Buffer.byteLength(certificate, 'utf8') > MAX_CERTIFICATE_PEM_BYTES) {
+    throw invalidArgument(`items[${index}].certificate is larger than ${MAX_CERTIFICATE_PEM_BYTES} bytes`);
+  }
+  return {
+    payload: base64Field(entry, 'payload', index, MAX_PAYLOAD_BYTES),
+    signature: base64Field(entry, 'signature', index, MAX_SIGNATURE_BYTES),
+    certificate,
+  };
+}
+
+/**
+ * The transient field `items`: a JSON array of {payload, signature (base64), certificate (PEM)}.
+ * A malformed entry is refused alone; a malformed list refuses the batch.
+ */
+function readEntries(ctx: HemsContext): (SignedBatchEntry | ContractError)[] {
+  const list = requireArray(
+    parseJsonArgument(requireTransientText(ctx, 'items', MAX_BATCH_BYTES), 'items', MAX_BATCH_BYTES),
+    'items',
+    MAX_BATCH_ITEMS,
+  );
+  if (list.length === 0) {
+    throw invalidArgument('items must hold at least one signed forecast');
+  }
+  return list.map((value, index) => {
+    try {
+      return parseEntry(value, index);
+    } catch (error) {
+      if (error instanceof ContractError) {
+        return error;
+      }
+      throw error;
+    }
+  });
+}
+
+/** What every item of a batch is checked against: read once per transaction. */
+interface BatchContext {
+  readonly slotId: string;
+  readonly trust: DeviceTrust;
+  readonly maxHomeKw: number;
+  readonly secret: Uint8Array;
+  readonly openBuses: ReadonlySet<string>;
+  readonly aggregates: readonly AggregateRecord[];
+}
+
+/** One signed forecast verified on its own: certificate, signature, payload rules, its bus open. */
+function acceptEntry(
+  ctx: HemsContext,
+  batch: BatchContext,
+  entry: SignedBatchEntry,
+): { device: DeviceIdentity; payload: ForecastPayload } {
+  const device = verifyDeviceAgainst(ctx, batch.trust, entry.certificate);
+  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
+    throw forbidden('forecast signature does not verify against the device certificate');
+  }
+  const payload = parseForecastPayload(entry.payload, batch.maxHomeKw);
+  if (payload.slotId !== batch.slotId) {
+    throw invalidArgument('payload.slotId does not match the slotId argument');
+  }
+  if (!batch.openBuses.has(device.bus)) {
+    const known = batch.aggregates.some((aggregate) => aggregate.bus === device.bus);
+    throw failedPrecondition(
+      known
+        ? `the aggregate for the device's bus in slot ${batch.slotId} is published: its window is closed`
+        : `the device's bus has no enrolled homes of ${batch.trust.org} in slot ${batch.slotId}`,
+    );
+  }
+  return { device, payload };
+}
+
+/**
+ * Stores the device-signed forecasts of `org`'s relay for slot `id` as one private batch record
+ * and its Merkle root record: O(1) ledger reads and writes whatever the batch size. Each item is
+ * verified on its own (certificate chain, revocation, attributes, validity at the transaction
+ * time, signature, payload rules, its bus still open); a bad item is refused alone, by position.
+ * Two items of one home, or one nonce twice, in a batch: the later one is refused. A nonce reused
+ * across batches is not refused here (that would be a read per item) but never counts: see
+ * effectiveForecasts. A slot closed for forecasts refuses the whole batch.
+ */
+export async function submitForecastBatch(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+  entries: readonly (SignedBatchEntry | ContractError)[] = readEntries(ctx),
+): Promise<BatchReceipt> {
+  const slot = await loadSlot(ctx, id);
+  const now = ctx.now;
+  if (slot.dispatch !== undefined || now >= new Date(slot.deadline)) {
+    throw failedPrecondition(`slot ${id} closed for forecasts at its deadline ${slot.deadline}`);
+  }
+  // All of the org's aggregates (a range), never one bus's key: see submitForecast.
+  const aggregates = await loadAggregates(ctx, id, org);
+  const batch: BatchContext = {
+    slotId: id,
+    trust: await loadDeviceTrust(ctx, org),
+    maxHomeKw: (await ctx.settings()).maxHomeKw,
+    secret: await loadHomeRefSecret(ctx, org),
+    openBuses: new Set(aggregates.filter((aggregate) => !aggregate.published).map((a) => a.bus)),
+    aggregates,
+  };
+
+  const items: ForecastBatchItem[] = [];
+  const refused: ItemRefusal[] = [];
+  const refs = new Set<string>();
+  const nonces = new Set<string>();
+  entries.forEach((entry, index) => {
+    try {
+      if (entry instanceof ContractError) {
+        throw entry;
+      }
+      const { device, payload } = acceptEntry(ctx, batch, entry);
+      const ref = homeReference(batch.secret, id, device.homeId);
+      if (refs.has(ref)) {
+        throw conflict('the batch holds an earlier forecast of the same home; submit this one again');
+      }
+      if (nonces.has(payload.nonce)) {
+        throw conflict('the payload nonce was already used: every forecast needs a fresh random nonce');
+      }
+      refs.add(ref);
+      nonces.add(payload.nonce);
+      items.push({ ref, bus: device.bus, lower: payload.lower, upper: payload.upper, nonce: payload.nonce });
+    } catch (error) {
+      if (!(error instanceof ContractError)) {
+        throw error;
+      }
+      refused.push({ index, code: error.code, message: error.message.slice(error.code.length + 2) });
+    }
+  });
+
+  const txId = ctx.stub.getTxID();
+  if (items.length > 0) {
+    const record: ForecastBatchRecord = { slotId: id, txId, at: isoTime(now), items };
+    const collection = collectionOf(org);
+    await writePrivate(ctx.stub, collection, ctx.keys.forecastBatch(id, txId), record);
+    await writePrivate(ctx.stub, collection, ctx.keys.forecastRoot(id, txId), batchRootOf(record));
+  }
+  return { slotId: id, txId, acceptedAt: isoTime(now), accepted: items.length, refused };
+}
+
+/** Every forecast batch of `org` in a slot. A private range query: read-only transactions only. */
+export async function loadAllBatches(
+  ctx: HemsContext,
+  org: string,
+  slotId: string,
+): Promise<ForecastBatchRecord[]> {
+  const rows = await drain(
+    ctx.stub.getPrivateDataByPartialCompositeKey(collectionOf(org), KeyType.forecastBatch, [slotId]),
+  );
+  return rows.map((row) => forecastBatchFromBytes(row.value));
+}
+
+/** A batch as a relay's replay index keeps it: per item, 128-bit digests of nonce and leaf. */
+export interface BatchNonces {
+  readonly txId: string;
+  readonly at: string;
+  readonly items: readonly (readonly [nonceDigest: string, leaf: string])[];
+}
+
+export async function batchNonces(ctx: HemsContext, org: string, slotId: string): Promise<BatchNonces[]> {
+  const batches = (await loadAllBatches(ctx, org, slotId)).sort(compareBatches);
+  return batches.map((batch) => ({
+    txId: batch.txId,
+    at: batch.at,
+    items: batch.items.map((item): [string, string] => [
+      nonceDigest(item.nonce).slice(0, 32),
+      forecastLeaf(storedForecastOf(slotId, item)).toString('hex').slice(0, 32),
+    ]),
+  }));
+}
+
+/** The transaction ids of `org`'s forecast batches in a slot, sorted, and their item count. */
+export async function listBatches(
+  ctx: HemsContext,
+  org: string,
+  slotId: string,
+): Promise<{ batches: string[]; items: number }> {
+  const batches = await loadAllBatches(ctx, org, slotId);
+  return {
+    batches: batches.map((batch) => batch.txId).sort(compareText),
+    items: batches.reduce((sum, batch) => sum + batch.items.length, 0),
+  };
+}
+
+/**
+ * Point-reads the batches listed in transient field `batches` (from ListForecastBatches); each
+ * must exist. Point reads put every batch under MVCC validation, which a range query would not.
+ */
+export async function listedBatches(
+  ctx: HemsContext,
+  org: string,
+  slotId: string,
+): Promise<ForecastBatchRecord[]> {
+  const list = requireArray(
+    parseJsonArgument(
+      requireTransientText(ctx, 'batches', MAX_BATCH_IDS_BYTES),
+      'batches',
+      MAX_BATCH_IDS_BYTES,
+    ),
+    'batches',
+    MAX_LISTED_BATCHES,
+  );
+  const ids = list.map((value, index) => {
+    const txId = requireString(value, `batches[${index}]`);
+    if (!/^[0-9a-f]{64}$/.test(txId)) {
+      throw invalidArgument(`batches[${index}] must be a transaction id (64 hex characters)`);
+    }
+    return txId;
+  });
+  if (new Set(ids).size !== ids.length) {
+    throw invalidArgument('batches lists a batch twice');
+  }
+  const collection = collectionOf(org);
+  const batches: ForecastBatchRecord[] = [];
+  for (const txId of ids) {
+    const bytes = await readPrivate(ctx.stub, collection, ctx.keys.forecastBatch(slotId, txId));
+    if (bytes === undefined) {
+      throw conflict(`a listed forecast batch of slot ${slotId} does not exist (list them again)`);
+    }
+    batches.push(forecastBatchFromBytes(bytes));
+  }
+  return batches;
+}
+
+/** The forecasts in effect of the listed batches, in home-reference order. */
+export async function listedForecasts(
+  ctx: HemsContext,
+  org: string,
+  slotId: string,
+): Promise<Map<string, EffectiveForecast>> {
+  return effectiveForecasts(await listedBatches(ctx, org, slotId));
+}
+
+/** The forecasts in effect of all of `org`'s batches in a slot (read-only transactions only). */
+export async function currentForecasts(
+  ctx: HemsContext,
+  org: string,
+  slotId: string,
+): Promise<Map<string, EffectiveForecast>> {
+  return effectiveForecasts(await loadAllBatches(ctx, org, slotId));
+}
