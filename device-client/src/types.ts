@@ -72,12 +72,26 @@ export interface ForecastReceipt {
   readonly replayed: boolean;
 }
 
-/** GET /v1/slots/:slotId/dispatch: this home's allowed power. */
+/** GET /v1/slots/:slotId/receipt: what proves this home's forecast in effect to an auditor. */
 export interface SlotReceipt {
   readonly slotId: string;
   readonly org: string;
   readonly bus: string;
   readonly homeRef: string;
+  /** The batch (transaction id) holding the home's forecast in effect. */
+  readonly batch: string;
+  /** The forecast's position in its batch, the batch's size, and the Merkle path (hex hashes). */
+  readonly index: number;
+  readonly count: number;
+  readonly path: readonly string[];
+  /** The forecast in effect, as stored: what the home reveals to prove its submission. */
+  readonly forecast: {
+    readonly slotId: string;
+    readonly bus: string;
+    readonly lower: number;
+    readonly upper: number;
+    readonly nonce: string;
+  };
 }
 
 export interface DispatchInfo {

@@ -109,7 +109,13 @@ describe('HEMS device client against the gateway app', () => {
       expect(receipt).to.deep.include({ slotId: 'slot-1', txId: 'f'.repeat(64) });
 
       ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
-      ledger.on('GetAllowedPower', { slotId: 'slot-1', lambda: 0.5, allowedKw: 4.563, revision: 0 });
+      ledger.on('GetAllowedPowers', {
+        slotId: 'slot-1',
+        revision: 0,
+        dispatchTxId: 'd'.repeat(64),
+        batches: ['e'.repeat(64)],
+        homes: [['a'.repeat(64), 4.563, 0.5, 0]],
+      });
       expect(await client.getDispatch('slot-1')).to.deep.equal({
         slotId: 'slot-1',
         lambda: 0.5,

@@ -13,6 +13,8 @@ import {
   FailedAuthenticationLimiter,
   type FailedAuthenticationLimitOptions,
 } from './plugins/rate-limit';
+import { AllowedPowerBook } from './services/allowed-powers';
+import type { ForecastBatcher } from './services/forecast-batcher';
 import type { AggregationFanOut } from './services/utility-gateways';
 import { accountRoutes } from './resources/accounts/routes';
 import { aggregateRoutes } from './resources/aggregates/routes';
@@ -56,6 +58,13 @@ export interface AppOptions {
    * `invalidate`, the event stream drops a slot's entry before it tells devices of the change.
    */
   readonly slotCache?: SlotLookup & Partial<SlotInvalidation>;
+  /**
+   * A utility gateway's micro-batching of device forecasts (one SubmitForecasts per batch);
+   * without it each forecast is its own SubmitForecast transaction. Closed with the app.
+   */
+  readonly forecastBatcher?: ForecastBatcher;
+  /** Devices' allowed powers in memory; by default a book over `ledger`. */
+  readonly allowedPowers?: AllowedPowerBook;
 }
 
 /**
@@ -106,8 +115,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         }),
   });
   const slotCache = options.slotCache;
+  const allowedPowers = options.allowedPowers ?? new AllowedPowerBook(options.ledger);
+  const batcher = options.forecastBatcher;
+  if (batcher !== undefined) {
+    // In-flight batches finish before the Fabric connections close.
+    app.addHook('onClose', async () => batcher.close());
+  }
   await app.register(operations, {
     ledger: options.ledger,
+    ...(options.ledger.identities.includes('relay') ? { allowedPowers } : {}),
     ...(slotCache?.invalidate === undefined
       ? {}
       : { slotCache: { invalidate: (slotId, blockNumber) => slotCache.invalidate?.(slotId, blockNumber) } }),
@@ -116,9 +132,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes(options.ledger));
   await app.register(deviceRoutes(options.ledger, options.devices));
   await app.register(slotRoutes(options.ledger, options.slotCache));
-  await app.register(forecastRoutes(options.ledger));
-  await app.register(consumptionRoutes(options.ledger));
-  await app.register(dispatchRoutes(options.ledger));
+  await app.register(forecastRoutes(options.ledger, batcher));
+  await app.register(consumptionRoutes(options.ledger, allowedPowers));
+  await app.register(dispatchRoutes(options.ledger, allowedPowers));
   await app.register(aggregateRoutes(options.ledger, options.aggregationFanOut));
   await app.register(auditRoutes(options.ledger));
   // The energy auction (docs/auction.md).

@@ -20,6 +20,42 @@ export interface GatewayConfig {
   readonly maxEventStreamsPerCaller: number;
   /** How long before each window's close a utility gateway commits to its sealed orders. */
   readonly orderCommitLeadMs: number;
+  /** A utility gateway's forecast batching; undefined: one SubmitForecast per forecast. */
+  readonly forecastBatch: { readonly maxItems: number; readonly maxWaitMs: number } | undefined;
+  /** Open event streams at most, over all callers. */
+  readonly maxEventStreams: number;
+}
+
+/** An integer environment variable within [min, max], or `fallback` when unset. */
+function integerSetting(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const text = env[name];
+  if (text === undefined || text === '') {
+    return fallback;
+  }
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * HEMS_GATEWAY_FORECAST_BATCH_ITEMS (0-1000, default 500; 0: no batching, one transaction per
+ * forecast) and HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS (1-5000, default 50): a batch of device
+ * forecasts goes to the ledger when it is full or when its first forecast has waited that long.
+ */
+export function forecastBatchSettings(
+  env: NodeJS.ProcessEnv,
+): { maxItems: number; maxWaitMs: number } | undefined {
+  const maxItems = integerSetting(env, 'HEMS_GATEWAY_FORECAST_BATCH_ITEMS', 0, 1000, 500);
+  const maxWaitMs = integerSetting(env, 'HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS', 1, 5000, 50);
+  return maxItems === 0 ? undefined : { maxItems, maxWaitMs };
 }
 
 /** Default of HEMS_GATEWAY_MAX_STREAMS_PER_CALLER: a device needs one, a reconnect briefly two. */
@@ -75,7 +111,9 @@ function required(value: string | undefined, name: string): string {
  *   HEMS_GATEWAY_ORG (MSP id, required), HEMS_GATEWAY_HOST (127.0.0.1), HEMS_GATEWAY_PORT,
  *   HEMS_GATEWAY_TLS_CERT / HEMS_GATEWAY_TLS_KEY (default: the gateway TLS certificate the
  *   network scripts enrolled for the org), HEMS_NETWORK_STATE (network description folder),
- *   HEMS_GATEWAY_MAX_STREAMS_PER_CALLER (open event streams per client certificate, default 4).
+ *   HEMS_GATEWAY_MAX_STREAMS_PER_CALLER (open event streams per client certificate, default 4),
+ *   HEMS_GATEWAY_MAX_EVENT_STREAMS (open event streams in all, default 20,000: one per always-on
+ *   device), HEMS_GATEWAY_FORECAST_BATCH_ITEMS / _WAIT_MS (forecastBatchSettings).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const mspId = required(env.HEMS_GATEWAY_ORG, 'HEMS_GATEWAY_ORG');
@@ -106,5 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     stateDir: env.HEMS_GATEWAY_STATE ?? `${network.stateDir}/gateways/${mspId}`,
     maxEventStreamsPerCaller: maxEventStreamsPerCaller(env),
     orderCommitLeadMs: orderCommitLeadMs(env),
+    forecastBatch: forecastBatchSettings(env),
+    maxEventStreams: integerSetting(env, 'HEMS_GATEWAY_MAX_EVENT_STREAMS', 1, 100_000, 20_000),
   };
 }

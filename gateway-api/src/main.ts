@@ -24,6 +24,7 @@ import { createAggregationFanOut, type UtilityGateway } from './services/utility
 import { DEFAULT_PORTS } from './config';
 import { findIdentity, readCredentials } from '@hems/network-client';
 import { SlotCache } from './services/slot-cache';
+import { createRelayServices } from './services/relay-services';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -66,7 +67,13 @@ async function main(): Promise<void> {
   // The DSO gateway reaches the utility gateways to trigger their aggregation. Their URLs come
   // from HEMS_UTILITY_GATEWAYS ({"UtilityAMSP":"https://host:port", ...}) or the default ports.
   const aggregationFanOut = ledger.identities.includes('dso') ? dsoFanOut(config) : undefined;
+  // A utility gateway answers its devices' allowed powers from memory and batches their
+  // forecasts; the book learns each batch's home references as it commits.
+  const relayLog = { warn: (object: object, message: string) => app.log.warn(object, message) };
+  const { allowedPowers, forecastBatcher } = createRelayServices(ledger, config.forecastBatch, relayLog);
   const app = await buildApp({
+    allowedPowers,
+    ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
     aggregationFanOut,
     logger: {
       level: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',
@@ -76,7 +83,12 @@ async function main(): Promise<void> {
     trust,
     slotCache,
     devices,
-    operations: { events: { maxStreamsPerCaller: config.maxEventStreamsPerCaller } },
+    operations: {
+      events: {
+        maxStreamsPerCaller: config.maxEventStreamsPerCaller,
+        maxSubscribers: config.maxEventStreams,
+      },
+    },
     https: {
       key: config.tlsKeyPem,
       cert: config.tlsCertPem,

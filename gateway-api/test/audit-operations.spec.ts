@@ -69,16 +69,21 @@ describe('audit routes', () => {
     const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
     suite.gateway.ledger.on('VerifyForecastProof', { slotId: 'slot-1', org: 'UtilityAMSP', match: true });
     const revealed = {
-      slotId: 'slot-1',
-      bus: 'bus-1',
-      lower: 1.25,
-      upper: 2.5,
-      nonce: 'AAAAAAAAAAAAAAAAAAAAAA==',
+      forecast: {
+        slotId: 'slot-1',
+        bus: 'bus-1',
+        lower: 1.25,
+        upper: 2.5,
+        nonce: 'AAAAAAAAAAAAAAAAAAAAAA==',
+      },
+      index: 2,
+      count: 3,
+      path: ['', 'a'.repeat(64)],
     };
     const response = await suite.gateway.request(auditor, {
       method: 'POST',
       url: '/v1/audit/proofs',
-      payload: { org: 'UtilityAMSP', slotId: 'slot-1', homeRef: 'd'.repeat(64), revealed },
+      payload: { org: 'UtilityAMSP', slotId: 'slot-1', batch: 'd'.repeat(64), revealed },
     });
     expect(response.statusCode).to.equal(200);
     expect(response.json()).to.include({ match: true });
@@ -87,12 +92,15 @@ describe('audit routes', () => {
     expect(JSON.parse(Buffer.from(call?.options.transientData?.revealed ?? []).toString())).to.deep.equal(
       revealed,
     );
-    const bad = await suite.gateway.request(auditor, {
-      method: 'POST',
-      url: '/v1/audit/proofs',
-      payload: { org: 'UtilityAMSP', slotId: 'slot-1', homeRef: 'D'.repeat(64), revealed },
-    });
-    expect(bad.statusCode).to.equal(400);
+    for (const payload of [
+      { org: 'UtilityAMSP', slotId: 'slot-1', batch: 'D'.repeat(64), revealed },
+      { org: 'UtilityAMSP', slotId: 'slot-1', batch: 'd'.repeat(64), revealed: { ...revealed, path: ['x'] } },
+      { org: 'UtilityAMSP', slotId: 'slot-1', batch: 'd'.repeat(64), revealed: { ...revealed, index: 1000 } },
+      { org: 'UtilityAMSP', slotId: 'slot-1', batch: 'd'.repeat(64), revealed: revealed.forecast },
+    ]) {
+      const bad = await suite.gateway.request(auditor, { method: 'POST', url: '/v1/audit/proofs', payload });
+      expect(bad.statusCode).to.equal(400);
+    }
   });
 
   it('refuses devices and utility relays on history and blocks', async () => {

@@ -45,6 +45,47 @@ describe('operations: slot event hub', () => {
   const hubOf = (bufferSize = 10) =>
     new SlotEventHub({ source: new EventingFakeLedger('DSOMSP', ['dso']), bufferSize });
 
+  it("prepares a dispatch before any subscriber hears of it, so a device's event carries its own allowed power", async () => {
+    const prepared: string[] = [];
+    const hub = new SlotEventHub({
+      source: new EventingFakeLedger('UtilityAMSP', ['relay']),
+      beforeDispatchDelivery: async (data) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        prepared.push(`${data.slotId}@${data.revision}`);
+      },
+    });
+    const seen: string[] = [];
+    hub.subscribe({
+      send: (event) => seen.push(`${event.type} after ${prepared.length}`),
+      end: () => undefined,
+    });
+    hub.receive(opened('s1', 5, 1));
+    hub.receive(dispatched('s1', 7, 4));
+    hub.receive(opened('s2', 8, 5));
+    expect(seen).to.deep.equal(['slot-opened after 0']);
+    await hub.settled();
+    // Later events wait for the dispatch: ledger order is kept.
+    expect(seen).to.deep.equal(['slot-opened after 0', 'dispatch-published after 1', 'slot-opened after 1']);
+    expect(prepared).to.deep.equal(['s1@0']);
+    const device = { mspId: 'UtilityAMSP', role: 'hems', bus: 'bus-1' } as const;
+    const event = hub.since(`5-${tx(1)}`).events[0]!;
+    expect(
+      viewOf(
+        event,
+        device,
+        () => undefined,
+        () => 1.25,
+      ),
+    ).to.deep.equal({
+      slotId: 's1',
+      bus: 'bus-1',
+      lambda: 0.25,
+      revision: 0,
+      allowedKw: 1.25,
+    });
+    expect(viewOf(event, device, () => undefined)).to.not.have.property('allowedKw');
+  });
+
   it('keeps SlotOpened and DispatchPublished with block-and-transaction ids, ignores other events', () => {
     const hub = hubOf();
     const seen: SlotEvent[] = [];

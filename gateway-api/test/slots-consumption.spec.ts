@@ -25,6 +25,19 @@ describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
     },
   );
 
+  // The device's forecast in effect is in batch e…e: the relay's allowed-power table says so.
+  const BATCH = 'e'.repeat(64);
+  beforeEach(() => {
+    suite.gateway.ledger.on('GetHomeRef', { slotId: 'slot-1', homeRef: 'a'.repeat(64), bus: 'bus-2' });
+    suite.gateway.ledger.on('GetAllowedPowers', {
+      slotId: 'slot-1',
+      revision: 0,
+      dispatchTxId: 'd'.repeat(64),
+      batches: [BATCH],
+      homes: [['a'.repeat(64), 2.5, 0.5, 0]],
+    });
+  });
+
   const post = (certificate: X509Certificate | undefined, payload: unknown) =>
     suite.gateway.request(certificate, {
       method: 'POST',
@@ -55,6 +68,30 @@ describe('utility gateway: POST /v1/slots/:slotId/consumption', () => {
     );
     expect(suite.logs.join('')).to.not.include(DRAWN);
     expect(suite.logs.length).to.be.above(0);
+  });
+
+  it("names the batch of the home's forecast in effect, from the relay's allowed-power table", async () => {
+    suite.gateway.ledger.on('ReportConsumption', RECEIPT);
+    expect((await post(suite.device, consumptionBody())).statusCode).to.equal(201);
+    const transient = suite.gateway.ledger.callsOf('ReportConsumption')[0]?.options.transientData ?? {};
+    expect(Buffer.from(transient.forecastBatch ?? []).toString()).to.equal(BATCH);
+  });
+
+  it('refuses a home without a forecast in effect, or a slot without a dispatch, before relaying', async () => {
+    suite.gateway.ledger.refuse('GetAllowedPowers', 'FAILED_PRECONDITION', 'slot slot-1 has no dispatch yet');
+    const early = await post(suite.device, consumptionBody());
+    expect(early.statusCode).to.equal(409);
+    suite.gateway.ledger.on('GetAllowedPowers', {
+      slotId: 'slot-1',
+      revision: 0,
+      dispatchTxId: 'd'.repeat(64),
+      batches: [BATCH],
+      homes: [['c'.repeat(64), 2.5, 0.5, 0]],
+    });
+    const missing = await post(suite.device, consumptionBody());
+    expect(missing.statusCode).to.equal(404);
+    expect(missing.json()).to.include({ code: 'NOT_FOUND' });
+    expect(suite.gateway.ledger.callsOf('ReportConsumption')).to.deep.equal([]);
   });
 
   it('refuses bad bodies with 400 before anything reaches the ledger', async () => {

@@ -391,7 +391,7 @@ describe('utility gateway: POST /v1/slots/:slotId/aggregates', () => {
         { org: 'UtilityBMSP', bus: 'bus-1', expectedHomes: 6, published: false },
       ],
     });
-    gateway.ledger.on('ListForecastRefs', { refs: ['a'.repeat(64), 'b'.repeat(64)] });
+    gateway.ledger.on('ListForecastBatches', { batches: ['a'.repeat(64), 'b'.repeat(64)], items: 7 });
     gateway.ledger.on('PublishAggregate', (options: { arguments?: readonly string[] }) => {
       if (options.arguments?.[1] === 'bus-2') {
         throw refusal('FAILED_PRECONDITION', 'slot slot-1 is still open for bus bus-2 of UtilityAMSP');
@@ -417,11 +417,11 @@ describe('utility gateway: POST /v1/slots/:slotId/aggregates', () => {
     });
     const [publish] = gateway.ledger.callsOf('PublishAggregate');
     expect(publish?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
-    expect(JSON.parse(Buffer.from(publish?.options.transientData?.refs ?? []).toString())).to.deep.equal([
+    expect(JSON.parse(Buffer.from(publish?.options.transientData?.batches ?? []).toString())).to.deep.equal([
       'a'.repeat(64),
       'b'.repeat(64),
     ]);
-    expect(gateway.ledger.callsOf('ListForecastRefs').every((call) => call.kind === 'evaluate')).to.equal(
+    expect(gateway.ledger.callsOf('ListForecastBatches').every((call) => call.kind === 'evaluate')).to.equal(
       true,
     );
   });

@@ -207,54 +207,99 @@ describe('utility gateway: HEMS device routes', () => {
   });
 
   describe('GET /v1/slots/:slotId/receipt', () => {
-    it("answers the device's home reference for that slot, to the device only", async () => {
-      suite.gateway.ledger.on('GetHomeRef', { slotId: 'slot-1', homeRef: 'c'.repeat(64), bus: 'bus-2' });
+    it("answers the device's proof of submission for that slot, from its utility's peer, to the device only", async () => {
+      const proof = {
+        slotId: 'slot-1',
+        org: 'UtilityAMSP',
+        homeRef: 'c'.repeat(64),
+        batch: 'e'.repeat(64),
+        index: 1,
+        count: 2,
+        path: ['a'.repeat(64)],
+        forecast: { slotId: 'slot-1', bus: 'bus-2', lower: 1, upper: 2, nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' },
+      };
+      suite.gateway.ledger.on('GetForecastProof', proof);
       const response = await suite.gateway.request(suite.device, {
         method: 'GET',
         url: '/v1/slots/slot-1/receipt',
       });
-      expect(response.json()).to.deep.equal({
-        slotId: 'slot-1',
-        org: 'UtilityAMSP',
-        bus: 'bus-2',
-        homeRef: 'c'.repeat(64),
-      });
-      expect(suite.gateway.ledger.callsOf('GetHomeRef')[0]?.options.arguments).to.deep.equal(['slot-1']);
+      expect(response.json()).to.deep.equal({ ...proof, bus: 'bus-2' });
+      const [call] = suite.gateway.ledger.callsOf('GetForecastProof');
+      expect(call?.kind).to.equal('evaluate');
+      expect(call?.options.arguments).to.deep.equal(['slot-1']);
+      expect(call?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
       const relay = await suite.gateway.pki.role('UtilityAMSP', 'relay');
       expect(
         (await suite.gateway.request(relay, { method: 'GET', url: '/v1/slots/slot-1/receipt' })).statusCode,
       ).to.equal(403);
+      suite.gateway.ledger.refuse(
+        'GetForecastProof',
+        'NOT_FOUND',
+        'no forecast of this home is held for slot slot-1',
+      );
+      const none = await suite.gateway.request(suite.device, {
+        method: 'GET',
+        url: '/v1/slots/slot-1/receipt',
+      });
+      expect(none.statusCode).to.equal(404);
     });
   });
 
   describe('GET /v1/slots/:slotId/dispatch', () => {
-    it("answers the device's own allowed power through its home reference, evaluated on the utility's peer", async () => {
+    const table = (rows: [string, number, number, number][], revision = 0) => ({
+      slotId: 'slot-1',
+      revision,
+      dispatchTxId: 'd'.repeat(64),
+      batches: ['e'.repeat(64)],
+      homes: rows,
+    });
+
+    it("answers the device's own allowed power from the relay's memory: one evaluation per slot, not per read", async () => {
       suite.gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
-      suite.gateway.ledger.on('GetAllowedPower', {
-        slotId: 'slot-1',
-        lambda: 0.2,
-        allowedKw: 2.1,
-        revision: 0,
-      });
+      suite.gateway.ledger.on(
+        'GetAllowedPowers',
+        table([
+          ['a'.repeat(64), 2.1, 0.2, 0],
+          ['b'.repeat(64), 9, 0.2, 0],
+        ]),
+      );
+      for (let read = 0; read < 3; read += 1) {
+        const response = await suite.gateway.request(suite.device, {
+          method: 'GET',
+          url: '/v1/slots/slot-1/dispatch',
+        });
+        expect(response.statusCode).to.equal(200);
+        expect(response.json()).to.deep.equal({ slotId: 'slot-1', lambda: 0.2, allowedKw: 2.1, revision: 0 });
+      }
+      const [homeRef] = suite.gateway.ledger.callsOf('GetHomeRef');
+      expect(homeRef?.kind).to.equal('evaluate');
+      expect(homeRef?.options.arguments).to.deep.equal(['slot-1']);
+      expect(homeRef?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+      expect(Buffer.from(homeRef?.options.transientData?.certificate ?? []).toString()).to.equal(
+        suite.device.toString(),
+      );
+      expect(suite.gateway.ledger.callsOf('GetHomeRef')).to.have.length(1);
+      const loads = suite.gateway.ledger.callsOf('GetAllowedPowers');
+      expect(loads).to.have.length(1);
+      expect(loads[0]?.options.arguments).to.deep.equal(['slot-1']);
+      expect(loads[0]?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
+    });
+
+    it('answers 404 for a home without a forecast in effect', async () => {
+      suite.gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
+      suite.gateway.ledger.on('GetAllowedPowers', table([['b'.repeat(64), 9, 0.2, 0]]));
       const response = await suite.gateway.request(suite.device, {
         method: 'GET',
         url: '/v1/slots/slot-1/dispatch',
       });
-      expect(response.statusCode).to.equal(200);
-      expect(response.json()).to.deep.equal({ slotId: 'slot-1', lambda: 0.2, allowedKw: 2.1, revision: 0 });
-      const [homeRef] = suite.gateway.ledger.callsOf('GetHomeRef');
-      expect(homeRef?.kind).to.equal('evaluate');
-      expect(homeRef?.options.arguments).to.deep.equal(['slot-1']);
-      expect(Buffer.from(homeRef?.options.transientData?.certificate ?? []).toString()).to.equal(
-        suite.device.toString(),
-      );
-      expect(suite.gateway.ledger.callsOf('GetAllowedPower')[0]?.options.arguments).to.deep.equal([
-        'slot-1',
-        'a'.repeat(64),
-      ]);
+      expect(response.statusCode).to.equal(404);
+      expect(response.json()).to.include({
+        code: 'NOT_FOUND',
+        message: 'no forecast of this home is held for slot slot-1',
+      });
     });
 
-    it('refuses non-devices and maps "no dispatch yet" to 409', async () => {
+    it('refuses non-devices and maps "no dispatch yet" to 409, asking again on the next read', async () => {
       const auditor = await suite.gateway.pki.role('RegulatorMSP', 'auditor');
       expect(
         (await suite.gateway.request(auditor, { method: 'GET', url: '/v1/slots/slot-1/dispatch' }))
@@ -262,7 +307,7 @@ describe('utility gateway: HEMS device routes', () => {
       ).to.equal(403);
       suite.gateway.ledger.on('GetHomeRef', { homeRef: 'a'.repeat(64), bus: 'bus-2' });
       suite.gateway.ledger.refuse(
-        'GetAllowedPower',
+        'GetAllowedPowers',
         'FAILED_PRECONDITION',
         'slot slot-1 has no dispatch yet',
       );
@@ -271,6 +316,12 @@ describe('utility gateway: HEMS device routes', () => {
         url: '/v1/slots/slot-1/dispatch',
       });
       expect(response.statusCode).to.equal(409);
+      suite.gateway.ledger.on('GetAllowedPowers', table([['a'.repeat(64), 1.5, 0.5, 0]]));
+      const later = await suite.gateway.request(suite.device, {
+        method: 'GET',
+        url: '/v1/slots/slot-1/dispatch',
+      });
+      expect(later.json()).to.include({ allowedKw: 1.5 });
     });
   });
 });

@@ -229,23 +229,25 @@ async function auditSlot(
     lower: number;
     upper: number;
   };
-  const { homeRef } = await enrolled.client.getReceipt(slotId);
-  const prove = (revealed: Record<string, unknown>): Promise<{ match: boolean }> =>
-    callGateway<{ match: boolean }>(description, 'RegulatorMSP', AUDITOR, 'POST', '/v1/audit/proofs', {
-      org: 'UtilityAMSP',
-      slotId,
-      homeRef,
-      revealed,
-    }).then((response) => response.body);
-  const revealed = {
+  const receipt = await enrolled.client.getReceipt(slotId);
+  const forecast = {
     slotId,
     bus: 'bus-1',
     lower: payload.lower,
     upper: payload.upper,
     nonce: payload.nonce,
   };
-  expect(await prove(revealed)).to.include({ match: true });
-  expect(await prove({ ...revealed, upper: payload.upper + 1 })).to.include({ match: false });
+  // The receipt is the home's own forecast in effect, with its place in its batch.
+  expect(receipt.forecast).to.deep.equal(forecast);
+  const prove = (revealed: Record<string, unknown>): Promise<{ match: boolean }> =>
+    callGateway<{ match: boolean }>(description, 'RegulatorMSP', AUDITOR, 'POST', '/v1/audit/proofs', {
+      org: 'UtilityAMSP',
+      slotId,
+      batch: receipt.batch,
+      revealed: { forecast: revealed, index: receipt.index, count: receipt.count, path: receipt.path },
+    }).then((response) => response.body);
+  expect(await prove(forecast)).to.include({ match: true });
+  expect(await prove({ ...forecast, upper: payload.upper + 1 })).to.include({ match: false });
 }
 
 /** The auditor decodes the dispatch transaction: created by the DSO, endorsed by a majority. */

@@ -23,6 +23,11 @@ const STATUS_OF_REFUSAL: Readonly<Record<string, number>> = {
   FAILED_PRECONDITION: 409,
 };
 
+/** A chaincode refusal (code and message without the code) as the API answers it. */
+export function httpErrorOfRefusal(code: string, message: string, transactionId?: string): HttpError {
+  return new HttpError(STATUS_OF_REFUSAL[code] ?? 400, code, message, transactionId);
+}
+
 /** MVCC_READ_CONFLICT and PHANTOM_READ_CONFLICT: retrying the transaction may succeed. */
 export function isRetryableCommitFailure(error: unknown): boolean {
   return error instanceof CommitError && [11, 12].includes(error.code);
@@ -44,11 +49,9 @@ export function toHttpError(error: unknown): HttpError {
   }
   const refusal = chaincodeRefusal(error);
   if (refusal !== undefined) {
-    const message = refusal.message.slice(refusal.code.length + 2);
-    return new HttpError(
-      STATUS_OF_REFUSAL[refusal.code] ?? 400,
+    return httpErrorOfRefusal(
       refusal.code,
-      message,
+      refusal.message.slice(refusal.code.length + 2),
       transactionIdOf(error),
     );
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasChaincodeEvents, type Ledger } from '../ledger/ports';
 import { eventRoutes } from '../resources/events/routes';
+import type { AllowedPowerBook } from '../services/allowed-powers';
 import { SlotEventHub } from '../services/events';
 import { idempotency, transactionStatusRoutes, type IdempotencyStore } from './idempotency';
 import { metrics, type MetricsOptions } from './metrics';
@@ -32,10 +33,38 @@ export interface OperationsOptions {
     | false;
   /** The slot cache the event stream invalidates before telling devices of a change. */
   readonly slotCache?: SlotInvalidation;
+  /** A relay's allowed powers: loaded at each dispatch and pushed on the devices' streams. */
+  readonly allowedPowers?: AllowedPowerBook;
 }
 
 export interface SlotInvalidation {
   invalidate(slotId: string, blockNumber: bigint): void;
+}
+
+/** The hub of GET /v1/events, when the ledger streams chaincode events. */
+function slotEventHub(
+  app: FastifyInstance,
+  options: OperationsOptions,
+  bufferSize: number | undefined,
+): SlotEventHub | undefined {
+  if (!hasChaincodeEvents(options.ledger)) {
+    return undefined;
+  }
+  const { slotCache, allowedPowers } = options;
+  return new SlotEventHub({
+    source: options.ledger,
+    ...(bufferSize === undefined ? {} : { bufferSize }),
+    ...(slotCache === undefined
+      ? {}
+      : { onSlotChange: (slotId: string, blockNumber: bigint) => slotCache.invalidate(slotId, blockNumber) }),
+    ...(allowedPowers === undefined
+      ? {}
+      : {
+          beforeDispatchDelivery: (data: { slotId: string; revision: number }) =>
+            allowedPowers.dispatched(data.slotId, data.revision),
+        }),
+    log: app.log,
+  });
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 600, timeWindowMs: 60_000 } as const;
@@ -58,19 +87,8 @@ export const operations = fp(
 
     if (options.events !== false) {
       const settings = options.events ?? {};
-      const hub = hasChaincodeEvents(options.ledger)
-        ? new SlotEventHub({
-            source: options.ledger,
-            ...(settings.bufferSize === undefined ? {} : { bufferSize: settings.bufferSize }),
-            ...(options.slotCache === undefined
-              ? {}
-              : {
-                  onSlotChange: (slotId: string, blockNumber: bigint) =>
-                    options.slotCache?.invalidate(slotId, blockNumber),
-                }),
-            log: app.log,
-          })
-        : undefined;
+      const hub = slotEventHub(app, options, settings.bufferSize);
+      const book = options.allowedPowers;
       if (hub !== undefined) {
         app.addHook('onReady', (done) => {
           hub.start();
@@ -90,6 +108,9 @@ export const operations = fp(
           ...(settings.maxStreamsPerCaller === undefined
             ? {}
             : { maxStreamsPerCaller: settings.maxStreamsPerCaller }),
+          ...(book === undefined
+            ? {}
+            : { allowedKwOf: (slotId: string, homeId: string) => book.peek(slotId, homeId)?.allowedKw }),
         }),
       );
     }

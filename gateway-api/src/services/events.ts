@@ -110,6 +110,7 @@ export function viewOf(
   event: SlotEvent,
   caller: CallerView,
   slotBuses: (slotId: string) => SlotOpenedData['buses'] | undefined,
+  allowedKwOf: (slotId: string) => number | undefined = () => undefined,
 ): object | undefined {
   if (caller.role !== 'hems' || (event.type !== 'slot-opened' && event.type !== 'dispatch-published')) {
     return event.data;
@@ -129,13 +130,25 @@ export function viewOf(
       prices: prices.buses.find((entry) => entry.bus === bus) ?? prices.default ?? null,
     };
   }
-  const { slotId, lambda, perBus, revision } = event.data;
   // A slot opened before this gateway started is not known here; its λ is sent anyway.
-  const buses = slotBuses(slotId);
+  const buses = slotBuses(event.data.slotId);
   if (bus === undefined || (buses !== undefined && !concernsCaller(buses))) {
     return undefined;
   }
-  return { slotId, bus, lambda: perBus.find((entry) => entry.bus === bus)?.lambda ?? lambda, revision };
+  return dispatchView(event.data, bus, allowedKwOf(event.data.slotId));
+}
+
+/** A device's view of a dispatch: its bus's λ and, when known, its own allowed power. */
+function dispatchView(data: DispatchPublishedData, bus: string, allowedKw: number | undefined): object {
+  const { slotId, lambda, perBus, revision } = data;
+  return {
+    slotId,
+    bus,
+    lambda: perBus.find((entry) => entry.bus === bus)?.lambda ?? lambda,
+    revision,
+    // The device's own allowed power when its utility gateway has it in memory.
+    ...(allowedKw === undefined ? {} : { allowedKw }),
+  };
 }
 
 export interface Subscriber {
@@ -156,6 +169,11 @@ export interface SlotEventHubOptions {
    * stale, so a device that reads its slot on `dispatch-published` never gets the old λ.
    */
   readonly onSlotChange?: (slotId: string, blockNumber: bigint) => void;
+  /**
+   * Awaited before a dispatch reaches any subscriber (the feed waits meanwhile): the relay loads
+   * the slot's allowed powers, so each device's event can carry its own.
+   */
+  readonly beforeDispatchDelivery?: (data: DispatchPublishedData) => Promise<void>;
 }
 
 /**
@@ -171,6 +189,8 @@ export class SlotEventHub {
   private readonly feed: EventFeed;
   /** Every event from this block on is in the buffer (or was never emitted). */
   private coveredFrom: bigint | undefined;
+  /** Deliveries waiting for a dispatch's preparation, in order. */
+  private delivering: Promise<void> | undefined;
 
   constructor(private readonly options: SlotEventHubOptions) {
     this.bufferSize = options.bufferSize ?? 1000;
@@ -178,7 +198,10 @@ export class SlotEventHub {
     this.feed = new EventFeed({
       source: options.source,
       ...(options.startBlock === undefined ? {} : { startBlock: options.startBlock }),
-      onEvent: (event) => this.receive(event),
+      onEvent: (event) => {
+        this.receive(event);
+        return this.settled();
+      },
       ...(options.log === undefined ? {} : { log: options.log }),
     });
   }
@@ -231,7 +254,15 @@ export class SlotEventHub {
     return { events: this.buffer.filter((event) => event.blockNumber >= block), reset: false };
   }
 
-  /** Handles one ledger event (the feed calls this; tests may too). */
+  /** Resolves once every event received so far has reached the subscribers. */
+  settled(): Promise<void> {
+    return this.delivering ?? Promise.resolve();
+  }
+
+  /**
+   * Handles one ledger event (the feed calls this, then waits for settled(); tests may too).
+   * Events reach subscribers in ledger order, a dispatch only after its preparation.
+   */
   receive(event: LedgerChaincodeEvent): void {
     // The feed delivers whole blocks: from the first one seen on, nothing is missing.
     this.coveredFrom ??= event.blockNumber;
@@ -248,6 +279,30 @@ export class SlotEventHub {
     if (slotEvent === undefined) {
       return;
     }
+    const ready =
+      slotEvent.type === 'dispatch-published'
+        ? this.options.beforeDispatchDelivery?.(slotEvent.data)
+        : undefined;
+    if (ready === undefined && this.delivering === undefined) {
+      this.deliver(slotEvent);
+      return;
+    }
+    const delivered = slotEvent;
+    const next = (this.delivering ?? Promise.resolve())
+      .then(() => ready)
+      .catch((error: unknown) =>
+        this.options.log?.warn({ err: { message: (error as Error).message } }, 'dispatch preparation failed'),
+      )
+      .then(() => this.deliver(delivered));
+    this.delivering = next;
+    void next.finally(() => {
+      if (this.delivering === next) {
+        this.delivering = undefined;
+      }
+    });
+  }
+
+  private deliver(slotEvent: SlotEvent): void {
     if (slotEvent.type === 'slot-opened' || slotEvent.type === 'dispatch-published') {
       this.options.onSlotChange?.(slotEvent.data.slotId, slotEvent.blockNumber);
     }

@@ -5,6 +5,8 @@ import { buildApp, LOG_REDACTIONS } from '../../src/app';
 import type { RevocationSource } from '../../src/identity/trust-store';
 import type { ServiceIdentity } from '../../src/ledger/ports';
 import type { DeviceRoutesOptions } from '../../src/resources/devices/routes';
+import type { ForecastBatchOptions } from '../../src/services/forecast-batcher';
+import { createRelayServices } from '../../src/services/relay-services';
 import type { AggregationFanOut } from '../../src/services/utility-gateways';
 import { FakeLedger } from './fake-ledger';
 import { TestPki } from './pki';
@@ -77,13 +79,18 @@ export class TestGateway extends TestApp {
       aggregationFanOut?: AggregationFanOut;
       /** Collects every log line at trace level, redacted as in production. */
       logs?: string[];
+      /** Batches device forecasts as a production utility gateway does. */
+      forecastBatch?: ForecastBatchOptions;
     } = {},
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);
     const clients = new TestClients();
+    const { allowedPowers, forecastBatcher } = createRelayServices(ledger, options.forecastBatch);
     const app = await buildApp({
       ledger,
+      allowedPowers,
+      ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
       trust: pki.trustStore(options.revocations),
       clientCertificate: clients.source,
       logger:

@@ -92,13 +92,13 @@ export class Actors {
     });
   }
 
-  /** What a utility's gateway does: list its forecast refs on its own peer, then publish the sums. */
+  /** What a utility's gateway does: list its forecast batches on its own peer, then publish the sums. */
   async publishAggregate(mspId: string, slotId: string, bus: string): Promise<void> {
     const contract = this.relay(mspId).contract();
-    const { refs } = await evaluateJson<{ refs: string[] }>(contract, 'ListForecastRefs', [slotId, '']);
+    const { batches } = await evaluateJson<{ batches: string[] }>(contract, 'ListForecastBatches', [slotId]);
     await submitJson(contract, 'PublishAggregate', {
       args: [slotId, bus],
-      transientData: { refs: Buffer.from(JSON.stringify(refs)) },
+      transientData: { batches: Buffer.from(JSON.stringify(batches)) },
       endorsingOrganizations: [mspId],
     });
   }

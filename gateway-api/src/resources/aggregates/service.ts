@@ -27,7 +27,8 @@ type OwnAggregate = SlotView['aggregates'][number];
 /** How one kind of per-bus record is listed and published. */
 export interface PublicationSteps {
   readonly list: TimeslotTransaction;
-  readonly listArguments: string[];
+  /** The listing's member that the publication takes in the transient field of the same name. */
+  readonly listed: 'refs' | 'batches';
   readonly publish: TimeslotTransaction;
   /** The outcome of a bus with nothing to do, or undefined to publish it. */
   readonly done: (aggregate: OwnAggregate) => BusPublicationOutcome | undefined;
@@ -61,20 +62,20 @@ export async function publishPerOwnBus(
   const slot = await loadSlot(ledger, slotId);
   const relay = timeslot(ledger, 'relay');
   const buses: BusPublicationOutcome[] = [];
-  let refs: string[] | undefined;
+  let listed: string[] | undefined;
   for (const aggregate of slot.aggregates.filter((agg) => agg.org === ledger.mspId)) {
     const done = steps.done(aggregate);
     if (done !== undefined) {
       buses.push(done);
       continue;
     }
-    refs ??= decodeJson<{ refs: string[] }>(
-      await relay[steps.list].evaluate({ arguments: [slotId, ...steps.listArguments] }),
-    ).refs;
+    listed ??= decodeJson<Record<string, string[]>>(
+      await relay[steps.list].evaluate({ arguments: [slotId] }),
+    )[steps.listed];
     try {
       const submitted = await relay[steps.publish].submit({
         arguments: [slotId, aggregate.bus],
-        transientData: { refs: Buffer.from(JSON.stringify(refs)) },
+        transientData: { [steps.listed]: Buffer.from(JSON.stringify(listed ?? [])) },
         endorsingOrganizations: [ledger.mspId],
       });
       const published = steps.published(submitted.result);
@@ -99,13 +100,13 @@ export async function publishPerOwnBus(
 
 /**
  * What a utility gateway does at a slot's deadline or when the DSO asks: for each of its
- * pending aggregates, list its forecasts on its own peer and publish their sums. A bus that may not
+ * pending aggregates, list its forecast batches on its own peer and publish their sums. A bus that may not
  * close yet (deadline not passed, enrolled homes missing) is reported, not failed.
  */
 export function publishOwnAggregates(ledger: Ledger, slotId: string): Promise<OwnPublication> {
   return publishPerOwnBus(ledger, slotId, {
-    list: 'ListForecastRefs',
-    listArguments: [''],
+    list: 'ListForecastBatches',
+    listed: 'batches',
     publish: 'PublishAggregate',
     done: (aggregate) =>
       aggregate.published

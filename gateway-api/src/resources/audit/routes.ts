@@ -27,10 +27,10 @@ export function auditRoutes(ledger: Ledger): RoutesPlugin {
     });
 
     app.post('/v1/audit/proofs', forecastProofRoute, async (request) => {
-      const { org, slotId: slot, homeRef, revealed } = request.body;
+      const { org, slotId: slot, batch, revealed } = request.body;
       return decodeJson(
         await reader().VerifyForecastProof.evaluate({
-          arguments: [org, slot, homeRef],
+          arguments: [org, slot, batch],
           transientData: { revealed: Buffer.from(JSON.stringify(revealed), 'utf8') },
         }),
       );

@@ -1,4 +1,4 @@
-import { HOME_REF_PATTERN, MSP_ID_PATTERN, TRANSACTION_ID_PATTERN } from '@hems/protocol';
+import { MSP_ID_PATTERN, TRANSACTION_ID_PATTERN } from '@hems/protocol';
 import { resourceRoutes } from '../../http/routes';
 import { busId, closedObject, idParams, number, slotId, slotIdParams } from '../common/schemas';
 
@@ -46,20 +46,42 @@ const revealedForecast = {
   description: 'What the home reveals of its own forecast to prove its submission',
 } as const;
 
+/** The revealed forecast with its place in its batch: what GET /v1/slots/{id}/receipt gives a home. */
+const revealedProof = {
+  ...closedObject(
+    {
+      forecast: revealedForecast,
+      index: { type: 'integer', minimum: 0, maximum: 999 },
+      count: { type: 'integer', minimum: 1, maximum: 1000 },
+      path: {
+        type: 'array',
+        maxItems: 32,
+        items: { type: 'string', pattern: '^([0-9a-f]{64})?$' },
+        description: 'Sibling hashes from the leaf up; empty where the node is carried up',
+      },
+    },
+    'forecast',
+    'index',
+    'count',
+    'path',
+  ),
+  description: "The home's forecast, its position in its batch, and the Merkle path to the batch's root",
+} as const;
+
 export const proofBody = closedObject(
   {
     org: { type: 'string', pattern: MSP_ID_PATTERN, description: "The home's utility MSP id" },
     slotId,
-    homeRef: { type: 'string', pattern: HOME_REF_PATTERN },
-    revealed: revealedForecast,
+    batch: { type: 'string', pattern: TRANSACTION_ID_PATTERN, description: 'The batch holding the forecast' },
+    revealed: revealedProof,
   },
   'org',
   'slotId',
-  'homeRef',
+  'batch',
   'revealed',
 );
 
 export const forecastProofRoute = route(
-  "Check a home's revealed forecast against the ledger's private-data hash",
+  "Check a home's revealed forecast and Merkle path against the ledger's private-data hash of its batch's root",
   { roles: ['auditor', 'hems'], body: proofBody, response: { 200: anyObject } },
 );

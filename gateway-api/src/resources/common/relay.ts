@@ -30,6 +30,7 @@ export function relaySigned(
   id: string,
   caller: Caller,
   body: SignedRequest,
+  extraTransient: Readonly<Record<string, Uint8Array>> = {},
 ): Promise<SubmitResult> {
   return transaction.submit({
     arguments: [id],
@@ -37,6 +38,7 @@ export function relaySigned(
       payload: Buffer.from(body.payload, 'utf8'),
       signature: signatureBytes(body.signature),
       certificate: certificateTransient(caller),
+      ...extraTransient,
     },
     endorsingOrganizations: [ledger.mspId],
   });

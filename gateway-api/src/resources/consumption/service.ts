@@ -12,7 +12,7 @@ import { publishPerOwnBus, type OwnPublication } from '../aggregates/service';
 export function publishOwnConsumption(ledger: Ledger, slotId: string): Promise<OwnPublication> {
   return publishPerOwnBus(ledger, slotId, {
     list: 'ListConsumptionRefs',
-    listArguments: [],
+    listed: 'refs',
     publish: 'PublishConsumption',
     done: () => undefined,
     refused: (message) => `not published: ${message}`,

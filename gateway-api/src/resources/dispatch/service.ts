@@ -1,10 +1,9 @@
-import type { Caller } from '../../identity/caller';
 import { HttpError } from '../../http/errors';
 import { decodeJson } from '../../ledger/answers';
 import { governance, timeslot } from '../../ledger/contracts';
 import type { Ledger, SubmitResult } from '../../ledger/ports';
 import { busAggregatesOf, planDispatch, type DispatchPlan } from '../../services/dispatch-optimizer';
-import { homeRefOf, loadSlot } from '../slots/service';
+import { loadSlot } from '../slots/service';
 
 /** What the DSO asks to dispatch: λ (and per-bus λs), or a feeder model for the optimizer. */
 export interface DispatchRequest {
@@ -90,12 +89,4 @@ export async function publishDispatch(
   });
   const published = decodeJson<Record<string, unknown>>(submitted.result);
   return { submitted, answer: plan === undefined ? published : { ...published, plan: planView(plan) } };
-}
-
-/** A device's own allowed power for a slot, through its home reference, on its utility's peer. */
-export async function allowedPowerOf(ledger: Ledger, slotId: string, device: Caller): Promise<unknown> {
-  const homeRef = await homeRefOf(ledger, slotId, device);
-  return decodeJson(
-    await timeslot(ledger, 'relay').GetAllowedPower.evaluate({ arguments: [slotId, homeRef] }),
-  );
 }

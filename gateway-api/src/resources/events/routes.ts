@@ -17,6 +17,8 @@ export interface EventRoutesOptions {
   readonly maxStreamsPerCaller?: number;
   /** A client that leaves this many bytes unread is disconnected rather than buffered for. */
   readonly maxPendingBytes?: number;
+  /** A device's allowed power in a slot, if in memory: pushed with its dispatch event. */
+  readonly allowedKwOf?: (slotId: string, homeId: string) => number | undefined;
 }
 
 /**
@@ -99,7 +101,13 @@ export function eventRoutes(options: EventRoutesOptions): RoutesPlugin {
         raw.write(text);
       };
       const send = (event: SlotEvent): void => {
-        const view = viewOf(event, caller, (slotId) => hub.busesOf(slotId));
+        const homeId = caller.homeId;
+        const view = viewOf(
+          event,
+          caller,
+          (slotId) => hub.busesOf(slotId),
+          (slotId) => (homeId === undefined ? undefined : options.allowedKwOf?.(slotId, homeId)),
+        );
         if (view !== undefined) {
           write(formatServerSentEvent({ id: event.id, type: event.type, data: view }));
         }

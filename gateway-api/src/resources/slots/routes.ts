@@ -2,7 +2,7 @@ import { routes, type RoutesPlugin } from '../../http/routes';
 import type { Ledger } from '../../ledger/ports';
 import { requireOwnDevice, requireOwnOperator } from '../common/guards';
 import { decodeJson } from '../../ledger/answers';
-import { deviceSlotView, homeRefOf, openSlot, publicSlotReader, type SlotLookup } from './service';
+import { deviceSlotView, forecastProofOf, openSlot, publicSlotReader, type SlotLookup } from './service';
 import { openSlotRoute, receiptRoute, slotRoute } from './schemas';
 
 /** GET /v1/slots/:slotId for everyone (devices: their own bus), its receipt, and POST /v1/slots for the DSO. */
@@ -20,8 +20,7 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
 
     app.get('/v1/slots/:slotId/receipt', receiptRoute, async (request) => {
       const { bus } = requireOwnDevice(ledger, request);
-      const homeRef = await homeRefOf(ledger, request.params.slotId, request.caller);
-      return { slotId: request.params.slotId, org: ledger.mspId, bus, homeRef };
+      return { ...(await forecastProofOf(ledger, request.params.slotId, request.caller)), bus };
     });
 
     app.post('/v1/slots', openSlotRoute, async (request, reply) => {

@@ -1,5 +1,14 @@
 import { resourceRoutes } from '../../http/routes';
-import { answerObject, busId, closedObject, number, slotId, slotIdParams, text } from '../common/schemas';
+import {
+  answerObject,
+  busId,
+  closedObject,
+  integer,
+  number,
+  slotId,
+  slotIdParams,
+  text,
+} from '../common/schemas';
 import { MAX_PRICED_BUSES } from '@hems/protocol';
 
 const route = resourceRoutes('slots');
@@ -50,10 +59,23 @@ export const slotRoute = route(
   },
 );
 
-/** A HEMS device's home reference for a slot (GET /v1/slots/:slotId/receipt). */
-export const homeReceipt = answerObject({ slotId: text, org: text, bus: text, homeRef: text });
+/**
+ * A HEMS device's proof of submission for a slot (GET /v1/slots/:slotId/receipt): its forecast in
+ * effect, the batch holding it, and the Merkle path (hashes only) from it to the batch's root.
+ */
+export const homeReceipt = answerObject({
+  slotId: text,
+  org: text,
+  bus: text,
+  homeRef: text,
+  batch: text,
+  index: integer,
+  count: integer,
+  path: { type: 'array', items: text },
+  forecast: answerObject({ slotId: text, bus: text, lower: number, upper: number, nonce: text }),
+});
 
 export const receiptRoute = route(
-  'HEMS device: its home reference for this slot, to prove its submission to an auditor',
+  'HEMS device: its forecast in effect for this slot with the batch and Merkle path that prove its submission to an auditor',
   { roles: ['hems'], params: slotIdParams, response: { 200: homeReceipt } },
 );

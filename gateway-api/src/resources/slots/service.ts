@@ -44,13 +44,20 @@ export function openSlot(
   });
 }
 
-/** The device's home reference for a slot, computed on its utility's own peer from its certificate. */
-export async function homeRefOf(ledger: Ledger, slotId: string, device: Caller): Promise<string> {
-  const { homeRef } = decodeJson<{ homeRef: string }>(
-    await timeslot(ledger, 'relay').GetHomeRef.evaluate({
+/**
+ * The device's proof of submission for a slot — home reference, forecast in effect, batch, index
+ * and Merkle path — computed on its utility's own peer from its certificate.
+ */
+export async function forecastProofOf(
+  ledger: Ledger,
+  slotId: string,
+  device: Caller,
+): Promise<Record<string, unknown>> {
+  return decodeJson<Record<string, unknown>>(
+    await timeslot(ledger, 'relay').GetForecastProof.evaluate({
       arguments: [slotId],
       transientData: { certificate: certificateTransient(device) },
+      endorsingOrganizations: [ledger.mspId],
     }),
   );
-  return homeRef;
 }

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { decodeNonce, forecastLeaf, parseForecastPayload } from '@hems/protocol';
+import { decodeJson } from '../ledger/answers';
+import { timeslot } from '../ledger/contracts';
+import type { Ledger } from '../ledger/ports';
+
+/** 128 bits of SHA-256 in hex: what the chaincode's ListForecastNonces answers per item. */
+const DIGEST_HEX = 32;
+
+/** A forecast as the replay index identifies it: its nonce's digest and its stored value's leaf. */
+export interface ForecastIdentity {
+  readonly nonceDigest: string;
+  readonly leaf: string;
+}
+
+/** The identity of a device-signed forecast payload for a device on `bus`; undefined if malformed. */
+export function forecastIdentity(payload: string, bus: string): ForecastIdentity | undefined {
+  try {
+    const parsed = parseForecastPayload(Buffer.from(payload, 'utf8'), Number.MAX_SAFE_INTEGER);
+    return {
+      nonceDigest: createHash('sha256').update(decodeNonce(parsed.nonce)).digest('hex').slice(0, DIGEST_HEX),
+      leaf: forecastLeaf({ ...parsed, bus })
+        .toString('hex')
+        .slice(0, DIGEST_HEX),
+    };
+  } catch {
+    // The chaincode refuses it with the precise reason.
+    return undefined;
+  }
+}
+
+/** Where a forecast was stored. */
+export interface StoredAt {
+  readonly txId: string;
+  readonly acceptedAt: string;
+  readonly leaf: string;
+}
+
+/** What the index says of a forecast about to be batched. */
+export type ReplayVerdict =
+  | { readonly kind: 'fresh' }
+  /** The same forecast is stored already: a device's retry, answered with the first receipt. */
+  | { readonly kind: 'stored'; readonly at: StoredAt }
+  /** The nonce is in a batch on its way: the first submission's answer is still to come. */
+  | { readonly kind: 'pending' }
+  /** The nonce signed another forecast: a replayed or reused nonce. */
+  | { readonly kind: 'reused' };
+
+interface SlotNonces {
+  readonly stored: Map<string, StoredAt>;
+  readonly pending: Set<string>;
+}
+
+/**
+ * The nonces of a utility's forecasts per slot, as a relay needs them to refuse replays before
+ * batching (the chaincode resolves them anyway, but only the relay can answer the device). Loaded
+ * from the utility's own peer the first time a slot is used after a start, so a restart forgets
+ * nothing; the most recent `maxSlots` slots are kept.
+ */
+export class ForecastReplayIndex {
+  private readonly slots = new Map<string, Promise<SlotNonces>>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly maxSlots = 8,
+  ) {}
+
+  async check(slotId: string, identity: ForecastIdentity): Promise<ReplayVerdict> {
+    const nonces = await this.slot(slotId);
+    const stored = nonces.stored.get(identity.nonceDigest);
+    if (stored !== undefined) {
+      return stored.leaf === identity.leaf ? { kind: 'stored', at: stored } : { kind: 'reused' };
+    }
+    return nonces.pending.has(identity.nonceDigest) ? { kind: 'pending' } : { kind: 'fresh' };
+  }
+
+  /** Reserves a nonce for a forecast entering a batch. */
+  async reserve(slotId: string, identity: ForecastIdentity): Promise<void> {
+    (await this.slot(slotId)).pending.add(identity.nonceDigest);
+  }
+
+  /** The batch's outcome for the nonce: stored (accepted) or free again (refused or failed). */
+  async settle(slotId: string, identity: ForecastIdentity, at: StoredAt | undefined): Promise<void> {
+    const nonces = await this.slot(slotId);
+    nonces.pending.delete(identity.nonceDigest);
+    if (at !== undefined) {
+      nonces.stored.set(identity.nonceDigest, at);
+    }
+  }
+
+  private slot(slotId: string): Promise<SlotNonces> {
+    let loading = this.slots.get(slotId);
+    if (loading === undefined) {
+      loading = this.load(slotId);
+      // A failed load is retried by the next request.
+      loading.catch(() => this.slots.delete(slotId));
+      this.slots.set(slotId, loading);
+      while (this.slots.size > this.maxSlots) {
+        this.slots.delete(this.slots.keys().next().value!);
+      }
+    } else {
+      // Most recently used last.
+      this.slots.delete(slotId);
+      this.slots.set(slotId, loading);
+    }
+    return loading;
+  }
+
+  private async load(slotId: string): Promise<SlotNonces> {
+    const listed = decodeJson<{
+      batches?: { txId: string; at: string; items: [string, string][] }[];
+    }>(
+      await timeslot(this.ledger, 'relay').ListForecastNonces.evaluate({
+        arguments: [slotId],
+        endorsingOrganizations: [this.ledger.mspId],
+      }),
+    );
+    const stored = new Map<string, StoredAt>();
+    for (const batch of listed.batches ?? []) {
+      for (const [nonceDigest, leaf] of batch.items) {
+        // Batches come in the order they replace each other: the first use of a nonce counts.
+        if (!stored.has(nonceDigest)) {
+          stored.set(nonceDigest, { txId: batch.txId, acceptedAt: batch.at, leaf });
+        }
+      }
+    }
+    return { stored, pending: new Set() };
+  }
+}

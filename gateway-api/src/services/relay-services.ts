@@ -1,0 +1,32 @@
+import type { Ledger } from '../ledger/ports';
+import { AllowedPowerBook } from './allowed-powers';
+import { ForecastBatcher, type ForecastBatchOptions } from './forecast-batcher';
+
+/** What a utility gateway's relay keeps in memory for its devices. */
+export interface RelayServices {
+  readonly allowedPowers: AllowedPowerBook;
+  /** Undefined when forecasts are not batched (one SubmitForecast each). */
+  readonly forecastBatcher?: ForecastBatcher;
+}
+
+/**
+ * The relay's allowed-power book and, with `batching`, its forecast batcher, wired so the book
+ * learns the home references of every committed batch (one evaluation per batch).
+ */
+export function createRelayServices(
+  ledger: Ledger,
+  batching: ForecastBatchOptions | undefined,
+  log?: { warn(details: object, message: string): void },
+): RelayServices {
+  const allowedPowers = new AllowedPowerBook(ledger);
+  if (batching === undefined || !ledger.identities.includes('relay')) {
+    return { allowedPowers };
+  }
+  const forecastBatcher = new ForecastBatcher(ledger, batching, (slotId, accepted) => {
+    allowedPowers.learn(slotId, accepted).catch((error: unknown) => {
+      // A device whose reference is not learned costs one GetHomeRef on its first read.
+      log?.warn({ err: { message: (error as Error).message } }, 'home references not learned');
+    });
+  });
+  return { allowedPowers, forecastBatcher };
+}
