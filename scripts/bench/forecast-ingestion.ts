@@ -1,157 +1,272 @@
 /*
- * Forecast ingestion benchmark: N HEMS devices each submit one signed forecast for one slot,
- * (1) through their utility gateways over REST with mutual TLS (HemsClient, one connection per
- * device, retries off), and (2) the same device-signed forecasts submitted directly with the raw
- * fabric-gateway client as the utility's relay. Both wait for the commit (the REST forecast POST
- * answers 201 only after SubmitForecast committed), so each latency is submit-to-commit. Devices
- * alternate between UtilityAMSP and UtilityBMSP and between feeder buses bus-1 and bus-2.
+ * Forecast ingestion: the one-transaction-per-forecast path and the batched path on the same
+ * network in the same run, through the REST gateways and through the raw Fabric client.
  *
- * Benchmark devices skip CA registration by default (--issuer direct, see lib/devices.ts): their
- * certificates are signed with the org CA's key in the CA's format, and the gateway and chaincode
- * checks on them are identical to those on CA-enrolled devices.
+ *   raw-single            the utility's relay submits each device-signed forecast as its own
+ *                         SubmitForecast transaction (raw fabric-gateway, one gRPC connection per
+ *                         utility)
+ *   raw-batched           the relay submits SubmitForecasts transactions of --batch-items
+ *                         device-signed forecasts, --batches-in-flight at once
+ *   rest-single           devices POST to gateways that do not batch (one SubmitForecast each),
+ *                         each device on its own kept-alive mutual-TLS connection
+ *   rest-batched          ≥ 10,000 devices, each holding its own mutual-TLS connection (as an
+ *                         always-on device with an open event stream does), POST forecasts for
+ *                         successive slots for --seconds; the gateways batch
+ *   rest-new-connection   every POST on a new mutual-TLS connection with a full handshake; beside
+ *                         it the same load against a bare Node.js mutual-TLS server (bare-tls)
+ *
+ * Every forecast counts only once committed (a REST 201 comes after the commit). CPU seconds per
+ * forecast are summed over the network's processes (peers, orderers, CAs, chaincode servers,
+ * gateways) and, apart, the load generator.
  */
-import { HemsClient } from '@hems/device-client';
-import { gatewayCaPem, gatewayUrl } from '@hems/testkit';
+import { readFileSync } from 'node:fs';
+import type { Contract } from '@hyperledger/fabric-gateway';
+import { gatewayCaPem } from '@hems/testkit';
+import { benchBareTls, type BareTlsResult } from './lib/bare-tls';
 import { FEEDER_PAIRS, requireFeederEnrolment, type BenchContext } from './lib/context';
 import { spreadDevices, type BenchDevice } from './lib/devices';
-import { benchSlotId, openSlot, UTILITIES } from './lib/fabric';
-import { relaySubmitForecast, randomRange } from './lib/forecasts';
-import type { IngestionMode } from './lib/options';
+import { benchSlotId, openSlot, UTILITIES, withBenchGateways } from './lib/fabric';
+import { connectFleet, DeviceFleet, unexpectedAnswer, type ConnectionMode } from './lib/fleet';
+import {
+  batchItem,
+  chunked,
+  randomRange,
+  relaySubmitBatch,
+  relaySubmitForecast,
+  signDeviceForecast,
+} from './lib/forecasts';
 import { seededRandom } from './lib/random';
+import { CpuMeter, poolResult, type BenchResult } from './lib/results';
 import { runPool } from './lib/runner';
-import { round, summarize } from './lib/stats';
-import type { Cell } from './lib/table';
 
-export interface IngestionResult {
-  readonly mode: IngestionMode;
-  readonly devices: number;
-  readonly concurrency: number;
+/** One forecast to send: a device (by fleet index) and a slot. */
+interface Submission {
+  readonly device: number;
   readonly slotId: string;
-  readonly committed: number;
-  readonly failures: number;
-  readonly firstError: string | null;
-  readonly seconds: number;
-  readonly committedTxPerSecond: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
 }
 
-export const INGESTION_HEADERS = [
-  'mode',
-  'devices',
-  'conc.',
-  'committed',
-  'failures',
-  'seconds',
-  'tx/s',
-  'p50 ms',
-  'p95 ms',
-  'p99 ms',
-  'max ms',
-];
-
-export function ingestionRow(result: IngestionResult): Cell[] {
-  return [
-    result.mode === 'gateway' ? 'REST gateway (mTLS)' : 'raw fabric-gateway',
-    result.devices,
-    result.concurrency,
-    result.committed,
-    result.failures,
-    result.seconds,
-    result.committedTxPerSecond,
-    result.p50Ms,
-    result.p95Ms,
-    result.p99Ms,
-    result.maxMs,
-  ];
+/** Slots opened for a run: enough for `items` forecasts of `devices` devices (one per device and slot). */
+async function openSlots(context: BenchContext, label: string, count: number): Promise<string[]> {
+  const dso = context.connections.as('DSOMSP', 'dso-operator');
+  const slots: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const slotId = benchSlotId(`${label}-${index}`);
+    await openSlot(dso, slotId, 120);
+    slots.push(slotId);
+  }
+  return slots;
 }
 
-/** One device submitting through its utility's gateway; the client is closed afterwards. */
-async function submitThroughGateway(
-  context: BenchContext,
-  device: BenchDevice,
-  slotId: string,
-  random: () => number,
-): Promise<void> {
-  const client = new HemsClient({
-    gatewayUrl: gatewayUrl(device.mspId),
-    gatewayCaPem: gatewayCaPem(context.description, device.mspId),
-    certificatePem: device.certificatePem,
-    privateKeyPem: device.privateKeyPem,
-    // A retry would hide a failure and stretch a latency: every attempt counts once.
-    retry: { attempts: 1 },
+/** Round-major submissions: every device once for the first slot, then the next slot, ... */
+function submissions(devices: number, slots: readonly string[]): Submission[] {
+  return slots.flatMap((slotId) => Array.from({ length: devices }, (_, device) => ({ device, slotId })));
+}
+
+/** POSTs the device's signed forecast; resolves on 201 (after the commit). */
+async function postForecast(fleet: DeviceFleet, submission: Submission, random: () => number): Promise<void> {
+  const device = fleet.device(submission.device);
+  const { payload, signature } = signDeviceForecast(device, submission.slotId, randomRange(random));
+  const response = await fleet.request(submission.device, 'POST', `/v1/slots/${submission.slotId}/forecast`, {
+    payload: payload.toString('utf8'),
+    signature: signature.toString('base64'),
   });
-  try {
-    const receipt = await client.submitForecast(slotId, randomRange(random));
-    if (receipt.txId === '' || receipt.replayed) {
-      throw new Error('the gateway answered without a fresh transaction id');
-    }
-  } finally {
-    client.close();
+  const error = unexpectedAnswer(response, 201, 'the forecast POST');
+  if (error !== undefined) {
+    throw error;
   }
 }
 
-export async function benchIngestion(context: BenchContext): Promise<IngestionResult[]> {
-  await requireFeederEnrolment(context);
-  const { concurrency } = context.options;
-  const dso = context.connections.as('DSOMSP', 'dso-operator');
-  const relays = new Map(
+/** REST through gateways started with `batching` (HEMS_GATEWAY_FORECAST_BATCH_ITEMS 0 = off). */
+async function restRun(
+  context: BenchContext,
+  mode: string,
+  settings: {
+    readonly devices: number;
+    readonly connection: ConnectionMode;
+    readonly concurrency: number;
+    readonly seconds?: number;
+    readonly batchItems: number;
+  },
+): Promise<BenchResult> {
+  const { description, options } = context;
+  const env = {
+    HEMS_GATEWAY_FORECAST_BATCH_ITEMS: String(settings.batchItems),
+    HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS: String(options.batchWaitMs),
+  };
+  return withBenchGateways(description, UTILITIES, env, async () => {
+    const devices = await spreadDevices(description, options.issuer, FEEDER_PAIRS, settings.devices);
+    const fleet = new DeviceFleet(description, devices, settings.connection);
+    try {
+      // A sustained run needs enough slots that devices never run out of fresh ones.
+      const slotCount =
+        settings.seconds === undefined ? 1 : Math.ceil((settings.seconds * 3000) / devices.length) + 1;
+      const slots = await openSlots(context, mode, slotCount);
+      const connectSeconds =
+        settings.connection === 'keep-alive'
+          ? await connectFleet(fleet, Math.min(256, settings.concurrency), runPool)
+          : null;
+      console.log(`ingestion ${mode}: ${devices.length} devices, ${slots.length} slot(s) ...`);
+      const random = seededRandom(devices.length);
+      const meter = new CpuMeter(description.stateDir);
+      const { result: outcome, cpu } = await meter.measure(() =>
+        runPool(
+          submissions(devices.length, slots),
+          settings.concurrency,
+          (submission) => postForecast(fleet, submission, random),
+          settings.seconds === undefined ? {} : { forMs: settings.seconds * 1000 },
+        ),
+      );
+      return poolResult('ingestion', mode, outcome, cpu, {
+        details: {
+          devices: devices.length,
+          connection: settings.connection,
+          concurrency: settings.concurrency,
+          batchItems: settings.batchItems,
+          batchWaitMs: settings.batchItems > 0 ? options.batchWaitMs : null,
+          connectSeconds,
+        },
+      });
+    } finally {
+      fleet.close();
+    }
+  });
+}
+
+/** The bare Node.js mutual-TLS server with the UtilityA gateway's TLS pair and a bench device. */
+async function bareTlsRun(context: BenchContext, device: BenchDevice): Promise<BareTlsResult> {
+  const { description, options } = context;
+  const gateway = (description.gateways ?? []).find((entry) => entry.mspId === device.mspId);
+  if (gateway === undefined) {
+    throw new Error(`the network description has no gateway TLS pair of ${device.mspId}`);
+  }
+  const caPem = gatewayCaPem(description, device.mspId);
+  const [fullHandshake] = await benchBareTls(
+    {
+      serverKeyPem: readFileSync(gateway.tlsKeyPath, 'utf8'),
+      serverCertPem: readFileSync(gateway.tlsCertPath, 'utf8'),
+      clientCaPem: caPem,
+      clientKeyPem: device.privateKeyPem,
+      clientCertPem: device.certificatePem,
+      serverCaPem: caPem,
+    },
+    { concurrency: options.newConnectionConcurrency, requests: options.newConnectionRequests },
+    ['full-handshake'],
+  );
+  if (fullHandshake === undefined) {
+    throw new Error('internal: no bare TLS result');
+  }
+  return fullHandshake;
+}
+
+/** The raw relay path: SubmitForecast per forecast, or SubmitForecasts per batch. */
+async function rawRun(context: BenchContext, batchItems: number, items: number): Promise<BenchResult> {
+  const { description, options } = context;
+  const mode = batchItems === 1 ? 'raw-single' : 'raw-batched';
+  const devices = await spreadDevices(
+    description,
+    options.issuer,
+    FEEDER_PAIRS,
+    Math.min(items, options.restDevices),
+  );
+  const slots = await openSlots(context, mode, Math.ceil(items / devices.length));
+  const work = submissions(devices.length, slots).slice(0, items);
+  const relays = new Map<string, Contract>(
     UTILITIES.map((mspId) => [mspId, context.connections.as(mspId, 'relay').contract()]),
   );
-  const results: IngestionResult[] = [];
-  for (const count of context.options.devices) {
-    const devices = await spreadDevices(context.description, context.options.issuer, FEEDER_PAIRS, count);
-    for (const mode of context.options.modes) {
-      const slotId = benchSlotId(`ingest-${mode}-${count}`);
-      await openSlot(dso, slotId);
-      const random = seededRandom(count);
-      console.log(`ingestion: ${count} devices, ${mode}, slot ${slotId} ...`);
-      const outcome = await runPool(devices, concurrency, async (device) => {
-        if (mode === 'gateway') {
-          await submitThroughGateway(context, device, slotId, random);
-          return;
-        }
-        const relay = relays.get(device.mspId);
-        if (relay === undefined) {
-          throw new Error(`no relay of ${device.mspId}`);
-        }
-        await relaySubmitForecast(relay, device, slotId, randomRange(random));
-      });
-      if (outcome.firstError !== undefined) {
-        console.error(
-          `ingestion ${mode} ${count}: first of ${outcome.failures} failures: ${outcome.firstError}`,
-        );
-      }
-      const latency = summarize(outcome.latenciesMs);
-      results.push({
-        mode,
-        devices: count,
-        concurrency,
-        slotId,
-        committed: outcome.succeeded,
-        failures: outcome.failures,
-        firstError: outcome.firstError ?? null,
-        seconds: round(outcome.seconds, 2),
-        committedTxPerSecond: round(outcome.succeeded / outcome.seconds),
-        p50Ms: latency.p50Ms,
-        p95Ms: latency.p95Ms,
-        p99Ms: latency.p99Ms,
-        maxMs: latency.maxMs,
-      });
-    }
+  const random = seededRandom(items);
+  console.log(`ingestion ${mode}: ${items} forecasts of ${devices.length} devices ...`);
+  const meter = new CpuMeter(description.stateDir);
+  if (batchItems === 1) {
+    const { result: outcome, cpu } = await meter.measure(() =>
+      runPool(work, options.concurrency * 4, async ({ device: index, slotId }) => {
+        const device = devices[index]!;
+        await relaySubmitForecast(relays.get(device.mspId)!, device, slotId, randomRange(random));
+      }),
+    );
+    return poolResult('ingestion', mode, outcome, cpu, { details: { concurrency: options.concurrency * 4 } });
   }
-  return results;
+  // Batches of one utility and one slot, signed by the devices before the clock starts.
+  const batches = UTILITIES.flatMap((mspId) =>
+    slots.flatMap((slotId) =>
+      chunked(
+        work
+          .filter((entry) => entry.slotId === slotId && devices[entry.device]?.mspId === mspId)
+          .map(({ device: index }) => batchItem(devices[index]!, slotId, randomRange(random))),
+        batchItems,
+      ).map((items) => ({ mspId, slotId, items })),
+    ),
+  );
+  let committed = 0;
+  const itemLatencies: number[] = [];
+  const { result: outcome, cpu } = await meter.measure(() =>
+    runPool(batches, options.batchesInFlight, async (batch) => {
+      const started = performance.now();
+      const accepted = await relaySubmitBatch(
+        relays.get(batch.mspId)!,
+        batch.mspId,
+        batch.slotId,
+        batch.items,
+      );
+      committed += accepted;
+      const ms = performance.now() - started;
+      for (let item = 0; item < accepted; item += 1) {
+        itemLatencies.push(ms);
+      }
+    }),
+  );
+  return poolResult('ingestion', mode, { ...outcome, items: work.length }, cpu, {
+    committed,
+    latenciesMs: itemLatencies,
+    details: { batchItems, batchesInFlight: options.batchesInFlight, transactions: outcome.succeeded },
+  });
 }
 
-/** Raw throughput over gateway throughput per device count: the gateway's overhead factor. */
-export function gatewayOverhead(results: readonly IngestionResult[]): { devices: number; ratio: number }[] {
-  return [...new Set(results.map((result) => result.devices))].flatMap((devices) => {
-    const gateway = results.find((result) => result.devices === devices && result.mode === 'gateway');
-    const raw = results.find((result) => result.devices === devices && result.mode === 'raw');
-    return gateway !== undefined && raw !== undefined && gateway.committedTxPerSecond > 0
-      ? [{ devices, ratio: round(raw.committedTxPerSecond / gateway.committedTxPerSecond, 2) }]
-      : [];
-  });
+/** Every ingestion mode, in the order of the report. */
+export async function benchIngestion(context: BenchContext): Promise<{
+  results: BenchResult[];
+  bareTls: BareTlsResult | null;
+}> {
+  await requireFeederEnrolment(context);
+  const { options } = context;
+  const results: BenchResult[] = [];
+  let bareTls: BareTlsResult | null = null;
+  const modes = options.modes;
+  if (modes.includes('raw')) {
+    results.push(await rawRun(context, 1, options.singleItems));
+    results.push(await rawRun(context, options.batchItems, options.rawItems));
+  }
+  if (modes.includes('gateway')) {
+    results.push(
+      await restRun(context, 'rest-single', {
+        devices: options.singleItems,
+        connection: 'keep-alive',
+        concurrency: options.concurrency,
+        batchItems: 0,
+      }),
+    );
+    for (const devices of options.devices) {
+      results.push(
+        await restRun(context, 'rest-batched', {
+          devices,
+          connection: 'keep-alive',
+          concurrency: options.restConcurrency,
+          seconds: options.seconds,
+          batchItems: options.batchItems,
+        }),
+      );
+    }
+    const [first] = await spreadDevices(context.description, options.issuer, FEEDER_PAIRS, 1);
+    if (first !== undefined) {
+      bareTls = await bareTlsRun(context, first);
+    }
+    results.push(
+      await restRun(context, 'rest-new-connection', {
+        devices: options.newConnectionRequests,
+        connection: 'new-connection',
+        concurrency: options.newConnectionConcurrency,
+        batchItems: options.batchItems,
+      }),
+    );
+  }
+  return { results, bareTls };
 }

@@ -19,14 +19,12 @@ import {
   clearingRow,
   type ClearingBenchResult,
 } from './auction-clearing';
-import {
-  benchIngestion,
-  gatewayOverhead,
-  INGESTION_HEADERS,
-  ingestionRow,
-  type IngestionResult,
-} from './forecast-ingestion';
+import { benchIngestion } from './forecast-ingestion';
+import type { BareTlsResult } from './lib/bare-tls';
+import { FEEDER_PAIRS } from './lib/context';
+import { benchDevices, spreadDevices } from './lib/devices';
 import { Connections, UTILITIES, withBenchGateways } from './lib/fabric';
+import { poolResult, RESULT_HEADERS, resultRow, type BenchResult } from './lib/results';
 import { parseOptions, USAGE, type BenchOptions } from './lib/options';
 import { describeMachine, writeReport } from './lib/report';
 import { errorMessage } from './lib/runner';
@@ -47,23 +45,93 @@ interface Report {
   readonly machine: ReturnType<typeof describeMachine>;
   readonly options: BenchOptions;
   readonly network?: { readonly peers: number; readonly orderers: number; readonly channel: string };
-  ingestion?: { results: IngestionResult[]; gatewayOverhead: ReturnType<typeof gatewayOverhead> };
+  /** Every figure, one row each: benchmark, mode, items, committed, failures, items/s, p50, p95, CPU. */
+  readonly results: BenchResult[];
+  /** The bare Node.js mutual-TLS server (new connection per request), and the gateway's share of it. */
+  bareTls?: { result: BareTlsResult; gatewayShare: number | null };
   aggregate?: { org: string; bus: string; results: AggregateResult[] };
-  cycle?: CycleResult;
+  cycle?: Omit<CycleResult, 'reads'>;
   clearing?: ClearingBenchResult[];
   errors: { benchmark: string; message: string }[];
 }
 
-/** Gateways the selected on-chain benchmarks need. */
-function gatewayOrgs(options: BenchOptions): string[] {
-  const orgs = new Set<string>();
-  if ((options.only.includes('ingestion') && options.modes.includes('gateway')) || options.issuer === 'ca') {
-    UTILITIES.forEach((org) => orgs.add(org));
+/** The gateways' batching, as the bench starts them for the batched runs and the cycle. */
+function batchingEnv(options: BenchOptions): Record<string, string> {
+  return {
+    HEMS_GATEWAY_FORECAST_BATCH_ITEMS: String(options.batchItems),
+    HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS: String(options.batchWaitMs),
+  };
+}
+
+/** With --issuer ca, enrols every device the run needs through the gateways first (then cached). */
+async function enrolThroughCa(
+  description: ReturnType<typeof loadNetworkDescription>,
+  options: BenchOptions,
+): Promise<void> {
+  await withBenchGateways(description, UTILITIES, {}, async () => {
+    const feeder = Math.max(
+      ...options.devices,
+      options.singleItems,
+      options.cycleHomes,
+      options.newConnectionRequests,
+    );
+    await spreadDevices(description, 'ca', FEEDER_PAIRS, feeder);
+    if (options.only.includes('aggregate')) {
+      await benchDevices(description, 'ca', AGGREGATE_ORG, AGGREGATE_BUS, Math.max(...options.homes));
+    }
+  });
+}
+
+/** The aggregate runs as result rows: homes summed per second of PublishAggregate. */
+function aggregateResults(results: readonly AggregateResult[]): BenchResult[] {
+  return results.map((result) => ({
+    benchmark: 'aggregate',
+    mode: 'PublishAggregate, one bus',
+    items: result.homes,
+    committed: result.homes,
+    failures: 0,
+    firstError: null,
+    seconds: result.medianPublishMs / 1000,
+    itemsPerSecond: Math.round(result.homes / (result.medianPublishMs / 1000)),
+    p50Ms: result.medianPublishMs,
+    p95Ms: Math.max(...result.runs.map((run) => run.publishMs)),
+    cpuSecondsPerItem: null,
+    loadgenCpuSecondsPerItem: null,
+    details: {
+      runs: result.runs.length,
+      endorseMs: result.medianPublishEndorseMs,
+      listMs: result.medianListMs,
+    },
+  }));
+}
+
+/** The cycle as result rows: the whole cycle, and its allowed-power reads. */
+function cycleResults(cycle: CycleResult): BenchResult[] {
+  const rows: BenchResult[] = [
+    {
+      benchmark: 'cycle',
+      mode: 'REST, devices holding connections',
+      items: cycle.homes,
+      committed: cycle.firstError === null ? cycle.homes : 0,
+      failures: cycle.phases.reduce((sum, phase) => sum + phase.failures, 0),
+      firstError: cycle.firstError,
+      seconds: cycle.totalMs / 1000,
+      itemsPerSecond: Math.round(cycle.homes / (cycle.totalMs / 1000)),
+      p50Ms: null,
+      p95Ms: null,
+      cpuSecondsPerItem: null,
+      loadgenCpuSecondsPerItem: null,
+      details: { phases: cycle.phases, connectSeconds: cycle.connectSeconds },
+    },
+  ];
+  if (cycle.reads !== null) {
+    rows.push(
+      poolResult('allowed-power-reads', 'REST, from the gateway memory', cycle.reads, undefined, {
+        details: { concurrency: cycle.concurrency },
+      }),
+    );
   }
-  if (options.only.includes('cycle')) {
-    ['DSOMSP', ...UTILITIES].forEach((org) => orgs.add(org));
-  }
-  return [...orgs];
+  return rows;
 }
 
 async function attempt(report: Report, benchmark: string, work: () => Promise<void>): Promise<void> {
@@ -88,41 +156,74 @@ async function onChain(report: Report, options: BenchOptions): Promise<void> {
   const connections = new Connections(description);
   const context = { description, options, connections };
   try {
-    await withBenchGateways(description, gatewayOrgs(options), async () => {
-      if (options.only.includes('ingestion')) {
-        await attempt(report, 'ingestion', async () => {
-          const results = await benchIngestion(context);
-          report.ingestion = { results, gatewayOverhead: gatewayOverhead(results) };
+    if (options.issuer === 'ca') {
+      await enrolThroughCa(description, options);
+    }
+    if (options.only.includes('ingestion')) {
+      await attempt(report, 'ingestion', async () => {
+        const { results, bareTls } = await benchIngestion(context);
+        report.results.push(...results);
+        const newConnection = results.find((result) => result.mode === 'rest-new-connection');
+        if (bareTls !== null) {
+          report.results.push({
+            benchmark: 'bare-tls',
+            mode: 'bare Node.js mTLS server, full handshake per request',
+            items: bareTls.requests + bareTls.failures,
+            committed: bareTls.requests,
+            failures: bareTls.failures,
+            firstError: bareTls.firstError ?? null,
+            seconds: bareTls.seconds,
+            itemsPerSecond: bareTls.requestsPerSecond,
+            p50Ms: bareTls.p50Ms,
+            p95Ms: bareTls.p95Ms,
+            cpuSecondsPerItem: null,
+            loadgenCpuSecondsPerItem: null,
+          });
+          report.bareTls = {
+            result: bareTls,
+            gatewayShare:
+              newConnection === undefined || bareTls.requestsPerSecond <= 0
+                ? null
+                : Math.round((newConnection.itemsPerSecond / bareTls.requestsPerSecond) * 100) / 100,
+          };
           console.log(
-            `\nForecast ingestion (one slot per run, submit-to-commit):\n${formatTable(INGESTION_HEADERS, results.map(ingestionRow))}`,
+            `new connection per request: gateway / bare mTLS server = ${report.bareTls.gatewayShare}`,
           );
-          for (const { devices, ratio } of report.ingestion.gatewayOverhead) {
-            console.log(`gateway overhead at ${devices} devices: raw / gateway throughput = ${ratio}`);
-          }
-        });
-      }
-      if (options.only.includes('aggregate')) {
-        await attempt(report, 'aggregate', async () => {
-          const results = await benchPublishAggregate(context);
-          report.aggregate = { org: AGGREGATE_ORG, bus: AGGREGATE_BUS, results };
-          console.log(
-            `\nPublishAggregate on one bus (medians, fresh slot per run):\n${formatTable(AGGREGATE_HEADERS, results.map(aggregateRow))}`,
-          );
-        });
-      }
-      if (options.only.includes('cycle')) {
-        await attempt(report, 'cycle', async () => {
-          const result = await benchSlotCycle(context);
-          report.cycle = result;
-          console.log(
-            `\nFull slot cycle, ${result.homes} homes through the REST gateways (λ = ${result.lambda ?? '-'}):\n${formatTable(CYCLE_HEADERS, cycleRows(result))}`,
-          );
-          if (result.firstError !== null) {
-            throw new Error(result.firstError);
-          }
-        });
-      }
-    });
+        }
+        console.log(
+          `\nForecast ingestion (submit-to-commit):\n${formatTable(RESULT_HEADERS, results.map(resultRow))}`,
+        );
+      });
+    }
+    if (options.only.includes('aggregate')) {
+      await attempt(report, 'aggregate', async () => {
+        const results = await benchPublishAggregate(context);
+        report.aggregate = { org: AGGREGATE_ORG, bus: AGGREGATE_BUS, results };
+        report.results.push(...aggregateResults(results));
+        console.log(
+          `\nPublishAggregate on one bus (medians, fresh slot per run):\n${formatTable(AGGREGATE_HEADERS, results.map(aggregateRow))}`,
+        );
+      });
+    }
+    if (options.only.includes('cycle')) {
+      await attempt(report, 'cycle', async () => {
+        const result = await withBenchGateways(
+          description,
+          ['DSOMSP', ...UTILITIES],
+          batchingEnv(options),
+          () => benchSlotCycle(context),
+        );
+        // The reads' latencies are summarized in the results; the report keeps the phases.
+        report.cycle = { ...result, reads: undefined } as Omit<CycleResult, 'reads'>;
+        report.results.push(...cycleResults(result));
+        console.log(
+          `\nFull slot cycle, ${result.homes} homes through the REST gateways (λ = ${result.lambda ?? '-'}):\n${formatTable(CYCLE_HEADERS, cycleRows(result))}`,
+        );
+        if (result.firstError !== null) {
+          throw new Error(result.firstError);
+        }
+      });
+    }
   } finally {
     connections.close();
   }
@@ -139,6 +240,7 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     machine: describeMachine(),
     options,
+    results: [],
     errors: [],
   };
   console.log(
@@ -160,6 +262,9 @@ async function main(): Promise<void> {
     }
   } finally {
     report.finishedAt = new Date().toISOString();
+    if (report.results.length > 0) {
+      console.log(`\nAll results:\n${formatTable(RESULT_HEADERS, report.results.map(resultRow))}`);
+    }
     console.log(`\nreport: ${writeReport(report, startedAt)}`);
   }
   if (report.errors.length > 0) {

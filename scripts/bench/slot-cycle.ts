@@ -1,23 +1,26 @@
 /*
  * Full slot cycle through the REST gateways, for N homes spread over both utilities and both
- * feeder buses: the DSO operator opens the slot on the DSO gateway; every device submits its
- * signed forecast to its utility gateway (201 after commit); the DSO asks for the aggregates (the
- * DSO gateway fans out to each utility gateway, which lists and publishes its per-bus sums); the
- * DSO gateway computes λ from a feeder model and publishes it; every device reads its allowed
- * power. Each phase is timed from its first request to its last answer, and each device checks
- * that its allowed power is λ·upper + (1−λ)·lower of the range it submitted.
+ * feeder buses, each device holding its own mutual-TLS connection (connected before the clock
+ * starts, as always-on devices are): the DSO operator opens the slot on the DSO gateway; every
+ * device submits its signed forecast to its utility gateway, which batches them (201 after
+ * commit); the DSO asks for the aggregates (the DSO gateway fans out to each utility gateway,
+ * which lists its batches and publishes its per-bus sums); the DSO gateway computes λ from a
+ * feeder model and publishes it; every device reads its allowed power, which its gateway answers
+ * from memory. Each phase is timed from its first request to its last answer, and each device
+ * checks that its allowed power is λ·upper + (1−λ)·lower of the range it submitted.
  *
  * The slot also expects the aggregates of every other bus enrolled when it opens; the bench homes
  * live on the sample feeder buses (bus-1, bus-2), whose enrolled counts they cover, so the
  * aggregates close early. A bus enrolled by someone else at that moment would keep λ waiting for
  * the deadline: the run then fails and says so.
  */
-import { HemsClient, type ForecastRange } from '@hems/device-client';
-import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
+import type { ForecastRange } from '@hems/protocol';
+import { callGateway } from '@hems/testkit';
 import { FEEDER_PAIRS, requireFeederEnrolment, type BenchContext } from './lib/context';
 import { spreadDevices } from './lib/devices';
 import { benchSlotId, FEEDER_BUSES } from './lib/fabric';
-import { randomRange } from './lib/forecasts';
+import { connectFleet, DeviceFleet, unexpectedAnswer } from './lib/fleet';
+import { randomRange, signDeviceForecast } from './lib/forecasts';
 import { seededRandom } from './lib/random';
 import { runPool, timed, type PoolOutcome } from './lib/runner';
 import { round, summarize } from './lib/stats';
@@ -52,6 +55,10 @@ export interface CycleResult {
   readonly lambda: number | null;
   readonly phases: readonly CyclePhase[];
   readonly totalMs: number;
+  /** Seconds the devices took to open their connections, before the clock started. */
+  readonly connectSeconds: number | null;
+  /** The allowed-power reads phase as a pool (for the results list). */
+  readonly reads: PoolOutcome | null;
   readonly firstError: string | null;
 }
 
@@ -99,27 +106,25 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
   const devices = await spreadDevices(description, options.issuer, FEEDER_PAIRS, homes);
   const random = seededRandom(homes + 7);
   const ranges = devices.map((device) => ({ bus: device.bus, range: randomRange(random) }));
-  const clients = devices.map(
-    (device) =>
-      new HemsClient({
-        gatewayUrl: gatewayUrl(device.mspId),
-        gatewayCaPem: gatewayCaPem(description, device.mspId),
-        certificatePem: device.certificatePem,
-        privateKeyPem: device.privateKeyPem,
-        retry: { attempts: 1 },
-      }),
-  );
+  const fleet = new DeviceFleet(description, devices, 'keep-alive');
+  const indexes = [...devices.keys()];
+  const concurrency = options.restConcurrency;
   const operator = { mspId: 'DSOMSP', name: 'dso-operator' };
   const slotId = benchSlotId(`cycle-${homes}`);
   const phases: CyclePhase[] = [];
   let lambda: number | null = null;
   let firstError: string | null = null;
+  let connectSeconds: number | null = null;
+  let readsOutcome: PoolOutcome | null = null;
   const single = (phase: string, ms: number): void => {
     phases.push({ phase, ms: round(ms), requests: 1, failures: 0, p50Ms: null, p95Ms: null });
   };
-  const started = performance.now();
+  let started = performance.now();
   try {
-    console.log(`cycle: ${homes} homes, slot ${slotId} ...`);
+    // Always-on devices hold their connections: open them (one authenticated read each) first.
+    connectSeconds = await connectFleet(fleet, 256, runPool);
+    started = performance.now();
+    console.log(`cycle: ${homes} homes connected in ${connectSeconds} s, slot ${slotId} ...`);
     const opened = await timed(() =>
       callGateway(description, 'DSOMSP', operator, 'POST', '/v1/slots', {
         slotId,
@@ -130,12 +135,20 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
     expectStatus(opened.result, 201, 'opening the slot');
     single('open slot (DSO)', opened.ms);
 
-    const forecasts = await runPool(clients, options.concurrency, async (client, index) => {
+    const forecasts = await runPool(indexes, concurrency, async (index) => {
       const range = ranges[index]?.range;
       if (range === undefined) {
         throw new Error('internal: no range');
       }
-      await client.submitForecast(slotId, range);
+      const { payload, signature } = signDeviceForecast(fleet.device(index), slotId, range);
+      const answer = await fleet.request(index, 'POST', `/v1/slots/${slotId}/forecast`, {
+        payload: payload.toString('utf8'),
+        signature: signature.toString('base64'),
+      });
+      const error = unexpectedAnswer(answer, 201, 'the forecast POST');
+      if (error !== undefined) {
+        throw error;
+      }
     });
     phases.push(poolPhase('forecasts (devices)', forecasts));
     if (forecasts.firstError !== undefined) {
@@ -174,8 +187,13 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
     expectStatus(dispatched.result, 201, 'publishing λ');
     single('λ (optimizer + PublishDispatch)', dispatched.ms);
 
-    const reads = await runPool(clients, options.concurrency, async (client, index) => {
-      const dispatch = await client.getDispatch(slotId);
+    const reads = await runPool(indexes, concurrency, async (index) => {
+      const answer = await fleet.request(index, 'GET', `/v1/slots/${slotId}/dispatch`);
+      const error = unexpectedAnswer(answer, 200, 'the dispatch read');
+      if (error !== undefined) {
+        throw error;
+      }
+      const dispatch = answer.body as { lambda: number; allowedKw: number };
       const range = ranges[index]?.range;
       if (range === undefined || !(dispatch.lambda >= 0 && dispatch.lambda <= 1)) {
         throw new Error('the dispatch answer has no λ between 0 and 1');
@@ -187,26 +205,27 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
       }
     });
     phases.push(poolPhase('allowed power reads (devices)', reads));
+    readsOutcome = reads;
     if (reads.firstError !== undefined) {
       firstError = `${reads.failures} dispatch reads failed, first: ${reads.firstError}`;
     }
   } catch (error) {
     firstError = error instanceof Error ? error.message : String(error);
   } finally {
-    for (const client of clients) {
-      client.close();
-    }
+    fleet.close();
   }
   if (firstError !== null) {
     console.error(`cycle: ${firstError}`);
   }
   return {
     homes,
-    concurrency: options.concurrency,
+    concurrency,
     slotId,
     lambda,
     phases,
     totalMs: round(performance.now() - started),
+    connectSeconds,
+    reads: readsOutcome,
     firstError,
   };
 }

@@ -6,9 +6,9 @@ describe('bench options', () => {
     const options = parseOptions([]);
     expect(options).to.deep.equal(DEFAULT_OPTIONS);
     expect(options.only).to.deep.equal(['ingestion', 'aggregate', 'cycle', 'clearing']);
-    expect(options.devices).to.deep.equal([1000, 10000]);
-    expect(options.homes).to.deep.equal([100, 1000, 10000]);
-    expect(options.cycleHomes).to.equal(1000);
+    expect(options.devices).to.deep.equal([10000]);
+    expect(options.homes).to.deep.equal([1000, 10000, 100000]);
+    expect(options).to.include({ seconds: 60, batchItems: 500, cycleHomes: 10000, restConcurrency: 1024 });
     expect(options.orders).to.deep.equal([1000, 10000]);
     expect(options.issuer).to.equal('direct');
   });
@@ -48,9 +48,9 @@ describe('bench options', () => {
     expect(() => parseOptions(['--devices', '1e3'])).to.throw(
       '--devices takes positive whole numbers, got "1e3"',
     );
-    expect(() => parseOptions(['--devices', '0'])).to.throw('--devices must be between 1 and 100000, got 0');
+    expect(() => parseOptions(['--devices', '0'])).to.throw('--devices must be between 1 and 200000, got 0');
     expect(() => parseOptions(['--concurrency', '5000'])).to.throw(
-      '--concurrency must be between 1 and 1024',
+      '--concurrency must be between 1 and 4096',
     );
     expect(() => parseOptions(['--homes', '10,,20'])).to.throw(
       '--homes takes positive whole numbers, got ""',

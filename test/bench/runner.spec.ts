@@ -39,6 +39,18 @@ describe('bench runner', () => {
     expect(outcome.succeeded + outcome.failures).to.equal(outcome.items);
   });
 
+  it('with a time limit, starts no item after it and counts only the ones started', async () => {
+    const outcome = await runPool(
+      [...Array(10_000).keys()],
+      2,
+      () => new Promise<void>((resolve) => setTimeout(resolve, 5)),
+      { forMs: 60 },
+    );
+    expect(outcome.items).to.be.above(0).and.below(10_000);
+    expect(outcome.succeeded + outcome.failures).to.equal(outcome.items);
+    expect(outcome.latenciesMs).to.have.length(outcome.items);
+  });
+
   it('handles no items and refuses a concurrency below 1', async () => {
     const outcome = await runPool([], 8, () => Promise.resolve());
     expect(outcome.items).to.equal(0);

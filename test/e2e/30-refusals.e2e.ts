@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { devicesOf, submitJson } from '@hems/network-client';
+import { expect } from 'chai';
+import { devicesOf, evaluateJson, submitJson } from '@hems/network-client';
 import { Actors, PRICES, UTILITY_A, UTILITY_B, expectRefusal, uniqueSlotId } from './support/actors';
 
 describe('refusals surface through a real peer as clear errors', () => {
@@ -83,8 +84,18 @@ describe('refusals surface through a real peer as clear errors', () => {
       'INVALID_ARGUMENT',
       /lower must not exceed/,
     );
-    const signed = await actors.submitForecast(device, slotId, 1, 2);
-    await expectRefusal(actors.submitSigned(device, slotId, signed), 'CONFLICT', /nonce/);
+    // A payload replayed to the ledger is stored but never counts: the newer forecast stays in
+    // effect (the gateways refuse replays before they reach the ledger).
+    const older = await actors.submitForecast(device, slotId, 1, 2);
+    await actors.submitForecast(device, slotId, 3, 4);
+    await actors.submitSigned(device, slotId, older);
+    const { forecast } = await evaluateJson<{ forecast: { lower: number; upper: number } }>(
+      actors.relay(UTILITY_A).contract(),
+      'GetForecastProof',
+      [slotId],
+      { certificate: Buffer.from(device.certificatePem) },
+    );
+    expect(forecast).to.include({ lower: 3, upper: 4 });
     await expectRefusal(
       submitJson(actors.dso.contract(), 'PublishDispatch', { args: [slotId, '1.5', '', ''] }),
       'INVALID_ARGUMENT',

@@ -31,16 +31,20 @@ const utf8 = new TextDecoder();
 
 /**
  * Starts gateway processes (gateway-api/dist/main.js) for the given orgs on the bench ports, each
- * with its own state folder under `<network state>/bench/gateways/`, runs `work`, stops them.
+ * with its own state folder under `<network state>/bench/gateways/` and the environment `env`
+ * added (e.g. its forecast batching), runs `work`, stops them.
  */
 export async function withBenchGateways<T>(
   description: NetworkDescription,
   mspIds: readonly string[],
+  env: Readonly<Record<string, string>>,
   work: () => Promise<T>,
 ): Promise<T> {
   useGatewayPorts(BENCH_GATEWAY_PORTS);
   const gateways = new GatewayProcesses(description.stateDir);
   const previousState = process.env.HEMS_GATEWAY_STATE;
+  const previousEnv = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
   try {
     for (const mspId of mspIds) {
       // One state folder per gateway (idempotency records, event checkpoint), apart from those
@@ -52,10 +56,12 @@ export async function withBenchGateways<T>(
     }
     return await work();
   } finally {
-    if (previousState === undefined) {
-      delete process.env.HEMS_GATEWAY_STATE;
-    } else {
-      process.env.HEMS_GATEWAY_STATE = previousState;
+    for (const [name, value] of Object.entries({ ...previousEnv, HEMS_GATEWAY_STATE: previousState })) {
+      if (value === undefined) {
+        delete process.env[name];
+      } else {
+        process.env[name] = value;
+      }
     }
     await gateways.stop();
   }

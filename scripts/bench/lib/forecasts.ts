@@ -41,3 +41,52 @@ export async function relaySubmitForecast(
     endorsingOrganizations: [device.mspId],
   });
 }
+
+/** One device-signed forecast as SubmitForecasts takes it in its transient `items`. */
+export interface BatchItem {
+  readonly payload: string;
+  readonly signature: string;
+  readonly certificate: string;
+}
+
+export function batchItem(device: BenchDevice, slotId: string, range: ForecastRange): BatchItem {
+  const { payload, signature } = signDeviceForecast(device, slotId, range);
+  return {
+    payload: payload.toString('base64'),
+    signature: signature.toString('base64'),
+    certificate: device.certificatePem,
+  };
+}
+
+/** Splits items into batches of at most `size`. */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    chunks.push(items.slice(start, start + size));
+  }
+  return chunks;
+}
+
+/**
+ * The raw batched relay path: one SubmitForecasts transaction of device-signed items, endorsed on
+ * the utility's own peer; resolves with the accepted count once committed, throws if any item was
+ * refused.
+ */
+export async function relaySubmitBatch(
+  relay: Contract,
+  mspId: string,
+  slotId: string,
+  items: readonly BatchItem[],
+): Promise<number> {
+  const receipt = await submitJson<{ accepted: number; refused: unknown[] }>(relay, 'SubmitForecasts', {
+    args: [slotId],
+    transientData: { items: Buffer.from(JSON.stringify(items)) },
+    endorsingOrganizations: [mspId],
+  });
+  if (receipt.refused.length > 0) {
+    throw new Error(
+      `${receipt.refused.length} items of a batch were refused, first: ${JSON.stringify(receipt.refused[0])}`,
+    );
+  }
+  return receipt.accepted;
+}

@@ -12,9 +12,27 @@ export type Issuer = (typeof ISSUERS)[number];
 
 export interface BenchOptions {
   readonly only: readonly Benchmark[];
-  /** Ingestion: device counts, one run per count and mode. */
+  /** Ingestion: devices holding connections in the sustained batched REST run, one run per count. */
   readonly devices: readonly number[];
   readonly modes: readonly IngestionMode[];
+  /** Ingestion: seconds of the sustained batched REST run. */
+  readonly seconds: number;
+  /** Ingestion: forecasts of the one-transaction-per-forecast runs (raw and REST). */
+  readonly singleItems: number;
+  /** Ingestion: forecasts of the raw batched run. */
+  readonly rawItems: number;
+  /** Forecasts per batch (gateways and raw batches) and the gateways' batch wait. */
+  readonly batchItems: number;
+  readonly batchWaitMs: number;
+  /** Raw batched run: batch transactions in flight. */
+  readonly batchesInFlight: number;
+  /** Requests in flight in the sustained REST run (devices holding connections). */
+  readonly restConcurrency: number;
+  /** Devices (and fleet size) the raw batched run spreads its forecasts over. */
+  readonly restDevices: number;
+  /** New-connection run: requests (one device each) and requests in flight, same for bare TLS. */
+  readonly newConnectionRequests: number;
+  readonly newConnectionConcurrency: number;
   /** PublishAggregate: homes on the bench bus, one series per count. */
   readonly homes: readonly number[];
   /** Repetitions per PublishAggregate size (each with a fresh slot). */
@@ -33,11 +51,21 @@ export interface BenchOptions {
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   only: BENCHMARKS,
-  devices: [1000, 10000],
+  devices: [10000],
   modes: INGESTION_MODES,
-  homes: [100, 1000, 10000],
+  seconds: 60,
+  singleItems: 2000,
+  rawItems: 100_000,
+  batchItems: 500,
+  batchWaitMs: 50,
+  batchesInFlight: 8,
+  restConcurrency: 1024,
+  restDevices: 10_000,
+  newConnectionRequests: 3000,
+  newConnectionConcurrency: 512,
+  homes: [1000, 10000, 100_000],
   repeat: 3,
-  cycleHomes: 1000,
+  cycleHomes: 10_000,
   orders: [1000, 10000],
   clearingRuns: 7,
   concurrency: 64,
@@ -46,15 +74,27 @@ export const DEFAULT_OPTIONS: BenchOptions = {
 };
 
 /** Upper bounds that keep a mistyped size from running for hours or exhausting memory. */
-const MAX_DEVICES = 100_000;
+const MAX_DEVICES = 200_000;
+const MAX_SECONDS = 3600;
 const MAX_ORDERS = 100_000;
-const MAX_CONCURRENCY = 1024;
+const MAX_CONCURRENCY = 4096;
 const MAX_REPEAT = 100;
 
 export const USAGE = `npm run bench -- [options]
   --only <list>          benchmarks to run: ${BENCHMARKS.join(',')} (default: all)
-  --devices <list>       ingestion: device counts (default: ${DEFAULT_OPTIONS.devices.join(',')})
+  --devices <list>       ingestion: devices holding connections in the sustained batched REST run
+                         (default: ${DEFAULT_OPTIONS.devices.join(',')})
   --modes <list>         ingestion: ${INGESTION_MODES.join(',')} (default: both)
+  --seconds <n>          ingestion: length of the sustained batched REST run (default: ${DEFAULT_OPTIONS.seconds})
+  --single-items <n>     ingestion: forecasts of the one-transaction-per-forecast runs (default: ${DEFAULT_OPTIONS.singleItems})
+  --raw-items <n>        ingestion: forecasts of the raw batched run (default: ${DEFAULT_OPTIONS.rawItems})
+  --batch-items <n>      forecasts per batch, 1-1000 (default: ${DEFAULT_OPTIONS.batchItems})
+  --batch-wait-ms <n>    the gateways' batch wait (default: ${DEFAULT_OPTIONS.batchWaitMs})
+  --batches-in-flight <n> raw batched run: transactions in flight (default: ${DEFAULT_OPTIONS.batchesInFlight})
+  --rest-concurrency <n> sustained REST run: requests in flight (default: ${DEFAULT_OPTIONS.restConcurrency})
+  --rest-devices <n>     raw batched run: devices its forecasts come from (default: ${DEFAULT_OPTIONS.restDevices})
+  --new-connection-requests <n>     new-connection run and bare TLS: requests (default: ${DEFAULT_OPTIONS.newConnectionRequests})
+  --new-connection-concurrency <n>  ... and requests in flight (default: ${DEFAULT_OPTIONS.newConnectionConcurrency})
   --homes <list>         PublishAggregate: homes on one bus (default: ${DEFAULT_OPTIONS.homes.join(',')})
   --repeat <n>           PublishAggregate: fresh-slot repetitions per size, median reported (default: ${DEFAULT_OPTIONS.repeat})
   --cycle-homes <n>      full slot cycle: homes (default: ${DEFAULT_OPTIONS.cycleHomes})
@@ -99,6 +139,25 @@ const SETTERS = new Map<string, (options: MutableOptions, value: string, flag: s
   ['only', (options, value, flag) => (options.only = choiceList(value, flag, BENCHMARKS))],
   ['devices', (options, value, flag) => (options.devices = numberList(value, flag, MAX_DEVICES))],
   ['modes', (options, value, flag) => (options.modes = choiceList(value, flag, INGESTION_MODES))],
+  ['seconds', (options, value, flag) => (options.seconds = wholeNumber(value, flag, MAX_SECONDS))],
+  ['single-items', (options, value, flag) => (options.singleItems = wholeNumber(value, flag, MAX_DEVICES))],
+  ['raw-items', (options, value, flag) => (options.rawItems = wholeNumber(value, flag, 10 * MAX_DEVICES))],
+  ['batch-items', (options, value, flag) => (options.batchItems = wholeNumber(value, flag, 1000))],
+  ['batch-wait-ms', (options, value, flag) => (options.batchWaitMs = wholeNumber(value, flag, 5000))],
+  ['batches-in-flight', (options, value, flag) => (options.batchesInFlight = wholeNumber(value, flag, 64))],
+  [
+    'rest-concurrency',
+    (options, value, flag) => (options.restConcurrency = wholeNumber(value, flag, 20_000)),
+  ],
+  ['rest-devices', (options, value, flag) => (options.restDevices = wholeNumber(value, flag, MAX_DEVICES))],
+  [
+    'new-connection-requests',
+    (options, value, flag) => (options.newConnectionRequests = wholeNumber(value, flag, MAX_DEVICES)),
+  ],
+  [
+    'new-connection-concurrency',
+    (options, value, flag) => (options.newConnectionConcurrency = wholeNumber(value, flag, MAX_CONCURRENCY)),
+  ],
   ['homes', (options, value, flag) => (options.homes = numberList(value, flag, MAX_DEVICES))],
   ['repeat', (options, value, flag) => (options.repeat = wholeNumber(value, flag, MAX_REPEAT))],
   ['cycle-homes', (options, value, flag) => (options.cycleHomes = wholeNumber(value, flag, MAX_DEVICES))],

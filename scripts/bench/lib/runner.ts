@@ -1,7 +1,7 @@
 /** Runs benchmark work items with bounded concurrency, timing each and keeping every failure. */
 
 export interface PoolOutcome {
-  /** Items given. Always equals succeeded + failures. */
+  /** Items started (all given, unless a time limit stopped the pool). Always succeeded + failures. */
   readonly items: number;
   readonly succeeded: number;
   readonly failures: number;
@@ -18,13 +18,15 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Calls `work` for every item with at most `concurrency` calls in flight. Every item is either
- * timed as a success or counted as a failure: nothing is dropped.
+ * Calls `work` for every item with at most `concurrency` calls in flight. Every item started is
+ * either timed as a success or counted as a failure: nothing is dropped. With `forMs`, no item is
+ * started after that long (a sustained run over a long list); the ones in flight finish.
  */
 export async function runPool<T>(
   items: readonly T[],
   concurrency: number,
   work: (item: T, index: number) => Promise<void>,
+  options: { readonly forMs?: number } = {},
 ): Promise<PoolOutcome> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError('concurrency must be a positive whole number');
@@ -34,8 +36,9 @@ export async function runPool<T>(
   let firstError: string | undefined;
   let next = 0;
   const started = performance.now();
+  const stopAt = options.forMs === undefined ? Number.POSITIVE_INFINITY : started + options.forMs;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && performance.now() < stopAt) {
       const index = next;
       next += 1;
       const t0 = performance.now();
@@ -51,10 +54,10 @@ export async function runPool<T>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   const seconds = (performance.now() - started) / 1000;
-  if (latenciesMs.length + failures !== items.length) {
-    throw new Error(`internal: ${items.length} items but ${latenciesMs.length + failures} outcomes`);
+  if (latenciesMs.length + failures !== next) {
+    throw new Error(`internal: ${next} items started but ${latenciesMs.length + failures} outcomes`);
   }
-  return { items: items.length, succeeded: latenciesMs.length, failures, latenciesMs, seconds, firstError };
+  return { items: next, succeeded: latenciesMs.length, failures, latenciesMs, seconds, firstError };
 }
 
 /** Milliseconds taken by `work`, with its result. */
