@@ -241,6 +241,73 @@ describe('consumption reports', () => {
     });
   });
 
+  describe('ReportConsumptions (relay batches)', () => {
+    const entryOf = async (device: TestDevice, drawnKw: unknown, nonce = freshNonce()) => {
+      const signed = signPayload(device, Buffer.from(JSON.stringify({ slotId, drawnKw, nonce })));
+      return {
+        payload: Buffer.from(signed.payload).toString('base64'),
+        signature: Buffer.from(signed.signature).toString('base64'),
+        certificate: Buffer.from(signed.certificate).toString('utf8'),
+        forecastBatch: await s.forecastBatchOf(UTILITY_A, device, slotId),
+      };
+    };
+    const submitReports = async (items: unknown[], who = identities.relay(UTILITY_A)) =>
+      JSON.parse(
+        await s.ledger.invoke(who, (ctx) => s.timeslot.ReportConsumptions(ctx, slotId), {
+          peer: UTILITY_A,
+          transient: { items: JSON.stringify(items) },
+        }),
+      ) as { accepted: number; refused: { index: number; code: string; message: string }[] };
+
+    it('stores each good report, refuses bad ones alone by position, and answers no value', async () => {
+      await s.dispatch(slotId, '0.5');
+      const duplicate = await entryOf(at(bus1, 1), 2);
+      const receipt = await submitReports([
+        await entryOf(at(bus1, 0), 3.5),
+        duplicate,
+        { ...(await entryOf(at(bus1, 2), 0.25)), forecastBatch: 'nope' },
+        await entryOf(at(bus1, 3), 99),
+        { ...duplicate, nonce: undefined },
+        await entryOf(at(bus2, 0), 1.5),
+      ]);
+      expect(receipt.accepted).to.equal(3);
+      expect(receipt.refused.map((r) => [r.index, r.code])).to.deep.equal([
+        [2, 'INVALID_ARGUMENT'],
+        [3, 'INVALID_ARGUMENT'],
+        [4, 'CONFLICT'],
+      ]);
+      expect(
+        storedReports()
+          .map((r) => r.drawnKw)
+          .sort(),
+      ).to.deep.equal([1.5, 2, 3.5]);
+      const tx = s.ledger.committed.at(-1);
+      expect(tx?.publicWrites).to.deep.equal([]);
+      expect(tx?.events).to.deep.equal([]);
+      expect(tx?.response).to.not.match(/3\.5|1\.5|allowedKw|compliant/);
+      // A second report of a home, in a later batch or the same one, is refused alone.
+      const again = await submitReports([
+        await entryOf(at(bus1, 0), 1),
+        await entryOf(at(bus1, 4), 0.5),
+        await entryOf(at(bus1, 4), 0.75),
+      ]);
+      expect(again.accepted).to.equal(1);
+      expect(again.refused.map((r) => [r.index, r.code])).to.deep.equal([
+        [0, 'CONFLICT'],
+        [2, 'CONFLICT'],
+      ]);
+    });
+
+    it('refuses a whole batch before dispatch, and callers other than the own relay', async () => {
+      const items = [await entryOf(at(bus1, 0), 1)];
+      await expectRefusal(submitReports(items), 'FAILED_PRECONDITION', /no dispatch yet/);
+      await s.dispatch(slotId, '0.5');
+      for (const who of [identities.admin(UTILITY_A), identities.relay(UTILITY_B), identities.dso()]) {
+        await expectRefusal(submitReports(items, who), 'FORBIDDEN');
+      }
+    });
+  });
+
   describe('ListConsumptionRefs and PublishConsumption', () => {
     it('publishes per-bus sums and non-compliant counts, only the count below k, into the aggregate record', async () => {
       await s.publishAggregate(slotId, UTILITY_A, 'bus-1');

@@ -14,6 +14,7 @@ import {
   type FailedAuthenticationLimitOptions,
 } from './plugins/rate-limit';
 import { AllowedPowerBook } from './services/allowed-powers';
+import type { ConsumptionBatcher } from './services/consumption-batcher';
 import type { ForecastBatcher } from './services/forecast-batcher';
 import type { AggregationFanOut } from './services/utility-gateways';
 import { accountRoutes } from './resources/accounts/routes';
@@ -63,6 +64,8 @@ export interface AppOptions {
    * without it each forecast is its own SubmitForecast transaction. Closed with the app.
    */
   readonly forecastBatcher?: ForecastBatcher;
+  /** The same for consumption reports (one ReportConsumptions per batch). Closed with the app. */
+  readonly consumptionBatcher?: ConsumptionBatcher;
   /** Devices' allowed powers in memory; by default a book over `ledger`. */
   readonly allowedPowers?: AllowedPowerBook;
 }
@@ -117,10 +120,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const slotCache = options.slotCache;
   const allowedPowers = options.allowedPowers ?? new AllowedPowerBook(options.ledger);
   const batcher = options.forecastBatcher;
-  if (batcher !== undefined) {
-    // In-flight batches finish before the Fabric connections close.
-    app.addHook('onClose', async () => batcher.close());
-  }
+  const reports = options.consumptionBatcher;
+  // In-flight batches finish before the Fabric connections close.
+  app.addHook('onClose', async () => {
+    await Promise.all([batcher?.close(), reports?.close()]);
+  });
   await app.register(operations, {
     ledger: options.ledger,
     ...(options.ledger.identities.includes('relay') ? { allowedPowers } : {}),
@@ -133,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes(options.ledger, options.devices));
   await app.register(slotRoutes(options.ledger, options.slotCache));
   await app.register(forecastRoutes(options.ledger, batcher));
-  await app.register(consumptionRoutes(options.ledger, allowedPowers));
+  await app.register(consumptionRoutes(options.ledger, allowedPowers, reports));
   await app.register(dispatchRoutes(options.ledger, allowedPowers));
   await app.register(aggregateRoutes(options.ledger, options.aggregationFanOut));
   await app.register(auditRoutes(options.ledger));

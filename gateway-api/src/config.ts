@@ -20,8 +20,8 @@ export interface GatewayConfig {
   readonly maxEventStreamsPerCaller: number;
   /** How long before each window's close a utility gateway commits to its sealed orders. */
   readonly orderCommitLeadMs: number;
-  /** A utility gateway's forecast batching; undefined: one SubmitForecast per forecast. */
-  readonly forecastBatch: { readonly maxItems: number; readonly maxWaitMs: number } | undefined;
+  /** A utility gateway's batching of device items; undefined: one transaction per item. */
+  readonly relayBatch: { readonly maxItems: number; readonly maxWaitMs: number } | undefined;
   /** Open event streams at most, over all callers. */
   readonly maxEventStreams: number;
 }
@@ -46,15 +46,15 @@ function integerSetting(
 }
 
 /**
- * HEMS_GATEWAY_FORECAST_BATCH_ITEMS (0-1000, default 500; 0: no batching, one transaction per
- * forecast) and HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS (1-5000, default 50): a batch of device
- * forecasts goes to the ledger when it is full or when its first forecast has waited that long.
+ * HEMS_GATEWAY_BATCH_ITEMS (0-1000, default 500; 0: no batching, one transaction per forecast or
+ * report) and HEMS_GATEWAY_BATCH_WAIT_MS (1-5000, default 50): a batch of device forecasts (or of
+ * consumption reports) goes to the ledger when it is full or when its first item waited that long.
  */
-export function forecastBatchSettings(
+export function relayBatchSettings(
   env: NodeJS.ProcessEnv,
 ): { maxItems: number; maxWaitMs: number } | undefined {
-  const maxItems = integerSetting(env, 'HEMS_GATEWAY_FORECAST_BATCH_ITEMS', 0, 1000, 500);
-  const maxWaitMs = integerSetting(env, 'HEMS_GATEWAY_FORECAST_BATCH_WAIT_MS', 1, 5000, 50);
+  const maxItems = integerSetting(env, 'HEMS_GATEWAY_BATCH_ITEMS', 0, 1000, 500);
+  const maxWaitMs = integerSetting(env, 'HEMS_GATEWAY_BATCH_WAIT_MS', 1, 5000, 50);
   return maxItems === 0 ? undefined : { maxItems, maxWaitMs };
 }
 
@@ -113,7 +113,7 @@ function required(value: string | undefined, name: string): string {
  *   network scripts enrolled for the org), HEMS_NETWORK_STATE (network description folder),
  *   HEMS_GATEWAY_MAX_STREAMS_PER_CALLER (open event streams per client certificate, default 4),
  *   HEMS_GATEWAY_MAX_EVENT_STREAMS (open event streams in all, default 20,000: one per always-on
- *   device), HEMS_GATEWAY_FORECAST_BATCH_ITEMS / _WAIT_MS (forecastBatchSettings).
+ *   device), HEMS_GATEWAY_BATCH_ITEMS / HEMS_GATEWAY_BATCH_WAIT_MS (relayBatchSettings).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const mspId = required(env.HEMS_GATEWAY_ORG, 'HEMS_GATEWAY_ORG');
@@ -144,7 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     stateDir: env.HEMS_GATEWAY_STATE ?? `${network.stateDir}/gateways/${mspId}`,
     maxEventStreamsPerCaller: maxEventStreamsPerCaller(env),
     orderCommitLeadMs: orderCommitLeadMs(env),
-    forecastBatch: forecastBatchSettings(env),
+    relayBatch: relayBatchSettings(env),
     maxEventStreams: integerSetting(env, 'HEMS_GATEWAY_MAX_EVENT_STREAMS', 1, 100_000, 20_000),
   };
 }

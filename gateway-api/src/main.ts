@@ -70,10 +70,15 @@ async function main(): Promise<void> {
   // A utility gateway answers its devices' allowed powers from memory and batches their
   // forecasts; the book learns each batch's home references as it commits.
   const relayLog = { warn: (object: object, message: string) => app.log.warn(object, message) };
-  const { allowedPowers, forecastBatcher } = createRelayServices(ledger, config.forecastBatch, relayLog);
+  const { allowedPowers, forecastBatcher, consumptionBatcher } = createRelayServices(
+    ledger,
+    config.relayBatch,
+    relayLog,
+  );
   const app = await buildApp({
     allowedPowers,
     ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
+    ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
     aggregationFanOut,
     logger: {
       level: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',

@@ -21,6 +21,7 @@ export const TIMESLOT_TRANSACTIONS = [
   'GetAllowedPower',
   'GetAllowedPowers',
   'ReportConsumption',
+  'ReportConsumptions',
   'ListConsumptionRefs',
   'PublishConsumption',
   'GetHomeRef',

@@ -50,6 +50,8 @@ export interface SignedBatchEntry {
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;
   readonly certificate: string;
+  /** Members a kind of batch adds (e.g. a consumption report's forecastBatch), unchecked. */
+  readonly [extra: string]: unknown;
 }
 
 /** An item's refusal: its position and a code and message that never carry its values. */
@@ -80,9 +82,10 @@ function base64Field(entry: Record<string, unknown>, name: string, index: number
   return bytes;
 }
 
-function parseEntry(value: unknown, index: number): SignedBatchEntry {
+/** One entry of a relay batch: {payload, signature (base64), certificate (PEM)} and `extra` members. */
+export function parseEntry(value: unknown, index: number, extra: readonly string[] = []): SignedBatchEntry {
   const entry = requireObject(value, `items[${index}]`);
-  requireOnlyKeys(entry, `items[${index}]`, ['payload', 'signature', 'certificate']);
+  requireOnlyKeys(entry, `items[${index}]`, ['payload', 'signature', 'certificate', ...extra]);
   const certificate = requireString(entry.certificate, `items[${index}].certificate`);
   if (Buffer.byteLength(certificate, 'utf8') > MAX_CERTIFICATE_PEM_BYTES) {
     throw invalidArgument(`items[${index}].certificate is larger than ${MAX_CERTIFICATE_PEM_BYTES} bytes`);
@@ -91,25 +94,29 @@ function parseEntry(value: unknown, index: number): SignedBatchEntry {
     payload: base64Field(entry, 'payload', index, MAX_PAYLOAD_BYTES),
     signature: base64Field(entry, 'signature', index, MAX_SIGNATURE_BYTES),
     certificate,
+    ...Object.fromEntries(extra.map((name) => [name, entry[name]])),
   };
 }
 
 /**
- * The transient field `items`: a JSON array of {payload, signature (base64), certificate (PEM)}.
- * A malformed entry is refused alone; a malformed list refuses the batch.
+ * The transient field `items`: a JSON array of {payload, signature (base64), certificate (PEM)}
+ * and `extra` members. A malformed entry is refused alone; a malformed list refuses the batch.
  */
-function readEntries(ctx: HemsContext): (SignedBatchEntry | ContractError)[] {
+export function readEntries(
+  ctx: HemsContext,
+  extra: readonly string[] = [],
+): (SignedBatchEntry | ContractError)[] {
   const list = requireArray(
     parseJsonArgument(requireTransientText(ctx, 'items', MAX_BATCH_BYTES), 'items', MAX_BATCH_BYTES),
     'items',
     MAX_BATCH_ITEMS,
   );
   if (list.length === 0) {
-    throw invalidArgument('items must hold at least one signed forecast');
+    throw invalidArgument('items must hold at least one signed payload');
   }
   return list.map((value, index) => {
     try {
-      return parseEntry(value, index);
+      return parseEntry(value, index, extra);
     } catch (error) {
       if (error instanceof ContractError) {
         return error;
@@ -117,6 +124,14 @@ function readEntries(ctx: HemsContext): (SignedBatchEntry | ContractError)[] {
       throw error;
     }
   });
+}
+
+/** An item's refusal from what its check threw; anything but a ContractError is rethrown. */
+export function refusalOf(error: unknown, index: number): ItemRefusal {
+  if (!(error instanceof ContractError)) {
+    throw error;
+  }
+  return { index, code: error.code, message: error.message.slice(error.code.length + 2) };
 }
 
 /** What every item of a batch is checked against: read once per transaction. */
@@ -206,10 +221,7 @@ export async function submitForecastBatch(
       nonces.add(payload.nonce);
       items.push({ ref, bus: device.bus, lower: payload.lower, upper: payload.upper, nonce: payload.nonce });
     } catch (error) {
-      if (!(error instanceof ContractError)) {
-        throw error;
-      }
-      refused.push({ index, code: error.code, message: error.message.slice(error.code.length + 2) });
+      refused.push(refusalOf(error, index));
     }
   });
 

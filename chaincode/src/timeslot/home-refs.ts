@@ -3,17 +3,14 @@ import {
   collectionOf,
   conflict,
   invalidArgument,
-  MAX_PAYLOAD_BYTES,
   parseHomeRef,
   parseJsonArgument,
   requireArray,
 } from '@hems/protocol';
-import type { DeviceIdentity } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
-import { compareText, nonceDigest } from '../lib/ledger';
-import { drain, readPrivate, unusedNonceKey } from '../lib/state';
+import { compareText } from '../lib/ledger';
+import { drain, readPrivate } from '../lib/state';
 import { requireTransientText } from '../lib/transient';
-import { verifySignedDevicePayload } from '../governance/devices';
 
 /** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
 export const MAX_LISTED_REFS = 100000;
@@ -27,46 +24,6 @@ export const MAX_REFS_BYTES = MAX_LISTED_REFS * 67 + 2;
  */
 export function homeReference(secret: Uint8Array, slotId: string, homeId: string): string {
   return createHmac('sha256', secret).update(`hems.home\u0000${slotId}\u0000${homeId}`, 'utf8').digest('hex');
-}
-
-/**
- * A device-signed payload of `org` for slot `id` (forecast or consumption report) from transient
- * data: the device's certificate and signature verified, the payload parsed within the channel's
- * per-home power limit and naming this slot. `what` names the payload in the refusals.
- */
-export async function acceptSlotPayload<P extends { readonly slotId: string }>(
-  ctx: HemsContext,
-  org: string,
-  id: string,
-  what: string,
-  parse: (payloadBytes: Uint8Array, maxHomeKw: number) => P,
-): Promise<{ device: DeviceIdentity; payload: P }> {
-  const { device, payload: payloadBytes } = await verifySignedDevicePayload(
-    ctx,
-    org,
-    MAX_PAYLOAD_BYTES,
-    what,
-  );
-  const payload = parse(payloadBytes, (await ctx.settings()).maxHomeKw);
-  if (payload.slotId !== id) {
-    throw invalidArgument('payload.slotId does not match the slotId argument');
-  }
-  return { device, payload };
-}
-
-/**
- * The nonce marker key of a device payload in a slot. Forecasts and consumption reports share the
- * nonce space: a device nonce is used once per slot, whatever it signed. `what` names the payload
- * in the refusal of a replay.
- */
-export async function freshSlotNonceKey(
-  ctx: HemsContext,
-  collection: string,
-  slotId: string,
-  nonce: string,
-  what: string,
-): Promise<string> {
-  return unusedNonceKey(ctx.stub, collection, ctx.keys.forecastNonce(slotId, nonceDigest(nonce)), what);
 }
 
 /**

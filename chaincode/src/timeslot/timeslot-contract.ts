@@ -5,7 +5,8 @@ import { HemsContract } from '../lib/contract';
 import { KeyType } from '../lib/keys';
 import { parsePageRequest } from '../lib/paging';
 import { loadOwnAggregate, publishAggregate } from './aggregation';
-import { publishConsumption, reportConsumption } from './consumption';
+import { publishConsumption } from './consumption';
+import { reportConsumption, reportConsumptionBatch } from './consumption-reports';
 import { allowedPower, allowedPowers } from './allowed-power';
 import { parseDispatchRequest, publishDispatch } from './dispatch';
 import { batchNonces, listBatches, submitForecastBatch } from './forecast-batches';
@@ -211,6 +212,20 @@ export class TimeslotContract extends HemsContract {
   async ReportConsumption(ctx: HemsContext, slotId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('ReportConsumption', ['relay']);
     return canonicalJson(await reportConsumption(ctx, caller.mspId, parseSlotId(slotId)));
+  }
+
+  /**
+   * The relay's batch path for consumption reports: transient `items` = JSON [{payload, signature
+   * (base64), certificate (PEM), forecastBatch}], at most 1,000, each verified and refused alone
+   * as ReportConsumption verifies one. The answer, written into the block, holds counts and the
+   * refused items' positions with code and message — never a home, value or nonce.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the reports themselves are in transient data')
+  @Returns('string')
+  async ReportConsumptions(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ReportConsumptions', ['relay']);
+    return canonicalJson(await reportConsumptionBatch(ctx, caller.mspId, parseSlotId(slotId)));
   }
 
   /**

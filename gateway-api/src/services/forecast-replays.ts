@@ -59,6 +59,8 @@ interface SlotNonces {
  */
 export class ForecastReplayIndex {
   private readonly slots = new Map<string, Promise<SlotNonces>>();
+  /** The slots whose nonces finished loading (a slot forgotten here is loaded again). */
+  private readonly loaded = new Map<string, SlotNonces>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -74,17 +76,17 @@ export class ForecastReplayIndex {
     return nonces.pending.has(identity.nonceDigest) ? { kind: 'pending' } : { kind: 'fresh' };
   }
 
-  /** Reserves a nonce for a forecast entering a batch. */
-  async reserve(slotId: string, identity: ForecastIdentity): Promise<void> {
-    (await this.slot(slotId)).pending.add(identity.nonceDigest);
+  /** Reserves a nonce for a forecast entering a batch (after check() loaded its slot). */
+  reserve(slotId: string, identity: ForecastIdentity): void {
+    this.loaded.get(slotId)?.pending.add(identity.nonceDigest);
   }
 
   /** The batch's outcome for the nonce: stored (accepted) or free again (refused or failed). */
-  async settle(slotId: string, identity: ForecastIdentity, at: StoredAt | undefined): Promise<void> {
-    const nonces = await this.slot(slotId);
-    nonces.pending.delete(identity.nonceDigest);
+  settle(slotId: string, identity: ForecastIdentity, at: StoredAt | undefined): void {
+    const nonces = this.loaded.get(slotId);
+    nonces?.pending.delete(identity.nonceDigest);
     if (at !== undefined) {
-      nonces.stored.set(identity.nonceDigest, at);
+      nonces?.stored.set(identity.nonceDigest, at);
     }
   }
 
@@ -124,6 +126,8 @@ export class ForecastReplayIndex {
         }
       }
     }
-    return { stored, pending: new Set() };
+    const nonces = { stored, pending: new Set<string>() };
+    this.loaded.set(slotId, nonces);
+    return nonces;
   }
 }

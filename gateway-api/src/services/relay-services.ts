@@ -1,21 +1,25 @@
 import type { Ledger } from '../ledger/ports';
 import { AllowedPowerBook } from './allowed-powers';
-import { ForecastBatcher, type ForecastBatchOptions } from './forecast-batcher';
+import { ConsumptionBatcher } from './consumption-batcher';
+import { ForecastBatcher } from './forecast-batcher';
+import type { RelayBatchOptions } from './relay-batcher';
 
 /** What a utility gateway's relay keeps in memory for its devices. */
 export interface RelayServices {
   readonly allowedPowers: AllowedPowerBook;
-  /** Undefined when forecasts are not batched (one SubmitForecast each). */
+  /** Undefined when device items are not batched (one SubmitForecast each). */
   readonly forecastBatcher?: ForecastBatcher;
+  /** Undefined when device items are not batched (one ReportConsumption each). */
+  readonly consumptionBatcher?: ConsumptionBatcher;
 }
 
 /**
- * The relay's allowed-power book and, with `batching`, its forecast batcher, wired so the book
- * learns the home references of every committed batch (one evaluation per batch).
+ * The relay's allowed-power book and, with `batching`, its forecast and consumption batchers, wired
+ * so the book learns the home references of every committed forecast batch (one evaluation each).
  */
 export function createRelayServices(
   ledger: Ledger,
-  batching: ForecastBatchOptions | undefined,
+  batching: RelayBatchOptions | undefined,
   log?: { warn(details: object, message: string): void },
 ): RelayServices {
   const allowedPowers = new AllowedPowerBook(ledger);
@@ -28,5 +32,5 @@ export function createRelayServices(
       log?.warn({ err: { message: (error as Error).message } }, 'home references not learned');
     });
   });
-  return { allowedPowers, forecastBatcher };
+  return { allowedPowers, forecastBatcher, consumptionBatcher: new ConsumptionBatcher(ledger, batching) };
 }

@@ -86,11 +86,15 @@ export class TestGateway extends TestApp {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);
     const clients = new TestClients();
-    const { allowedPowers, forecastBatcher } = createRelayServices(ledger, options.forecastBatch);
+    const { allowedPowers, forecastBatcher, consumptionBatcher } = createRelayServices(
+      ledger,
+      options.forecastBatch,
+    );
     const app = await buildApp({
       ledger,
       allowedPowers,
       ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
+      ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
       trust: pki.trustStore(options.revocations),
       clientCertificate: clients.source,
       logger:
