@@ -179,6 +179,29 @@ describe('utility gateway: batched forecasts', () => {
     expect(listing[0]?.options.endorsingOrganizations).to.deep.equal(['UtilityAMSP']);
   });
 
+  it("lets only one of two concurrent submissions of a nonce through while the slot's nonces load", async () => {
+    await start();
+    let release: () => void = () => undefined;
+    const loading = new Promise<void>((resolve) => (release = resolve));
+    gateway.ledger.on('ListForecastNonces', async () => {
+      await loading;
+      return { slotId: SLOT, batches: [] };
+    });
+    const payload = forecastPayload(1, 2);
+    const device = devices[0] as X509Certificate;
+    const answers = Promise.all([
+      post(device, payload),
+      post(device, payload),
+      post(devices[1] as X509Certificate, payload),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    const statuses = (await answers).map((response) => response.statusCode).sort();
+    expect(statuses).to.deep.equal([201, 409, 409]);
+    const items = gateway.ledger.callsOf('SubmitForecasts').flatMap((call) => itemsOf(call.options));
+    expect(items).to.have.length(1);
+  });
+
   it("puts a home's second forecast into the next batch, so the later one replaces the earlier", async () => {
     await start();
     const device = devices[0]!;

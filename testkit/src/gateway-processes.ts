@@ -84,13 +84,36 @@ export function callGateway<T = unknown>(
   });
 }
 
+/** How `GatewayProcesses.start` runs the gateways it starts. */
+export interface GatewayStartOptions {
+  /**
+   * Extra environment of these processes, over the harness's own (e.g.
+   * HEMS_GATEWAY_BATCH_WAIT_MS for a gateway whose forecast batches wait longer).
+   */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 /** One gateway process per peer org against the network whose state folder is given. */
 export class GatewayProcesses {
   private readonly children = new Map<string, ChildProcess>();
 
   constructor(private readonly stateDir: string) {}
 
-  async start(description: NetworkDescription, mspIds: readonly string[]): Promise<void> {
+  async start(
+    description: NetworkDescription,
+    mspIds: readonly string[],
+    options: GatewayStartOptions = {},
+  ): Promise<void> {
+    for (const mspId of mspIds) {
+      const running = this.children.get(mspId);
+      if (running !== undefined && !hasExited(running)) {
+        throw new Error(`the gateway of ${mspId} is running already: stop it first`);
+      }
+    }
     for (const mspId of mspIds) {
       const port = ports[mspId];
       const child = spawn(process.execPath, [GATEWAY_MAIN], {
@@ -105,6 +128,7 @@ export class GatewayProcesses {
           ),
           // Request logs go to the gateway's log level; the parent keeps only warnings.
           HEMS_GATEWAY_LOG_LEVEL: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'warn',
+          ...options.env,
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -126,28 +150,36 @@ export class GatewayProcesses {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline || this.children.get(mspId)?.exitCode !== null) {
+      const child = this.children.get(mspId);
+      if (Date.now() > deadline || child === undefined || hasExited(child)) {
         throw new Error(`gateway of ${mspId} did not become ready`);
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 
-  /** Graceful stop (SIGTERM), as an operator would. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the gateways of `mspIds` (default: all of them) and waits for their processes to exit:
+   * SIGTERM is an operator's graceful stop, SIGKILL a crash.
+   */
+  async stop(mspIds?: readonly string[], signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const stopping = mspIds ?? [...this.children.keys()];
     await Promise.all(
-      [...this.children.values()].map(
-        (child) =>
+      stopping.map(
+        (mspId) =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) {
+            const child = this.children.get(mspId);
+            if (child === undefined || hasExited(child)) {
               resolve();
               return;
             }
             child.once('exit', () => resolve());
-            child.kill('SIGTERM');
+            child.kill(signal);
           }),
       ),
     );
-    this.children.clear();
+    for (const mspId of stopping) {
+      this.children.delete(mspId);
+    }
   }
 }

@@ -77,7 +77,7 @@ export class ForecastBatcher {
   async submit(slotId: string, forecast: DeviceForecast): Promise<ForecastAcceptance> {
     const identity = forecastIdentity(forecast.payload, forecast.bus);
     if (identity !== undefined) {
-      const verdict = await this.replays.check(slotId, identity);
+      const verdict = await this.replays.claim(slotId, identity);
       if (verdict.kind === 'stored') {
         return { slotId, txId: verdict.at.txId, acceptedAt: verdict.at.acceptedAt, replayed: true };
       }
@@ -90,7 +90,6 @@ export class ForecastBatcher {
             : 'the payload nonce was already used: every forecast needs a fresh random nonce',
         );
       }
-      this.replays.reserve(slotId, identity);
     }
     const accepted = await this.batcher.submit(slotId, {
       homeId: forecast.homeId,

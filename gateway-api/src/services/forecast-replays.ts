@@ -67,26 +67,40 @@ export class ForecastReplayIndex {
     private readonly maxSlots = 8,
   ) {}
 
-  async check(slotId: string, identity: ForecastIdentity): Promise<ReplayVerdict> {
+  /**
+   * What the index says of a forecast about to be batched, and, when it is fresh, its nonce
+   * reserved — in one step once the slot's nonces are loaded, so concurrent submissions of one
+   * nonce cannot both pass.
+   */
+  async claim(slotId: string, identity: ForecastIdentity): Promise<ReplayVerdict> {
     const nonces = await this.slot(slotId);
     const stored = nonces.stored.get(identity.nonceDigest);
     if (stored !== undefined) {
       return stored.leaf === identity.leaf ? { kind: 'stored', at: stored } : { kind: 'reused' };
     }
-    return nonces.pending.has(identity.nonceDigest) ? { kind: 'pending' } : { kind: 'fresh' };
+    if (nonces.pending.has(identity.nonceDigest)) {
+      return { kind: 'pending' };
+    }
+    nonces.pending.add(identity.nonceDigest);
+    return { kind: 'fresh' };
   }
 
-  /** Reserves a nonce for a forecast entering a batch (after check() loaded its slot). */
-  reserve(slotId: string, identity: ForecastIdentity): void {
-    this.loaded.get(slotId)?.pending.add(identity.nonceDigest);
-  }
-
-  /** The batch's outcome for the nonce: stored (accepted) or free again (refused or failed). */
+  /** The batch's outcome for a claimed nonce: stored (accepted) or free again (refused or failed). */
   settle(slotId: string, identity: ForecastIdentity, at: StoredAt | undefined): void {
     const nonces = this.loaded.get(slotId);
-    nonces?.pending.delete(identity.nonceDigest);
+    if (nonces === undefined) {
+      return;
+    }
+    nonces.pending.delete(identity.nonceDigest);
+    if (!this.slots.has(slotId)) {
+      // Forgotten meanwhile: a later use loads the slot again, with this batch in it.
+      if (nonces.pending.size === 0) {
+        this.loaded.delete(slotId);
+      }
+      return;
+    }
     if (at !== undefined) {
-      nonces?.stored.set(identity.nonceDigest, at);
+      nonces.stored.set(identity.nonceDigest, at);
     }
   }
 
@@ -126,7 +140,8 @@ export class ForecastReplayIndex {
         }
       }
     }
-    const nonces = { stored, pending: new Set<string>() };
+    // Nonces of batches still on their way stay reserved if the slot was forgotten meanwhile.
+    const nonces = { stored, pending: this.loaded.get(slotId)?.pending ?? new Set<string>() };
     this.loaded.set(slotId, nonces);
     return nonces;
   }
