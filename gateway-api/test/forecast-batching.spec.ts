@@ -188,11 +188,11 @@ describe('utility gateway: batched forecasts', () => {
       return { slotId: SLOT, batches: [] };
     });
     const payload = forecastPayload(1, 2);
-    const device = devices[0] as X509Certificate;
+    const device = devices[0]!;
     const answers = Promise.all([
       post(device, payload),
       post(device, payload),
-      post(devices[1] as X509Certificate, payload),
+      post(devices[1]!, payload),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     release();
