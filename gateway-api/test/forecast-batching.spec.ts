@@ -189,11 +189,7 @@ describe('utility gateway: batched forecasts', () => {
     });
     const payload = forecastPayload(1, 2);
     const device = devices[0]!;
-    const answers = Promise.all([
-      post(device, payload),
-      post(device, payload),
-      post(devices[1]!, payload),
-    ]);
+    const answers = Promise.all([post(device, payload), post(device, payload), post(devices[1]!, payload)]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     release();
     const statuses = (await answers).map((response) => response.statusCode).sort();
