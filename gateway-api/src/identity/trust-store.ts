@@ -60,6 +60,21 @@ export class TrustStore {
     return this.cas.map((ca) => ca.certificate.toString());
   }
 
+  /**
+   * What may change while a connection stays open, for a caller authenticated on it before:
+   * the certificate's validity at this moment and its revocation.
+   */
+  recheck(caller: Caller): Caller {
+    const now = this.clock();
+    if (now > new Date(caller.certificate.validTo)) {
+      throw new HttpError(401, 'UNAUTHENTICATED', 'the client certificate is expired or not yet valid');
+    }
+    if (this.revocations.isRevoked(caller.mspId, caller.serial)) {
+      throw new HttpError(401, 'UNAUTHENTICATED', 'the client certificate has been revoked');
+    }
+    return caller;
+  }
+
   authenticate(certificate: X509Certificate | undefined): Caller {
     if (certificate === undefined) {
       throw new HttpError(

@@ -40,10 +40,26 @@ export interface AuthenticationOptions {
   readonly failureLimiter?: FailedAuthenticationLimiter;
 }
 
+/**
+ * The caller authenticated on each mutual-TLS connection: TLS proved the certificate once, so a
+ * kept-alive connection's later requests skip parsing and verifying it again (the chain, the
+ * attributes); only what can change meanwhile — validity and revocation — is checked per request.
+ */
+const callerOfConnection = new WeakMap<object, Caller>();
+
 /** Authenticates the request's certificate; a refusal counts against its remote address. */
 function authenticateCounted(options: AuthenticationOptions, request: FastifyRequest): Caller {
+  const connection = options.clientCertificate === tlsClientCertificate ? request.raw.socket : undefined;
   try {
-    return options.trust.authenticate(options.clientCertificate(request));
+    const known = connection === undefined ? undefined : callerOfConnection.get(connection);
+    if (known !== undefined) {
+      return options.trust.recheck(known);
+    }
+    const caller = options.trust.authenticate(options.clientCertificate(request));
+    if (connection !== undefined) {
+      callerOfConnection.set(connection, caller);
+    }
+    return caller;
   } catch (error) {
     options.failureLimiter?.recordFailure(request.ip);
     throw error;
