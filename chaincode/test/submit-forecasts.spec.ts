@@ -243,6 +243,75 @@ describe('SubmitForecasts (relay batches)', () => {
     });
   });
 
+  it("GetHomeRefs: the references GetHomeRef gives, for the utility's relay on its own peer only", async () => {
+    const [a, b] = devices as [TestDevice, TestDevice];
+    const refsOf = (homes: unknown, who = identities.relay(UTILITY_A), peer = UTILITY_A) =>
+      s.ledger.evaluateJson<{ refs: (string | null)[] }>(who, (ctx) => s.timeslot.GetHomeRefs(ctx, slotId), {
+        peer,
+        transient: { homes: JSON.stringify(homes) },
+      });
+    const { refs } = await refsOf([a.homeId, 'not a home id!', b.homeId]);
+    expect(refs).to.deep.equal([
+      await s.homeRef(UTILITY_A, a, slotId),
+      null,
+      await s.homeRef(UTILITY_A, b, slotId),
+    ]);
+    await expectRefusal(refsOf('x'), 'INVALID_ARGUMENT', /homes must be a JSON array/);
+    await expectRefusal(refsOf(new Array(1001).fill('h')), 'INVALID_ARGUMENT', /at most 1000/);
+    for (const { caller, peer } of callersOtherThan(['relay'])) {
+      await expectRefusal(refsOf([a.homeId], caller, peer), 'FORBIDDEN');
+    }
+  });
+
+  it('GetAllowedPowers: every home of the utility after dispatch, for its relay on its own peer only', async () => {
+    const [a, b] = devices as [TestDevice, TestDevice];
+    await s.submitBatch(UTILITY_A, [entry(a, 1, 3), entry(b, 2, 2)]);
+    const table = (who = identities.relay(UTILITY_A), peer = UTILITY_A) =>
+      s.ledger.evaluateJson<{
+        revision: number;
+        batches: string[];
+        homes: [string, number, number, number][];
+      }>(who, (ctx) => s.timeslot.GetAllowedPowers(ctx, slotId), { peer });
+    await expectRefusal(table(), 'FAILED_PRECONDITION', /no dispatch yet/);
+    s.ledger.advance(15 * MINUTE);
+    await s.dispatch(slotId, '0.5');
+    const answer = await table();
+    const refA = await s.homeRef(UTILITY_A, a, slotId);
+    const refB = await s.homeRef(UTILITY_A, b, slotId);
+    expect(answer.revision).to.equal(0);
+    expect(answer.batches).to.have.length(1);
+    expect(
+      new Map(answer.homes.map(([ref, allowedKw, lambda, batch]) => [ref, [allowedKw, lambda, batch]])),
+    ).to.deep.equal(
+      new Map([
+        [refA, [2, 0.5, 0]],
+        [refB, [2, 0.5, 0]],
+      ]),
+    );
+    for (const { caller, peer } of callersOtherThan(['relay'])) {
+      await expectRefusal(table(caller, peer), 'FORBIDDEN');
+    }
+  });
+
+  it('ListForecastNonces: per batch its time and 128-bit digests of nonce and leaf, for the relay only', async () => {
+    const [a] = devices as [TestDevice];
+    const nonce = freshNonce();
+    const receipt = await s.submitBatch(UTILITY_A, [entry(a, 1, 2, nonce)]);
+    const listed = await s.ledger.evaluateJson<{
+      batches: { txId: string; at: string; items: [string, string][] }[];
+    }>(identities.relay(UTILITY_A), (ctx) => s.timeslot.ListForecastNonces(ctx, slotId));
+    expect(listed.batches).to.have.length(1);
+    expect(listed.batches[0]).to.include({ txId: receipt.txId, at: receipt.acceptedAt });
+    expect(listed.batches[0]?.items[0]?.map((digest) => digest.length)).to.deep.equal([32, 32]);
+    expect(JSON.stringify(listed)).to.not.include(nonce);
+    for (const { caller, peer } of callersOtherThan(['relay'])) {
+      await expectRefusal(
+        s.ledger.evaluate(caller, (ctx) => s.timeslot.ListForecastNonces(ctx, slotId), { peer }),
+        'FORBIDDEN',
+      );
+    }
+  });
+
   it('keeps homes, values and nonces out of everything other orgs see', async () => {
     const nonce = freshNonce();
     const [a, b] = devices as [TestDevice, TestDevice];

@@ -59,7 +59,7 @@ describe('utility gateway: batched forecasts', () => {
     gateway.ledger.on('ListForecastNonces', { slotId: SLOT, batches: [] });
     gateway.ledger.on('GetHomeRefs', (options: TransactionOptions) => ({
       slotId: SLOT,
-      refs: (JSON.parse(Buffer.from(options.transientData?.certificates ?? []).toString()) as string[]).map(
+      refs: (JSON.parse(Buffer.from(options.transientData?.homes ?? []).toString()) as string[]).map(
         (_, index) => String(index).repeat(64).slice(0, 64),
       ),
     }));
@@ -96,9 +96,14 @@ describe('utility gateway: batched forecasts', () => {
     const sent = itemsOf(call?.options ?? {});
     expect(sent.map((item) => Buffer.from(item.payload, 'base64').toString())).to.deep.equal(payloads);
     expect(sent.map((item) => item.certificate)).to.deep.equal(devices.map((device) => device.toString()));
-    // The batch's home references are learned in one evaluation, for reads from memory.
+    // The batch's home references are learned in one evaluation (home ids only), for reads from memory.
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(gateway.ledger.callsOf('GetHomeRefs')).to.have.length(1);
+    const learned = gateway.ledger.callsOf('GetHomeRefs');
+    expect(learned).to.have.length(1);
+    expect(learned[0]?.kind).to.equal('evaluate');
+    expect(JSON.parse(Buffer.from(learned[0]?.options.transientData?.homes ?? []).toString())).to.deep.equal(
+      devices.map((_, n) => `home-${n}`),
+    );
   });
 
   it('closes a batch at its size bound', async () => {

@@ -5,15 +5,15 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_SIGNATURE_BYTES,
   notFound,
+  isHomeId,
   parseJsonArgument,
   requireArray,
-  requireString,
   type StoredForecast,
   storedForecastOf,
 } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
 import { requireTransient, requireTransientText } from '../lib/transient';
-import { loadDeviceTrust, verifyDeviceAgainst, verifyTransientDevice } from '../governance/devices';
+import { verifyTransientDevice } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
 import { currentForecasts, submitForecastBatch } from './forecast-batches';
 import { homeReference } from './home-refs';
@@ -62,40 +62,25 @@ export async function homeRefOfDevice(ctx: HemsContext, org: string, id: string)
   };
 }
 
-/** Certificates per GetHomeRefs call: a relay batch's worth. */
-export const MAX_HOME_REF_CERTIFICATES = 1000;
+/** Homes per GetHomeRefs call: a relay batch's worth. */
+export const MAX_HOME_REF_HOMES = 1000;
+const MAX_HOME_REF_BYTES = MAX_HOME_REF_HOMES * 132 + 2;
 
 /**
- * The slot's home references of the devices whose certificates are listed in transient
- * `certificates` (JSON array of PEM), in order; null for a certificate that does not verify.
+ * The slot's home references of the homes listed in transient `homes` (JSON array of home ids, as
+ * the utility's device certificates carry them), in order; null for a malformed id. The relay that
+ * asks is the utility's own: it learns nothing it could not learn from its devices' certificates.
  */
-export async function homeRefsOfDevices(
-  ctx: HemsContext,
-  org: string,
-  id: string,
-): Promise<(string | null)[]> {
+export async function homeRefsOfHomes(ctx: HemsContext, org: string, id: string): Promise<(string | null)[]> {
   const list = requireArray(
-    parseJsonArgument(
-      requireTransientText(ctx, 'certificates', MAX_HOME_REF_CERTIFICATES * MAX_CERTIFICATE_PEM_BYTES),
-      'certificates',
-      MAX_HOME_REF_CERTIFICATES * MAX_CERTIFICATE_PEM_BYTES,
-    ),
-    'certificates',
-    MAX_HOME_REF_CERTIFICATES,
+    parseJsonArgument(requireTransientText(ctx, 'homes', MAX_HOME_REF_BYTES), 'homes', MAX_HOME_REF_BYTES),
+    'homes',
+    MAX_HOME_REF_HOMES,
   );
-  const trust = await loadDeviceTrust(ctx, org);
   const secret = await loadHomeRefSecret(ctx, org);
-  return list.map((pem) => {
-    try {
-      const device = verifyDeviceAgainst(ctx, trust, requireString(pem, 'certificate'));
-      return homeReference(secret, id, device.homeId);
-    } catch (error) {
-      if (error instanceof ContractError) {
-        return null;
-      }
-      throw error;
-    }
-  });
+  return list.map((homeId) =>
+    typeof homeId === 'string' && isHomeId(homeId) ? homeReference(secret, id, homeId) : null,
+  );
 }
 
 /** The forecast in effect of one home (read-only transactions only: it range-reads the batches). */

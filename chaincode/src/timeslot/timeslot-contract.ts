@@ -10,7 +10,7 @@ import { reportConsumption, reportConsumptionBatch } from './consumption-reports
 import { allowedPower, allowedPowers } from './allowed-power';
 import { parseDispatchRequest, publishDispatch } from './dispatch';
 import { batchNonces, listBatches, submitForecastBatch } from './forecast-batches';
-import { homeRefOfDevice, homeRefsOfDevices, submitForecast } from './forecasts';
+import { homeRefOfDevice, homeRefsOfHomes, submitForecast } from './forecasts';
 import { privateRefs } from './home-refs';
 import { forecastProof, parseUtilityOrg, verifyForecastProof } from './proofs';
 import { purgeForecasts, settleSlot, slotHistory } from './retention';
@@ -272,9 +272,10 @@ export class TimeslotContract extends HemsContract {
   }
 
   /**
-   * GetHomeRef for many devices at once (transient `certificates`: JSON array of up to 1,000 PEM
-   * certificates), in order, null where a certificate does not verify: how a relay learns the
-   * references of a batch's homes to answer their allowed powers from memory.
+   * The slot's home references of many homes at once (transient `homes`: JSON array of up to 1,000
+   * home ids), in order, null for a malformed id, evaluated on the utility's own peer for its
+   * relay: how it learns the references of a batch's homes to answer their allowed powers from
+   * memory. Evaluations are not ordered, so neither ids nor references reach the ledger.
    */
   @Transaction(false)
   @Param('slotId', 'string', 'slot identifier')
@@ -282,7 +283,7 @@ export class TimeslotContract extends HemsContract {
   async GetHomeRefs(ctx: HemsContext, slotId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('GetHomeRefs', ['relay']);
     const id = parseSlotId(slotId);
-    return canonicalJson({ slotId: id, refs: await homeRefsOfDevices(ctx, caller.mspId, id) });
+    return canonicalJson({ slotId: id, refs: await homeRefsOfHomes(ctx, caller.mspId, id) });
   }
 
   /** Marks a dispatched slot settled after its delivery; its private forecasts may then be purged. */

@@ -102,9 +102,7 @@ export class AllowedPowerBook {
     const { refs } = decodeJson<{ refs: (string | null)[] }>(
       await timeslot(this.ledger, 'relay').GetHomeRefs.evaluate({
         arguments: [slotId],
-        transientData: {
-          certificates: Buffer.from(JSON.stringify(unknown.map((device) => device.certificatePem))),
-        },
+        transientData: { homes: Buffer.from(JSON.stringify(unknown.map((device) => device.homeId))) },
         endorsingOrganizations: [this.ledger.mspId],
       }),
     );
