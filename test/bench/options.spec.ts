@@ -8,7 +8,7 @@ describe('bench options', () => {
     expect(options.only).to.deep.equal(['ingestion', 'aggregate', 'cycle', 'clearing']);
     expect(options.devices).to.deep.equal([10000]);
     expect(options.homes).to.deep.equal([1000, 10000, 100000]);
-    expect(options).to.include({ seconds: 60, batchItems: 500, cycleHomes: 10000, restConcurrency: 1024 });
+    expect(options).to.include({ seconds: 60, batchItems: 500, cycleHomes: 10000, restConcurrency: 512 });
     expect(options.orders).to.deep.equal([1000, 10000]);
     expect(options.issuer).to.equal('direct');
   });

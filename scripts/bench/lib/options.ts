@@ -59,7 +59,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   batchItems: 500,
   batchWaitMs: 50,
   batchesInFlight: 8,
-  restConcurrency: 1024,
+  restConcurrency: 512,
   restDevices: 10_000,
   newConnectionRequests: 3000,
   newConnectionConcurrency: 512,
