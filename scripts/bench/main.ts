@@ -37,7 +37,7 @@ import {
   benchPublishAggregate,
   type AggregateResult,
 } from './publish-aggregate';
-import { benchSlotCycle, CYCLE_HEADERS, cycleRows, type CycleResult } from './slot-cycle';
+import { benchSlotCycle, CYCLE_HEADERS, cycleRows, type CycleResult, UNQUEUED_READS } from './slot-cycle';
 
 interface Report {
   readonly startedAt: string;
@@ -50,7 +50,8 @@ interface Report {
   /** The bare Node.js mutual-TLS server (new connection per request), and the gateway's share of it. */
   bareTls?: { result: BareTlsResult; gatewayShare: number | null };
   aggregate?: { org: string; bus: string; results: AggregateResult[] };
-  cycle?: Omit<CycleResult, 'reads'>;
+  /** The cycle's phases; its reads are summarized in `results`. */
+  cycle?: CycleResult;
   clearing?: ClearingBenchResult[];
   errors: { benchmark: string; message: string }[];
 }
@@ -91,7 +92,7 @@ function aggregateResults(results: readonly AggregateResult[]): BenchResult[] {
     committed: result.homes,
     failures: 0,
     firstError: null,
-    seconds: result.medianPublishMs / 1000,
+    seconds: Math.round(result.medianPublishMs) / 1000,
     itemsPerSecond: Math.round(result.homes / (result.medianPublishMs / 1000)),
     p50Ms: result.medianPublishMs,
     p95Ms: Math.max(...result.runs.map((run) => run.publishMs)),
@@ -115,7 +116,7 @@ function cycleResults(cycle: CycleResult): BenchResult[] {
       committed: cycle.firstError === null ? cycle.homes : 0,
       failures: cycle.phases.reduce((sum, phase) => sum + phase.failures, 0),
       firstError: cycle.firstError,
-      seconds: cycle.totalMs / 1000,
+      seconds: Math.round(cycle.totalMs) / 1000,
       itemsPerSecond: Math.round(cycle.homes / (cycle.totalMs / 1000)),
       p50Ms: null,
       p95Ms: null,
@@ -126,9 +127,28 @@ function cycleResults(cycle: CycleResult): BenchResult[] {
   ];
   if (cycle.reads !== null) {
     rows.push(
-      poolResult('allowed-power-reads', 'REST, from the gateway memory', cycle.reads, undefined, {
-        details: { concurrency: cycle.concurrency },
-      }),
+      poolResult(
+        'allowed-power-reads',
+        `REST from memory, ${cycle.concurrency} in flight`,
+        cycle.reads,
+        undefined,
+        {
+          details: { concurrency: cycle.concurrency },
+        },
+      ),
+    );
+  }
+  if (cycle.unqueuedReads !== null) {
+    rows.push(
+      poolResult(
+        'allowed-power-reads',
+        `REST from memory, ${UNQUEUED_READS} in flight`,
+        cycle.unqueuedReads,
+        undefined,
+        {
+          details: { concurrency: UNQUEUED_READS },
+        },
+      ),
     );
   }
   return rows;
@@ -214,7 +234,7 @@ async function onChain(report: Report, options: BenchOptions): Promise<void> {
           () => benchSlotCycle(context),
         );
         // The reads' latencies are summarized in the results; the report keeps the phases.
-        report.cycle = { ...result, reads: undefined } as Omit<CycleResult, 'reads'>;
+        report.cycle = { ...result, reads: null, unqueuedReads: null };
         report.results.push(...cycleResults(result));
         console.log(
           `\nFull slot cycle, ${result.homes} homes through the REST gateways (λ = ${result.lambda ?? '-'}):\n${formatTable(CYCLE_HEADERS, cycleRows(result))}`,

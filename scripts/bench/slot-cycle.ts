@@ -59,6 +59,8 @@ export interface CycleResult {
   readonly connectSeconds: number | null;
   /** The allowed-power reads phase as a pool (for the results list). */
   readonly reads: PoolOutcome | null;
+  /** The same reads again after the cycle with UNQUEUED_READS in flight: the answer time. */
+  readonly unqueuedReads: PoolOutcome | null;
   readonly firstError: string | null;
 }
 
@@ -77,6 +79,9 @@ export function cycleRows(result: CycleResult): Cell[][] {
     ['total', result.totalMs, null, null, null, null],
   ];
 }
+
+/** Reads in flight when measuring the gateway's answer time without a queue. */
+export const UNQUEUED_READS = 4;
 
 /** λ within [0, 1] can differ from the chaincode's rounding by at most a watt per home. */
 const ALLOWED_KW_TOLERANCE = 0.0015;
@@ -116,6 +121,7 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
   let firstError: string | null = null;
   let connectSeconds: number | null = null;
   let readsOutcome: PoolOutcome | null = null;
+  let unqueuedReads: PoolOutcome | null = null;
   const single = (phase: string, ms: number): void => {
     phases.push({ phase, ms: round(ms), requests: 1, failures: 0, p50Ms: null, p95Ms: null });
   };
@@ -209,6 +215,19 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
     if (reads.firstError !== undefined) {
       firstError = `${reads.failures} dispatch reads failed, first: ${reads.firstError}`;
     }
+    // After the cycle (not in its total): the same reads with few in flight, so their latency is
+    // the gateway's answer time rather than the queue of a saturated run.
+    const unqueued = await runPool(indexes, UNQUEUED_READS, async (index) => {
+      const error = unexpectedAnswer(
+        await fleet.request(index, 'GET', `/v1/slots/${slotId}/dispatch`),
+        200,
+        'read',
+      );
+      if (error !== undefined) {
+        throw error;
+      }
+    });
+    unqueuedReads = unqueued;
   } catch (error) {
     firstError = error instanceof Error ? error.message : String(error);
   } finally {
@@ -226,6 +245,7 @@ export async function benchSlotCycle(context: BenchContext): Promise<CycleResult
     totalMs: round(performance.now() - started),
     connectSeconds,
     reads: readsOutcome,
+    unqueuedReads,
     firstError,
   };
 }
