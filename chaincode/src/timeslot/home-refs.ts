@@ -12,7 +12,7 @@ import { compareText } from '../lib/ledger';
 import { drain, readPrivate } from '../lib/state';
 import { requireTransientText } from '../lib/transient';
 
-/** Up to this many forecasts per ListForecastRefs-based step (64 hex characters each). */
+/** Up to this many home references per listing-based step, e.g. PublishConsumption (64 hex characters each). */
 export const MAX_LISTED_REFS = 100000;
 export const MAX_REFS_BYTES = MAX_LISTED_REFS * 67 + 2;
 

@@ -230,7 +230,7 @@ export class TimeslotContract extends HemsContract {
 
   /**
    * The home references of this utility's consumption reports in a slot, evaluated on its own peer
-   * for its relay or admin: the read-only first step of PublishConsumption (see ListForecastRefs).
+   * for its relay or admin: the read-only first step of PublishConsumption (see ListForecastBatches).
    */
   @Transaction(false)
   @Param('slotId', 'string', 'slot identifier')

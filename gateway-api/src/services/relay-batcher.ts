@@ -94,6 +94,7 @@ export class RelayBatcher<Item extends RelayItem> {
   /** Queues the item; resolves once its batch committed with it, rejects with its refusal. */
   submit(slotId: string, item: Item): Promise<RelayAcceptance> {
     if (this.closed) {
+      this.kind.settled?.(slotId, item, undefined);
       return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'the gateway is shutting down; retry'));
     }
     return new Promise<RelayAcceptance>((resolve, reject) => {
