@@ -8,7 +8,6 @@ import {
   type ForecastBatchItem,
   type ForecastBatchRecord,
   forecastBatchFromBytes,
-  forbidden,
   invalidArgument,
   kwToWatts,
   MAX_CERTIFICATE_PEM_BYTES,
@@ -17,16 +16,21 @@ import {
   notFound,
   parseConsumptionPayload,
   type StoredConsumption,
-  verifyDeviceSignature,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { nonceDigest } from '../lib/ledger';
 import { readPrivate, writePrivate } from '../lib/state';
 import { requireTransient, requireTransientText } from '../lib/transient';
-import { loadDeviceTrust, verifyDeviceAgainst, type DeviceTrust } from '../governance/devices';
+import { loadDeviceTrust, type DeviceTrust } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
-import { readEntries, refusalOf, type ItemRefusal, type SignedBatchEntry } from './forecast-batches';
+import {
+  readEntries,
+  refusalOf,
+  type ItemRefusal,
+  type SignedBatchEntry,
+  verifySlotEntry,
+} from './forecast-batches';
 import { homeReference } from './home-refs';
 import { lambdaOfBus, loadSlot, type DispatchRecord, type SlotRecord } from './records';
 
@@ -110,14 +114,13 @@ async function acceptReport(
   context: ReportContext,
   entry: SignedBatchEntry,
 ): Promise<{ homeRef: string; key: string; report: StoredConsumption; nonceKey: string }> {
-  const device = verifyDeviceAgainst(ctx, context.trust, entry.certificate);
-  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
-    throw forbidden('consumption report signature does not verify against the device certificate');
-  }
-  const payload = parseConsumptionPayload(entry.payload, context.maxHomeKw);
-  if (payload.slotId !== context.slotId) {
-    throw invalidArgument('payload.slotId does not match the slotId argument');
-  }
+  const { device, payload } = verifySlotEntry(
+    ctx,
+    context,
+    entry,
+    'consumption report',
+    parseConsumptionPayload,
+  );
   const homeRef = homeReference(context.secret, context.slotId, device.homeId);
   const forecast = await forecastInBatch(ctx, context, entry.forecastBatch, homeRef);
   if (forecast.nonce === payload.nonce || context.nonces.has(payload.nonce)) {

@@ -144,20 +144,36 @@ interface BatchContext {
   readonly aggregates: readonly AggregateRecord[];
 }
 
+/**
+ * One device-signed entry of a slot verified on its own: the device's certificate against `trust`
+ * at the transaction time, its signature over the exact payload bytes, the payload parsed within
+ * the per-home maximum and naming this slot. `what` names the payload in the refusals.
+ */
+export function verifySlotEntry<P extends { readonly slotId: string }>(
+  ctx: HemsContext,
+  check: { readonly trust: DeviceTrust; readonly slotId: string; readonly maxHomeKw: number },
+  entry: SignedBatchEntry,
+  what: string,
+  parse: (payload: Uint8Array, maxHomeKw: number) => P,
+): { device: DeviceIdentity; payload: P } {
+  const device = verifyDeviceAgainst(ctx, check.trust, entry.certificate);
+  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
+    throw forbidden(`${what} signature does not verify against the device certificate`);
+  }
+  const payload = parse(entry.payload, check.maxHomeKw);
+  if (payload.slotId !== check.slotId) {
+    throw invalidArgument('payload.slotId does not match the slotId argument');
+  }
+  return { device, payload };
+}
+
 /** One signed forecast verified on its own: certificate, signature, payload rules, its bus open. */
 function acceptEntry(
   ctx: HemsContext,
   batch: BatchContext,
   entry: SignedBatchEntry,
 ): { device: DeviceIdentity; payload: ForecastPayload } {
-  const device = verifyDeviceAgainst(ctx, batch.trust, entry.certificate);
-  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
-    throw forbidden('forecast signature does not verify against the device certificate');
-  }
-  const payload = parseForecastPayload(entry.payload, batch.maxHomeKw);
-  if (payload.slotId !== batch.slotId) {
-    throw invalidArgument('payload.slotId does not match the slotId argument');
-  }
+  const { device, payload } = verifySlotEntry(ctx, batch, entry, 'forecast', parseForecastPayload);
   if (!batch.openBuses.has(device.bus)) {
     const known = batch.aggregates.some((aggregate) => aggregate.bus === device.bus);
     throw failedPrecondition(

@@ -1,5 +1,5 @@
 import type { Ledger } from '../ledger/ports';
-import { RelayBatcher, type RelayBatchOptions, type RelayItem } from './relay-batcher';
+import { RelayBatcher, signedEntry, type RelayBatchOptions, type RelayItem } from './relay-batcher';
 
 /** A device-signed consumption report as its device sent it, and where its forecast is. */
 export interface DeviceReport {
@@ -39,9 +39,7 @@ export class ConsumptionBatcher {
     const accepted = await this.batcher.submit(slotId, {
       homeId: report.homeId,
       entry: {
-        payload: Buffer.from(report.payload, 'utf8').toString('base64'),
-        signature: Buffer.from(report.signature).toString('base64'),
-        certificate: report.certificatePem,
+        ...signedEntry(report.payload, report.signature, report.certificatePem),
         forecastBatch: report.forecastBatch,
       },
     });

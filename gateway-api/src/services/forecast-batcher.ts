@@ -1,7 +1,7 @@
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
 import { forecastIdentity, ForecastReplayIndex, type ForecastIdentity } from './forecast-replays';
-import { RelayBatcher, type RelayBatchOptions, type RelayItem } from './relay-batcher';
+import { RelayBatcher, signedEntry, type RelayBatchOptions, type RelayItem } from './relay-batcher';
 
 /** When a batch goes to the ledger (see RelayBatchOptions). */
 export type ForecastBatchOptions = RelayBatchOptions;
@@ -93,11 +93,7 @@ export class ForecastBatcher {
     }
     const accepted = await this.batcher.submit(slotId, {
       homeId: forecast.homeId,
-      entry: {
-        payload: Buffer.from(forecast.payload, 'utf8').toString('base64'),
-        signature: Buffer.from(forecast.signature).toString('base64'),
-        certificate: forecast.certificatePem,
-      },
+      entry: signedEntry(forecast.payload, forecast.signature, forecast.certificatePem),
       forecast,
       identity,
     });

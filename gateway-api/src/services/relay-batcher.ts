@@ -28,6 +28,19 @@ export interface RelayItem {
   readonly entry: Readonly<Record<string, string>>;
 }
 
+/** A device-signed payload as a batch entry: payload and signature in base64, the certificate PEM. */
+export function signedEntry(
+  payload: string,
+  signature: Uint8Array,
+  certificatePem: string,
+): { payload: string; signature: string; certificate: string } {
+  return {
+    payload: Buffer.from(payload, 'utf8').toString('base64'),
+    signature: Buffer.from(signature).toString('base64'),
+    certificate: certificatePem,
+  };
+}
+
 /** A device's own answer once its item committed. */
 export interface RelayAcceptance {
   readonly slotId: string;
