@@ -7,17 +7,7 @@ import { Actors, UTILITIES, UTILITY_A, expectRefusal, forecastFor, uniqueSlotId 
 import { fetchBlocks, type FetchedBlock } from './support/blocks';
 import { devicesOf, type Device, type SignedForecast } from '@hems/network-client';
 import { E2E_STATE_DIR } from './support/network';
-
-/** Every byte encoding of a value or text we can think of that could betray it in a block. */
-function encodings(text: string): Buffer[] {
-  const utf8 = Buffer.from(text, 'utf8');
-  return [
-    utf8,
-    Buffer.from(text, 'utf16le'),
-    Buffer.from(utf8.toString('hex')),
-    Buffer.from(utf8.toString('base64').replace(/=+$/, '')),
-  ];
-}
+import { encodings } from './support/encodings';
 
 function doubles(kw: number): Buffer[] {
   const le = Buffer.alloc(8);

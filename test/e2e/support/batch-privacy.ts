@@ -7,16 +7,7 @@ import { type FabricConnection } from '@hems/network-client';
 import { canonicalJson } from '@hems/protocol';
 import { type FetchedBlock } from './blocks';
 import { Submission, stored } from './batched-devices';
-
-export function encodings(text: string): Buffer[] {
-  const utf8 = Buffer.from(text, 'utf8');
-  return [
-    utf8,
-    Buffer.from(text, 'utf16le'),
-    Buffer.from(utf8.toString('hex')),
-    Buffer.from(utf8.toString('base64').replace(/=+$/, '')),
-  ];
-}
+import { encodings } from './encodings';
 
 export function doubles(kw: number): Buffer[] {
   const le = Buffer.alloc(8);

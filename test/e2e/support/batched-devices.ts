@@ -2,7 +2,7 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { request } from 'node:https';
 import { expect } from 'chai';
-import { HemsClient } from '@hems/device-client';
+import { HemsClient, type SlotReceipt } from '@hems/device-client';
 import { evaluateJson, findIdentity, type NetworkDescription, readCredentials } from '@hems/network-client';
 import { type ApiResponse, callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import { Actors, UTILITY_A } from './actors';
@@ -35,17 +35,8 @@ export interface Submission {
   readonly body: { readonly payload: string; readonly signature: string };
 }
 
-export interface Receipt {
-  readonly slotId: string;
-  readonly org: string;
-  readonly bus: string;
-  readonly homeRef: string;
-  readonly batch: string;
-  readonly index: number;
-  readonly count: number;
-  readonly path: string[];
-  readonly forecast: { slotId: string; bus: string; lower: number; upper: number; nonce: string };
-}
+/** What GET /v1/slots/{id}/receipt answers a device: the device client's own type. */
+export type Receipt = SlotReceipt;
 
 export interface ErrorBody {
   readonly statusCode: number;
