@@ -15,6 +15,7 @@ import {
 } from './plugins/rate-limit';
 import { AllowedPowerBook } from './services/allowed-powers';
 import type { ConsumptionBatcher } from './services/consumption-batcher';
+import type { OrderBatcher } from './services/order-batcher';
 import type { ForecastBatcher } from './services/forecast-batcher';
 import type { AggregationFanOut } from './services/utility-gateways';
 import { accountRoutes } from './resources/accounts/routes';
@@ -66,6 +67,8 @@ export interface AppOptions {
   readonly forecastBatcher?: ForecastBatcher;
   /** The same for consumption reports (one ReportConsumptions per batch). Closed with the app. */
   readonly consumptionBatcher?: ConsumptionBatcher;
+  /** The same for auction orders and cancellations (SubmitOrders, CancelOrders). Closed with the app. */
+  readonly orderBatcher?: OrderBatcher;
   /** Devices' allowed powers in memory; by default a book over `ledger`. */
   readonly allowedPowers?: AllowedPowerBook;
 }
@@ -121,9 +124,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const allowedPowers = options.allowedPowers ?? new AllowedPowerBook(options.ledger);
   const batcher = options.forecastBatcher;
   const reports = options.consumptionBatcher;
+  const orders = options.orderBatcher;
   // In-flight batches finish before the Fabric connections close.
   app.addHook('onClose', async () => {
-    await Promise.all([batcher?.close(), reports?.close()]);
+    await Promise.all([batcher?.close(), reports?.close(), orders?.close()]);
   });
   await app.register(operations, {
     ledger: options.ledger,
@@ -143,7 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes(options.ledger));
   // The energy auction (docs/auction.md).
   await app.register(windowRoutes(options.ledger));
-  await app.register(orderRoutes(options.ledger));
+  await app.register(orderRoutes(options.ledger, orders));
   await app.register(revealRoutes(options.ledger));
   await app.register(meterRoutes(options.ledger));
   await app.register(settlementRoutes(options.ledger));

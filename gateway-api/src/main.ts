@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   // A utility gateway answers its devices' allowed powers from memory and batches their
   // forecasts; the book learns each batch's home references as it commits.
   const relayLog = { warn: (object: object, message: string) => app.log.warn(object, message) };
-  const { allowedPowers, forecastBatcher, consumptionBatcher } = createRelayServices(
+  const { allowedPowers, forecastBatcher, consumptionBatcher, orderBatcher } = createRelayServices(
     ledger,
     config.relayBatch,
     relayLog,
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     allowedPowers,
     ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
     ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
+    ...(orderBatcher === undefined ? {} : { orderBatcher }),
     aggregationFanOut,
     logger: {
       level: process.env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',

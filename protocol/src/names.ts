@@ -54,6 +54,8 @@ export const AUCTION_TRANSACTIONS = [
   'PostAvailableEnergy',
   'SubmitOrder',
   'CancelOrder',
+  'SubmitOrders',
+  'CancelOrders',
   'ListOrderRefs',
   'CommitOrders',
   'RevealOrders',

@@ -17,9 +17,13 @@ import {
   useE2eGatewayPorts,
   type Caller,
 } from './support/gateways';
+import { batchWait } from './support/batched-devices';
 import { E2E_STATE_DIR } from './support/network';
 
 useE2eGatewayPorts();
+
+/** How long UtilityA's gateway lets the first order of a batch wait for others. */
+const ORDER_BATCH_WAIT_MS = 400;
 
 /** Value units (1e-10 currency) per currency, as the token ledger keeps balances. */
 const VALUE_UNITS = 10n ** 10n;
@@ -338,36 +342,43 @@ async function postAvailability(run: WindowRun): Promise<void> {
 /** The devices' sealed orders; answers every signed order submitted. */
 async function placeOrders(run: WindowRun): Promise<SignedOrder[]> {
   const { windowId } = run;
-  const { sellerA, sellerB, buyerA, buyerB, cancellerA } = run.actors;
+  const { sellerA, sellerB, buyerA, buyerB, cancellerA, greedyA } = run.actors;
   const signed: SignedOrder[] = [];
-  const order = async (holder: Device, spec: OrderSpec): Promise<void> => {
+  const order = async (holder: Device, spec: OrderSpec): Promise<string> => {
     const orderSigned = holder.client.signOrder(windowId, spec);
     signed.push(orderSigned);
     const receipt = await holder.client.submitSignedOrder(orderSigned);
     expect(receipt.windowId).to.equal(windowId);
+    return receipt.txId;
   };
   // UtilityA's seller first offers 2 kWh at 50, then replaces it with 3 kWh at 40.
   await order(sellerA, { side: 'offer', energyKwh: 2, limitPrice: 50 });
-  await Promise.all([
+  // UtilityA's gateway batches what arrives together: three good orders and one above its
+  // posted availability share one SubmitOrders, and only the bad one is refused.
+  const [replaced, bought, toCancel, greedy] = await Promise.all([
     order(sellerA, { side: 'offer', energyKwh: 3, limitPrice: 40 }),
-    order(sellerB, { side: 'offer', energyKwh: 4, limitPrice: 60 }),
     order(buyerA, { side: 'bid', energyKwh: 3, limitPrice: 80 }),
-    order(buyerB, { side: 'bid', energyKwh: 2, limitPrice: 70, escrow: 1 }),
     order(cancellerA, { side: 'bid', energyKwh: 1, limitPrice: 90 }),
+    refusalOf(greedyA.client.submitOrder(windowId, { side: 'offer', energyKwh: 2, limitPrice: 45 })),
+    order(sellerB, { side: 'offer', energyKwh: 4, limitPrice: 60 }),
+    order(buyerB, { side: 'bid', energyKwh: 2, limitPrice: 70, escrow: 1 }),
   ]);
+  expect(greedy).to.include({ statusCode: 409, code: 'FAILED_PRECONDITION' });
+  expect(greedy.message).to.match(/offer exceeds the available energy/);
+  expect(new Set([replaced, bought, toCancel, greedy.transactionId]).size, 'one batch').to.equal(1);
+  const batch = await run.auditorGet<{ function: string; endorsingOrganizations: string[] }>(
+    `/v1/audit/transactions/${replaced}`,
+  );
+  expectStatus(batch, 200);
+  expect(batch.body.function).to.match(/SubmitOrders$/);
+  expect(batch.body.endorsingOrganizations).to.deep.equal([UTILITY_A]);
   return signed;
 }
 
 /** Orders the window refuses, and a cancelled bid whose escrow comes back. */
 async function expectOrderRefusalsAndEscrows(run: WindowRun): Promise<void> {
   const { windowId } = run;
-  const { greedyA, brokeB, cancellerA, buyerA } = run.actors;
-  // Above its posted availability: refused, without the values in the answer.
-  const greedy = await refusalOf(
-    greedyA.client.submitOrder(windowId, { side: 'offer', energyKwh: 2, limitPrice: 45 }),
-  );
-  expect(greedy).to.include({ statusCode: 409, code: 'FAILED_PRECONDITION' });
-  expect(greedy.message).to.match(/offer exceeds the available energy/);
+  const { brokeB, cancellerA, buyerA } = run.actors;
   // A bid whose escrow the (zero) balance does not cover.
   const broke = await refusalOf(
     brokeB.client.submitOrder(windowId, { side: 'bid', energyKwh: 1, limitPrice: 75 }),
@@ -669,7 +680,9 @@ describe('the energy auction through the REST gateways', () => {
   before(async function () {
     this.timeout(120_000);
     description = loadNetworkDescription(E2E_STATE_DIR);
-    await gateways.start(description, ['DSOMSP', UTILITY_A, UTILITY_B, 'RegulatorMSP']);
+    await gateways.start(description, ['DSOMSP', UTILITY_B, 'RegulatorMSP']);
+    // A batch wait long enough that orders sent together share one transaction.
+    await gateways.start(description, [UTILITY_A], { env: batchWait(ORDER_BATCH_WAIT_MS) });
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import { auditClearing, clearingOf, clearWindow } from './clear-window';
 import { reportDelivery } from './delivery';
 import { releaseEscrow } from './escrow';
 import { listWindows, MAX_SPEC_BYTES, openTradingWindow, windowViewOf } from './lifecycle';
-import { cancelOrder, orderRefs, submitOrder } from './orders';
+import { cancelOrder, cancelOrders, orderRefs, submitOrder, submitOrders } from './orders';
 import { commitOrders } from './commitments';
 import { closeDeliveryReports } from './report-closure';
 import { revealOrders } from './reveal';
@@ -110,6 +110,29 @@ export class AuctionContract extends HemsContract {
   async CancelOrder(ctx: HemsContext, windowId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('CancelOrder', ['relay']);
     return canonicalJson(await cancelOrder(ctx, caller.mspId, parseWindowId(windowId)));
+  }
+
+  /**
+   * The relay's batch path for orders: transient `items` = JSON [{payload, signature (base64),
+   * certificate (PEM)}], at most 1,000, each verified and refused alone as SubmitOrder verifies
+   * one, one item per home. The answer, written into the block, holds counts and the refused
+   * items' positions with code and message — never a home, value or nonce.
+   */
+  @Transaction()
+  @Param('windowId', 'string', 'window identifier; the signed orders are in transient data')
+  @Returns('string')
+  async SubmitOrders(ctx: HemsContext, windowId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('SubmitOrders', ['relay']);
+    return canonicalJson(await submitOrders(ctx, caller.mspId, parseWindowId(windowId)));
+  }
+
+  /** The relay's batch path for cancellations: transient `items` as SubmitOrders takes them. */
+  @Transaction()
+  @Param('windowId', 'string', 'window identifier; the signed cancellations are in transient data')
+  @Returns('string')
+  async CancelOrders(ctx: HemsContext, windowId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('CancelOrders', ['relay']);
+    return canonicalJson(await cancelOrders(ctx, caller.mspId, parseWindowId(windowId)));
   }
 
   /**

@@ -1,22 +1,33 @@
 import {
+  type CancelPayload,
   collectionOf,
+  conflict,
+  ContractError,
+  type DeviceIdentity,
   failedPrecondition,
+  forbidden,
   invalidArgument,
+  MAX_CERTIFICATE_PEM_BYTES,
   MAX_ORDER_PAYLOAD_BYTES,
+  MAX_SIGNATURE_BYTES,
   notFound,
   type OrderCommitment,
   orderCommitment,
   orderHashOf,
+  type OrderPayload,
   parseCancelPayload,
   parseOrderPayload,
   type StoredOrder,
+  verifyDeviceSignature,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { nonceDigest } from '../lib/ledger';
+import { readEntries, refusalOf, type ItemRefusal, type SignedBatchEntry } from '../lib/signed-batch';
 import { drain, readPrivate, unusedNonceKey, writePrivate } from '../lib/state';
-import { type SignedDevicePayload, verifySignedDevicePayload } from '../governance/devices';
+import { requireTransient, requireTransientText } from '../lib/transient';
+import { loadDeviceTrust, verifyDeviceAgainst, type DeviceTrust } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
 import { TokenBook } from '../token/token-ledger';
 import { availableWhOfOrder } from './availability';
@@ -24,77 +35,101 @@ import { requireUncommitted } from './commitments';
 import { accountIdOf, orderReference } from './references';
 import { loadWindow, requireOpen, requireUnrevealed } from './windows';
 
-/** A device-signed action on an open window, accepted: its parsed payload and what it writes with. */
-interface SignedWindowAction<P> {
+/** What every item of an order or cancellation batch is checked against: read once. */
+interface WindowBatch {
   readonly org: string;
   readonly id: string;
-  readonly now: Date;
-  readonly device: SignedDevicePayload['device'];
-  readonly payloadBytes: Uint8Array;
-  readonly payload: P;
+  readonly trust: DeviceTrust;
   readonly collection: string;
-  /** The nonce marker key to write. */
-  readonly nonceKey: string;
   /** The utility's home-reference secret. */
   readonly secret: Uint8Array;
+  /** Homes and nonce digests with an accepted item in this transaction. */
+  readonly homes: Set<string>;
+  readonly nonces: Set<string>;
+}
+
+/** A device-signed item on an open window, verified: its parsed payload and nonce marker key. */
+interface AcceptedWindowItem<P> {
+  readonly device: DeviceIdentity;
+  readonly payloadBytes: Uint8Array;
+  readonly payload: P;
+  readonly nonceKey: string;
 }
 
 /**
- * The checks shared by every device-signed action on an open window, after the caller's role and
- * peer, in this order: the window is open and the utility has not revealed, the device signature
- * verifies, the payload names this window and its nonce is fresh.
+ * The checks that refuse a whole batch, in this order: the window exists and is open, the utility
+ * has neither revealed nor committed its orders.
  */
-async function acceptSignedWindowAction<P extends { readonly windowId: string; readonly nonce: string }>(
-  ctx: HemsContext,
-  org: string,
-  id: string,
-  kind: string,
-  parse: (payloadBytes: Uint8Array) => P,
-): Promise<SignedWindowAction<P>> {
+async function openWindowBatch(ctx: HemsContext, org: string, id: string): Promise<WindowBatch> {
   const window = await loadWindow(ctx, id);
-  const now = ctx.now;
-  requireOpen(window, now);
+  requireOpen(window, ctx.now);
   await requireUnrevealed(ctx, window, org);
   await requireUncommitted(ctx, window, org);
-  const { device, payload: payloadBytes } = await verifySignedDevicePayload(
-    ctx,
+  return {
     org,
-    MAX_ORDER_PAYLOAD_BYTES,
-    kind,
-  );
-  const payload = parse(payloadBytes);
-  if (payload.windowId !== id) {
+    id,
+    trust: await loadDeviceTrust(ctx, org),
+    collection: collectionOf(org),
+    secret: await loadHomeRefSecret(ctx, org),
+    homes: new Set(),
+    nonces: new Set(),
+  };
+}
+
+/**
+ * One item's own checks: the device's certificate at the transaction time, its signature over the
+ * exact payload bytes, the payload naming this window, one item per home and transaction, and a
+ * nonce never used in this window (one point read).
+ */
+async function acceptWindowItem<P extends { readonly windowId: string; readonly nonce: string }>(
+  ctx: HemsContext,
+  batch: WindowBatch,
+  entry: SignedBatchEntry,
+  kind: string,
+  parse: (payloadBytes: Uint8Array) => P,
+): Promise<AcceptedWindowItem<P>> {
+  const device = verifyDeviceAgainst(ctx, batch.trust, entry.certificate);
+  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
+    throw forbidden(`${kind} signature does not verify against the device certificate`);
+  }
+  const payload = parse(entry.payload);
+  if (payload.windowId !== batch.id) {
     throw invalidArgument('payload.windowId does not match the windowId argument');
   }
-  const collection = collectionOf(org);
+  if (batch.homes.has(device.homeId)) {
+    throw conflict('the home already has an item in this transaction: its relay sends the later one next');
+  }
+  const digest = nonceDigest(payload.nonce);
+  if (batch.nonces.has(digest)) {
+    throw conflict('the payload nonce was already used: every signed payload needs a fresh random nonce');
+  }
   // A nonce already used in this window means a replayed payload.
   const nonceKey = await unusedNonceKey(
     ctx.stub,
-    collection,
-    ctx.keys.orderNonce(id, nonceDigest(payload.nonce)),
+    batch.collection,
+    ctx.keys.orderNonce(batch.id, digest),
     'signed payload',
   );
-  const secret = await loadHomeRefSecret(ctx, org);
-  return { org, id, now, device, payloadBytes, payload, collection, nonceKey, secret };
+  return { device, payloadBytes: entry.payload, payload, nonceKey };
+}
+
+/** Marks the item's home and nonce as used in this transaction, once its writes are done. */
+function markUsed(batch: WindowBatch, item: AcceptedWindowItem<{ readonly nonce: string }>): void {
+  batch.homes.add(item.device.homeId);
+  batch.nonces.add(nonceDigest(item.payload.nonce));
 }
 
 /**
- * Stores a device-signed order sealed in the collection of `org`. A bid's escrow moves from the
- * account's balance into the account's escrow for the window; a new order of the same home
- * replaces the old one and refunds its escrow.
+ * Stores one verified order sealed in the utility's collection. Every check comes before the first
+ * write, and the token changes are staged in the item's own book, so a refused order writes nothing.
  */
-export async function submitOrder(
+async function placeOrder(
   ctx: HemsContext,
-  org: string,
-  id: string,
-): Promise<{ windowId: string; txId: string; acceptedAt: string }> {
-  const { now, device, payloadBytes, payload, collection, nonceKey, secret } = await acceptSignedWindowAction(
-    ctx,
-    org,
-    id,
-    'order',
-    parseOrderPayload,
-  );
+  batch: WindowBatch,
+  item: AcceptedWindowItem<OrderPayload>,
+): Promise<void> {
+  const { id, org, collection, secret } = batch;
+  const { device, payload } = item;
   const accountId = accountIdOf(secret, device.homeId);
   const orderRef = orderReference(secret, id, device.homeId);
 
@@ -127,41 +162,143 @@ export async function submitOrder(
     windowId: id,
     orderRef,
     accountId,
-    payload: Buffer.from(payloadBytes).toString('utf8'),
-    submittedAt: now.getTime(),
+    payload: Buffer.from(item.payloadBytes).toString('utf8'),
+    submittedAt: ctx.now.getTime(),
     deviceSerial: device.serial,
   };
   await writePrivate(ctx.stub, collection, ctx.keys.order(id, orderRef), stored);
-  await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
+  await writePrivate(ctx.stub, collection, item.nonceKey, { txId: ctx.stub.getTxID() });
   await book.flush();
-  return { windowId: id, txId: ctx.stub.getTxID(), acceptedAt: isoTime(now) };
 }
 
-/** Withdraws the device's order before the close and refunds its escrow. */
+/** Withdraws one verified cancellation's order and refunds its escrow; checks before writes. */
+async function withdrawOrder(
+  ctx: HemsContext,
+  batch: WindowBatch,
+  item: AcceptedWindowItem<CancelPayload>,
+): Promise<void> {
+  const { id, org, collection, secret } = batch;
+  const orderKey = ctx.keys.order(id, orderReference(secret, id, item.device.homeId));
+  if ((await readPrivate(ctx.stub, collection, orderKey)) === undefined) {
+    throw notFound(`the device has no order in window ${id}`);
+  }
+  // An order exists only for a home whose account existed when it was submitted.
+  const accountId = accountIdOf(secret, item.device.homeId);
+  const book = new TokenBook(ctx);
+  await book.release(id, accountId, org, await book.escrowOf(id, accountId, org), 'refund');
+  await ctx.stub.deletePrivateData(collection, orderKey);
+  await writePrivate(ctx.stub, collection, item.nonceKey, { txId: ctx.stub.getTxID() });
+  await book.flush();
+}
+
+/** What SubmitOrders and CancelOrders answer: counts and per-item refusals, never a home or value. */
+export interface WindowBatchReceipt {
+  readonly windowId: string;
+  readonly txId: string;
+  readonly at: string;
+  readonly accepted: number;
+  readonly refused: readonly ItemRefusal[];
+}
+
+/** Runs `apply` on every entry verified on its own; a refused entry is reported by position. */
+async function applyWindowBatch<P extends { readonly windowId: string; readonly nonce: string }>(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+  entries: readonly (SignedBatchEntry | ContractError)[],
+  kind: string,
+  parse: (payloadBytes: Uint8Array) => P,
+  apply: (batch: WindowBatch, item: AcceptedWindowItem<P>) => Promise<void>,
+): Promise<WindowBatchReceipt> {
+  const batch = await openWindowBatch(ctx, org, id);
+  const refused: ItemRefusal[] = [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      if (entry instanceof ContractError) {
+        throw entry;
+      }
+      const item = await acceptWindowItem(ctx, batch, entry, kind, parse);
+      await apply(batch, item);
+      markUsed(batch, item);
+    } catch (error) {
+      refused.push(refusalOf(error, index));
+    }
+  }
+  return {
+    windowId: id,
+    txId: ctx.stub.getTxID(),
+    at: isoTime(ctx.now),
+    accepted: entries.length - refused.length,
+    refused,
+  };
+}
+
+/**
+ * Stores device-signed orders of `org`'s homes sealed in its collection, each verified and refused
+ * alone (transient `items`). A bid's escrow moves from the account's balance into its escrow for
+ * the window; a new order of the same home replaces the old one and refunds its escrow. Each order
+ * still costs a few point reads (its nonce, availability, account) since every home has its own
+ * account and sealed record; the transaction, which costs far more, is shared.
+ */
+export function submitOrders(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+  entries: readonly (SignedBatchEntry | ContractError)[] = readEntries(ctx),
+): Promise<WindowBatchReceipt> {
+  return applyWindowBatch(ctx, org, id, entries, 'order', parseOrderPayload, (batch, item) =>
+    placeOrder(ctx, batch, item),
+  );
+}
+
+/** Withdraws the orders of device-signed cancellations before the close, each refused alone. */
+export function cancelOrders(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+  entries: readonly (SignedBatchEntry | ContractError)[] = readEntries(ctx),
+): Promise<WindowBatchReceipt> {
+  return applyWindowBatch(ctx, org, id, entries, 'cancellation', parseCancelPayload, (batch, item) =>
+    withdrawOrder(ctx, batch, item),
+  );
+}
+
+/** The one signed item of transient `payload`, `signature`, `certificate`. */
+function transientEntry(ctx: HemsContext): SignedBatchEntry {
+  return {
+    payload: requireTransient(ctx, 'payload', MAX_ORDER_PAYLOAD_BYTES),
+    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
+    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
+  };
+}
+
+/** A batch of one refused as a whole when its item is. */
+function singleReceipt(receipt: WindowBatchReceipt): WindowBatchReceipt {
+  const refusal = receipt.refused[0];
+  if (refusal !== undefined) {
+    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
+  }
+  return receipt;
+}
+
+/** One device-signed order from transient data: a batch of one. */
+export async function submitOrder(
+  ctx: HemsContext,
+  org: string,
+  id: string,
+): Promise<{ windowId: string; txId: string; acceptedAt: string }> {
+  const receipt = singleReceipt(await submitOrders(ctx, org, id, [transientEntry(ctx)]));
+  return { windowId: id, txId: receipt.txId, acceptedAt: receipt.at };
+}
+
+/** One device-signed cancellation from transient data: a batch of one. */
 export async function cancelOrder(
   ctx: HemsContext,
   org: string,
   id: string,
 ): Promise<{ windowId: string; txId: string; cancelledAt: string }> {
-  const { now, device, collection, nonceKey, secret } = await acceptSignedWindowAction(
-    ctx,
-    org,
-    id,
-    'cancellation',
-    parseCancelPayload,
-  );
-  const orderKey = ctx.keys.order(id, orderReference(secret, id, device.homeId));
-  if ((await readPrivate(ctx.stub, collection, orderKey)) === undefined) {
-    throw notFound(`the device has no order in window ${id}`);
-  }
-  // An order exists only for a home whose account existed when it was submitted.
-  const accountId = accountIdOf(secret, device.homeId);
-  const book = new TokenBook(ctx);
-  await book.release(id, accountId, org, await book.escrowOf(id, accountId, org), 'refund');
-  await ctx.stub.deletePrivateData(collection, orderKey);
-  await writePrivate(ctx.stub, collection, nonceKey, { txId: ctx.stub.getTxID() });
-  await book.flush();
-  return { windowId: id, txId: ctx.stub.getTxID(), cancelledAt: isoTime(now) };
+  const receipt = singleReceipt(await cancelOrders(ctx, org, id, [transientEntry(ctx)]));
+  return { windowId: id, txId: receipt.txId, cancelledAt: receipt.at };
 }
 
 /**

@@ -24,13 +24,8 @@ import { readPrivate, writePrivate } from '../lib/state';
 import { requireTransient, requireTransientText } from '../lib/transient';
 import { loadDeviceTrust, type DeviceTrust } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
-import {
-  readEntries,
-  refusalOf,
-  type ItemRefusal,
-  type SignedBatchEntry,
-  verifySlotEntry,
-} from './forecast-batches';
+import { readEntries, refusalOf, type ItemRefusal, type SignedBatchEntry } from '../lib/signed-batch';
+import { verifySlotEntry } from './forecast-batches';
 import { homeReference } from './home-refs';
 import { lambdaOfBus, loadSlot, type DispatchRecord, type SlotRecord } from './records';
 

@@ -22,7 +22,8 @@ import {
 import type { HemsContext } from '../lib/context';
 import { sha256Hex } from '../lib/ledger';
 import { requireTransientText } from '../lib/transient';
-import { loadAllBatches, MAX_BATCH_ITEMS } from './forecast-batches';
+import { MAX_BATCH_ITEMS } from '../lib/signed-batch';
+import { loadAllBatches } from './forecast-batches';
 import { forecastOfHome } from './forecasts';
 
 const NO_MATCH = 'the revealed forecast does not match the ledger';

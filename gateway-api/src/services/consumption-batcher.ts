@@ -30,7 +30,7 @@ export class ConsumptionBatcher {
   constructor(ledger: Ledger, options: RelayBatchOptions = {}) {
     this.batcher = new RelayBatcher(
       ledger,
-      { transaction: 'ReportConsumptions', timeField: 'recordedAt' },
+      { transaction: { contract: 'timeslot', name: 'ReportConsumptions' }, timeField: 'recordedAt' },
       options,
     );
   }

@@ -51,7 +51,7 @@ export class ForecastBatcher {
     this.batcher = new RelayBatcher<ForecastItem>(
       ledger,
       {
-        transaction: 'SubmitForecasts',
+        transaction: { contract: 'timeslot', name: 'SubmitForecasts' },
         timeField: 'acceptedAt',
         settled: (slotId, item, acceptance) => {
           if (item.identity !== undefined) {

@@ -1,7 +1,7 @@
-import type { TimeslotTransaction } from '@hems/protocol';
+import type { AuctionTransaction, TimeslotTransaction } from '@hems/protocol';
 import { HttpError, httpErrorOfRefusal, toHttpError } from '../http/errors';
 import { decodeJson } from '../ledger/answers';
-import { timeslot } from '../ledger/contracts';
+import { auction, timeslot, type Transaction } from '../ledger/contracts';
 import type { Ledger } from '../ledger/ports';
 
 /** When a batch goes to the ledger: at `maxItems` items, or `maxWaitMs` after its first item. */
@@ -43,22 +43,34 @@ export function signedEntry(
 
 /** A device's own answer once its item committed. */
 export interface RelayAcceptance {
-  readonly slotId: string;
+  /** The slot or window: the batch transaction's argument. */
+  readonly id: string;
   readonly txId: string;
   /** The transaction time, as the chaincode answered it. */
   readonly at: string;
 }
 
+/** A batch transaction: its only argument is the slot or window id, its items are transient. */
+export type RelayBatchTransaction =
+  | { readonly contract: 'timeslot'; readonly name: TimeslotTransaction }
+  | { readonly contract: 'auction'; readonly name: AuctionTransaction };
+
+function batchTransaction(ledger: Ledger, transaction: RelayBatchTransaction): Transaction {
+  return transaction.contract === 'auction'
+    ? auction(ledger, 'relay')[transaction.name]
+    : timeslot(ledger, 'relay')[transaction.name];
+}
+
 /** How the items of one kind go to the ledger. */
 export interface RelayBatchKind<Item extends RelayItem> {
-  /** The batch transaction (arguments: the slot id; transient: `items`). */
-  readonly transaction: TimeslotTransaction;
+  /** The batch transaction (arguments: the slot or window id; transient: `items`). */
+  readonly transaction: RelayBatchTransaction;
   /** The member of the chaincode's answer holding the transaction time. */
   readonly timeField: string;
   /** Told of every item's outcome once its batch's fate is known (undefined: refused or failed). */
-  readonly settled?: (slotId: string, item: Item, acceptance: RelayAcceptance | undefined) => void;
+  readonly settled?: (id: string, item: Item, acceptance: RelayAcceptance | undefined) => void;
   /** Told of the accepted items of each committed batch. */
-  readonly accepted?: (slotId: string, items: readonly Item[]) => void;
+  readonly accepted?: (id: string, items: readonly Item[]) => void;
 }
 
 interface Waiting<Item> {
@@ -68,7 +80,8 @@ interface Waiting<Item> {
 }
 
 interface OpenBatch<Item> {
-  readonly slotId: string;
+  /** The slot or window its items are for. */
+  readonly id: string;
   readonly items: Waiting<Item>[];
   readonly homes: Set<string>;
   timer?: NodeJS.Timeout;
@@ -79,7 +92,7 @@ interface BatchReceipt {
 }
 
 /**
- * A relay's micro-batching of device-signed items of one kind: what arrives for a slot within a
+ * A relay's micro-batching of device-signed items of one kind: what arrives for a slot or window within a
  * short window goes to the ledger in one transaction, and each device is answered on its own —
  * with the transaction id once the batch committed, or with its item's own refusal. One bad item
  * never costs the others their commit: the chaincode refuses items alone, and a batch that loses
@@ -105,13 +118,13 @@ export class RelayBatcher<Item extends RelayItem> {
   }
 
   /** Queues the item; resolves once its batch committed with it, rejects with its refusal. */
-  submit(slotId: string, item: Item): Promise<RelayAcceptance> {
+  submit(id: string, item: Item): Promise<RelayAcceptance> {
     if (this.closed) {
-      this.kind.settled?.(slotId, item, undefined);
+      this.kind.settled?.(id, item, undefined);
       return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'the gateway is shutting down; retry'));
     }
     return new Promise<RelayAcceptance>((resolve, reject) => {
-      this.enqueue(slotId, { item, resolve, reject });
+      this.enqueue(id, { item, resolve, reject });
     });
   }
 
@@ -126,8 +139,8 @@ export class RelayBatcher<Item extends RelayItem> {
     }
   }
 
-  private enqueue(slotId: string, waiting: Waiting<Item>): void {
-    let batch = this.open.get(slotId);
+  private enqueue(id: string, waiting: Waiting<Item>): void {
+    let batch = this.open.get(id);
     // One item per home and batch: a second item of a home goes into the next batch, so the
     // later one comes later on the ledger too.
     if (batch?.homes.has(waiting.item.homeId) === true) {
@@ -135,8 +148,8 @@ export class RelayBatcher<Item extends RelayItem> {
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { slotId, items: [], homes: new Set() };
-      this.open.set(slotId, batch);
+      batch = { id, items: [], homes: new Set() };
+      this.open.set(id, batch);
     }
     batch.items.push(waiting);
     batch.homes.add(waiting.item.homeId);
@@ -149,8 +162,8 @@ export class RelayBatcher<Item extends RelayItem> {
   }
 
   private flush(batch: OpenBatch<Item>): void {
-    if (this.open.get(batch.slotId) === batch) {
-      this.open.delete(batch.slotId);
+    if (this.open.get(batch.id) === batch) {
+      this.open.delete(batch.id);
     }
     if (batch.timer !== undefined) {
       clearTimeout(batch.timer);
@@ -174,8 +187,8 @@ export class RelayBatcher<Item extends RelayItem> {
     let receipt: BatchReceipt;
     let acceptance: RelayAcceptance;
     try {
-      const submitted = await timeslot(this.ledger, 'relay')[this.kind.transaction].submit({
-        arguments: [batch.slotId],
+      const submitted = await batchTransaction(this.ledger, this.kind.transaction).submit({
+        arguments: [batch.id],
         transientData: {
           items: Buffer.from(JSON.stringify(batch.items.map(({ item }) => item.entry)), 'utf8'),
         },
@@ -184,26 +197,26 @@ export class RelayBatcher<Item extends RelayItem> {
       const answer = decodeJson<BatchReceipt & Record<string, unknown>>(submitted.result);
       receipt = answer;
       acceptance = {
-        slotId: batch.slotId,
+        id: batch.id,
         txId: submitted.transactionId,
         at: typeof answer[this.kind.timeField] === 'string' ? (answer[this.kind.timeField] as string) : '',
       };
     } catch (error) {
       const failure = toHttpError(error);
       for (const waiting of batch.items) {
-        this.kind.settled?.(batch.slotId, waiting.item, undefined);
+        this.kind.settled?.(batch.id, waiting.item, undefined);
         waiting.reject(failure);
       }
       return;
     }
     const refusals = new Map(receipt.refused.map((refusal) => [refusal.index, refusal]));
     this.kind.accepted?.(
-      batch.slotId,
+      batch.id,
       batch.items.filter((_, index) => !refusals.has(index)).map((waiting) => waiting.item),
     );
     batch.items.forEach((waiting, index) => {
       const refusal = refusals.get(index);
-      this.kind.settled?.(batch.slotId, waiting.item, refusal === undefined ? acceptance : undefined);
+      this.kind.settled?.(batch.id, waiting.item, refusal === undefined ? acceptance : undefined);
       if (refusal === undefined) {
         waiting.resolve(acceptance);
       } else {

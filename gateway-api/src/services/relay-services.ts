@@ -2,6 +2,7 @@ import type { Ledger } from '../ledger/ports';
 import { AllowedPowerBook } from './allowed-powers';
 import { ConsumptionBatcher } from './consumption-batcher';
 import { ForecastBatcher } from './forecast-batcher';
+import { OrderBatcher } from './order-batcher';
 import type { RelayBatchOptions } from './relay-batcher';
 
 /** What a utility gateway's relay keeps in memory for its devices. */
@@ -11,10 +12,12 @@ export interface RelayServices {
   readonly forecastBatcher?: ForecastBatcher;
   /** Undefined when device items are not batched (one ReportConsumption each). */
   readonly consumptionBatcher?: ConsumptionBatcher;
+  /** Undefined when device items are not batched (one SubmitOrder or CancelOrder each). */
+  readonly orderBatcher?: OrderBatcher;
 }
 
 /**
- * The relay's allowed-power book and, with `batching`, its forecast and consumption batchers, wired
+ * The relay's allowed-power book and, with `batching`, its forecast, consumption and order batchers, wired
  * so the book learns the home references of every committed forecast batch (one evaluation each).
  */
 export function createRelayServices(
@@ -32,5 +35,10 @@ export function createRelayServices(
       log?.warn({ err: { message: (error as Error).message } }, 'home references not learned');
     });
   });
-  return { allowedPowers, forecastBatcher, consumptionBatcher: new ConsumptionBatcher(ledger, batching) };
+  return {
+    allowedPowers,
+    forecastBatcher,
+    consumptionBatcher: new ConsumptionBatcher(ledger, batching),
+    orderBatcher: new OrderBatcher(ledger, batching),
+  };
 }

@@ -79,14 +79,14 @@ export class TestGateway extends TestApp {
       aggregationFanOut?: AggregationFanOut;
       /** Collects every log line at trace level, redacted as in production. */
       logs?: string[];
-      /** Batches device forecasts as a production utility gateway does. */
+      /** Batches device forecasts, reports and orders as a production utility gateway does. */
       forecastBatch?: ForecastBatchOptions;
     } = {},
   ): Promise<TestGateway> {
     const pki = options.pki ?? (await TestPki.create());
     const ledger = new FakeLedger(mspId, identities);
     const clients = new TestClients();
-    const { allowedPowers, forecastBatcher, consumptionBatcher } = createRelayServices(
+    const { allowedPowers, forecastBatcher, consumptionBatcher, orderBatcher } = createRelayServices(
       ledger,
       options.forecastBatch,
     );
@@ -95,6 +95,7 @@ export class TestGateway extends TestApp {
       allowedPowers,
       ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
       ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
+      ...(orderBatcher === undefined ? {} : { orderBatcher }),
       trust: pki.trustStore(options.revocations),
       clientCertificate: clients.source,
       logger:

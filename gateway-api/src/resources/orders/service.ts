@@ -2,7 +2,9 @@ import { HttpError } from '../../http/errors';
 import { decodeJson } from '../../ledger/answers';
 import { auction } from '../../ledger/contracts';
 import type { Ledger, SubmitResult } from '../../ledger/ports';
-import { relayForDevice, type DeviceRequest } from '../common/relay';
+import type { OrderBatcher } from '../../services/order-batcher';
+import { requireOwnDevice } from '../common/guards';
+import { relayForDevice, signatureBytes, type DeviceRequest } from '../common/relay';
 
 /**
  * A light look at the signed payload before it goes to the peer: a JSON object for this window,
@@ -52,16 +54,45 @@ export function receiptOf(id: string, submitted: SubmitResult): Record<string, u
   };
 }
 
+/** What the routes answer: the transaction id and the receipt's public members. */
+export interface RelayedOrder {
+  readonly txId: string;
+  readonly receipt: Record<string, unknown>;
+}
+
 /**
  * Relays a device's signed order or cancellation of the window in the URL, after a light look at
- * its payload; answers the submitted transaction and the receipt's public members.
+ * its payload: in the relay's next batch when `batcher` is given, else as its own transaction.
+ * Answers once the item committed, with the receipt's public members.
  */
 export async function relayOrder(
   ledger: Ledger,
   request: DeviceRequest & { readonly params: { readonly windowId: string } },
   kind: 'order' | 'cancel',
-): Promise<{ submitted: SubmitResult; receipt: Record<string, unknown> }> {
+  batcher?: OrderBatcher,
+): Promise<RelayedOrder> {
   const { windowId } = request.params;
+  if (batcher !== undefined) {
+    const { homeId } = requireOwnDevice(ledger, request);
+    checkPayload(request.body.payload, windowId, kind);
+    const order = {
+      payload: request.body.payload,
+      signature: signatureBytes(request.body.signature),
+      certificatePem: request.caller.certificatePem,
+      homeId,
+    };
+    const accepted = await (kind === 'order'
+      ? batcher.submit(windowId, order)
+      : batcher.cancel(windowId, order));
+    return {
+      txId: accepted.txId,
+      receipt: {
+        windowId,
+        txId: accepted.txId,
+        ...(kind === 'order' ? { acceptedAt: accepted.at } : { cancelledAt: accepted.at }),
+      },
+    };
+  }
   const submitted = await relayForDevice(
     ledger,
     request,
@@ -69,5 +100,5 @@ export async function relayOrder(
     () => (kind === 'order' ? auction(ledger, 'relay').SubmitOrder : auction(ledger, 'relay').CancelOrder),
     () => checkPayload(request.body.payload, windowId, kind),
   );
-  return { submitted, receipt: receiptOf(windowId, submitted) };
+  return { txId: submitted.transactionId, receipt: receiptOf(windowId, submitted) };
 }
