@@ -228,4 +228,31 @@ describe('GetSlot and ListSlots', () => {
     await expectRefusal(list('10', 'x'.repeat(1025)), 'INVALID_ARGUMENT', /bookmark/);
     await expectRefusal(list('10', '', identities.outsider()), 'FORBIDDEN');
   });
+
+  it('ListSlots refuses every bookmark it did not hand out, reading no record of another type', async () => {
+    await s.openSlot('s-b1');
+    await s.openSlot('s-b2');
+    const list = (bookmark: string): Promise<string> =>
+      s.ledger.evaluate(identities.auditor(), (ctx) => s.timeslot.ListSlots(ctx, '1', bookmark));
+    const handedOut = (JSON.parse(await list('')) as { bookmark: string }).bookmark;
+    expect(handedOut).to.not.equal('');
+    await list(handedOut);
+    const [, slotType] = handedOut.split('\u0000');
+    for (const bad of [
+      '\u0000',
+      'x',
+      '\u0000hems.window\u0000w-1\u0000', // a key of another record type
+      `\u0000${slotType ?? ''}\u0000s-zzz\u0000`, // in range, but no such record
+      `\u0000${slotType ?? ''}\u0001`, // past the listing's range
+      '\u0000hems.settings\u0000',
+      `${handedOut}\uFFFD`,
+    ]) {
+      const refused = await expectRefusal(
+        list(bad),
+        'INVALID_ARGUMENT',
+        /bookmark is not one this listing handed out/,
+      );
+      expect(refused.message).to.not.include(bad);
+    }
+  });
 });

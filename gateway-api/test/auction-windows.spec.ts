@@ -212,31 +212,62 @@ describe('auction: trading windows', () => {
   });
 
   describe('GET /v1/windows and /v1/windows/:windowId', () => {
-    it('lists windows a page at a time with the reader identity', async () => {
+    it('lists windows a page at a time with the reader identity, with opaque bookmarks', async () => {
+      const key = (id: string): string => `\u0000hems.window\u0000${id}\u0000`;
       const page = {
         windows: [{ windowId: 'w-1', status: 'OPEN', closesAt: SPEC.closesAt }],
-        bookmark: 'b-2',
+        bookmark: key('w-2'),
       };
       suite.gateway.ledger.on('ListWindows', page);
       const response = await suite.gateway.request(suite.auditor, {
         method: 'GET',
-        url: '/v1/windows?pageSize=20&bookmark=b-1',
+        url: `/v1/windows?pageSize=20&bookmark=${Buffer.from(key('w-1')).toString('base64url')}`,
       });
       expect(response.statusCode).to.equal(200);
-      expect(response.json()).to.deep.equal(page);
+      expect(response.json()).to.deep.equal({
+        ...page,
+        bookmark: Buffer.from(key('w-2')).toString('base64url'),
+      });
       expect(suite.gateway.ledger.callsOf('ListWindows')[0]).to.deep.include({
         ...calledAs('relay', 'auction', 'evaluate'),
       });
-      expect(suite.gateway.ledger.callsOf('ListWindows')[0]?.options.arguments).to.deep.equal(['20', 'b-1']);
+      expect(suite.gateway.ledger.callsOf('ListWindows')[0]?.options.arguments).to.deep.equal([
+        '20',
+        key('w-1'),
+      ]);
       await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/windows' });
       expect(suite.gateway.ledger.callsOf('ListWindows')[1]?.options.arguments).to.deep.equal(['50', '']);
-      for (const query of ['pageSize=0', 'pageSize=101', 'pageSize=-1', 'pageSize=1e2', 'other=1']) {
+      for (const query of [
+        'pageSize=0',
+        'pageSize=101',
+        'pageSize=-1',
+        'pageSize=1e2',
+        'other=1',
+        'bookmark=%00',
+        'bookmark=a%2Fb',
+        'bookmark=%FF%FE',
+        `bookmark=${'A'.repeat(1365)}`,
+      ]) {
         expectError(
           await suite.gateway.request(suite.auditor, { method: 'GET', url: `/v1/windows?${query}` }),
           400,
           'INVALID_REQUEST',
         );
       }
+    });
+
+    it('answers 400 for a well-formed bookmark the chaincode did not hand out', async () => {
+      suite.gateway.ledger.refuse(
+        'ListWindows',
+        'INVALID_ARGUMENT',
+        'bookmark is not one this listing handed out: start again without one',
+      );
+      const response = await suite.gateway.request(suite.auditor, {
+        method: 'GET',
+        url: `/v1/windows?bookmark=${Buffer.from('\u0000hems.slot\u0000s-1\u0000').toString('base64url')}`,
+      });
+      expectError(response, 400, 'INVALID_REQUEST');
+      expect(response.json<{ message: string }>().message).to.match(/bookmark is not one this listing/);
     });
 
     it('shows a window with its status to any authenticated caller, with its clearing once cleared; devices at their own gateway', async () => {

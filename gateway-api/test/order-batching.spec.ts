@@ -125,6 +125,27 @@ describe('utility gateway: batched auction orders and cancellations', () => {
     expect(gateway.ledger.callsOf('CancelOrders')).to.have.length(1);
   });
 
+  it('does not order a batch whose every item was refused, and answers each refusal without a transaction id', async () => {
+    gateway.ledger.on('SubmitOrders', (options: TransactionOptions) => ({
+      windowId: WINDOW,
+      txId: TX,
+      at: AT,
+      accepted: 0,
+      refused: itemsOf(options).map((_, index) => ({
+        index,
+        code: 'FAILED_PRECONDITION',
+        message: 'balance does not cover the escrow',
+      })),
+    }));
+    const answers = await Promise.all(devices.map((device) => send(device, 'POST', order(1))));
+    expect(answers.map((answer) => answer.statusCode)).to.deep.equal([409, 409, 409]);
+    for (const answer of answers) {
+      expect(answer.json()).to.not.have.property('transactionId');
+      expect(answer.headers['x-transaction-id']).to.equal(undefined);
+    }
+    expect(gateway.ledger.skipped).to.deep.equal(['SubmitOrders']);
+  });
+
   it('refuses a malformed payload before batching, and a whole batch refused answers every device', async () => {
     const wrongWindow = await send(devices[0]!, 'POST', order(1).replace(WINDOW, 'w-2'));
     expect(wrongWindow.statusCode).to.equal(400);

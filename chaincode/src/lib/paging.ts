@@ -23,6 +23,26 @@ export interface Page<T> {
   readonly bookmark: string;
 }
 
+/**
+ * Refuses a bookmark the listing of `objectType` could not have handed out. Fabric starts the scan
+ * at the bookmark itself, so a key of another record type, or one outside the listing's range,
+ * would read other records as this type's; a bookmark Fabric hands out is the key of the next
+ * page's first record, so it is one of this type's keys and exists.
+ */
+async function requireOwnBookmark(ctx: HemsContext, objectType: string, bookmark: string): Promise<void> {
+  if (bookmark === '') {
+    return;
+  }
+  const prefix = ctx.stub.createCompositeKey(objectType, []);
+  if (
+    !bookmark.startsWith(prefix) ||
+    bookmark.includes('\uFFFD') ||
+    (await ctx.stub.getState(bookmark)).length === 0
+  ) {
+    throw invalidArgument('bookmark is not one this listing handed out: start again without one');
+  }
+}
+
 /** One page of the public records of a key type, in key order, each mapped by `toItem`. */
 export async function readPage<T>(
   ctx: HemsContext,
@@ -30,6 +50,7 @@ export async function readPage<T>(
   request: PageRequest,
   toItem: (row: Iterators.KV) => Promise<T>,
 ): Promise<Page<T>> {
+  await requireOwnBookmark(ctx, objectType, request.bookmark);
   const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
     objectType,
     [],

@@ -86,6 +86,15 @@ export class FabricLedger implements Ledger {
                 : {}),
             })
             .endorse();
+          if (options.submitIf?.(transaction.getResult()) === false) {
+            return {
+              successful: true,
+              code: 0,
+              transactionId: transaction.getTransactionId(),
+              result: transaction.getResult(),
+              skipped: true,
+            };
+          }
           const submitted = await transaction.submit();
           const status = await submitted.getStatus();
           return {

@@ -9,6 +9,8 @@ export interface SubmitAttempt {
   readonly code: number;
   readonly transactionId: string;
   readonly result: Uint8Array;
+  /** Endorsed only: not worth ordering. */
+  readonly skipped?: true;
 }
 
 export interface MvccRetryOptions {
@@ -43,6 +45,9 @@ export async function submitRetryingConflicts(
   const random = options.random ?? Math.random;
   for (let round = 1; ; round += 1) {
     const outcome = await attempt();
+    if (outcome.skipped === true) {
+      return { result: outcome.result, transactionId: outcome.transactionId, skipped: true };
+    }
     if (outcome.successful) {
       return { result: outcome.result, transactionId: outcome.transactionId };
     }

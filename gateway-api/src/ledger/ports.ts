@@ -19,11 +19,19 @@ export interface TransactionOptions {
    * only the gateway's own org; Deposit: its own org plus enough others for the majority).
    */
   readonly endorsingOrganizations?: readonly string[];
+  /**
+   * Submit only: asked with the endorsed result whether the transaction is worth ordering. A
+   * transaction that would change nothing (every item of a batch refused) is not sent: Fabric would
+   * invalidate a transaction without writes that only its creator's org endorsed anyway.
+   */
+  readonly submitIf?: (result: Uint8Array) => boolean;
 }
 
 export interface SubmitResult {
   readonly result: Uint8Array;
   readonly transactionId: string;
+  /** Endorsed but not sent for ordering (submitIf declined it): nothing was committed. */
+  readonly skipped?: true;
 }
 
 /** One chaincode contract as one service identity. */

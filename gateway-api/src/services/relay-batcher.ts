@@ -193,12 +193,16 @@ export class RelayBatcher<Item extends RelayItem> {
           items: Buffer.from(JSON.stringify(batch.items.map(({ item }) => item.entry)), 'utf8'),
         },
         endorsingOrganizations: [this.ledger.mspId],
+        // A batch whose every item was refused changes nothing: its refusals are the answer.
+        submitIf: (result) =>
+          decodeJson<Partial<BatchReceipt>>(result).refused?.length !== batch.items.length,
       });
       const answer = decodeJson<BatchReceipt & Record<string, unknown>>(submitted.result);
       receipt = answer;
       acceptance = {
         id: batch.id,
-        txId: submitted.transactionId,
+        // A skipped batch was never ordered: its refusals carry no transaction id.
+        txId: submitted.skipped === true ? '' : submitted.transactionId,
         at: typeof answer[this.kind.timeField] === 'string' ? (answer[this.kind.timeField] as string) : '',
       };
     } catch (error) {
@@ -220,7 +224,13 @@ export class RelayBatcher<Item extends RelayItem> {
       if (refusal === undefined) {
         waiting.resolve(acceptance);
       } else {
-        waiting.reject(httpErrorOfRefusal(refusal.code, refusal.message, acceptance.txId));
+        waiting.reject(
+          httpErrorOfRefusal(
+            refusal.code,
+            refusal.message,
+            acceptance.txId === '' ? undefined : acceptance.txId,
+          ),
+        );
       }
     });
   }

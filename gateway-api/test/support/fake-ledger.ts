@@ -26,6 +26,8 @@ type Handler = (options: TransactionOptions) => unknown;
  */
 export class FakeLedger implements Ledger {
   readonly calls: LedgerCall[] = [];
+  /** Submits endorsed but not ordered (submitIf declined), by transaction name. */
+  readonly skipped: string[] = [];
   private readonly handlers = new Map<string, Handler>();
   height = 42;
   blocks = new Map<number, BlockInfo>();
@@ -67,10 +69,15 @@ export class FakeLedger implements Ledger {
     };
     return {
       evaluate: (name, options) => run('evaluate', name, options),
-      submit: async (name, options) => ({
-        result: await run('submit', name, options),
-        transactionId: 'f'.repeat(64),
-      }),
+      submit: async (name, options) => {
+        const result = await run('submit', name, options);
+        // Endorsed only, as the Fabric ledger does when submitIf declines: recorded as skipped.
+        if (options?.submitIf?.(result) === false) {
+          this.skipped.push(name);
+          return { result, transactionId: 'f'.repeat(64), skipped: true };
+        }
+        return { result, transactionId: 'f'.repeat(64) };
+      },
     };
   }
 

@@ -173,7 +173,11 @@ export const clearWindowRoute = route(
 
 export const listQuery = closedObject({
   pageSize: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1-100, default 50' },
-  bookmark: { type: 'string', maxLength: 1024, description: 'From the previous page' },
+  bookmark: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9_-]{0,1364}$',
+    description: 'The opaque bookmark (base64url) the previous page answered; none for the first page',
+  },
 });
 
 export const listWindowsRoute = route('Trading windows, a page at a time, with their status', {

@@ -1,4 +1,4 @@
-import { HttpError } from '../../http/errors';
+import { HttpError, toHttpError } from '../../http/errors';
 import { decodeJson, readerIdentity } from '../../ledger/answers';
 import { auction } from '../../ledger/contracts';
 import type { Ledger, SubmitResult } from '../../ledger/ports';
@@ -49,11 +49,28 @@ export function openWindow(ledger: Ledger, opening: WindowOpening): Promise<Subm
   return auction(ledger, 'market').OpenTradingWindow.submit({ arguments: [id, JSON.stringify(spec)] });
 }
 
-/** A page of windows with their status. */
+/**
+ * A page of windows with their status. The bookmark is opaque to callers: the chaincode's (a
+ * ledger key, with NUL separators) in base64url, so what a caller sends back is either one the
+ * listing handed out or refused by the chaincode (INVALID_ARGUMENT) — never read as a key of
+ * another record type.
+ */
 export async function listWindows(ledger: Ledger, pageSize = '50', bookmark = ''): Promise<unknown> {
-  return decodeJson(
-    await auction(ledger, readerIdentity(ledger)).ListWindows.evaluate({ arguments: [pageSize, bookmark] }),
+  const page = decodeJson<Record<string, unknown>>(
+    await auction(ledger, readerIdentity(ledger))
+      .ListWindows.evaluate({
+        arguments: [pageSize, Buffer.from(bookmark, 'base64url').toString('utf8')],
+      })
+      .catch((error: unknown) => {
+        // A bookmark is part of the request line: one the listing did not hand out is a bad request.
+        const refused = toHttpError(error);
+        throw refused.code === 'INVALID_ARGUMENT'
+          ? new HttpError(400, 'INVALID_REQUEST', refused.message)
+          : refused;
+      }),
   );
+  const next = typeof page.bookmark === 'string' ? page.bookmark : '';
+  return { ...page, bookmark: Buffer.from(next, 'utf8').toString('base64url') };
 }
 
 /** The clearing recomputed from the revealed orders, each checked against its private-data hash. */
