@@ -166,6 +166,20 @@ describe('GetForecastProof and VerifyForecastProof', () => {
     await expectRefusal(
       proofOf(identities.relay(UTILITY_A), UTILITY_A, await s.device(UTILITY_A, 'bus-1')),
       'NOT_FOUND',
+      /no forecast of this home/,
+    );
+    const device = await s.device(UTILITY_A, 'bus-1');
+    await expectRefusal(
+      s.ledger.evaluate(
+        identities.relay(UTILITY_A),
+        (ctx) => s.timeslot.GetForecastProof(ctx, 'slot-unknown'),
+        {
+          peer: UTILITY_A,
+          transient: { certificate: device.pem },
+        },
+      ),
+      'NOT_FOUND',
+      /slot-unknown/,
     );
   });
 });

@@ -6,6 +6,7 @@ import type { Ledger } from './ledger/ports';
 import { authentication, tlsClientCertificate, type ClientCertificateSource } from './plugins/authentication';
 import { docs } from './plugins/docs';
 import { errorHandler } from './plugins/error-handler';
+import { answerClientError, answerFrameworkError, httpConformance } from './plugins/http-conformance';
 import type { TrustStore } from './identity/trust-store';
 import { operations, type OperationsOptions, type SlotInvalidation } from './plugins/operations';
 import {
@@ -100,6 +101,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // Let in-flight requests finish on close(); idle keep-alive connections are closed.
     forceCloseConnections: 'idle',
+    // Refusals before routing, and of requests Node's parser refused, in the API's error shape.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   };
   // The HTTPS instance has the same plugin and route API; only its server type differs.
   const app = (
@@ -108,6 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : Fastify(serverOptions)
   ) as FastifyInstance;
   await app.register(errorHandler);
+  await app.register(httpConformance);
   await app.register(docs, { org: options.ledger.mspId });
   await app.register(authentication, {
     trust: options.trust,

@@ -286,7 +286,7 @@ describe('auction: a utility gateway (meter head-end, reveal, settlement)', () =
         url,
         `{"readings":[{"tradeId":"t1","side":"offer","energyKwh":1}]${' '.repeat(READINGS_BODY_LIMIT)}}`,
       );
-      expectError(padded, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
+      expectError(padded, 413, 'PAYLOAD_TOO_LARGE');
       expect(suite.gateway.ledger.calls).to.have.length(0);
     });
 

@@ -111,7 +111,7 @@ describe('auction: trading windows', () => {
         url: '/v1/windows',
         payload: { ...SPEC, pricingRule: 'x'.repeat(70 * 1024) },
       });
-      expectError(response, 413, 'FST_ERR_CTP_BODY_TOO_LARGE');
+      expectError(response, 413, 'PAYLOAD_TOO_LARGE');
       expect(suite.dso.ledger.calls).to.have.length(0);
     });
 

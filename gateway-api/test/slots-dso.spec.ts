@@ -354,7 +354,7 @@ describe('DSO gateway: POST /v1/slots/:slotId/aggregates', () => {
       {
         org: 'UtilityBMSP',
         statusCode: 503,
-        result: { message: 'utility gateway unreachable: ECONNREFUSED' },
+        result: { code: 'UTILITY_GATEWAY_UNAVAILABLE', message: 'the utility gateway is not reachable' },
       },
     ];
     const asked: string[] = [];

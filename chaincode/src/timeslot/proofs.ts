@@ -25,6 +25,7 @@ import { requireTransientText } from '../lib/transient';
 import { MAX_BATCH_ITEMS } from '../lib/signed-batch';
 import { loadAllBatches } from './forecast-batches';
 import { forecastOfHome } from './forecasts';
+import { loadSlot } from './records';
 
 const NO_MATCH = 'the revealed forecast does not match the ledger';
 /** A path over at most MAX_BATCH_ITEMS leaves has at most 10 levels; a little room for growth. */
@@ -62,6 +63,8 @@ export async function forecastProof(
   id: string,
   ref: string,
 ): Promise<ForecastProof> {
+  // An unknown slot is NOT_FOUND as a slot, not as a home without forecast.
+  await loadSlot(ctx, id);
   const effective = await forecastOfHome(ctx, org, id, ref);
   const batch = (await loadAllBatches(ctx, org, id)).find((record) => record.txId === effective.batch);
   const leaves = (batch?.items ?? []).map((item) => forecastLeaf(storedForecastOf(id, item)));

@@ -85,6 +85,19 @@ export function resourceRoutes<const Tags extends readonly string[]>(...tags: Ta
   ): RouteOptions<{ readonly tags: Tags; readonly summary: string } & Omit<Parts, keyof RouteAccess>> => ({
     config: isPublic === true ? { public: true } : roles === undefined ? {} : { roles },
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
-    schema: { tags, summary, ...parts },
+    schema: { tags, summary, ...parts, response: { ...DOCUMENTED_ERRORS, ...parts.response } },
   });
 }
+
+/**
+ * What every route may answer besides its own documented answers, all in the error handler's
+ * shape: client errors (validation, identity, refusals mapped from the chaincode, limits) and
+ * server-side unavailability of the ledger. A route's own entries for a status take precedence.
+ */
+export const DOCUMENTED_ERRORS = {
+  '4xx': { $ref: 'ErrorResponse#', description: 'A refusal: its code and message say why' },
+  '5xx': {
+    $ref: 'ErrorResponse#',
+    description: 'The ledger or a peer did not answer; the request may be retried',
+  },
+} as const;

@@ -16,6 +16,38 @@ export const errorResponseSchema = {
 } as const;
 
 /**
+ * Fastify's own client errors as the API names them, with fixed messages: the framework's texts
+ * may quote the request body (a JSON parse error does), which may hold private values.
+ */
+const FRAMEWORK_REFUSALS: Readonly<Record<string, readonly [number, string, string]>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'the request body must be application/json',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'INVALID_REQUEST', 'the Content-Length does not match the body'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [
+    413,
+    'PAYLOAD_TOO_LARGE',
+    'the request body is larger than this operation takes',
+  ],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_REQUEST', 'a JSON request body must not be empty'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_REQUEST', 'the request body is not valid JSON'],
+};
+
+function frameworkRefusal(error: FastifyError): HttpError {
+  const known = FRAMEWORK_REFUSALS[error.code];
+  if (known !== undefined) {
+    return new HttpError(...known);
+  }
+  const statusCode = error.statusCode ?? 400;
+  // A JSON syntax error carries no code of its own; its message may quote the body.
+  return statusCode === 400
+    ? new HttpError(400, 'INVALID_REQUEST', 'the request body is not valid JSON')
+    : new HttpError(statusCode, 'BAD_REQUEST', 'the request was refused');
+}
+
+/**
  * One error format for the whole API. Validation errors become 400 with Fastify's precise
  * message; chaincode refusals and Fabric failures are mapped by toHttpError. Messages never carry
  * request bodies (which may hold forecast values or signatures).
@@ -28,8 +60,8 @@ export const errorHandler = fp(
       if (error.validation !== undefined) {
         mapped = new HttpError(400, 'INVALID_REQUEST', error.message);
       } else if (error.statusCode !== undefined && error.statusCode < 500 && !(error instanceof HttpError)) {
-        // Fastify's own client errors: body too large, bad content type, rate limited, ...
-        mapped = new HttpError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
+        // Fastify's own client errors: body too large, bad content type, malformed JSON, ...
+        mapped = frameworkRefusal(error);
       } else {
         mapped = toHttpError(error);
       }
@@ -47,9 +79,6 @@ export const errorHandler = fp(
         message: mapped.message,
         ...(mapped.transactionId === undefined ? {} : { transactionId: mapped.transactionId }),
       });
-    });
-    app.setNotFoundHandler((_request, reply) => {
-      void reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', message: 'no such route' });
     });
     done();
   },

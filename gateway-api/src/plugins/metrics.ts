@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { DOCUMENTED_ERRORS } from '../http/routes';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { chaincodeRefusal } from '@hems/network-client';
 import { toHttpError } from '../http/errors';
@@ -132,7 +133,13 @@ export const metrics = fp(
         schema: {
           tags: ['operations'],
           summary: 'Prometheus metrics (text exposition format)',
-          response: { 200: { type: 'string' } },
+          response: {
+            200: {
+              description: 'Prometheus text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...DOCUMENTED_ERRORS,
+          },
         },
       },
       async (_request, reply) => {

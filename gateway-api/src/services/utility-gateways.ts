@@ -27,6 +27,21 @@ export function createAggregationFanOut(
   client: { readonly certificatePem: Buffer | string; readonly privateKeyPem: Buffer | string },
   timeoutMs = 60_000,
 ): AggregationFanOut {
+  /**
+   * Why a utility gateway could not be reached, from the socket error's code only: its message
+   * would name hosts, addresses and TLS internals the DSO's callers have no use for.
+   */
+  const unreachableMessage = (error: Error & { code?: string }): string => {
+    if (error.message === 'timeout' || error.code === 'ETIMEDOUT') {
+      return 'the utility gateway did not answer in time';
+    }
+    if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EHOSTUNREACH') {
+      return 'the utility gateway is not reachable';
+    }
+    return error.code?.startsWith('ERR_TLS') === true || error.code?.includes('CERT') === true
+      ? 'the TLS connection to the utility gateway failed'
+      : 'the utility gateway is not reachable';
+  };
   const post = (gateway: UtilityGateway, slotId: string): Promise<UtilityAggregationOutcome> =>
     new Promise((resolve) => {
       const req = request(
@@ -53,11 +68,11 @@ export function createAggregationFanOut(
         },
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (error) =>
+      req.on('error', (error: Error & { code?: string }) =>
         resolve({
           org: gateway.mspId,
           statusCode: 503,
-          result: { message: `utility gateway unreachable: ${error.message}` },
+          result: { code: 'UTILITY_GATEWAY_UNAVAILABLE', message: unreachableMessage(error) },
         }),
       );
       req.end();

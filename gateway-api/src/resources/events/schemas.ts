@@ -12,7 +12,21 @@ export const eventsRoute = resourceRoutes('slots')(
       200: {
         description:
           'text/event-stream of `slot-opened`, `dispatch-published`, `window-opened`, `orders-revealed`, `window-cleared`, `delivery-reports-closed`, `window-settled` and `reset` events',
-        content: { 'text/event-stream': { schema: { type: 'string' } } },
+        // OpenAPI before 3.2 states an event stream's schema per event: its fields as parsed.
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'object',
+              required: ['data'],
+              properties: {
+                event: { type: 'string' },
+                data: { type: 'string', description: 'JSON of the event' },
+                id: { type: 'string' },
+                retry: { type: 'string' },
+              },
+            },
+          },
+        },
       },
       // The caller already has its maximum of open streams (TOO_MANY_STREAMS).
       ...errorResponses(429),
