@@ -25,6 +25,7 @@ import { DEFAULT_PORTS } from './config';
 import { findIdentity, readCredentials } from '@hems/network-client';
 import { SlotCache } from './services/slot-cache';
 import { createRelayServices } from './services/relay-services';
+import { FileIdempotencyStore } from './services/idempotency-file-store';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -62,6 +63,10 @@ async function main(): Promise<void> {
           }),
         };
   mkdirSync(config.stateDir, { recursive: true });
+  // Idempotency records survive a restart: a device's retry after a crash never submits twice.
+  const idempotencyStore = await FileIdempotencyStore.open({
+    file: path.join(config.stateDir, 'idempotency.jsonl'),
+  });
   // Public slot data from chaincode events, resuming after a restart from its checkpoint.
   const slotCache = new SlotCache({ ledger, checkpointFile: path.join(config.stateDir, 'slot-cache.json') });
   // The DSO gateway reaches the utility gateways to trigger their aggregation. Their URLs come
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
     slotCache,
     devices,
     operations: {
+      idempotency: { store: idempotencyStore },
       events: {
         maxStreamsPerCaller: config.maxEventStreamsPerCaller,
         maxSubscribers: config.maxEventStreams,
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ org: config.mspId, port: config.port }, 'gateway listening');
+  app.log.info({ ...idempotencyStore.recovery }, 'idempotency records loaded');
 }
 
 function dsoFanOut(config: ReturnType<typeof loadConfig>): ReturnType<typeof createAggregationFanOut> {

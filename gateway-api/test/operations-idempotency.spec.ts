@@ -158,6 +158,17 @@ describe('operations: in-memory idempotency store', () => {
     expect(await store.claim('c', 'h')).to.deep.include({ state: 'running' });
   });
 
+  it('keeps at most maxBytes of records, dropping the oldest', async () => {
+    const large = { ...response, body: 'x'.repeat(1000) };
+    const store = new MemoryIdempotencyStore({ maxBytes: 2500 });
+    for (const key of ['a', 'b', 'c']) {
+      await store.claim(key, 'h');
+      await store.complete(key, large);
+    }
+    expect(store.size).to.equal(2);
+    expect(await store.claim('a', 'h')).to.equal(undefined);
+  });
+
   it('frees a released key', async () => {
     const store = new MemoryIdempotencyStore();
     await store.claim('a', 'h');

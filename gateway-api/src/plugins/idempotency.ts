@@ -1,104 +1,27 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { canonicalJson } from '@hems/protocol';
 import { HttpError } from '../http/errors';
+import { DOCUMENTED_ERRORS } from '../http/routes';
 import type { Ledger } from '../ledger/ports';
+import { MemoryIdempotencyStore } from '../services/idempotency-memory-store';
+import type { IdempotencyStore } from '../services/idempotency-store';
 
-/** The response of a completed request, as replayed to a retry. */
-export interface StoredResponse {
-  readonly statusCode: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+export type { IdempotencyRecord, IdempotencyStore, StoredResponse } from '../services/idempotency-store';
+export {
+  MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreOptions,
+} from '../services/idempotency-memory-store';
 
-export type IdempotencyRecord =
-  | { readonly state: 'running'; readonly bodyHash: string }
-  | { readonly state: 'completed'; readonly bodyHash: string; readonly response: StoredResponse };
-
-/**
- * Where idempotency records live. Asynchronous so that a persistent store (a file, Redis, a
- * database) can replace the in-memory one; `claim` must be atomic per key.
- */
-export interface IdempotencyStore {
-  /** Claims `key` for a running request, or returns the record that already holds it. */
-  claim(key: string, bodyHash: string): Promise<IdempotencyRecord | undefined>;
-  /** Stores the response of the request holding `key`. */
-  complete(key: string, response: StoredResponse): Promise<void>;
-  /** Frees `key`: its request ended without creating a transaction, so a retry may run again. */
-  release(key: string): Promise<void>;
-}
-
-export interface MemoryIdempotencyStoreOptions {
-  /** How long a completed response is replayed; default 24 h. */
-  readonly ttlMs?: number;
-  /** Most records kept; the oldest are dropped first. Default 100 000. */
-  readonly maxEntries?: number;
-  /**
-   * How long a running claim holds its key. Longer than any submit (endorse + order + commit
-   * deadlines are under 2 minutes), so only a request that never answered loses its claim.
-   */
-  readonly leaseMs?: number;
-  readonly now?: () => number;
-}
-
-/** Idempotency records in process memory, with TTL and a size bound. */
-export class MemoryIdempotencyStore implements IdempotencyStore {
-  private readonly records = new Map<string, { record: IdempotencyRecord; expiresAt: number }>();
-  private readonly ttlMs: number;
-  private readonly maxEntries: number;
-  private readonly leaseMs: number;
-  private readonly now: () => number;
-
-  constructor(options: MemoryIdempotencyStoreOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
-    this.maxEntries = options.maxEntries ?? 100_000;
-    this.leaseMs = options.leaseMs ?? 5 * 60 * 1000;
-    this.now = options.now ?? Date.now;
-  }
-
-  get size(): number {
-    return this.records.size;
-  }
-
-  claim(key: string, bodyHash: string): Promise<IdempotencyRecord | undefined> {
-    const now = this.now();
-    const existing = this.records.get(key);
-    if (existing !== undefined && existing.expiresAt > now) {
-      return Promise.resolve(existing.record);
-    }
-    this.put(key, { state: 'running', bodyHash }, now + this.leaseMs);
-    return Promise.resolve(undefined);
-  }
-
-  complete(key: string, response: StoredResponse): Promise<void> {
-    const existing = this.records.get(key);
-    if (existing !== undefined) {
-      this.put(
-        key,
-        { state: 'completed', bodyHash: existing.record.bodyHash, response },
-        this.now() + this.ttlMs,
-      );
-    }
-    return Promise.resolve();
-  }
-
-  release(key: string): Promise<void> {
-    this.records.delete(key);
-    return Promise.resolve();
-  }
-
-  /** Re-inserts at the end, so map order is (roughly) expiry order for cheap eviction. */
-  private put(key: string, record: IdempotencyRecord, expiresAt: number): void {
-    this.records.delete(key);
-    this.records.set(key, { record, expiresAt });
-    const now = this.now();
-    for (const [oldest, entry] of this.records) {
-      if (this.records.size <= this.maxEntries && entry.expiresAt > now) {
-        break;
-      }
-      this.records.delete(oldest);
-    }
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's request is safe to run again when its key is in doubt after a restart: its
+     * device-signed payload's nonce lets the relay answer an item already stored with its first
+     * receipt, and a replay never counts twice on the ledger (forecasts).
+     */
+    rerunInDoubt?: boolean;
   }
 }
 
@@ -112,18 +35,26 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const REPLAYED_HEADERS = ['content-type', 'x-transaction-id', 'location'];
 
 export interface IdempotencyOptions {
+  /** Default an in-memory store; a FileIdempotencyStore survives restarts. Closed with the app. */
   readonly store?: IdempotencyStore;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-function bodyHashOf(body: unknown): string {
+/**
+ * The body's fingerprint, keyed by the Idempotency-Key itself: a store (a journal on disk) holds
+ * only hashed keys, so whoever reads it cannot confirm a guessed body (a deposit's amount, a home
+ * id) by hashing it; devices use random keys.
+ */
+function bodyHashOf(idempotencyKey: string, body: unknown): string {
+  let text: string;
   try {
     // Canonical, so the same JSON with its members in another order is the same request.
-    return sha256(canonicalJson(body ?? null));
+    text = canonicalJson(body ?? null);
   } catch {
-    return sha256(typeof body === 'string' ? body : JSON.stringify(body ?? null));
+    text = typeof body === 'string' ? body : JSON.stringify(body ?? null);
   }
+  return createHmac('sha256', idempotencyKey).update(text, 'utf8').digest('hex');
 }
 
 function transactionIdInBody(payload: string): boolean {
@@ -140,11 +71,13 @@ function transactionIdInBody(payload: string): boolean {
  * never submits again, the same key with another body is refused (422), and a retry while the
  * first is still running is refused (409). A response is stored when the request got as far as a
  * transaction (status below 500, or a transaction id in the answer); a failure before any
- * transaction existed (the peer unreachable, ...) frees the key so the retry runs.
+ * transaction existed (the peer unreachable, ...) frees the key so the retry runs. A key whose
+ * request was running when the gateway crashed (a persistent store knows it) is in doubt: 409
+ * IDEMPOTENCY_KEY_IN_DOUBT, neither run again nor reported as failed.
  */
 export const idempotency = fp(
   (app: FastifyInstance, options: IdempotencyOptions, done: (error?: Error) => void) => {
-    const store = options.store ?? new MemoryIdempotencyStore();
+    const store: IdempotencyStore = options.store ?? new MemoryIdempotencyStore();
     const claims = new WeakMap<FastifyRequest, string>();
 
     app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -162,8 +95,19 @@ export const idempotency = fp(
       }
       const caller = request.caller;
       const key = sha256([caller.mspId, caller.serial, request.method, request.url, header].join('\n'));
-      const bodyHash = bodyHashOf(request.body);
-      const record = await store.claim(key, bodyHash);
+      const bodyHash = bodyHashOf(header, request.body);
+      let record;
+      try {
+        record = await store.claim(key, bodyHash);
+      } catch (error) {
+        // Fail closed: without a durable claim a crash could make the retry submit twice.
+        request.log.error({ err: { type: (error as Error).name } }, 'idempotency store failed');
+        throw new HttpError(
+          503,
+          'IDEMPOTENCY_UNAVAILABLE',
+          'the gateway cannot record this Idempotency-Key now; nothing was submitted, retry later',
+        );
+      }
       if (record === undefined) {
         claims.set(request, key);
         return;
@@ -180,6 +124,31 @@ export const idempotency = fp(
           409,
           'IDEMPOTENCY_KEY_IN_USE',
           'a request with this Idempotency-Key is still being processed; retry later',
+        );
+      }
+      if (record.state === 'in-doubt' && request.routeOptions.config.rerunInDoubt === true) {
+        // Not a false failure and not a double submission: the payload's nonce decides.
+        await store.release(key);
+        if ((await store.claim(key, bodyHash)) === undefined) {
+          claims.set(request, key);
+          return;
+        }
+        throw new HttpError(
+          409,
+          'IDEMPOTENCY_KEY_IN_USE',
+          'a request with this Idempotency-Key is still being processed; retry later',
+        );
+      }
+      if (record.state === 'in-doubt') {
+        // Running it again could submit twice (a deposit, an order), answering a failure could be
+        // false: only the client can find out whether it took effect.
+        throw new HttpError(
+          409,
+          'IDEMPOTENCY_KEY_IN_DOUBT',
+          'the gateway restarted while the request with this Idempotency-Key was running, so ' +
+            'whether it took effect is unknown and it is not run again: check its effect (read ' +
+            'the resource, or GET /v1/transactions/{txId}/status for a known transaction id) and ' +
+            'if it did not take effect, send it again with a new Idempotency-Key',
         );
       }
       const { response } = record;
@@ -224,6 +193,11 @@ export const idempotency = fp(
       }
       return payload;
     });
+
+    // After the server closed, so in-flight requests have recorded their answers.
+    app.addHook('onClose', async () => {
+      await store.close?.();
+    });
     done();
   },
   { name: 'idempotency', dependencies: ['authentication'] },
@@ -251,6 +225,8 @@ export function transactionStatusRoutes(ledger: Ledger) {
           summary: 'Commit status of a transaction by id (404 when it is not on the ledger)',
           params: txIdParams,
           response: {
+            // 404 for a transaction not on the ledger, 400 for a malformed id, as for every route.
+            ...DOCUMENTED_ERRORS,
             200: {
               type: 'object',
               required: ['transactionId', 'committed', 'validationCode', 'blockNumber'],

@@ -14,7 +14,10 @@ import { submitForecastRoute } from './schemas';
  */
 export function forecastRoutes(ledger: Ledger, batcher?: ForecastBatcher): RoutesPlugin {
   return routes((app) => {
-    app.post('/v1/slots/:slotId/forecast', submitForecastRoute, async (request, reply) => {
+    // A retry whose Idempotency-Key was running when the gateway died is run again: the
+    // forecast's nonce answers it with the first receipt if it was stored (see idempotency.ts).
+    const route = { ...submitForecastRoute, config: { ...submitForecastRoute.config, rerunInDoubt: true } };
+    app.post('/v1/slots/:slotId/forecast', route, async (request, reply) => {
       const { slotId } = request.params;
       if (batcher === undefined) {
         const relay = (): Transaction => timeslot(ledger, 'relay').SubmitForecast;
