@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
 import { ORDER_COMMIT_LEAD_MS } from '@hems/protocol';
 import type { TrustedCa } from './identity/trust-store';
+import type { EnrolmentAttemptOptions } from './services/enrolment-attempts';
 
 /** One running gateway instance: which org it serves, where it listens, its TLS material. */
 export interface GatewayConfig {
@@ -22,6 +23,8 @@ export interface GatewayConfig {
   readonly orderCommitLeadMs: number;
   /** A utility gateway's batching of device items; undefined: one transaction per item. */
   readonly relayBatch: { readonly maxItems: number; readonly maxWaitMs: number } | undefined;
+  /** Limits of failed device enrolments (POST /v1/enroll), below the CA's own lockout. */
+  readonly enrolmentAttempts: EnrolmentAttemptOptions;
   /** Open event streams at most, over all callers. */
   readonly maxEventStreams: number;
 }
@@ -115,6 +118,17 @@ function required(value: string | undefined, name: string): string {
  *   HEMS_GATEWAY_MAX_EVENT_STREAMS (open event streams in all, default 20,000: one per always-on
  *   device), HEMS_GATEWAY_BATCH_ITEMS / HEMS_GATEWAY_BATCH_WAIT_MS (relayBatchSettings).
  */
+/** HEMS_GATEWAY_ENROL_* and HEMS_GATEWAY_CA_PASSWORD_ATTEMPTS (the CA's cfg.identities.passwordattempts). */
+export function enrolmentAttemptSettings(env: NodeJS.ProcessEnv): EnrolmentAttemptOptions {
+  return {
+    maxFailuresPerId: integerSetting(env, 'HEMS_GATEWAY_ENROL_MAX_FAILURES_PER_ID', 1, 100, 3),
+    maxFailuresPerSource: integerSetting(env, 'HEMS_GATEWAY_ENROL_MAX_FAILURES_PER_SOURCE', 1, 100_000, 20),
+    windowMs: integerSetting(env, 'HEMS_GATEWAY_ENROL_WINDOW_MS', 1_000, 86_400_000, 900_000),
+    maxFailuresSinceSuccess: integerSetting(env, 'HEMS_GATEWAY_ENROL_MAX_FAILURES_SINCE_SUCCESS', 1, 100, 6),
+    caPasswordAttempts: integerSetting(env, 'HEMS_GATEWAY_CA_PASSWORD_ATTEMPTS', 1, 100, 10),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const mspId = required(env.HEMS_GATEWAY_ORG, 'HEMS_GATEWAY_ORG');
   const network = loadNetworkDescription(env.HEMS_NETWORK_STATE);
@@ -145,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     maxEventStreamsPerCaller: maxEventStreamsPerCaller(env),
     orderCommitLeadMs: orderCommitLeadMs(env),
     relayBatch: relayBatchSettings(env),
+    enrolmentAttempts: enrolmentAttemptSettings(env),
     maxEventStreams: integerSetting(env, 'HEMS_GATEWAY_MAX_EVENT_STREAMS', 1, 100_000, 20_000),
   };
 }

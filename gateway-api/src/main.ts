@@ -25,6 +25,7 @@ import { DEFAULT_PORTS } from './config';
 import { findIdentity, readCredentials } from '@hems/network-client';
 import { SlotCache } from './services/slot-cache';
 import { createRelayServices } from './services/relay-services';
+import { EnrolmentAttempts } from './services/enrolment-attempts';
 import { FileIdempotencyStore } from './services/idempotency-file-store';
 
 async function main(): Promise<void> {
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
             tlsTrustedRoots: readFileSync(ca.tlsCertPath, 'utf8'),
             registrar: loadRegistrarFromMsp(ca.registrarMspPath),
           }),
+          attempts: new EnrolmentAttempts(config.enrolmentAttempts),
         };
   mkdirSync(config.stateDir, { recursive: true });
   // Idempotency records survive a restart: a device's retry after a crash never submits twice.
