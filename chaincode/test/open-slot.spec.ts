@@ -1,3 +1,4 @@
+import { AuctionContract } from '../src/auction/auction-contract';
 import { expect } from 'chai';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import { identities } from './support/fake-ledger';
@@ -227,6 +228,22 @@ describe('GetSlot and ListSlots', () => {
     }
     await expectRefusal(list('10', 'x'.repeat(1025)), 'INVALID_ARGUMENT', /bookmark/);
     await expectRefusal(list('10', '', identities.outsider()), 'FORBIDDEN');
+  });
+
+  it('ListSlots and ListWindows answer an empty page when there is nothing to list (no page metadata)', async () => {
+    const fresh = await Scenario.create();
+    expect(
+      JSON.parse(
+        await fresh.ledger.evaluate(identities.auditor(), (ctx) => fresh.timeslot.ListSlots(ctx, '1', '')),
+      ),
+    ).to.deep.equal({ slots: [], fetched: 0, bookmark: '' });
+    expect(
+      JSON.parse(
+        await fresh.ledger.evaluate(identities.auditor(), (ctx) =>
+          new AuctionContract().ListWindows(ctx, '1', ''),
+        ),
+      ),
+    ).to.deep.equal({ windows: [], fetched: 0, bookmark: '' });
   });
 
   it('ListSlots refuses every bookmark it did not hand out, reading no record of another type', async () => {

@@ -147,7 +147,8 @@ describe('auction: token accounts', () => {
         'grid:',
         'grid:a b',
       ]) {
-        expectError(await get(suite.auditor, `/v1/accounts/${bad}`), 400, 'INVALID_REQUEST');
+        // The router takes account ids only: anything else is no such resource.
+        expectError(await get(suite.auditor, `/v1/accounts/${bad}`), 404, 'NOT_FOUND');
       }
       suite.gateway.ledger.refuse('GetAccount', 'NOT_FOUND', `account ${ACCOUNT_ID} does not exist`);
       expectError(await get(suite.auditor, `/v1/accounts/${ACCOUNT_ID}`), 404, 'NOT_FOUND');

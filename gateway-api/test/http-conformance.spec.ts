@@ -38,6 +38,39 @@ describe('HTTP conformance of every route', () => {
     expectError(await suite.gateway.get(suite.auditor, '/v1/windows/w-1/nothing'), 404, 'NOT_FOUND');
   });
 
+  it('answers every undeclared method of every documented path 405 with exactly the declared methods in Allow', async () => {
+    const document = (await suite.gateway.get(undefined, '/docs/json')).json<{
+      paths: Record<string, Record<string, unknown>>;
+    }>();
+    const methods = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'] as const;
+    let checked = 0;
+    for (const [template, operations] of Object.entries(document.paths)) {
+      const declared = Object.keys(operations).map((method) => method.toUpperCase());
+      // A concrete path of the template: a valid-looking value for every parameter.
+      const path = template.replace(/\{([^}]+)\}/g, (_all, name: string) =>
+        name === 'accountId'
+          ? `acct-${'0'.repeat(32)}`
+          : name === 'number'
+            ? '1'
+            : name === 'txId'
+              ? 'a'.repeat(64)
+              : 'x-1',
+      );
+      for (const method of methods.filter((candidate) => !declared.includes(candidate))) {
+        const response = await suite.gateway.request(suite.auditor, { method, url: path });
+        expect(response.statusCode, `${method} ${path}`).to.equal(405);
+        const allow = String(response.headers.allow).split(', ');
+        expect(allow, `${method} ${path}`).to.include.members(declared);
+        expect(
+          allow.filter((name) => name !== 'HEAD'),
+          `${method} ${path}`,
+        ).to.have.members(declared);
+        checked += 1;
+      }
+    }
+    expect(checked).to.be.greaterThan(150);
+  });
+
   it('takes JSON bodies only: text/plain is 415, malformed JSON a 400 that never quotes the body', async () => {
     const plain = await suite.gateway.request(suite.admin, {
       method: 'POST',

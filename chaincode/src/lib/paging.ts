@@ -61,5 +61,7 @@ export async function readPage<T>(
   for (const row of await drainPage(iterator)) {
     items.push(await toItem(row));
   }
-  return { items, fetched: metadata.fetchedRecordsCount, bookmark: metadata.bookmark };
+  // fabric-shim gives no metadata for an empty page (the peer sends none).
+  const page = metadata as Partial<typeof metadata> | undefined;
+  return { items, fetched: page?.fetchedRecordsCount ?? items.length, bookmark: page?.bookmark ?? '' };
 }

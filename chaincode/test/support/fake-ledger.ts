@@ -498,9 +498,10 @@ export class FakeLedger {
         const all = sortedEntries(this.state, prefix).filter(([key]) => !bookmark || key > bookmark);
         const page = all.slice(0, pageSize);
         const next = all.length > pageSize ? (page[page.length - 1]?.[0] ?? '') : '';
+        // As fabric-shim answers an empty page: the peer sends no metadata, so there is none.
         return Promise.resolve({
           iterator: makeIterator(page),
-          metadata: { fetchedRecordsCount: page.length, bookmark: next },
+          metadata: page.length === 0 ? undefined : { fetchedRecordsCount: page.length, bookmark: next },
         }) as unknown as ReturnType<ChaincodeStub['getStateByPartialCompositeKeyWithPagination']>;
       },
     );

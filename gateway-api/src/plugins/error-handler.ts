@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError, toHttpError } from '../http/errors';
+import { answerUnrouted } from './http-conformance';
 
 /** The body of every error response. */
 export const errorResponseSchema = {
@@ -33,6 +34,11 @@ const FRAMEWORK_REFUSALS: Readonly<Record<string, readonly [number, string, stri
   ],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_REQUEST', 'a JSON request body must not be empty'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_REQUEST', 'the request body is not valid JSON'],
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: [
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'the request body must be application/json',
+  ],
 };
 
 function frameworkRefusal(error: FastifyError): HttpError {
@@ -42,7 +48,7 @@ function frameworkRefusal(error: FastifyError): HttpError {
   }
   const statusCode = error.statusCode ?? 400;
   // A JSON syntax error carries no code of its own; its message may quote the body.
-  return statusCode === 400
+  return error instanceof SyntaxError
     ? new HttpError(400, 'INVALID_REQUEST', 'the request body is not valid JSON')
     : new HttpError(statusCode, 'BAD_REQUEST', 'the request was refused');
 }
@@ -56,6 +62,12 @@ export const errorHandler = fp(
   (app: FastifyInstance, _options: unknown, done: (error?: Error) => void) => {
     app.addSchema(errorResponseSchema);
     app.setErrorHandler((error: FastifyError, request, reply) => {
+      // A request no route takes can fail before the not-found handler runs (a QUERY without a
+      // Content-Type): it is still answered as unrouted (405 with Allow, or 404).
+      if (request.is404) {
+        answerUnrouted(request, reply);
+        return;
+      }
       let mapped: HttpError;
       if (error.validation !== undefined) {
         mapped = new HttpError(400, 'INVALID_REQUEST', error.message);

@@ -13,13 +13,18 @@ interface DeclaredPath {
 function pathPattern(url: string): RegExp {
   const source = url
     .split('/')
-    .map((segment) =>
-      segment.startsWith(':')
+    .map((segment) => {
+      // A parameter constrained by a regular expression (`:accountId(^acct-…$)`) matches only that.
+      const constrained = /^:\w+\((.*)\)$/.exec(segment)?.[1];
+      if (constrained !== undefined) {
+        return `(?:${constrained.replace(/^\^/, '').replace(/\$$/, '')})`;
+      }
+      return segment.startsWith(':')
         ? '[^/]+'
         : segment === '*'
           ? '.*'
-          : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-    )
+          : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
     .join('/');
   return new RegExp(`^${source}/?$`);
 }
@@ -49,6 +54,31 @@ export class DeclaredMethods {
     }
     return [...allowed].sort();
   }
+}
+
+/** The declared methods of each gateway, by its HTTP server (one per app, shared by its contexts). */
+const declaredByServer = new WeakMap<object, DeclaredMethods>();
+
+/**
+ * The answer to a request no route takes: 405 with `Allow` when its path is declared for other
+ * methods, else 404. Also the error handler's answer to a request that failed before the
+ * not-found handler could run (a QUERY without a Content-Type).
+ */
+export function answerUnrouted(request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0] ?? '';
+  const allowed = declaredByServer.get(request.server.server)?.allowedFor(path) ?? [];
+  if (allowed.length > 0) {
+    void reply
+      .status(405)
+      .header('allow', allowed.join(', '))
+      .send({
+        statusCode: 405,
+        code: 'METHOD_NOT_ALLOWED',
+        message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+      });
+    return;
+  }
+  void reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', message: 'no such route' });
 }
 
 /** Whether the request carries a body (any length or a chunked one). */
@@ -120,22 +150,8 @@ export const httpConformance = fp(
             : [...(Array.isArray(existing) ? existing : [existing]), refuseBody];
       }
     });
-    app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?')[0] ?? '';
-      const allowed = declared.allowedFor(path);
-      if (allowed.length > 0) {
-        void reply
-          .status(405)
-          .header('allow', allowed.join(', '))
-          .send({
-            statusCode: 405,
-            code: 'METHOD_NOT_ALLOWED',
-            message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
-          });
-        return;
-      }
-      void reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', message: 'no such route' });
-    });
+    declaredByServer.set(app.server, declared);
+    app.setNotFoundHandler(answerUnrouted);
     done();
   },
   { name: 'http-conformance', dependencies: ['error-handler'] },
