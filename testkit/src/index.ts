@@ -5,3 +5,4 @@
  */
 export * from './pki';
 export * from './gateway-processes';
+export * from './schemathesis';
