@@ -23,8 +23,13 @@ import { E2E_STATE_DIR } from './support/network';
 
 useE2eGatewayPorts();
 
-/** Generated examples per operation and phase: bounded so the whole suite stays within minutes. */
+/** Generated examples per operation and phase. */
 const MAX_EXAMPLES = Number(process.env.HEMS_FUZZ_EXAMPLES ?? 10);
+/**
+ * Seconds each run may take: Schemathesis itself is the bottleneck on 2 cores (some 130 cases/s),
+ * so the whole suite stays within about ten minutes. HEMS_FUZZ_SECONDS=600 fuzzes deeper.
+ */
+const FUZZ_SECONDS = Number(process.env.HEMS_FUZZ_SECONDS ?? 75);
 
 /**
  * Each gateway as each role it serves. The event stream is left out: it never ends by design, so
@@ -111,7 +116,7 @@ describe('schema-driven fuzzing of every gateway (Schemathesis, mutual TLS, each
         maxExamples: MAX_EXAMPLES,
         excludePathRegex: '^/v1/events$',
         requestTimeoutSeconds: 30,
-        maxTimeSeconds: 300,
+        maxTimeSeconds: FUZZ_SECONDS,
       });
       results.push(result);
       console.log(
