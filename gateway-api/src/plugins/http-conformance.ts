@@ -81,10 +81,13 @@ export function answerUnrouted(request: FastifyRequest, reply: FastifyReply): vo
   void reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', message: 'no such route' });
 }
 
-/** Whether the request carries a body (any length or a chunked one). */
+/**
+ * Whether the request carries a body: one was parsed, or its length says so. An empty chunked
+ * body (a client library's POST without data) is no body.
+ */
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
-  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+  return (request.body !== undefined && request.body !== null) || (length !== undefined && length !== '0');
 }
 
 /** The API's error shape for an answer written straight to a socket, before any request parsed. */
