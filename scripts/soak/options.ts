@@ -1,4 +1,5 @@
 /** Command-line options of `npm run soak`: how long, how many homes, how fast, how often a fault. */
+import { readFlags } from '../lib/flags';
 
 export interface SoakOptions {
   /** Length of the steady load, minutes (fractions allowed: 1.5 is 90 s). */
@@ -63,18 +64,6 @@ const SETTERS = new Map<string, (options: Mutable, value: string, flag: string) 
   ['report', (o, v) => (o.report = v)],
 ]);
 
-/** The value of the flag at `argv[index]`, inline (`--flag=value`) or the next argument. */
-function flagValue(argv: readonly string[], index: number, flag: string, inline?: string): string {
-  if (inline !== undefined) {
-    return inline;
-  }
-  const following = argv[index + 1];
-  if (following === undefined || following.startsWith('--')) {
-    throw new Error(`--${flag} needs a value`);
-  }
-  return following;
-}
-
 /** Checks the options against each other; answers them. */
 export function checkOptions(options: SoakOptions): SoakOptions {
   if (options.downSeconds >= options.faultEverySeconds) {
@@ -88,32 +77,10 @@ export function checkOptions(options: SoakOptions): SoakOptions {
 
 /** Parses `argv` (without node and script); accepts `--flag value` and `--flag=value`. */
 export function parseOptions(argv: readonly string[]): SoakOptions {
-  const options: Mutable = { ...DEFAULT_OPTIONS };
-  const seen = new Set<string>();
-  for (let index = 0; index < argv.length; index += 1) {
-    const argument = argv[index] ?? '';
-    if (!argument.startsWith('--')) {
-      throw new Error(`unexpected argument "${argument}" (options start with --)`);
-    }
-    const equals = argument.indexOf('=');
-    const flag = argument.slice(2, equals >= 0 ? equals : undefined);
-    if (flag === 'help') {
-      options.help = true;
-      continue;
-    }
-    if (seen.has(flag)) {
-      throw new Error(`--${flag} is given twice`);
-    }
-    seen.add(flag);
-    const set = SETTERS.get(flag);
-    if (set === undefined) {
-      throw new Error(`unknown option --${flag} (see --help)`);
-    }
-    const value = flagValue(argv, index, flag, equals >= 0 ? argument.slice(equals + 1) : undefined);
-    if (equals < 0) {
-      index += 1;
-    }
-    set(options, value, flag);
+  const { help, values } = readFlags(argv, new Set(SETTERS.keys()));
+  const options: Mutable = { ...DEFAULT_OPTIONS, ...(help ? { help: true } : {}) };
+  for (const [flag, value] of values) {
+    SETTERS.get(flag)?.(options, value, flag);
   }
   return options.help ? options : checkOptions(options);
 }

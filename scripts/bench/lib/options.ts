@@ -1,4 +1,5 @@
 /** Command-line options of `npm run bench`: which benchmarks to run and at which sizes. */
+import { readFlags } from '../../lib/flags';
 
 export const BENCHMARKS = ['ingestion', 'aggregate', 'cycle', 'clearing'] as const;
 export type Benchmark = (typeof BENCHMARKS)[number];
@@ -178,46 +179,12 @@ function oneIssuer(value: string, flag: string): Issuer {
   return issuer;
 }
 
-/** The value of the flag at `argv[index]`, given inline (`--flag=value`) or as the next argument. */
-function flagValue(argv: readonly string[], index: number, flag: string, inline?: string): string {
-  if (inline !== undefined) {
-    return inline;
-  }
-  const following = argv[index + 1];
-  if (following === undefined || following.startsWith('--')) {
-    throw new Error(`--${flag} needs a value`);
-  }
-  return following;
-}
-
 /** Parses `argv` (without node and script); accepts `--flag value` and `--flag=value`. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const options: MutableOptions = { ...DEFAULT_OPTIONS };
-  const seen = new Set<string>();
-  for (let index = 0; index < argv.length; index += 1) {
-    const argument = argv[index] ?? '';
-    if (!argument.startsWith('--')) {
-      throw new Error(`unexpected argument "${argument}" (options start with --)`);
-    }
-    const equals = argument.indexOf('=');
-    const flag = argument.slice(2, equals >= 0 ? equals : undefined);
-    if (flag === 'help') {
-      options.help = true;
-      continue;
-    }
-    if (seen.has(flag)) {
-      throw new Error(`--${flag} is given twice`);
-    }
-    seen.add(flag);
-    const value = flagValue(argv, index, flag, equals >= 0 ? argument.slice(equals + 1) : undefined);
-    if (equals < 0) {
-      index += 1;
-    }
-    const set = SETTERS.get(flag);
-    if (set === undefined) {
-      throw new Error(`unknown option --${flag} (see --help)`);
-    }
-    set(options, value, flag);
+  const { help, values } = readFlags(argv, new Set(SETTERS.keys()));
+  const options: MutableOptions = { ...DEFAULT_OPTIONS, ...(help ? { help: true } : {}) };
+  for (const [flag, value] of values) {
+    SETTERS.get(flag)?.(options, value, flag);
   }
   return options;
 }
