@@ -7,9 +7,6 @@ import {
   failedPrecondition,
   forbidden,
   invalidArgument,
-  MAX_CERTIFICATE_PEM_BYTES,
-  MAX_ORDER_PAYLOAD_BYTES,
-  MAX_SIGNATURE_BYTES,
   notFound,
   type OrderCommitment,
   orderCommitment,
@@ -24,9 +21,15 @@ import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { nonceDigest } from '../lib/ledger';
-import { readEntries, refusalOf, type ItemRefusal, type SignedBatchEntry } from '../lib/signed-batch';
+import {
+  readEntries,
+  refusalOf,
+  refusedAsWhole,
+  transientEntry,
+  type ItemRefusal,
+  type SignedBatchEntry,
+} from '../lib/signed-batch';
 import { drain, readPrivate, unusedNonceKey, writePrivate } from '../lib/state';
-import { requireTransient, requireTransientText } from '../lib/transient';
 import { loadDeviceTrust, verifyDeviceAgainst, type DeviceTrust } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
 import { TokenBook } from '../token/token-ledger';
@@ -263,31 +266,13 @@ export function cancelOrders(
   );
 }
 
-/** The one signed item of transient `payload`, `signature`, `certificate`. */
-function transientEntry(ctx: HemsContext): SignedBatchEntry {
-  return {
-    payload: requireTransient(ctx, 'payload', MAX_ORDER_PAYLOAD_BYTES),
-    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
-    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
-  };
-}
-
-/** A batch of one refused as a whole when its item is. */
-function singleReceipt(receipt: WindowBatchReceipt): WindowBatchReceipt {
-  const refusal = receipt.refused[0];
-  if (refusal !== undefined) {
-    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
-  }
-  return receipt;
-}
-
 /** One device-signed order from transient data: a batch of one. */
 export async function submitOrder(
   ctx: HemsContext,
   org: string,
   id: string,
 ): Promise<{ windowId: string; txId: string; acceptedAt: string }> {
-  const receipt = singleReceipt(await submitOrders(ctx, org, id, [transientEntry(ctx)]));
+  const receipt = refusedAsWhole(await submitOrders(ctx, org, id, [transientEntry(ctx)]));
   return { windowId: id, txId: receipt.txId, acceptedAt: receipt.at };
 }
 
@@ -297,7 +282,7 @@ export async function cancelOrder(
   org: string,
   id: string,
 ): Promise<{ windowId: string; txId: string; cancelledAt: string }> {
-  const receipt = singleReceipt(await cancelOrders(ctx, org, id, [transientEntry(ctx)]));
+  const receipt = refusedAsWhole(await cancelOrders(ctx, org, id, [transientEntry(ctx)]));
   return { windowId: id, txId: receipt.txId, cancelledAt: receipt.at };
 }
 

@@ -11,7 +11,7 @@ import {
   requireString,
 } from '@hems/protocol';
 import type { HemsContext } from './context';
-import { requireTransientText } from './transient';
+import { requireTransient, requireTransientText } from './transient';
 
 /**
  * A relay's batch of device-signed items (forecasts, consumption reports, orders, cancellations):
@@ -101,4 +101,27 @@ export function refusalOf(error: unknown, index: number): ItemRefusal {
     throw error;
   }
   return { index, code: error.code, message: error.message.slice(error.code.length + 2) };
+}
+
+/**
+ * The one signed item of a single-item transaction (SubmitForecast, ReportConsumption, SubmitOrder,
+ * CancelOrder): transient `payload`, `signature` and `certificate`, which it runs as a batch of one.
+ */
+export function transientEntry(ctx: HemsContext): SignedBatchEntry {
+  return {
+    payload: requireTransient(ctx, 'payload', MAX_SIGNED_PAYLOAD_BYTES),
+    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
+    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
+  };
+}
+
+/** A batch of one refused as a whole when its item is: the item's refusal, thrown. */
+export function refusedAsWhole<Receipt extends { readonly refused: readonly ItemRefusal[] }>(
+  receipt: Receipt,
+): Receipt {
+  const refusal = receipt.refused[0];
+  if (refusal !== undefined) {
+    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
+  }
+  return receipt;
 }

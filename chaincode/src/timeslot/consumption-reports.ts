@@ -10,9 +10,6 @@ import {
   forecastBatchFromBytes,
   invalidArgument,
   kwToWatts,
-  MAX_CERTIFICATE_PEM_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MAX_SIGNATURE_BYTES,
   notFound,
   parseConsumptionPayload,
   type StoredConsumption,
@@ -21,10 +18,16 @@ import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { nonceDigest } from '../lib/ledger';
 import { readPrivate, writePrivate } from '../lib/state';
-import { requireTransient, requireTransientText } from '../lib/transient';
 import { loadDeviceTrust, type DeviceTrust } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
-import { readEntries, refusalOf, type ItemRefusal, type SignedBatchEntry } from '../lib/signed-batch';
+import {
+  readEntries,
+  refusalOf,
+  refusedAsWhole,
+  transientEntry,
+  type ItemRefusal,
+  type SignedBatchEntry,
+} from '../lib/signed-batch';
 import { verifySlotEntry } from './forecast-batches';
 import { homeReference } from './home-refs';
 import { lambdaOfBus, loadSlot, type DispatchRecord, type SlotRecord } from './records';
@@ -206,16 +209,10 @@ export async function reportConsumption(
   id: string,
 ): Promise<ConsumptionReceipt> {
   const entry = {
-    payload: requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES),
-    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
-    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
+    ...transientEntry(ctx),
     // Checked with the report, after its signature, as in a batch.
     forecastBatch: Buffer.from(ctx.stub.getTransient().get('forecastBatch') ?? []).toString('utf8'),
   };
-  const receipt = await reportConsumptionBatch(ctx, org, id, [entry]);
-  const refusal = receipt.refused[0];
-  if (refusal !== undefined) {
-    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
-  }
+  const receipt = refusedAsWhole(await reportConsumptionBatch(ctx, org, id, [entry]));
   return { slotId: id, txId: receipt.txId, recordedAt: receipt.recordedAt };
 }

@@ -1,9 +1,5 @@
 import {
-  ContractError,
   type EffectiveForecast,
-  MAX_CERTIFICATE_PEM_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MAX_SIGNATURE_BYTES,
   notFound,
   isHomeId,
   parseJsonArgument,
@@ -12,7 +8,8 @@ import {
   storedForecastOf,
 } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
-import { requireTransient, requireTransientText } from '../lib/transient';
+import { refusedAsWhole, transientEntry } from '../lib/signed-batch';
+import { requireTransientText } from '../lib/transient';
 import { verifyTransientDevice } from '../governance/devices';
 import { loadHomeRefSecret } from '../governance/records';
 import { currentForecasts, submitForecastBatch } from './forecast-batches';
@@ -32,16 +29,7 @@ export interface ForecastReceipt {
  * written into the block.
  */
 export async function submitForecast(ctx: HemsContext, org: string, id: string): Promise<ForecastReceipt> {
-  const entry = {
-    payload: requireTransient(ctx, 'payload', MAX_PAYLOAD_BYTES),
-    signature: requireTransient(ctx, 'signature', MAX_SIGNATURE_BYTES),
-    certificate: requireTransientText(ctx, 'certificate', MAX_CERTIFICATE_PEM_BYTES),
-  };
-  const receipt = await submitForecastBatch(ctx, org, id, [entry]);
-  const refusal = receipt.refused[0];
-  if (refusal !== undefined) {
-    throw new ContractError(refusal.code as ContractError['code'], refusal.message);
-  }
+  const receipt = refusedAsWhole(await submitForecastBatch(ctx, org, id, [transientEntry(ctx)]));
   return { slotId: id, txId: receipt.txId, acceptedAt: receipt.acceptedAt };
 }
 

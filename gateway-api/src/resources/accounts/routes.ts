@@ -24,12 +24,6 @@ import {
 } from './schemas';
 
 /**
- * The router takes only account ids in the account paths, so /v1/accounts/deposits (a POST-only
- * resource) is not read as an account: its GET is 405, not a refusal of an account read.
- */
-const ACCOUNT_ID_SEGMENT = ACCOUNT_ID_PATTERN;
-
-/**
  * Token accounts of the auction: a device reads its own, auditors and the account's org read any
  * of theirs with its history, and a utility admin opens accounts and deposits for its customers
  * (the home id only in transient data to its own peer, which answers the pseudonymous account id).
@@ -44,13 +38,15 @@ export function accountRoutes(ledger: Ledger): RoutesPlugin {
 
     app.get('/v1/accounts/reconciliation', reconciliationRoute, async () => reconcileTokens(ledger));
 
-    app.get(`/v1/accounts/:accountId(${ACCOUNT_ID_SEGMENT})`, accountRoute, async (request) => {
+    // The router takes only account ids here, so /v1/accounts/deposits (POST only) is not read as an
+    // account: its GET is 405, not a refusal of an account read.
+    app.get(`/v1/accounts/:accountId(${ACCOUNT_ID_PATTERN})`, accountRoute, async (request) => {
       const record = await loadAccount(ledger, request.params.accountId);
       requireAccountReader(request, record);
       return record;
     });
 
-    app.get(`/v1/accounts/:accountId(${ACCOUNT_ID_SEGMENT})/history`, accountHistoryRoute, async (request) =>
+    app.get(`/v1/accounts/:accountId(${ACCOUNT_ID_PATTERN})/history`, accountHistoryRoute, async (request) =>
       accountHistory(ledger, request, request.params.accountId),
     );
 
