@@ -46,6 +46,7 @@ describe('PublishAggregate', () => {
       withheld: false,
       lower: 4.75,
       upper: 10.5,
+      relayAttested: 0,
     });
     s.ledger.advance(15 * MINUTE);
     await s.publishAggregate(slotId, UTILITY_A, 'bus-2', identities.admin(UTILITY_A));

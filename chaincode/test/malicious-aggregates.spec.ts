@@ -140,6 +140,7 @@ describe('a utility that rewrites its aggregate after the dispatch', () => {
         withheld: false,
         lower: 4.75,
         upper: 10.5,
+        relayAttested: 0,
         publishTxId: (
           dispatched.aggregates.find((agg) => agg.org === UTILITY_B && agg.bus === 'bus-1') as
             { publishTxId?: string } | undefined

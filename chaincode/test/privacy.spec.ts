@@ -43,7 +43,16 @@ function spellings(kw: number): RegExp[] {
 
 /** The consumption total of a dispatched bus before any of `pendingOrgs` published a summary. */
 function noConsumptionYet(pendingOrgs: string[]): Record<string, unknown> {
-  return { homes: 0, withheldHomes: 0, drawnKw: 0, nonCompliant: 0, orgs: [], withheldOrgs: [], pendingOrgs };
+  return {
+    homes: 0,
+    withheldHomes: 0,
+    drawnKw: 0,
+    nonCompliant: 0,
+    relayAttested: 0,
+    orgs: [],
+    withheldOrgs: [],
+    pendingOrgs,
+  };
 }
 
 describe('privacy (P1, P2, P3) of a full slot', () => {
@@ -106,6 +115,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         withheldHomes: 0,
         lower: 25.75,
         upper: 63.75,
+        relayAttested: 0,
         orgs: [UTILITY_A, UTILITY_B],
         withheldOrgs: [],
         pendingOrgs: [],
@@ -118,6 +128,7 @@ describe('privacy (P1, P2, P3) of a full slot', () => {
         withheldHomes: 1,
         lower: 0,
         upper: 0,
+        relayAttested: 0,
         orgs: [],
         withheldOrgs: [UTILITY_A],
         pendingOrgs: [],

@@ -6,6 +6,7 @@ import { loadEnrolment, setEnrolledHomes } from './enrolment';
 import { loadRevocations } from './records';
 import { approveSettings, loadProposal, proposeSettings } from './settings-proposals';
 import { orgCertificatesOf, registerOrgCAs, revokeDeviceCertificate, setHomeRefSecret } from './trust';
+import { listVens, loadVen, registerVen, revokeVen } from './vens';
 
 /**
  * Organization administration and channel settings: the trust anchors the timeslot contract relies
@@ -84,6 +85,43 @@ export class GovernanceContract extends HemsContract {
   async SetHomeRefSecret(ctx: HemsContext): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('SetHomeRefSecret', ['admin']);
     return canonicalJson(await setHomeRefSecret(ctx, caller.mspId));
+  }
+
+  /**
+   * Registers an OpenADR VEN of one of the caller's homes (transient `ven`: client id, VEN id and
+   * name, the home's certificate and the scrypt hash of its client secret) in the utility's own
+   * collection, where every gateway instance of the utility finds it.
+   */
+  @Transaction()
+  @Returns('string')
+  async RegisterVen(ctx: HemsContext): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('RegisterVen', ['admin']);
+    return canonicalJson(await registerVen(ctx, caller.mspId));
+  }
+
+  /** Revokes a VEN's credentials (transient `clientId`). */
+  @Transaction()
+  @Returns('string')
+  async RevokeVen(ctx: HemsContext): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('RevokeVen', ['admin']);
+    return canonicalJson(await revokeVen(ctx, caller.mspId));
+  }
+
+  /** A VEN's record with its secret hash (transient `clientId`): for the utility's gateway. */
+  @Transaction(false)
+  @Returns('string')
+  async GetVen(ctx: HemsContext): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('GetVen', ['relay', 'admin']);
+    const clientId = Buffer.from(ctx.stub.getTransient().get('clientId') ?? []).toString('utf8');
+    return canonicalJson(await loadVen(ctx, caller.mspId, clientId));
+  }
+
+  /** The caller's utility's VENs, without secret hashes or certificates. */
+  @Transaction(false)
+  @Returns('string')
+  async ListVens(ctx: HemsContext): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('ListVens', ['relay', 'admin']);
+    return canonicalJson({ vens: await listVens(ctx, caller.mspId) });
   }
 
   @Transaction(false)

@@ -35,6 +35,7 @@ export const KeyType = {
   reading: 'hems.reading',
   account: 'hems.account',
   issuance: 'hems.issuance',
+  ven: 'hems.ven',
 } as const;
 
 /** Private key of the per-utility secret used to derive home references. Fixed name: one per collection. */
@@ -109,6 +110,12 @@ export class Keys {
    * per deposit, never read by a deposit, so deposits do not conflict.
    */
   readonly issuance = this.keyOf<[org: string, txId: string]>(KeyType.issuance);
+
+  /**
+   * Private: an OpenADR VEN's credentials in its utility's collection, under its random client id
+   * (the key's on-chain hash cannot be tied to a home).
+   */
+  readonly ven = this.keyOf<[clientId: string]>(KeyType.ven);
 
   /** The channel settings: one record. */
   settings(): string {

@@ -23,11 +23,17 @@ import { requireTransient, requireTransientText } from './transient';
 export const MAX_BATCH_ITEMS = 1000;
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
-/** One device-signed item as the relay forwards it in a batch. */
+/**
+ * One item as the relay forwards it in a batch: device-signed, or relay-attested (an OpenADR VEN's
+ * item, which the relay vouches for: no signature; the certificate is the home's, issued by the
+ * utility's CA for it, whose private key nobody kept).
+ */
 export interface SignedBatchEntry {
   readonly payload: Uint8Array;
+  /** Empty for a relay-attested item. */
   readonly signature: Uint8Array;
   readonly certificate: string;
+  readonly attestation?: 'relay';
   /** Members a kind of batch adds (e.g. a consumption report's forecastBatch), unchecked. */
   readonly [extra: string]: unknown;
 }
@@ -51,18 +57,31 @@ function base64Field(entry: Record<string, unknown>, name: string, index: number
   return bytes;
 }
 
-/** One entry of a relay batch: {payload, signature (base64), certificate (PEM)} and `extra` members. */
+/**
+ * One entry of a relay batch: {payload, signature (base64), certificate (PEM)}, or a relay-attested
+ * {payload, attestation: "relay", certificate}, and `extra` members.
+ */
 export function parseEntry(value: unknown, index: number, extra: readonly string[] = []): SignedBatchEntry {
   const entry = requireObject(value, `items[${index}]`);
-  requireOnlyKeys(entry, `items[${index}]`, ['payload', 'signature', 'certificate', ...extra]);
+  const attested = entry.attestation !== undefined;
+  requireOnlyKeys(entry, `items[${index}]`, [
+    'payload',
+    attested ? 'attestation' : 'signature',
+    'certificate',
+    ...extra,
+  ]);
+  if (attested && entry.attestation !== 'relay') {
+    throw invalidArgument(`items[${index}].attestation must be "relay"`);
+  }
   const certificate = requireString(entry.certificate, `items[${index}].certificate`);
   if (Buffer.byteLength(certificate, 'utf8') > MAX_CERTIFICATE_PEM_BYTES) {
     throw invalidArgument(`items[${index}].certificate is larger than ${MAX_CERTIFICATE_PEM_BYTES} bytes`);
   }
   return {
     payload: base64Field(entry, 'payload', index, MAX_SIGNED_PAYLOAD_BYTES),
-    signature: base64Field(entry, 'signature', index, MAX_SIGNATURE_BYTES),
+    signature: attested ? new Uint8Array(0) : base64Field(entry, 'signature', index, MAX_SIGNATURE_BYTES),
     certificate,
+    ...(attested ? { attestation: 'relay' as const } : {}),
     ...Object.fromEntries(extra.map((name) => [name, entry[name]])),
   };
 }

@@ -35,6 +35,14 @@ function checkSums(record: Record<string, unknown>): void {
     if (lower > upper) {
       throw new RangeError('lower exceeds upper');
     }
+    checkAttested(record.relayAttested, record.homes as number);
+  }
+}
+
+/** A relay-attested count, when present, counts some of the homes (older records have none). */
+function checkAttested(value: unknown, homes: number): void {
+  if (value !== undefined) {
+    requireInteger(value, 'relayAttested', 0, homes);
   }
 }
 
@@ -47,6 +55,7 @@ function checkConsumption(value: unknown): void {
   if (!summary.withheld) {
     requireFiniteNumber(summary.drawnKw, 'consumption.drawnKw', 0, MAX_KW);
     requireInteger(summary.nonCompliant, 'consumption.nonCompliant', 0, MAX_HOMES);
+    checkAttested(summary.relayAttested, summary.homes as number);
   }
 }
 

@@ -75,9 +75,12 @@ export async function publishAggregate(ctx: HemsContext, own: OwnAggregate): Pro
     );
   }
 
+  // How many of the sums' forecasts their relay vouched for (OpenADR VENs): public, per bus, and
+  // like the sums only from k homes on.
   const { homes, withheld, sums } = groupSums(forecasts, settings.minGroupSize, (group) => ({
     lower: sumKw(group.map((f) => f.lower)),
     upper: sumKw(group.map((f) => f.upper)),
+    relayAttested: group.filter((f) => f.attested === true).length,
   }));
   const published: AggregateRecord = {
     ...pending,

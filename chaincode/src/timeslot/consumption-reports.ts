@@ -28,7 +28,7 @@ import {
   type ItemRefusal,
   type SignedBatchEntry,
 } from '../lib/signed-batch';
-import { verifySlotEntry } from './forecast-batches';
+import { mayAttest, type SlotEntryCheck, verifySlotEntry } from './forecast-batches';
 import { homeReference } from './home-refs';
 import { lambdaOfBus, loadSlot, type DispatchRecord, type SlotRecord } from './records';
 
@@ -59,7 +59,7 @@ export interface ConsumptionBatchReceipt extends ConsumptionReceipt {
 }
 
 /** What every report of one transaction is checked against, read once. */
-interface ReportContext {
+interface ReportContext extends SlotEntryCheck {
   readonly slotId: string;
   readonly dispatch: DispatchRecord;
   readonly trust: DeviceTrust;
@@ -150,6 +150,7 @@ async function acceptReport(
       compliant: kwToWatts(payload.drawnKw) <= kwToWatts(allowedKw) + COMPLIANCE_TOLERANCE_WATTS,
       nonce: payload.nonce,
       reportedAt: isoTime(ctx.now),
+      ...(entry.attestation === 'relay' ? { attested: true as const } : {}),
     },
   };
 }
@@ -173,6 +174,7 @@ export async function reportConsumptionBatch(
     dispatch: openForConsumption(slot),
     trust: await loadDeviceTrust(ctx, org),
     maxHomeKw: (await ctx.settings()).maxHomeKw,
+    relayAttestation: await mayAttest(ctx, org),
     secret: await loadHomeRefSecret(ctx, org),
     collection: collectionOf(org),
     forecastBatches: new Map(),

@@ -36,6 +36,7 @@ export async function publishConsumption(ctx: HemsContext, own: OwnAggregate): P
   const { homes, withheld, sums } = groupSums(reports, settings.minGroupSize, (group) => ({
     drawnKw: sumKw(group.map((r) => r.drawnKw)),
     nonCompliant: group.filter((r) => !r.compliant).length,
+    relayAttested: group.filter((r) => r.attested === true).length,
   }));
   const previous = aggregate.consumption;
   if (previous !== undefined && homes < previous.homes) {

@@ -158,6 +158,7 @@ function dispatchedAggregates(aggregates: readonly AggregateRecord[]): Dispatche
       withheld: agg.withheld === true,
       ...(agg.lower === undefined ? {} : { lower: agg.lower }),
       ...(agg.upper === undefined ? {} : { upper: agg.upper }),
+      ...(agg.relayAttested === undefined ? {} : { relayAttested: agg.relayAttested }),
       ...(agg.publishTxId === undefined ? {} : { publishTxId: agg.publishTxId }),
     }));
 }

@@ -48,7 +48,7 @@ export interface BatchReceipt {
 }
 
 /** What every item of a batch is checked against: read once per transaction. */
-interface BatchContext {
+interface BatchContext extends SlotEntryCheck {
   readonly slotId: string;
   readonly trust: DeviceTrust;
   readonly maxHomeKw: number;
@@ -57,20 +57,41 @@ interface BatchContext {
   readonly aggregates: readonly AggregateRecord[];
 }
 
+/** What a slot's entries are checked against. */
+export interface SlotEntryCheck {
+  readonly trust: DeviceTrust;
+  readonly slotId: string;
+  readonly maxHomeKw: number;
+  /** The channel settings let this utility's relay vouch for items (relayAttestationMspIds). */
+  readonly relayAttestation: boolean;
+}
+
+/** Whether the channel settings let `org`'s relay submit relay-attested items. */
+export async function mayAttest(ctx: HemsContext, org: string): Promise<boolean> {
+  return (await ctx.settings()).relayAttestationMspIds.includes(org);
+}
+
 /**
- * One device-signed entry of a slot verified on its own: the device's certificate against `trust`
- * at the transaction time, its signature over the exact payload bytes, the payload parsed within
- * the per-home maximum and naming this slot. `what` names the payload in the refusals.
+ * One entry of a slot verified on its own: the home's certificate against `trust` at the
+ * transaction time; the device's signature over the exact payload bytes, or, for a relay-attested
+ * entry, the channel's consent that this utility may vouch for its homes; the payload parsed
+ * within the per-home maximum and naming this slot. `what` names the payload in the refusals.
  */
 export function verifySlotEntry<P extends { readonly slotId: string }>(
   ctx: HemsContext,
-  check: { readonly trust: DeviceTrust; readonly slotId: string; readonly maxHomeKw: number },
+  check: SlotEntryCheck,
   entry: SignedBatchEntry,
   what: string,
   parse: (payload: Uint8Array, maxHomeKw: number) => P,
 ): { device: DeviceIdentity; payload: P } {
   const device = verifyDeviceAgainst(ctx, check.trust, entry.certificate);
-  if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
+  if (entry.attestation === 'relay') {
+    if (!check.relayAttestation) {
+      throw forbidden(
+        `the channel settings do not let ${check.trust.org} submit relay-attested items (relayAttestationMspIds)`,
+      );
+    }
+  } else if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
     throw forbidden(`${what} signature does not verify against the device certificate`);
   }
   const payload = parse(entry.payload, check.maxHomeKw);
@@ -124,6 +145,7 @@ export async function submitForecastBatch(
     slotId: id,
     trust: await loadDeviceTrust(ctx, org),
     maxHomeKw: (await ctx.settings()).maxHomeKw,
+    relayAttestation: await mayAttest(ctx, org),
     secret: await loadHomeRefSecret(ctx, org),
     openBuses: new Set(aggregates.filter((aggregate) => !aggregate.published).map((a) => a.bus)),
     aggregates,
@@ -148,7 +170,14 @@ export async function submitForecastBatch(
       }
       refs.add(ref);
       nonces.add(payload.nonce);
-      items.push({ ref, bus: device.bus, lower: payload.lower, upper: payload.upper, nonce: payload.nonce });
+      items.push({
+        ref,
+        bus: device.bus,
+        lower: payload.lower,
+        upper: payload.upper,
+        nonce: payload.nonce,
+        ...(entry.attestation === 'relay' ? { attested: true as const } : {}),
+      });
     } catch (error) {
       refused.push(refusalOf(error, index));
     }

@@ -44,6 +44,7 @@ export interface DispatchedAggregate {
   readonly withheld: boolean;
   readonly lower?: number;
   readonly upper?: number;
+  readonly relayAttested?: number;
   readonly publishTxId?: string;
 }
 
@@ -70,6 +71,8 @@ export interface ConsumptionSummary {
   readonly drawnKw?: number;
   /** Homes that drew more than their allowed power; absent when withheld. */
   readonly nonCompliant?: number;
+  /** Reports of those homes their relay vouched for (OpenADR VENs); absent when withheld. */
+  readonly relayAttested?: number;
   readonly publishedAt: string;
   readonly txId: string;
 }
@@ -88,6 +91,8 @@ export interface AggregateRecord {
   /** ΣLmin and ΣLmax in kW; absent while pending or withheld. */
   readonly lower?: number;
   readonly upper?: number;
+  /** Forecasts of those homes their relay vouched for (OpenADR VENs); absent when withheld. */
+  readonly relayAttested?: number;
   readonly publishedAt?: string;
   readonly publishTxId?: string;
   /** The latest consumption summary of the bus, once the utility published one after dispatch. */

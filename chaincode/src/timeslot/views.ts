@@ -21,6 +21,8 @@ interface BusTotal extends GroupTotal {
   readonly bus: string;
   readonly lower: number;
   readonly upper: number;
+  /** Of the summed homes, those whose forecast their relay vouched for (OpenADR VENs). */
+  readonly relayAttested: number;
   /** Σ of the published consumption summaries of the bus; present once the slot is dispatched. */
   readonly consumption?: ConsumptionTotal;
 }
@@ -29,6 +31,7 @@ interface BusTotal extends GroupTotal {
 interface ConsumptionTotal extends GroupTotal {
   readonly drawnKw: number;
   readonly nonCompliant: number;
+  readonly relayAttested: number;
 }
 
 /** A utility's published group on a bus (its home count, whether withheld), undefined while pending. */
@@ -68,6 +71,7 @@ function consumptionTotal(ofBus: readonly AggregateRecord[]): ConsumptionTotal {
     ...total,
     drawnKw: sumOf(summed, (agg) => agg.consumption?.drawnKw),
     nonCompliant: summed.reduce((count, agg) => count + (agg.consumption?.nonCompliant ?? 0), 0),
+    relayAttested: summed.reduce((count, agg) => count + (agg.consumption?.relayAttested ?? 0), 0),
   };
 }
 
@@ -99,6 +103,7 @@ function busTotals(aggregates: readonly AggregateRecord[], dispatched: boolean):
       ...total,
       lower: sumOf(summed, (agg) => agg.lower),
       upper: sumOf(summed, (agg) => agg.upper),
+      relayAttested: summed.reduce((count, agg) => count + (agg.relayAttested ?? 0), 0),
       // Homes report consumption only after dispatch; before it the total would be noise.
       ...(dispatched ? { consumption: consumptionTotal(ofBus) } : {}),
     };
@@ -153,6 +158,7 @@ function asDispatched(slot: SlotRecord, aggregates: readonly AggregateRecord[]):
       withheld: copy.withheld,
       ...(copy.lower === undefined ? {} : { lower: copy.lower }),
       ...(copy.upper === undefined ? {} : { upper: copy.upper }),
+      ...(copy.relayAttested === undefined ? {} : { relayAttested: copy.relayAttested }),
       ...(copy.publishTxId === undefined ? {} : { publishTxId: copy.publishTxId }),
     };
   });

@@ -25,6 +25,12 @@ export interface ChannelSettings {
   readonly dsoMspIds: readonly string[];
   readonly utilityMspIds: readonly string[];
   readonly auditorMspIds: readonly string[];
+  /**
+   * Utilities whose relays may submit relay-attested items (forecasts and consumption reports of
+   * OpenADR VENs, which hold no Fabric key): the relay vouches for them instead of the device's
+   * signature. Empty by default; only a majority of the members can let a utility do so.
+   */
+  readonly relayAttestationMspIds: readonly string[];
   /** Incremented on every applied change; 0 is the built-in default. */
   readonly version: number;
 }
@@ -36,6 +42,7 @@ export const DEFAULT_SETTINGS: ChannelSettings = {
   dsoMspIds: ['DSOMSP'],
   utilityMspIds: ['UtilityAMSP', 'UtilityBMSP'],
   auditorMspIds: ['RegulatorMSP'],
+  relayAttestationMspIds: [],
   version: 0,
 };
 
@@ -46,6 +53,7 @@ export const SETTINGS_FIELDS = [
   'dsoMspIds',
   'utilityMspIds',
   'auditorMspIds',
+  'relayAttestationMspIds',
 ] as const;
 
 export type SettingsChange = Partial<Omit<ChannelSettings, 'version'>>;
@@ -88,7 +96,7 @@ export function parseSettingsChange(value: unknown): SettingsChange {
       10 * 366 * 24 * 3600,
     );
   }
-  for (const field of ['dsoMspIds', 'utilityMspIds', 'auditorMspIds'] as const) {
+  for (const field of ['dsoMspIds', 'utilityMspIds', 'auditorMspIds', 'relayAttestationMspIds'] as const) {
     if (record[field] !== undefined) {
       change[field] = parseMspList(record[field], field);
     }
@@ -105,13 +113,19 @@ export function applySettingsChange(current: ChannelSettings, change: SettingsCh
   if (new Set(all).size !== all.length) {
     throw invalidArgument('an MSP may play only one part (DSO, utility or auditor)');
   }
+  if (next.relayAttestationMspIds.some((org) => !next.utilityMspIds.includes(org))) {
+    throw invalidArgument('only a utility MSP may submit relay-attested items');
+  }
   return next;
 }
 
 export function settingsFromBytes(bytes: Uint8Array): ChannelSettings {
   const record = requireObject(parseStoredJson(bytes, 'settings'), 'stored settings');
+  // Settings stored before a field existed hold its default.
   const change = parseSettingsChange(
-    Object.fromEntries(SETTINGS_FIELDS.map((field) => [field, record[field]])),
+    Object.fromEntries(
+      SETTINGS_FIELDS.filter((field) => record[field] !== undefined).map((field) => [field, record[field]]),
+    ),
   );
   return {
     ...DEFAULT_SETTINGS,

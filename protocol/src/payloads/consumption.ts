@@ -25,6 +25,8 @@ export interface StoredConsumption extends ConsumptionPayload {
   readonly allowedKw: number;
   readonly compliant: boolean;
   readonly reportedAt: string;
+  /** Relay-attested (an OpenADR VEN's USAGE report), not device-signed; absent for a signed report. */
+  readonly attested?: true;
 }
 
 /** Drawn power may exceed the allowed power by this much (one watt) and still comply. */
@@ -63,5 +65,6 @@ export function storedConsumptionFromBytes(bytes: Uint8Array): StoredConsumption
     compliant: record.compliant === true,
     nonce: requireString(record.nonce, 'stored consumption report nonce'),
     reportedAt: requireString(record.reportedAt, 'stored consumption report reportedAt'),
+    ...(record.attested === true ? { attested: true as const } : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface ForecastBatchItem {
   readonly lower: number;
   readonly upper: number;
   readonly nonce: string;
+  /** Relay-attested (an OpenADR VEN's report), not device-signed; absent for a signed item. */
+  readonly attested?: true;
 }
 
 /** A batch's private record. */
@@ -137,6 +139,7 @@ export function forecastBatchFromBytes(bytes: Uint8Array): ForecastBatchRecord {
       lower: requireFiniteNumber(item.lower, 'forecast batch item lower', 0, Number.MAX_SAFE_INTEGER),
       upper: requireFiniteNumber(item.upper, 'forecast batch item upper', 0, Number.MAX_SAFE_INTEGER),
       nonce: requireString(item.nonce, 'forecast batch item nonce'),
+      ...(item.attested === true ? { attested: true as const } : {}),
     };
   });
   return {
