@@ -6,3 +6,4 @@
 export * from './pki';
 export * from './gateway-processes';
 export * from './schemathesis';
+export * from './openadr3-client';

@@ -3,52 +3,14 @@
  * own virtual environment, cached under the home folder like the Fabric binaries, and one run per
  * gateway and identity over mutual TLS, read back from its JUnit report.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { ensureVirtualEnv } from './python';
 
 /** The pinned version: its checks' names and report format are what the suites read. */
 export const SCHEMATHESIS_VERSION = '4.32.5';
-
-/** Python 3.12 or later: on PATH, or one pyenv installed. */
-function findPython(): string {
-  const candidates = [process.env.HEMS_PYTHON, 'python3.13', 'python3.12'];
-  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(homedir(), '.pyenv');
-  const versions = path.join(pyenvRoot, 'versions');
-  if (existsSync(versions)) {
-    for (const version of readdirSync(versions).sort().reverse()) {
-      if (/^3\.(1[2-9])\./.test(version)) {
-        candidates.push(path.join(versions, version, 'bin', 'python3'));
-      }
-    }
-  }
-  for (const candidate of candidates) {
-    if (candidate === undefined) {
-      continue;
-    }
-    try {
-      const version = execFileSync(candidate, ['-c', 'import sys; print(sys.version_info >= (3, 12))'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      if (version.trim() === 'True') {
-        return candidate;
-      }
-    } catch {
-      // not this one
-    }
-  }
-  throw new Error('Schemathesis needs Python >= 3.12: install it (e.g. with pyenv) or set HEMS_PYTHON');
-}
 
 /**
  * The `st` program of a virtual environment with Schemathesis, made on first use under
@@ -56,21 +18,7 @@ function findPython(): string {
  */
 export function ensureSchemathesis(): string {
   const root = path.join(homedir(), '.cache', 'hems-schemathesis', SCHEMATHESIS_VERSION);
-  const st = path.join(root, 'bin', 'st');
-  const marker = path.join(root, '.installed');
-  if (existsSync(marker) && existsSync(st)) {
-    return st;
-  }
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(path.dirname(root), { recursive: true });
-  execFileSync(findPython(), ['-m', 'venv', root], { stdio: 'inherit' });
-  execFileSync(
-    path.join(root, 'bin', 'pip'),
-    ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`],
-    { stdio: 'inherit' },
-  );
-  writeFileSync(marker, `${new Date().toISOString()}\n`);
-  return st;
+  return ensureVirtualEnv(root, [`schemathesis==${SCHEMATHESIS_VERSION}`], 'Schemathesis', 'st');
 }
 
 /** One fuzzing run: a gateway, the identity it is called as, and its bounds. */
