@@ -19,6 +19,7 @@ import type { ConsumptionBatcher } from './services/consumption-batcher';
 import type { OrderBatcher } from './services/order-batcher';
 import type { ForecastBatcher } from './services/forecast-batcher';
 import type { AggregationFanOut } from './services/utility-gateways';
+import { VenRegistry } from './services/ven-registry';
 import { accountRoutes } from './resources/accounts/routes';
 import { aggregateRoutes } from './resources/aggregates/routes';
 import { auditRoutes } from './resources/audit/routes';
@@ -33,6 +34,7 @@ import { revealRoutes } from './resources/reveal/routes';
 import { settlementRoutes } from './resources/settlement/routes';
 import { slotRoutes } from './resources/slots/routes';
 import type { SlotLookup } from './resources/slots/service';
+import { venRoutes } from './resources/vens/routes';
 import { windowRoutes } from './resources/windows/routes';
 
 export interface AppOptions {
@@ -72,11 +74,17 @@ export interface AppOptions {
   readonly orderBatcher?: OrderBatcher;
   /** Devices' allowed powers in memory; by default a book over `ledger`. */
   readonly allowedPowers?: AllowedPowerBook;
+  /**
+   * The utility's OpenADR VENs (the VEN routes write them, the VTN reads them); by default a
+   * registry over `ledger`. One per process, so that a revocation drops the VTN's cached record.
+   */
+  readonly vens?: VenRegistry;
 }
 
 /**
  * Paths of request data that never go to the logs: bodies may hold forecasts, orders, signatures,
- * enrolment secrets, home ids and meter readings, and headers may hold certificates.
+ * enrolment secrets, VEN client secrets, home ids and meter readings, and headers may hold
+ * certificates.
  */
 export const LOG_REDACTIONS = [
   'req.headers',
@@ -85,6 +93,7 @@ export const LOG_REDACTIONS = [
   'payload',
   'signature',
   'secret',
+  'clientSecret',
   'csr',
   'homeId',
   'availability',
@@ -144,6 +153,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(healthRoutes(options.ledger));
   await app.register(deviceRoutes(options.ledger, options.devices));
+  await app.register(
+    venRoutes(options.ledger, options.devices, options.vens ?? new VenRegistry(options.ledger)),
+  );
   await app.register(slotRoutes(options.ledger, options.slotCache));
   await app.register(forecastRoutes(options.ledger, batcher));
   await app.register(consumptionRoutes(options.ledger, allowedPowers, reports));

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 const TAGS: Readonly<Record<string, string>> = {
   slots: 'Timeslots: prices, forecasts, aggregates, dispatch',
   devices: "Device onboarding with the utility's Fabric CA",
+  vens: "OpenADR 3 VENs of the utility's homes: credentials and home certificates",
   windows: 'Energy auction: trading windows, reveal, clearing, settlement',
   orders: 'Energy auction: sealed orders signed by HEMS devices',
   meter: 'Energy auction: available energy and delivery reports',

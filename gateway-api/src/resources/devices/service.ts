@@ -17,16 +17,22 @@ const READABLE_HOME_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,58}$/;
 const MAX_ENROLLMENTS = 1;
 
 /**
- * The enrolment id of a home's device: `hems-<homeId>` when that is a valid enrolment id, else
- * `hems~` + 128 bits of SHA-256(homeId). Fabric CA requires the CSR's CN to equal the enrolment id,
- * a CN holds at most 64 characters, and HTTP basic authentication cannot carry ':' in a user
- * name. '~' never occurs in home ids, so the two forms cannot collide.
+ * The enrolment id of a home's identity at the CA: `<prefix>-<homeId>` when that is a valid
+ * enrolment id, else `<prefix>~` + 128 bits of SHA-256(homeId). Fabric CA requires the CSR's CN to
+ * equal the enrolment id, a CN holds at most 64 characters (hence a 4-character prefix), and HTTP
+ * basic authentication cannot carry ':' in a user name. '~' never occurs in home ids, so the two
+ * forms cannot collide. `hems` names a HEMS device, `oadr` an OpenADR VEN's home certificate.
  */
-export function deviceEnrollmentId(homeId: string): string {
+export function homeEnrollmentId(prefix: 'hems' | 'oadr', homeId: string): string {
   if (READABLE_HOME_ID.test(homeId)) {
-    return `hems-${homeId}`;
+    return `${prefix}-${homeId}`;
   }
-  return `hems~${createHash('sha256').update(homeId, 'utf8').digest('hex').slice(0, 32)}`;
+  return `${prefix}~${createHash('sha256').update(homeId, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+/** The enrolment id of a home's HEMS device (see homeEnrollmentId). */
+export function deviceEnrollmentId(homeId: string): string {
+  return homeEnrollmentId('hems', homeId);
 }
 
 type CaOperation = 'register' | 'enroll' | 'revoke';
