@@ -27,6 +27,8 @@ import { SlotCache } from './services/slot-cache';
 import { createRelayServices } from './services/relay-services';
 import { EnrolmentAttempts } from './services/enrolment-attempts';
 import { FileIdempotencyStore } from './services/idempotency-file-store';
+import { startUtilityVtn, type RunningVtn } from './openadr/start';
+import { VenRegistry } from './services/ven-registry';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -82,7 +84,10 @@ async function main(): Promise<void> {
     config.relayBatch,
     relayLog,
   );
+  // One VEN registry for the admin routes and the VTN: a revocation is seen by both at once.
+  const vens = new VenRegistry(ledger);
   const app = await buildApp({
+    vens,
     allowedPowers,
     ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
     ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
@@ -151,6 +156,8 @@ async function main(): Promise<void> {
     await scheduler.start();
   }
 
+  // Started once the gateway listens; stopped first on shutdown.
+  const started: { vtn?: RunningVtn } = {};
   // Graceful shutdown: stop accepting, let in-flight submits finish (close waits for them), then
   // close the Fabric connections.
   let closing = false;
@@ -162,6 +169,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     schedulers
       .reduce((stopped, scheduler) => stopped.then(() => scheduler.stop()), Promise.resolve())
+      .then(() => started.vtn?.stop())
       .then(() => slotCache.stop())
       .then(() => revocations.stop())
       .then(() => app.close())
@@ -174,6 +182,30 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ org: config.mspId, port: config.port }, 'gateway listening');
+  // A utility gateway is also its homes' OpenADR 3 VTN, on its own port (docs/openadr.md).
+  started.vtn = await startUtilityVtn(
+    {
+      ledger,
+      trust,
+      stateDir: config.stateDir,
+      slotCache,
+      registry: vens,
+      allowedPowers,
+      ...(forecastBatcher === undefined ? {} : { forecastBatcher }),
+      ...(consumptionBatcher === undefined ? {} : { consumptionBatcher }),
+      https: {
+        key: config.tlsKeyPem,
+        cert: config.tlsCertPem,
+        ca: trust.caCertificatesPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      log: app.log,
+      env: process.env,
+    },
+    config.host,
+    config.port,
+  );
   app.log.info({ ...idempotencyStore.recovery }, 'idempotency records loaded');
 }
 

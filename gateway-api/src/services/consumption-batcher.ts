@@ -1,11 +1,11 @@
 import type { Ledger } from '../ledger/ports';
-import { RelayBatcher, signedEntry, type RelayBatchOptions, type RelayItem } from './relay-batcher';
+import { entryOf, RelayBatcher, type RelayBatchOptions, type RelayItem } from './relay-batcher';
 
 /** A device-signed consumption report as its device sent it, and where its forecast is. */
 export interface DeviceReport {
   readonly payload: string;
-  /** Raw signature bytes. */
-  readonly signature: Uint8Array;
+  /** Raw signature bytes; undefined for a relay-attested report (an OpenADR VEN's). */
+  readonly signature: Uint8Array | undefined;
   readonly certificatePem: string;
   readonly homeId: string;
   /** The batch holding the home's forecast in effect (from the allowed-power table). */
@@ -39,7 +39,7 @@ export class ConsumptionBatcher {
     const accepted = await this.batcher.submit(slotId, {
       homeId: report.homeId,
       entry: {
-        ...signedEntry(report.payload, report.signature, report.certificatePem),
+        ...entryOf(report.payload, report.signature, report.certificatePem),
         forecastBatch: report.forecastBatch,
       },
     });

@@ -1,7 +1,7 @@
 import { HttpError } from '../http/errors';
 import type { Ledger } from '../ledger/ports';
 import { forecastIdentity, ForecastReplayIndex, type ForecastIdentity } from './forecast-replays';
-import { RelayBatcher, signedEntry, type RelayBatchOptions, type RelayItem } from './relay-batcher';
+import { entryOf, RelayBatcher, type RelayBatchOptions, type RelayItem } from './relay-batcher';
 
 /** When a batch goes to the ledger (see RelayBatchOptions). */
 export type ForecastBatchOptions = RelayBatchOptions;
@@ -9,8 +9,8 @@ export type ForecastBatchOptions = RelayBatchOptions;
 /** A device-signed forecast as its device sent it, with what mutual TLS proved of the device. */
 export interface DeviceForecast {
   readonly payload: string;
-  /** Raw signature bytes. */
-  readonly signature: Uint8Array;
+  /** Raw signature bytes; undefined for a relay-attested forecast (an OpenADR VEN's). */
+  readonly signature: Uint8Array | undefined;
   readonly certificatePem: string;
   readonly homeId: string;
   readonly bus: string;
@@ -93,7 +93,7 @@ export class ForecastBatcher {
     }
     const accepted = await this.batcher.submit(slotId, {
       homeId: forecast.homeId,
-      entry: signedEntry(forecast.payload, forecast.signature, forecast.certificatePem),
+      entry: entryOf(forecast.payload, forecast.signature, forecast.certificatePem),
       forecast,
       identity,
     });

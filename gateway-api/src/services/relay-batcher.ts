@@ -41,6 +41,33 @@ export function signedEntry(
   };
 }
 
+/**
+ * A relay-attested item (an OpenADR VEN's, which holds no Fabric key): the payload and the home's
+ * certificate, vouched for by this relay; the chaincode takes it only from a utility the channel
+ * settings allow (relayAttestationMspIds) and counts it per bus in public.
+ */
+export function attestedEntry(
+  payload: string,
+  certificatePem: string,
+): { payload: string; attestation: 'relay'; certificate: string } {
+  return {
+    payload: Buffer.from(payload, 'utf8').toString('base64'),
+    attestation: 'relay',
+    certificate: certificatePem,
+  };
+}
+
+/** The batch entry of an item: device-signed, or relay-attested when it carries no signature. */
+export function entryOf(
+  payload: string,
+  signature: Uint8Array | undefined,
+  certificatePem: string,
+): ReturnType<typeof signedEntry> | ReturnType<typeof attestedEntry> {
+  return signature === undefined
+    ? attestedEntry(payload, certificatePem)
+    : signedEntry(payload, signature, certificatePem);
+}
+
 /** A device's own answer once its item committed. */
 export interface RelayAcceptance {
   /** The slot or window: the batch transaction's argument. */

@@ -20,12 +20,15 @@ export interface SlotView {
     withheld?: boolean;
     lower?: number;
     upper?: number;
+    /** Forecasts the utility's relay vouched for (OpenADR VENs); absent below k. */
+    relayAttested?: number;
     /** The utility's latest consumption summary of the bus (after dispatch); sums absent below k. */
     consumption?: {
       homes: number;
       withheld: boolean;
       drawnKw?: number;
       nonCompliant?: number;
+      relayAttested?: number;
       publishedAt: string;
       txId: string;
     };
@@ -36,6 +39,7 @@ export interface SlotView {
     withheldHomes: number;
     lower: number;
     upper: number;
+    relayAttested?: number;
     orgs: string[];
     withheldOrgs: string[];
     pendingOrgs: string[];
@@ -45,6 +49,7 @@ export interface SlotView {
       withheldHomes: number;
       drawnKw: number;
       nonCompliant: number;
+      relayAttested?: number;
       orgs: string[];
       withheldOrgs: string[];
       pendingOrgs: string[];

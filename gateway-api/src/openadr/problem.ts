@@ -1,0 +1,96 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from '../http/errors';
+
+/**
+ * Errors of the VTN as the OpenADR specs answer them: the problem object (RFC 7807) with a status,
+ * a title and a detail that never quotes the request (a report's values are private).
+ */
+export class VtnProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = 'VtnProblem';
+  }
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export const badRequest = (detail: string): VtnProblem => new VtnProblem(400, 'Bad Request', detail);
+export const forbidden = (detail: string): VtnProblem => new VtnProblem(403, 'Forbidden', detail);
+export const notFound = (detail: string): VtnProblem => new VtnProblem(404, 'Not Found', detail);
+
+export interface ProblemBody {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly instance?: string;
+}
+
+function problemBody(status: number, detail: string, title = TITLES[status] ?? 'Error'): ProblemBody {
+  return { type: 'about:blank', title, status, detail };
+}
+
+/** A refusal of the ledger or of the gateway's services (HttpError), as a problem. */
+export function problemOf(error: unknown): ProblemBody {
+  if (error instanceof VtnProblem) {
+    return problemBody(error.status, error.detail, error.title);
+  }
+  if (error instanceof HttpError) {
+    return problemBody(error.statusCode, `${error.code}: ${error.message}`);
+  }
+  const framework = error as Partial<FastifyError>;
+  if (framework.validation !== undefined) {
+    // Ajv names the member and the rule it broke, never the value sent.
+    const where = framework.validationContext ?? 'request';
+    const first = framework.validation[0];
+    return problemBody(400, `${where}${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
+  }
+  const status = framework.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const detail =
+      framework.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'the request body must be application/json'
+        : framework.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'the request body is too large'
+          : 'the request is malformed';
+    return problemBody(status, detail);
+  }
+  return problemBody(500, 'the VTN failed to answer; try again later');
+}
+
+/** The VTN's error and not-found handlers: every error is a problem object. */
+export function useProblems(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const body = problemOf(error);
+    if (body.status >= 500) {
+      request.log.error({ err: error }, 'VTN request failed');
+    }
+    void reply
+      .code(body.status)
+      .type('application/json')
+      .send({ ...body, instance: request.url.split('?')[0] });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/json')
+      .send({ ...problemBody(404, 'no such VTN resource'), instance: request.url.split('?')[0] });
+  });
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import type { VtnClient, VtnClients } from './auth/clients';
+import { badRequest, forbidden, notFound, VtnProblem } from './problem';
+import type { SlotListener } from './slot-directory';
+import type { VtnService } from './vtn-service';
+import type { OpenAdrVersion } from './versions';
+
+type Json = Record<string, unknown>;
+
+interface StoredSubscription {
+  readonly owner: string;
+  readonly version: OpenAdrVersion;
+  readonly object: Json;
+}
+
+/** Subscriptions per VEN: a VEN needs one or two (events, perhaps reports). */
+const MAX_PER_CLIENT = 20;
+const CREATE_WORDS = new Set(['POST', 'CREATE']);
+
+export interface SubscriptionOptions {
+  /** The VENs still served (registered, not revoked, home certificate good): only they are notified. */
+  readonly clients: Pick<VtnClients, 'usableVen'>;
+  /** Allows http: callback URLs (development and tests only); https: always. */
+  readonly allowHttpCallbacks?: boolean;
+  readonly fetch?: typeof fetch;
+  readonly log?: { warn(details: object, message: string): void };
+  readonly now?: () => Date;
+}
+
+/**
+ * VENs' subscriptions with webhook callbacks: a VEN subscribed to EVENT creations is sent the
+ * slot's price event when a slot opens and its own dispatch event when the dispatch is published,
+ * with its own bearer token. Kept in this gateway instance's memory.
+ */
+export class Subscriptions implements SlotListener {
+  private readonly subscriptions = new Map<string, StoredSubscription>();
+  private service: VtnService | undefined;
+
+  constructor(private readonly options: SubscriptionOptions) {}
+
+  attach(service: VtnService): void {
+    this.service = service;
+  }
+
+  list(client: VtnClient): Json[] {
+    return [...this.subscriptions.values()].filter((s) => s.owner === client.clientId).map((s) => s.object);
+  }
+
+  get(client: VtnClient, id: string): Json {
+    const found = this.subscriptions.get(id);
+    if (found?.owner !== client.clientId) {
+      throw notFound('no such subscription');
+    }
+    return found.object;
+  }
+
+  create(version: OpenAdrVersion, client: VtnClient, body: Json, id?: string): Json {
+    if (client.role !== 'ven') {
+      throw forbidden('only a VEN subscribes here');
+    }
+    if (id === undefined && this.list(client).length >= MAX_PER_CLIENT) {
+      throw new VtnProblem(409, 'Conflict', `a VEN holds at most ${MAX_PER_CLIENT} subscriptions`);
+    }
+    this.checkCallbacks(body);
+    const at = (this.options.now?.() ?? new Date()).toISOString();
+    const previous = id === undefined ? undefined : this.get(client, id);
+    const object: Json = {
+      ...body,
+      id: id ?? `sub-${randomBytes(12).toString('base64url')}`,
+      createdDateTime: previous?.createdDateTime ?? at,
+      modificationDateTime: at,
+      objectType: 'SUBSCRIPTION',
+      ...(version === '3.1.0' ? { clientID: client.clientId } : {}),
+    };
+    this.subscriptions.set(object.id as string, { owner: client.clientId, version, object });
+    return object;
+  }
+
+  delete(client: VtnClient, id: string): Json {
+    const object = this.get(client, id);
+    this.subscriptions.delete(id);
+    return object;
+  }
+
+  private checkCallbacks(body: Json): void {
+    for (const operation of (body.objectOperations as Json[] | undefined) ?? []) {
+      let url: URL;
+      try {
+        url = new URL(String(operation.callbackUrl));
+      } catch {
+        throw badRequest('callbackUrl must be an absolute URL');
+      }
+      if (
+        url.protocol !== 'https:' &&
+        !(url.protocol === 'http:' && this.options.allowHttpCallbacks === true)
+      ) {
+        throw badRequest('callbackUrl must be an https URL');
+      }
+    }
+  }
+
+  opened(slotId: string): void {
+    void this.notify(slotId, 'price');
+  }
+
+  dispatched(slotId: string): void {
+    void this.notify(slotId, 'dispatch');
+  }
+
+  /**
+   * Tells every subscribed VEN of a new event of `kind` in a slot it may see: the subscriptions
+   * are notified side by side, so one slow callback does not hold back the others.
+   */
+  private async notify(slotId: string, kind: 'price' | 'dispatch'): Promise<void> {
+    const service = this.service;
+    if (service === undefined) {
+      return;
+    }
+    await Promise.all(
+      [...this.subscriptions.values()].map((subscription) =>
+        this.notifyOne(service, subscription, slotId, kind),
+      ),
+    );
+  }
+
+  private async notifyOne(
+    service: VtnService,
+    subscription: StoredSubscription,
+    slotId: string,
+    kind: 'price' | 'dispatch',
+  ): Promise<void> {
+    const client = await this.clientOf(subscription.owner);
+    const event =
+      client === undefined
+        ? undefined
+        : await this.eventFor(service, subscription.version, client, slotId, kind);
+    if (event === undefined) {
+      return;
+    }
+    for (const operation of (subscription.object.objectOperations as Json[] | undefined) ?? []) {
+      const objects = (operation.objects as unknown[] | undefined) ?? [];
+      const operations = ((operation.operations as unknown[] | undefined) ?? []).map(String);
+      const word = operations.find((op) => CREATE_WORDS.has(op));
+      if (objects.includes('EVENT') && word !== undefined) {
+        await this.deliver(String(operation.callbackUrl), operation.bearerToken, {
+          objectType: 'EVENT',
+          operation: word,
+          object: event,
+        });
+      }
+    }
+  }
+
+  /** The subscriber's VEN as the bearer check would find it: none once revoked, or its home certificate. */
+  private async clientOf(clientId: string): Promise<VtnClient | undefined> {
+    const ven = await this.options.clients.usableVen(clientId).catch(() => undefined);
+    return ven === undefined ? undefined : { role: 'ven', clientId, scope: '', ven };
+  }
+
+  private async eventFor(
+    service: VtnService,
+    version: OpenAdrVersion,
+    client: VtnClient,
+    slotId: string,
+    kind: 'price' | 'dispatch',
+  ): Promise<Json | undefined> {
+    const events = await service.eventsOfSlot(version, client, slotId).catch(() => []);
+    return events.find((event) => String(event.id).startsWith(`${kind}-`));
+  }
+
+  private async deliver(url: string, bearerToken: unknown, notification: Json): Promise<void> {
+    try {
+      const response = await (this.options.fetch ?? fetch)(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(typeof bearerToken === 'string' ? { authorization: `Bearer ${bearerToken}` } : {}),
+        },
+        body: JSON.stringify(notification),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+    } catch {
+      // The VEN's endpoint is its own: a failed delivery is logged without its address or body.
+      this.options.log?.warn({ objectType: notification.objectType }, 'a subscription callback failed');
+    }
+  }
+}
