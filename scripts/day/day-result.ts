@@ -25,6 +25,8 @@ export interface BusSlotResult {
   readonly dispatchedKw: number | null;
   /** Sum of what the homes on the bus drew (the feeder's measurement in the simulation). */
   readonly drawnKw: number;
+  /** Forecasts in the published sums that their relay vouched for (OpenADR VENs), from the ledger. */
+  readonly relayAttested: number;
   /** max(0, drawn − capacity). */
   readonly overloadKw: number;
   /**
@@ -54,6 +56,8 @@ export interface SlotResult {
   readonly defaultPrices: PriceRange;
   /** Homes whose forecast was accepted (device side). */
   readonly homesSubmitted: number;
+  /** Of those, homes run by an OpenADR VEN (relay-attested on the ledger). */
+  readonly openadrSubmitted: number;
   /** Homes whose forecast was refused or came too late. */
   readonly homesMissed: number;
   readonly closedBy: SlotClosure;

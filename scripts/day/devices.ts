@@ -94,24 +94,31 @@ async function enrolDevice(
   return { homeId: id, mspId: home.mspId, bus: home.bus, credentials };
 }
 
-/**
- * Devices for every home of the feeder, enrolled through the running gateways where the cache has
- * none. Returns each with its home, and how long new enrolments took.
- */
-export async function enrolDevices(
-  description: NetworkDescription,
-  feeder: Feeder,
-  log: (line: string) => void,
-): Promise<{ devices: { device: CachedDevice; home: HomeSpec }[]; seconds: number }> {
-  const file = cacheFile(description);
-  const cache = readCache(file);
+/** Every home of the feeder with its stable home id. */
+export function homesOf(feeder: Feeder): { home: HomeSpec; homeId: string }[] {
   const ordinals = new Map<string, number>();
-  const wanted = feeder.homes.map((home) => {
+  return feeder.homes.map((home) => {
     const key = `${home.mspId}/${home.bus}`;
     const ordinal = (ordinals.get(key) ?? 0) + 1;
     ordinals.set(key, ordinal);
     return { home, homeId: homeIdOf(home, ordinal) };
   });
+}
+
+/**
+ * Devices for the homes of the feeder that `include` picks (default: all), enrolled through the
+ * running gateways where the cache has none. Returns each with its home, and how long new
+ * enrolments took.
+ */
+export async function enrolDevices(
+  description: NetworkDescription,
+  feeder: Feeder,
+  log: (line: string) => void,
+  include: (home: HomeSpec) => boolean = () => true,
+): Promise<{ devices: { device: CachedDevice; home: HomeSpec }[]; seconds: number }> {
+  const file = cacheFile(description);
+  const cache = readCache(file);
+  const wanted = homesOf(feeder).filter(({ home }) => include(home));
   const cachedOf = (homeId: string): CachedDevice | undefined =>
     cache.find((device) => device.homeId === homeId || device.homeId.startsWith(`${homeId}-`));
   const missing = wanted.filter(({ homeId }) => cachedOf(homeId) === undefined);
@@ -176,7 +183,7 @@ export async function setEnrolledHomes(
 
 /** A device's outcome for one slot; the forecast itself stays inside the device. */
 export type SubmitOutcome =
-  | { readonly accepted: true; readonly latencyMs: number }
+  | { readonly accepted: true; readonly latencyMs: number; readonly via?: 'openadr' }
   | { readonly accepted: false; readonly reason: string };
 
 /** A device's outcome for one trading window; the order itself stays inside the device. */
@@ -220,6 +227,15 @@ async function whenVisible<T>(read: () => Promise<T>): Promise<T> {
       await delay(VISIBILITY_POLL_MS);
     }
   }
+}
+
+/** A home as a slot plays it: a HEMS device (SimulatedHome) or an OpenADR VEN (OpenAdrHome). */
+export interface DayHome {
+  readonly mspId: string;
+  readonly bus: string;
+  submitForecast(slotId: string, slot: number): Promise<SubmitOutcome>;
+  draw(slotId: string): Promise<DrawOutcome | undefined>;
+  close(): void;
 }
 
 /** One home: its appliance model and its own REST client of its utility's gateway. */

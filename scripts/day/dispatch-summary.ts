@@ -44,6 +44,7 @@ export function summarizeBuses(
           : Math.floor(busLambda(input.capacityKw, lowerKw, upperKw) * 10000) / 10000,
       dispatchedKw:
         lowerKw === null || upperKw === null ? null : round3(lambda * upperKw + (1 - lambda) * lowerKw),
+      relayAttested: total?.relayAttested ?? 0,
       drawnKw: round3(input.drawnKw),
       overloadKw: round3(Math.max(0, input.drawnKw - input.capacityKw)),
     };

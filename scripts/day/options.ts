@@ -11,6 +11,9 @@
  *   --speed X     simulated seconds per wall-clock second, default 180 (a slot every 5 s);
  *                 `max` opens each slot as soon as the previous one has its forecasts
  *   --seed N      seed of the home profiles, default 1
+ *   --openadr-share X
+ *                 share of the homes run by an OpenADR 3 VEN instead of the HEMS client, 0 to 1,
+ *                 default 0 (docs/openadr.md)
  *   --report DIR  folder of the HTML report, default reports/
  *   --once        stop the network at the end
  */
@@ -29,6 +32,8 @@ export interface DayOptions {
   /** Simulated seconds per wall-clock second; null: as fast as the network allows. */
   readonly speed: number | null;
   readonly seed: number;
+  /** Share of the homes run by an OpenADR VEN (relay-attested reports), 0 to 1. */
+  readonly openadrShare: number;
   readonly reportDir: string;
   readonly once: boolean;
 }
@@ -46,12 +51,13 @@ export const DEFAULT_OPTIONS: DayOptions = {
   auctionEvery: 4,
   speed: 180,
   seed: 1,
+  openadrShare: 0,
   reportDir: path.resolve(__dirname, '..', '..', 'reports'),
   once: false,
 };
 
 export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [--start HH:MM] [--auction-every N]
-                    [--speed X|max] [--seed N] [--report DIR] [--once]
+                    [--speed X|max] [--seed N] [--openadr-share X] [--report DIR] [--once]
   --homes N     simulated homes, ${UTILITIES.length}×buses to ${MAX_HOMES} (default ${DEFAULT_OPTIONS.homes})
   --buses N     feeder buses, 1 to ${MAX_BUSES} (default ${DEFAULT_OPTIONS.buses})
   --slots N     15-minute slots, 1 to ${SLOTS_PER_DAY} (default: the rest of the day from --start)
@@ -60,6 +66,8 @@ export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [-
                 a trading window every N slots, 0 to ${SLOTS_PER_DAY}; 0: no auction (default ${DEFAULT_OPTIONS.auctionEvery})
   --speed X     simulated seconds per second, 1 to ${MAX_SPEED}, or max (default ${DEFAULT_OPTIONS.speed})
   --seed N      seed of the home profiles, 0 to 4294967295 (default ${DEFAULT_OPTIONS.seed})
+  --openadr-share X
+                share of the homes run by an OpenADR 3 VEN, 0 to 1 (default 0)
   --report DIR  folder for the HTML report (default reports/)
   --once        stop the network at the end`;
 
@@ -92,6 +100,14 @@ function speed(text: string): number | null {
   return value;
 }
 
+/** A share from 0 to 1 (e.g. 0.5). */
+function share(text: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(text)) {
+    throw new OptionsError(`--openadr-share must be a number from 0 to 1, got '${text}'`);
+  }
+  return Number(text);
+}
+
 /** `HH:MM` on a quarter hour as the day's slot number. */
 function startSlot(text: string): number {
   const match = /^(\d{2}):(\d{2})$/.exec(text);
@@ -116,6 +132,7 @@ const VALUED = new Set([
   '--auction-every',
   '--speed',
   '--seed',
+  '--openadr-share',
   '--report',
 ]);
 
@@ -209,6 +226,7 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     ),
     speed: given(values, '--speed', speed, DEFAULT_OPTIONS.speed),
     seed: given(values, '--seed', whole('--seed', 0, 0xffffffff), DEFAULT_OPTIONS.seed),
+    openadrShare: given(values, '--openadr-share', share, DEFAULT_OPTIONS.openadrShare),
     reportDir: given(values, '--report', (text) => path.resolve(text), DEFAULT_OPTIONS.reportDir),
     once,
   };

@@ -57,6 +57,22 @@ function busCharts(day: DayResult): string {
     .join('\n');
 }
 
+/** The homes run by OpenADR VENs, and what the ledger counted of their relay-attested forecasts. */
+function openadrParagraph(day: DayResult): string {
+  if (day.settings.openadrShare === 0) {
+    return '';
+  }
+  const viaVtn = day.slots.reduce((sum, slot) => sum + slot.openadrSubmitted, 0);
+  const all = day.slots.reduce((sum, slot) => sum + slot.homesSubmitted, 0);
+  const attested = day.slots.reduce(
+    (sum, slot) => sum + slot.buses.reduce((busSum, bus) => busSum + bus.relayAttested, 0),
+    0,
+  );
+  return `<p>OpenADR 3: a share of ${day.settings.openadrShare} of the homes ran a VEN against their utility's VTN (docs/openadr.md).
+${viaVtn} of the ${all} accepted forecasts came as VEN reports (USAGE_FORECAST); the published per-bus sums counted ${attested} relay-attested forecasts
+(k-anonymous sums only).</p>`;
+}
+
 function privacySection(day: DayResult): string {
   const pairs = day.slots.flatMap((slot) => slot.buses.map((bus) => ({ slot, bus })));
   const published = pairs.filter(({ bus }) => bus.lowerKw !== null).length;
@@ -196,6 +212,7 @@ seed ${day.settings.seed}, k = ${day.settings.minGroupSize}. Started ${escapeXml
 enrolment ${day.enrolmentSeconds} s, token accounts ${day.accountsSeconds} s; slot from open to last allowance: median ${((totals[Math.floor(totals.length / 2)] ?? 0) / 1000).toFixed(1)} s,
 max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s. ${early} of ${day.slots.length} slots closed early (every enrolled home submitted).
 Homes that drew more than their allowed power: ${violations}.</p>
+${openadrParagraph(day)}
 ${otherBuses.length > 0 ? `<p class="note">Other buses enrolled on this network (not part of the day) were in every slot: ${escapeXml(otherBuses.join(', '))}; slots waited for their deadline because of them.</p>` : ''}
 ${table(
   ['bus', 'homes', 'capacity kW'],

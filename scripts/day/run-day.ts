@@ -16,9 +16,10 @@ import { Auction, type AuctionObserver, type WindowPlan } from './auction';
 import { Utility } from './utility';
 import { createHomeProfile, timeOfDay } from './appliance-model';
 import type { DayResult, SlotResult, WindowResult } from './day-result';
-import { enrolDevices, setEnrolledHomes, SimulatedHome } from './devices';
+import { enrolDevices, homesOf, setEnrolledHomes, SimulatedHome } from './devices';
+import { allowRelayAttestation, issueVens, OpenAdrHome, runsVen, vtnUrl } from './openadr-homes';
 import { Dispatcher } from './dispatcher';
-import { capacities, layoutFeeder, UTILITIES, type Feeder } from './feeder-model';
+import { capacities, layoutFeeder, UTILITIES, type Feeder, type HomeSpec } from './feeder-model';
 import { auctionPositions, slotPeriodMs, type DayOptions } from './options';
 import { busPrices, newSlotRun, playPhases, slotPhases, slotResult } from './slot-run';
 
@@ -76,8 +77,8 @@ function pacedDelivery(
 }
 
 function daySettings(options: DayOptions): Omit<DayResult['settings'], 'minGroupSize'> {
-  const { homes, buses, slots, startSlot, auctionEvery, speed, seed } = options;
-  return { homes, buses, slots, startSlot, auctionEvery, speed, seed };
+  const { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare } = options;
+  return { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare };
 }
 
 function feederSummary(feeder: Feeder): DayResult['feeder'] {
@@ -161,16 +162,32 @@ export async function runDay(
   log(`starting one REST gateway per org (${GATEWAY_ORGS.join(', ')})`);
   await gateways.start(description, GATEWAY_ORGS);
   const homes: SimulatedHome[] = [];
+  const venHomes: OpenAdrHome[] = [];
   try {
-    const enrolment = await enrolDevices(description, feeder, log);
+    // A share of the homes runs an OpenADR VEN: no HEMS device, credentials from the utility.
+    const isVen = (home: HomeSpec): boolean => runsVen(home.index, options.openadrShare);
+    const enrolment = await enrolDevices(description, feeder, log, (home) => !isVen(home));
     await setEnrolledHomes(description, feeder, log);
     homes.push(
       ...enrolment.devices.map(
         ({ device, home }) => new SimulatedHome(description, device, home, options.seed),
       ),
     );
+    const venSpecs = homesOf(feeder).filter(({ home }) => isVen(home));
+    if (venSpecs.length > 0) {
+      await allowRelayAttestation(description, log);
+      const vens = await issueVens(description, venSpecs, log);
+      venHomes.push(
+        ...vens.map(
+          (ven, position) => new OpenAdrHome(description, ven, venSpecs[position]!.home, options.seed),
+        ),
+      );
+      log(
+        `${venHomes.length} of ${feeder.homes.length} homes run an OpenADR 3 VEN (${vtnUrl('UtilityAMSP')}, ...)`,
+      );
+    }
     const dispatcher = new Dispatcher(description, capacities(feeder));
-    const phases = slotPhases(dispatcher, homes, log);
+    const phases = slotPhases(dispatcher, [...homes, ...venHomes], log);
     const periodMs = slotPeriodMs(options);
     const runId = Date.now().toString(36);
     const slotIdOf = (index: number): string => `day-${runId}-${String(index).padStart(2, '0')}`;
@@ -262,7 +279,7 @@ export async function runDay(
       accountsSeconds,
     };
   } finally {
-    for (const home of homes) {
+    for (const home of [...homes, ...venHomes]) {
       home.close();
     }
     await gateways.stop();

@@ -4,7 +4,7 @@
  */
 import type { SlotView } from '@hems/protocol';
 import type { SlotResult } from './day-result';
-import type { DrawOutcome, SimulatedHome, SubmitOutcome } from './devices';
+import type { DayHome, DrawOutcome, SubmitOutcome } from './devices';
 import type { AggregationOutcome, Dispatcher } from './dispatcher';
 import { percentile, summarizeBuses } from './dispatch-summary';
 import { timeOfDay } from './appliance-model';
@@ -41,7 +41,7 @@ export interface SlotPhase {
 /** The phases of every slot, in order. */
 export function slotPhases(
   dispatcher: Dispatcher,
-  homes: readonly SimulatedHome[],
+  homes: readonly DayHome[],
   log: (line: string) => void,
 ): SlotPhase[] {
   return [
@@ -126,6 +126,8 @@ export function slotResult(slot: SlotRun, feeder: Feeder, totalMs: number): Slot
     startsAt: timeOfDay(slot.index),
     defaultPrices: slot.prices.default,
     homesSubmitted: latencies.length,
+    openadrSubmitted: slot.submissions.filter((outcome) => outcome.accepted && outcome.via === 'openadr')
+      .length,
     homesMissed: slot.submissions.length - latencies.length,
     closedBy: aggregation.closedBy,
     otherBuses: aggregation.otherBuses,

@@ -30,6 +30,7 @@ describe('day: dispatch summary (feeder math)', () => {
       upperKw: 50,
       busLambda: 0.5, // (30 − 10) / (50 − 10)
       dispatchedKw: 30, // 0.5·50 + 0.5·10
+      relayAttested: 0,
       drawnKw: 31.25,
       overloadKw: 1.25,
     });

@@ -129,6 +129,7 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
       startsAt: `0${index}:00`,
       defaultPrices: prices.default,
       homesSubmitted: submitted.length,
+      openadrSubmitted: 0,
       homesMissed: missing.length,
       closedBy: index === 1 ? 'deadline' : 'all-submitted',
       otherBuses: [],
@@ -182,6 +183,7 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
       auctionEvery: 4,
       speed: 180,
       seed: SEED,
+      openadrShare: 0,
       minGroupSize: K,
     },
     feeder: feeder.buses.map((bus) => ({
