@@ -1,7 +1,9 @@
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TrustStore } from '../identity/trust-store';
 import { tlsClientCertificate, type ClientCertificateSource } from '../plugins/authentication';
+import { DeclaredMethods } from '../plugins/http-conformance';
 import { DEFAULT_FAILED_AUTHENTICATION_LIMIT, FailedAuthenticationLimiter } from '../plugins/rate-limit';
 import type { AllowedPowerBook } from '../services/allowed-powers';
 import type { ConsumptionBatcher } from '../services/consumption-batcher';
@@ -66,7 +68,25 @@ export async function buildVtnApp(options: VtnAppOptions): Promise<FastifyInstan
       ? Fastify({ ...(serverOptions as FastifyHttpsOptions<HttpsServer>), https: options.https })
       : Fastify(serverOptions)
   ) as FastifyInstance;
-  useProblems(app);
+  const declared = new DeclaredMethods();
+  app.addHook('onRoute', (route) => {
+    declared.add(route.url, Array.isArray(route.method) ? route.method : [route.method]);
+  });
+  useProblems(app, declared);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: `OpenADR 3 VTN of ${options.org}`,
+        description:
+          'OpenADR 3.1.0 and 3.0.1, each under its base path, backed by the HEMS ledger (docs/openadr.md). ' +
+          'Clients present an OAuth2 bearer token from POST <base>/auth/token.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -115,5 +135,9 @@ export async function buildVtnApp(options: VtnAppOptions): Promise<FastifyInstan
       { prefix },
     );
   }
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   return app;
 }
+
+/** Where the VTN serves its OpenAPI document (both versions' routes). */
+export const OPENAPI_PATH = '/openadr/openapi.json';

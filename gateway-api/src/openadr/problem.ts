@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors';
+import type { DeclaredMethods } from '../plugins/http-conformance';
 
 /**
  * Errors of the VTN as the OpenADR specs answer them: the problem object (RFC 7807) with a status,
@@ -75,19 +76,42 @@ export function problemOf(error: unknown): ProblemBody {
   return problemBody(500, 'the VTN failed to answer; try again later');
 }
 
-/** The VTN's error and not-found handlers: every error is a problem object. */
-export function useProblems(app: FastifyInstance): void {
+/**
+ * The VTN's error and not-found handlers: every error is a problem object, and a request for a
+ * path that takes other methods is 405 with Allow.
+ */
+export function useProblems(app: FastifyInstance, declared: DeclaredMethods): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const body = problemOf(error);
     if (body.status >= 500) {
       request.log.error({ err: error }, 'VTN request failed');
     }
+    // RFC 6749's members too: the token endpoint documents (and OAuth2 clients parse) those; every
+    // other route's problem schema leaves them out.
     void reply
       .code(body.status)
       .type('application/json')
-      .send({ ...body, instance: request.url.split('?')[0] });
+      .send({
+        ...body,
+        instance: request.url.split('?')[0],
+        error: body.status === 401 ? 'invalid_client' : 'invalid_request',
+        error_description: body.detail,
+      });
   });
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = declared.allowedFor(path);
+    if (allowed.length > 0) {
+      void reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .type('application/json')
+        .send({
+          ...problemBody(405, `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`),
+          instance: path,
+        });
+      return;
+    }
     void reply
       .code(404)
       .type('application/json')

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientCertificateSource } from '../../plugins/authentication';
 import type { FailedAuthenticationLimiter } from '../../plugins/rate-limit';
 import { VtnProblem } from '../problem';
+import { problems, tokenError } from '../resources/docs';
+import * as schemas from '../schemas';
 import { basePath, SCOPES, type OpenAdrVersion } from '../versions';
 import type { AccessClaims, AccessTokens } from './access-tokens';
 import { certificateThumbprint, type VtnClients } from './clients';
@@ -174,7 +176,18 @@ export function tokenRoutes(options: TokenRoutesOptions) {
     const { version, tokens, failures } = options;
     app.post(
       '/auth/token',
-      { schema: { body: tokenBody, hide: false }, preValidation: formOnly },
+      {
+        schema: {
+          tags: ['auth'],
+          summary:
+            'OAuth2 client credentials: a VEN by its id and secret, business logic by its DSO certificate',
+          consumes: ['application/x-www-form-urlencoded'],
+          security: [],
+          body: tokenBody,
+          response: { 200: schemas.common.clientCredentialResponse, '4xx': tokenError, '5xx': tokenError },
+        },
+        preValidation: formOnly,
+      },
       async (request, reply) => {
         const address = request.ip;
         const retryMs = failures.retryAfterMs(address);
@@ -196,7 +209,13 @@ export function tokenRoutes(options: TokenRoutesOptions) {
       },
     );
     if (version === '3.1.0') {
-      app.get('/auth/server', (request: FastifyRequest, reply: FastifyReply) =>
+      const serverSchema = {
+        tags: ['auth'],
+        summary: 'Where the token endpoint is',
+        security: [],
+        response: { 200: schemas.v310.authServerInfo, ...problems },
+      };
+      app.get('/auth/server', { schema: serverSchema }, (request: FastifyRequest, reply: FastifyReply) =>
         reply.send({ tokenURL: `https://${request.host}${basePath(version)}/auth/token` }),
       );
     }

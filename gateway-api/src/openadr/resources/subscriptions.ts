@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as schemas from '../schemas';
 import { clientOf, page, requireScope, type Json, type PageQuery, type VersionContext } from './common';
+import { documented, listOf } from './docs';
 
 const idParams = schemas.common.subscriptionIdParams;
 
@@ -11,28 +12,50 @@ function idOf(params: unknown): string {
 /** A VEN's subscriptions with webhook callbacks. */
 export function subscriptionRoutes(app: FastifyInstance, context: VersionContext): void {
   const { version, subscriptions } = context;
-  const body = context.schemas.subscriptionRequest;
+  const v = context.schemas;
+  const body = v.subscriptionRequest;
+  const doc = (summary: string, ok: number, answer: unknown) =>
+    documented('subscriptions', summary, ok, answer);
   app.get(
     '/subscriptions',
-    { schema: { querystring: context.schemas.searchSubscriptionsQuery } },
+    {
+      schema: {
+        ...doc("The VEN's subscriptions", 200, listOf(v.subscription)),
+        querystring: v.searchSubscriptionsQuery,
+      },
+    },
     (request, reply) => reply.send(page(subscriptions.list(clientOf(request)), request.query as PageQuery)),
   );
-  app.get('/subscriptions/:subscriptionID', { schema: { params: idParams } }, (request, reply) =>
-    reply.send(subscriptions.get(clientOf(request), idOf(request.params))),
+  app.get(
+    '/subscriptions/:subscriptionID',
+    { schema: { ...doc('One subscription of the VEN', 200, v.subscription), params: idParams } },
+    (request, reply) => reply.send(subscriptions.get(clientOf(request), idOf(request.params))),
   );
-  app.post('/subscriptions', { schema: { body } }, (request, reply) => {
-    const client = clientOf(request);
-    requireScope(client, 'write_subscriptions');
-    return reply.code(201).send(subscriptions.create(version, client, request.body as Json));
-  });
-  app.put('/subscriptions/:subscriptionID', { schema: { params: idParams, body } }, (request, reply) => {
-    const client = clientOf(request);
-    requireScope(client, 'write_subscriptions');
-    return reply.send(subscriptions.create(version, client, request.body as Json, idOf(request.params)));
-  });
-  app.delete('/subscriptions/:subscriptionID', { schema: { params: idParams } }, (request, reply) => {
-    const client = clientOf(request);
-    requireScope(client, 'write_subscriptions');
-    return reply.send(subscriptions.delete(client, idOf(request.params)));
-  });
+  app.post(
+    '/subscriptions',
+    { schema: { ...doc('Subscribe to events, with a webhook callback', 201, v.subscription), body } },
+    (request, reply) => {
+      const client = clientOf(request);
+      requireScope(client, 'write_subscriptions');
+      return reply.code(201).send(subscriptions.create(version, client, request.body as Json));
+    },
+  );
+  app.put(
+    '/subscriptions/:subscriptionID',
+    { schema: { ...doc('Replace a subscription', 200, v.subscription), params: idParams, body } },
+    (request, reply) => {
+      const client = clientOf(request);
+      requireScope(client, 'write_subscriptions');
+      return reply.send(subscriptions.create(version, client, request.body as Json, idOf(request.params)));
+    },
+  );
+  app.delete(
+    '/subscriptions/:subscriptionID',
+    { schema: { ...doc('Delete a subscription; answers it', 200, v.subscription), params: idParams } },
+    (request, reply) => {
+      const client = clientOf(request);
+      requireScope(client, 'write_subscriptions');
+      return reply.send(subscriptions.delete(client, idOf(request.params)));
+    },
+  );
 }
