@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { findIdentity, loadNetworkDescription, type NetworkDescription } from '@hems/network-client';
 import {
+  callGateway,
   ensureSchemathesis,
   gatewayUrl,
   GatewayProcesses,
@@ -10,6 +11,7 @@ import {
   type FuzzResult,
 } from '@hems/testkit';
 import { UTILITY_A, UTILITY_B } from './support/actors';
+import { dsoRequest, gatewayCaFile, ok, venOp, vtnOrigin, type Ven } from './support/openadr';
 import {
   adminOf,
   AUDITOR,
@@ -103,6 +105,73 @@ describe('schema-driven fuzzing of every gateway (Schemathesis, mutual TLS, each
       `      fuzzing: ${results.length} runs, ${operations} operations, ${generated} generated cases, ` +
         `${results.reduce((sum, result) => sum + result.seconds, 0).toFixed(0)} s`,
     );
+  });
+
+  /**
+   * UtilityA's OpenADR VTN (its own listener and OpenAPI document, both versions): as a VEN with a
+   * bearer token and no certificate, and as the DSO's business logic (mutual TLS and a token bound
+   * to its certificate).
+   */
+  describe("UtilityA's OpenADR 3 VTN", () => {
+    let ven: Ven;
+    let venToken: string;
+    let blToken: string;
+
+    before(async function () {
+      this.timeout(300_000);
+      const issued = await callGateway<Ven>(description, UTILITY_A, adminOf(UTILITY_A), 'POST', '/v1/vens', {
+        homeId: 'home-fuzz-ven',
+        bus: 'bus-1',
+      });
+      expect(issued.status, JSON.stringify(issued.body)).to.equal(201);
+      ven = issued.body;
+      venToken = ok<{ access_token: string }>(
+        await venOp(description, '3.1.0', ven, 'token'),
+        'token',
+      ).access_token;
+      const bl = await dsoRequest<{ access_token: string }>(
+        description,
+        'POST',
+        '/openadr/3.1.0/auth/token',
+        {
+          body: 'grant_type=client_credentials',
+        },
+      );
+      expect(bl.status, JSON.stringify(bl.body)).to.equal(200);
+      blToken = bl.body.access_token;
+    });
+
+    const vtnRuns: readonly {
+      readonly as: string;
+      readonly caller?: Caller;
+      readonly token: () => string;
+    }[] = [
+      { as: 'a VEN (bearer token)', token: () => venToken },
+      { as: 'business logic (DSO certificate and bound token)', caller: DSO_OPERATOR, token: () => blToken },
+    ];
+    for (const run of vtnRuns) {
+      it(`as ${run.as}: no 5xx, every answer documented and in its schema, 405 with Allow, no hang`, async function () {
+        this.timeout(900_000);
+        const result = await runSchemathesis(st, {
+          label: `${UTILITY_A} VTN as ${run.as}`,
+          baseUrl: vtnOrigin(),
+          openapiUrl: `${vtnOrigin()}/openadr/openapi.json`,
+          ...(run.caller === undefined ? {} : filesOf(description, run.caller)),
+          caFile: gatewayCaFile(description),
+          headers: { authorization: `Bearer ${run.token()}` },
+          maxExamples: MAX_EXAMPLES,
+          requestTimeoutSeconds: 30,
+          maxTimeSeconds: FUZZ_SECONDS,
+        });
+        results.push(result);
+        console.log(
+          `      ${result.label}: ${result.operations} operations, ${result.generated} cases, ${result.seconds.toFixed(0)} s`,
+        );
+        expect(result.operations, explain(result)).to.be.greaterThan(10);
+        expect(result.failures, explain(result)).to.deep.equal([]);
+        expect(result.exitCode, explain(result)).to.equal(0);
+      });
+    }
   });
 
   for (const { gateway, caller } of RUNS) {

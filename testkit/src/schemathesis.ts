@@ -25,10 +25,17 @@ export function ensureSchemathesis(): string {
 export interface FuzzRun {
   readonly label: string;
   readonly baseUrl: string;
-  /** PEM files of the caller's certificate and key, and of the CA of the gateway's TLS certificate. */
-  readonly certificateFile: string;
-  readonly keyFile: string;
+  /** The OpenAPI document; default `<baseUrl>/docs/json` (the REST gateway's). */
+  readonly openapiUrl?: string;
+  /**
+   * PEM files of the caller's certificate and key (mutual TLS; absent for a client that has none,
+   * e.g. an OpenADR VEN), and of the CA of the gateway's TLS certificate.
+   */
+  readonly certificateFile?: string;
+  readonly keyFile?: string;
   readonly caFile: string;
+  /** Headers sent with every request, e.g. an OAuth2 bearer token. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly maxExamples: number;
   /** Path patterns left out (a regular expression over the OpenAPI path). */
   readonly excludePathRegex?: string;
@@ -107,13 +114,13 @@ export async function runSchemathesis(st: string, run: FuzzRun): Promise<FuzzRes
     '--config-file',
     config,
     'run',
-    `${run.baseUrl}/docs/json`,
+    run.openapiUrl ?? `${run.baseUrl}/docs/json`,
     '--url',
     run.baseUrl,
-    '--request-cert',
-    run.certificateFile,
-    '--request-cert-key',
-    run.keyFile,
+    ...(run.certificateFile === undefined || run.keyFile === undefined
+      ? []
+      : ['--request-cert', run.certificateFile, '--request-cert-key', run.keyFile]),
+    ...Object.entries(run.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
     '--tls-verify',
     run.caFile,
     '--checks',

@@ -93,7 +93,6 @@ export function useProblems(app: FastifyInstance, declared: DeclaredMethods): vo
       .type('application/json')
       .send({
         ...body,
-        instance: request.url.split('?')[0],
         error: body.status === 401 ? 'invalid_client' : 'invalid_request',
         error_description: body.detail,
       });
@@ -106,15 +105,9 @@ export function useProblems(app: FastifyInstance, declared: DeclaredMethods): vo
         .code(405)
         .header('allow', allowed.join(', '))
         .type('application/json')
-        .send({
-          ...problemBody(405, `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`),
-          instance: path,
-        });
+        .send(problemBody(405, `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`));
       return;
     }
-    void reply
-      .code(404)
-      .type('application/json')
-      .send({ ...problemBody(404, 'no such VTN resource'), instance: request.url.split('?')[0] });
+    void reply.code(404).type('application/json').send(problemBody(404, 'no such VTN resource'));
   });
 }

@@ -38,6 +38,19 @@ export function withoutNulls(value: unknown): unknown {
   return value;
 }
 
+/** A list query parameter given once is a list of one (the query parser leaves it a string). */
+function listsOfOne(query: unknown): unknown {
+  if (query === null || typeof query !== 'object') {
+    return query;
+  }
+  return Object.fromEntries(
+    Object.entries(query as Json).map(([name, value]) => [
+      name,
+      schemas.common.LIST_QUERY_PARAMETERS.has(name) && typeof value === 'string' ? [value] : value,
+    ]),
+  );
+}
+
 /**
  * The routes of one OpenADR version, under its base path. Every route needs a bearer token whose
  * client is still good now (checked on each request, so a revocation takes effect at once).
@@ -49,6 +62,7 @@ export function vtnRoutes(options: VtnRoutesOptions) {
       if (request.body !== undefined) {
         request.body = withoutNulls(request.body);
       }
+      request.query = listsOfOne(request.query);
       next();
     });
     app.addHook('onRequest', async (request, reply) => {

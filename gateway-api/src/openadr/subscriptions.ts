@@ -42,13 +42,19 @@ export class Subscriptions implements SlotListener {
     this.service = service;
   }
 
-  list(client: VtnClient): Json[] {
-    return [...this.subscriptions.values()].filter((s) => s.owner === client.clientId).map((s) => s.object);
+  /**
+   * A VEN's subscriptions made through one version: each version has its own object shapes (3.1.0
+   * targets are strings, 3.0.1 requires programID), so a subscription is seen through its own.
+   */
+  list(version: OpenAdrVersion, client: VtnClient): Json[] {
+    return [...this.subscriptions.values()]
+      .filter((s) => s.owner === client.clientId && s.version === version)
+      .map((s) => s.object);
   }
 
-  get(client: VtnClient, id: string): Json {
+  get(version: OpenAdrVersion, client: VtnClient, id: string): Json {
     const found = this.subscriptions.get(id);
-    if (found?.owner !== client.clientId) {
+    if (found?.owner !== client.clientId || found.version !== version) {
       throw notFound('no such subscription');
     }
     return found.object;
@@ -58,12 +64,13 @@ export class Subscriptions implements SlotListener {
     if (client.role !== 'ven') {
       throw forbidden('only a VEN subscribes here');
     }
-    if (id === undefined && this.list(client).length >= MAX_PER_CLIENT) {
+    const held = [...this.subscriptions.values()].filter((s) => s.owner === client.clientId).length;
+    if (id === undefined && held >= MAX_PER_CLIENT) {
       throw new VtnProblem(409, 'Conflict', `a VEN holds at most ${MAX_PER_CLIENT} subscriptions`);
     }
     this.checkCallbacks(body);
     const at = (this.options.now?.() ?? new Date()).toISOString();
-    const previous = id === undefined ? undefined : this.get(client, id);
+    const previous = id === undefined ? undefined : this.get(version, client, id);
     const object: Json = {
       ...body,
       id: id ?? `sub-${randomBytes(12).toString('base64url')}`,
@@ -76,8 +83,8 @@ export class Subscriptions implements SlotListener {
     return object;
   }
 
-  delete(client: VtnClient, id: string): Json {
-    const object = this.get(client, id);
+  delete(version: OpenAdrVersion, client: VtnClient, id: string): Json {
+    const object = this.get(version, client, id);
     this.subscriptions.delete(id);
     return object;
   }

@@ -24,12 +24,13 @@ export function subscriptionRoutes(app: FastifyInstance, context: VersionContext
         querystring: v.searchSubscriptionsQuery,
       },
     },
-    (request, reply) => reply.send(page(subscriptions.list(clientOf(request)), request.query as PageQuery)),
+    (request, reply) =>
+      reply.send(page(subscriptions.list(version, clientOf(request)), request.query as PageQuery)),
   );
   app.get(
     '/subscriptions/:subscriptionID',
     { schema: { ...doc('One subscription of the VEN', 200, v.subscription), params: idParams } },
-    (request, reply) => reply.send(subscriptions.get(clientOf(request), idOf(request.params))),
+    (request, reply) => reply.send(subscriptions.get(version, clientOf(request), idOf(request.params))),
   );
   app.post(
     '/subscriptions',
@@ -55,7 +56,7 @@ export function subscriptionRoutes(app: FastifyInstance, context: VersionContext
     (request, reply) => {
       const client = clientOf(request);
       requireScope(client, 'write_subscriptions');
-      return reply.send(subscriptions.delete(client, idOf(request.params)));
+      return reply.send(subscriptions.delete(version, client, idOf(request.params)));
     },
   );
 }
