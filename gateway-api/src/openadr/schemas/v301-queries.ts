@@ -1,4 +1,4 @@
-import { type FromSchema, limit, objectID, objectsFilter, queryListOf, skip, text } from './common';
+import { type FromSchema, limit, objectID, objectsFilter, queryListOf, skip } from './common';
 
 /**
  * Query strings of the OpenADR 3.0.1 list endpoints, and path params. Query values are strings or,
@@ -15,7 +15,10 @@ const nameFilter = { type: 'string', maxLength: 128 } as const;
 /** The targeting filters of 3.0.1: a target type (e.g. GROUP) and the values of that type. */
 const targetFilters = {
   targetType: { ...nameFilter, description: 'Targeting type, e.g. GROUP' },
-  targetValues: { ...queryListOf(text), description: 'Target values, e.g. group names' },
+  targetValues: {
+    ...queryListOf(nameFilter),
+    description: 'Target values, e.g. group names (128 characters each: bound added by the VTN)',
+  },
 } as const;
 
 /** GET /programs. */
