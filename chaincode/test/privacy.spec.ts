@@ -49,6 +49,8 @@ function noConsumptionYet(pendingOrgs: string[]): Record<string, unknown> {
     drawnKw: 0,
     nonCompliant: 0,
     relayAttested: 0,
+    metered: 0,
+    mismatched: 0,
     orgs: [],
     withheldOrgs: [],
     pendingOrgs,

@@ -22,6 +22,7 @@ export const TIMESLOT_TRANSACTIONS = [
   'GetAllowedPowers',
   'ReportConsumption',
   'ReportConsumptions',
+  'RecordMeterReadings',
   'ListConsumptionRefs',
   'PublishConsumption',
   'GetHomeRef',

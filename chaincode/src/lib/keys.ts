@@ -36,6 +36,7 @@ export const KeyType = {
   account: 'hems.account',
   issuance: 'hems.issuance',
   ven: 'hems.ven',
+  meterReading: 'hems.meterreading',
 } as const;
 
 /** Private key of the per-utility secret used to derive home references. Fixed name: one per collection. */
@@ -73,6 +74,12 @@ export class Keys {
    * forecast (so the key hash reveals nothing more than the forecast's did).
    */
   readonly consumption = this.keyOf<[slotId: string, homeRef: string]>(KeyType.consumption);
+
+  /**
+   * Private: the meter head-end's reading of one home's energy in a slot, under the same per-slot
+   * reference as its forecast and report.
+   */
+  readonly meterReading = this.keyOf<[slotId: string, homeRef: string]>(KeyType.meterReading);
 
   readonly window = this.keyOf<[windowId: string]>(KeyType.window);
 

@@ -56,6 +56,8 @@ function checkConsumption(value: unknown): void {
     requireFiniteNumber(summary.drawnKw, 'consumption.drawnKw', 0, MAX_KW);
     requireInteger(summary.nonCompliant, 'consumption.nonCompliant', 0, MAX_HOMES);
     checkAttested(summary.relayAttested, summary.homes as number);
+    checkAttested(summary.metered, summary.homes as number);
+    checkAttested(summary.mismatched, summary.homes as number);
   }
 }
 

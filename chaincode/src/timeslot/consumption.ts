@@ -1,10 +1,4 @@
-import {
-  canonicalBytes,
-  conflict,
-  failedPrecondition,
-  SLOT_EVENTS,
-  storedConsumptionFromBytes,
-} from '@hems/protocol';
+import { canonicalBytes, conflict, failedPrecondition, SLOT_EVENTS } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { writeState } from '../lib/state';
@@ -12,6 +6,7 @@ import type { OwnAggregate } from './aggregation';
 import { openForConsumption } from './consumption-reports';
 import { listedRecords } from './home-refs';
 import { aggregateFromBytes, type AggregateRecord, type ConsumptionSummary } from './records';
+import { withMeterReadings } from './metered-consumption';
 import { groupSums, sumKw } from './views';
 
 /**
@@ -32,11 +27,15 @@ export async function publishConsumption(ctx: HemsContext, own: OwnAggregate): P
     'consumption report',
     id,
   );
-  const reports = listed.map(({ bytes }) => storedConsumptionFromBytes(bytes)).filter((r) => r.bus === busId);
+  // Each report beside its meter reading, where the head-end sent one: the meter's value is
+  // the one summed and judged (it validates the device's own report).
+  const reports = (await withMeterReadings(ctx, org, id, listed)).filter((r) => r.report.bus === busId);
   const { homes, withheld, sums } = groupSums(reports, settings.minGroupSize, (group) => ({
     drawnKw: sumKw(group.map((r) => r.drawnKw)),
     nonCompliant: group.filter((r) => !r.compliant).length,
-    relayAttested: group.filter((r) => r.attested === true).length,
+    relayAttested: group.filter((r) => r.report.attested === true).length,
+    metered: group.filter((r) => r.metered).length,
+    mismatched: group.filter((r) => r.mismatched).length,
   }));
   const previous = aggregate.consumption;
   if (previous !== undefined && homes < previous.homes) {

@@ -73,6 +73,10 @@ export interface ConsumptionSummary {
   readonly nonCompliant?: number;
   /** Reports of those homes their relay vouched for (OpenADR VENs); absent when withheld. */
   readonly relayAttested?: number;
+  /** Homes the meter head-end read (their metered energy is what is summed); absent when withheld. */
+  readonly metered?: number;
+  /** Of those, homes whose own report differs from the reading beyond the tolerance; absent when withheld. */
+  readonly mismatched?: number;
   readonly publishedAt: string;
   readonly txId: string;
 }

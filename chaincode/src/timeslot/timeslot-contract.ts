@@ -15,6 +15,7 @@ import { privateRefs } from './home-refs';
 import { forecastProof, parseUtilityOrg, verifyForecastProof } from './proofs';
 import { purgeForecasts, settleSlot, slotHistory } from './retention';
 import { listSlots, openSlot, parseSlotTerms, slotViewOf } from './slots';
+import { recordMeterReadings } from './meter-readings';
 
 /**
  * One timeslot of the HEMS protocol (Edmonds et al., Algorithm 1, on Fabric):
@@ -226,6 +227,20 @@ export class TimeslotContract extends HemsContract {
   async ReportConsumptions(ctx: HemsContext, slotId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('ReportConsumptions', ['relay']);
     return canonicalJson(await reportConsumptionBatch(ctx, caller.mspId, parseSlotId(slotId)));
+  }
+
+  /**
+   * The meter head-end's readings of this utility's homes in a dispatched slot (transient
+   * `readings`: [{homeId, energyWh}]), stored privately under each home's per-slot reference;
+   * PublishConsumption sums them and flags device reports that disagree. Answers counts and
+   * per-item refusals, never a home or a value.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the readings are in transient data')
+  @Returns('string')
+  async RecordMeterReadings(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('RecordMeterReadings', ['meter']);
+    return canonicalJson(await recordMeterReadings(ctx, caller.mspId, parseSlotId(slotId)));
   }
 
   /**

@@ -32,6 +32,9 @@ interface ConsumptionTotal extends GroupTotal {
   readonly drawnKw: number;
   readonly nonCompliant: number;
   readonly relayAttested: number;
+  /** Homes the utilities' meter head-ends read, and how many of their reports disagreed. */
+  readonly metered: number;
+  readonly mismatched: number;
 }
 
 /** A utility's published group on a bus (its home count, whether withheld), undefined while pending. */
@@ -72,6 +75,8 @@ function consumptionTotal(ofBus: readonly AggregateRecord[]): ConsumptionTotal {
     drawnKw: sumOf(summed, (agg) => agg.consumption?.drawnKw),
     nonCompliant: summed.reduce((count, agg) => count + (agg.consumption?.nonCompliant ?? 0), 0),
     relayAttested: summed.reduce((count, agg) => count + (agg.consumption?.relayAttested ?? 0), 0),
+    metered: summed.reduce((count, agg) => count + (agg.consumption?.metered ?? 0), 0),
+    mismatched: summed.reduce((count, agg) => count + (agg.consumption?.mismatched ?? 0), 0),
   };
 }
 

@@ -29,6 +29,8 @@ export interface SlotView {
       drawnKw?: number;
       nonCompliant?: number;
       relayAttested?: number;
+      metered?: number;
+      mismatched?: number;
       publishedAt: string;
       txId: string;
     };
@@ -50,6 +52,8 @@ export interface SlotView {
       drawnKw: number;
       nonCompliant: number;
       relayAttested?: number;
+      metered?: number;
+      mismatched?: number;
       orgs: string[];
       withheldOrgs: string[];
       pendingOrgs: string[];
