@@ -37,6 +37,9 @@ export interface VtnAppOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** Request line and headers the VTN's HTTP parser takes (Node's default is 16 KiB). */
+export const VTN_MAX_HEADER_BYTES = 64 * 1024;
+
 /** Request members that never reach the logs: credentials, bearer tokens, report values. */
 export const VTN_LOG_REDACTIONS = ['req.headers', 'req.body', 'body'];
 
@@ -65,7 +68,12 @@ export async function buildVtnApp(options: VtnAppOptions): Promise<FastifyInstan
   };
   const app = (
     options.https
-      ? Fastify({ ...(serverOptions as FastifyHttpsOptions<HttpsServer>), https: options.https })
+      ? Fastify({
+          ...(serverOptions as FastifyHttpsOptions<HttpsServer>),
+          // OpenADR list filters repeat query parameters: room for a query at its bounds, and for
+          // one somewhat past them to be refused with a problem rather than by the HTTP parser.
+          https: { maxHeaderSize: VTN_MAX_HEADER_BYTES, ...options.https },
+        })
       : Fastify(serverOptions)
   ) as FastifyInstance;
   const declared = new DeclaredMethods();

@@ -29,8 +29,8 @@ export const MAX_ITEMS = 1000;
 export const MAX_TEXT = 8000;
 /**
  * Bound added by the VTN: most values of one query parameter (repeated: `?targets=a&targets=b`),
- * so that a query with every filter at its bounds, percent-encoded, stays within Node's 16 KiB of
- * request line and headers (beyond it the HTTP parser refuses the request with 431).
+ * so that a query with every filter at its bounds, percent-encoded, stays well within the request
+ * line and headers the VTN's HTTP parser takes (VTN_MAX_HEADER_BYTES; beyond it: 431).
  */
 export const MAX_QUERY_VALUES = 20;
 /** Bound added by the VTN: longest date-time or duration string. */

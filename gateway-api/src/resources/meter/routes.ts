@@ -2,8 +2,8 @@ import { routes, type RoutesPlugin } from '../../http/routes';
 import type { Ledger } from '../../ledger/ports';
 import { withTransactionId } from '../common/answers';
 import { requireOwnOperator } from '../common/guards';
-import { postAvailableEnergy, reportDelivery } from './service';
-import { availableEnergyRoute, meterReportRoute } from './schemas';
+import { postAvailableEnergy, recordSlotReadings, reportDelivery } from './service';
+import { availableEnergyRoute, meterReportRoute, slotReadingsRoute } from './schemas';
 
 export { AVAILABILITY_BODY_LIMIT, READINGS_BODY_LIMIT } from './schemas';
 
@@ -18,6 +18,11 @@ export function meterRoutes(ledger: Ledger): RoutesPlugin {
       requireOwnOperator(ledger, request, 'meter', 'posting available energy');
       const { windowId } = request.params;
       return withTransactionId(reply, await postAvailableEnergy(ledger, windowId, request.body.availability));
+    });
+
+    app.post('/v1/slots/:slotId/meter-readings', slotReadingsRoute, async (request) => {
+      requireOwnOperator(ledger, request, 'meter', 'recording meter readings');
+      return recordSlotReadings(ledger, request.params.slotId, request.body.readings);
     });
 
     app.post('/v1/windows/:windowId/meter-reports', meterReportRoute, async (request, reply) => {

@@ -7,6 +7,7 @@ import {
   integer,
   listBodyLimit,
   text,
+  slotIdParams,
   windowIdParams,
 } from '../common/schemas';
 import { MAX_AVAILABILITY_ENTRIES, MAX_READINGS } from '@hems/protocol';
@@ -105,5 +106,56 @@ export const meterReportRoute = route(
     params: windowIdParams,
     body: readingsBody,
     response: { 200: deliveryAnswer },
+  },
+);
+
+/** Readings per slot post: the chaincode's bound (RecordMeterReadings). */
+export const MAX_SLOT_READINGS = 1000;
+/** The most a home can use in a 15-minute slot at the largest per-home maximum the settings allow. */
+const MAX_SLOT_WH = 10_000 * 250;
+
+export const slotReadingsBody = closedObject(
+  {
+    readings: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_SLOT_READINGS,
+      description: "Each home's metered energy over the slot, integer Wh",
+      items: closedObject(
+        { homeId, energyWh: { type: 'integer', minimum: 0, maximum: MAX_SLOT_WH } },
+        'homeId',
+        'energyWh',
+      ),
+    },
+  },
+  'readings',
+);
+
+export const SLOT_READINGS_BODY_LIMIT = listBodyLimit(
+  { homeId: 'h'.repeat(128), energyWh: MAX_SLOT_WH },
+  MAX_SLOT_READINGS,
+);
+
+const itemRefusal = answerObject({ index: integer, code: text, message: text });
+
+export const slotReadingsAnswer = answerObject(
+  {
+    slotId: text,
+    org: text,
+    accepted: integer,
+    refused: { type: 'array', items: itemRefusal },
+  },
+  { txId: text },
+);
+
+export const slotReadingsRoute = route(
+  "Meter head-end (validation authority): each home's metered energy in a dispatched slot; the utility's " +
+    'consumption summary sums these and counts the device reports that disagree',
+  {
+    roles: ['meter'],
+    bodyLimit: SLOT_READINGS_BODY_LIMIT,
+    params: slotIdParams,
+    body: slotReadingsBody,
+    response: { 200: slotReadingsAnswer },
   },
 );

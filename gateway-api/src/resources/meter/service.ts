@@ -1,6 +1,6 @@
 import { HttpError } from '../../http/errors';
 import { decodeJson } from '../../ledger/answers';
-import { auction } from '../../ledger/contracts';
+import { auction, timeslot } from '../../ledger/contracts';
 import type { Ledger } from '../../ledger/ports';
 import { requireKwh } from '../common/units';
 
@@ -107,5 +107,47 @@ export async function reportDelivery(
     readings: readings.length,
     txId: submitted.transactionId,
     ...(totals === undefined ? {} : { totals }),
+  };
+}
+
+/** RecordMeterReadings' answer: counts and per-item refusals, never a home or a value. */
+interface MeterReadingsReceipt {
+  readonly accepted: number;
+  readonly refused: readonly { index: number; code: string; message: string }[];
+}
+
+/**
+ * Posts the meter head-end's readings of a slot in transient data to the utility's own peer. A
+ * post in which every reading is refused is endorsed but not ordered (it would change nothing).
+ */
+export async function recordSlotReadings(
+  ledger: Ledger,
+  slotId: string,
+  readings: readonly { homeId: string; energyWh: number }[],
+): Promise<{
+  slotId: string;
+  org: string;
+  accepted: number;
+  refused: MeterReadingsReceipt['refused'];
+  txId?: string;
+}> {
+  const submitted = await timeslot(ledger, 'meter').RecordMeterReadings.submit({
+    arguments: [slotId],
+    transientData: {
+      readings: Buffer.from(
+        JSON.stringify(readings.map(({ homeId, energyWh }) => ({ homeId, energyWh }))),
+        'utf8',
+      ),
+    },
+    endorsingOrganizations: [ledger.mspId],
+    submitIf: (result) => decodeJson<MeterReadingsReceipt>(result).accepted > 0,
+  });
+  const receipt = decodeJson<MeterReadingsReceipt>(submitted.result);
+  return {
+    slotId,
+    org: ledger.mspId,
+    accepted: receipt.accepted,
+    refused: receipt.refused,
+    ...(submitted.skipped === true ? {} : { txId: submitted.transactionId }),
   };
 }
