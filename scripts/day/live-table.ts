@@ -111,8 +111,20 @@ export function tableSummary(day: DayResult): string {
       `slot from open to last allowance: median ${(median / 1000).toFixed(1)} s, max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s`,
     `${early} of ${day.slots.length} slots closed early (every enrolled home submitted); ${missed} forecasts refused or late; ` +
       `${violations} homes drew more than allowed`,
+    ...(day.settings.openadrShare === 0 ? [] : [openadrSummary(day)]),
     ...(day.windows.length === 0 ? [] : [windowSummary(day.windows)]),
   ].join('\n');
+}
+
+/** The OpenADR homes' forecasts, and the relay-attested ones the published sums counted. */
+function openadrSummary(day: DayResult): string {
+  const viaVtn = day.slots.reduce((sum, slot) => sum + slot.openadrSubmitted, 0);
+  const attested = day.slots.reduce(
+    (sum, slot) => sum + slot.buses.reduce((busSum, bus) => busSum + bus.relayAttested, 0),
+    0,
+  );
+  const all = day.slots.reduce((sum, slot) => sum + slot.homesSubmitted, 0);
+  return `OpenADR 3 VENs: ${viaVtn} of ${all} accepted forecasts came as VEN reports; the published sums counted ${attested} relay-attested`;
 }
 
 function windowSummary(windows: readonly WindowResult[]): string {

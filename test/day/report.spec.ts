@@ -501,6 +501,21 @@ describe('day: report', () => {
     expect(tableSummary(day)).to.include(
       '3 trading windows settled: 9 trades, 5.450 kWh traded, 5.169 kWh delivered; 3 of 3 audits match',
     );
+    expect(tableSummary(day)).not.to.include('OpenADR');
+  });
+
+  it('counts the OpenADR homes and the relay-attested forecasts of the sums, in the summary and the report', () => {
+    const slots = day.slots.map((slot) => ({
+      ...slot,
+      openadrSubmitted: 2,
+      buses: slot.buses.map((bus, index) => ({ ...bus, relayAttested: index === 0 ? 2 : 0 })),
+    }));
+    const withVens = { ...day, settings: { ...day.settings, openadrShare: 0.5 }, slots };
+    const accepted = slots.reduce((sum, slot) => sum + slot.homesSubmitted, 0);
+    const expected = `${2 * slots.length} of ${accepted} accepted forecasts came as VEN reports; the published sums counted ${2 * slots.length} relay-attested`;
+    expect(tableSummary(withVens)).to.include(`OpenADR 3 VENs: ${expected}`);
+    expect(renderReport(withVens)).to.include('a share of 0.5 of the homes ran a VEN');
+    expect(renderReport(day)).not.to.include('ran a VEN');
   });
 
   it('escapes text it puts into the page', () => {
