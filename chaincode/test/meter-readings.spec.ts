@@ -104,10 +104,14 @@ describe('meter-validated consumption (the meter head-end as validation authorit
       const ref = await s.homeRef(UTILITY_A, device(bus1, 0), slotId);
       const key = tx?.privateKeys.find((entry) => entry.key.includes(ref))?.key ?? '';
       expect(key).to.include('hems.meterreading').and.not.include(device(bus1, 0).homeId);
-      expect(JSON.parse(s.ledger.collection(COLLECTION_A).get(key)?.toString() ?? '{}')).to.include({
-        slotId,
-        energyWh: 250,
-      });
+      const stored = JSON.parse(s.ledger.collection(COLLECTION_A).get(key)?.toString() ?? '{}') as {
+        salt?: string;
+      };
+      expect(stored).to.include({ slotId, energyWh: 250 });
+      // The value's hash is on every peer: a salt only the utility can derive keeps the few
+      // thousand possible readings from being tried against it.
+      expect(stored.salt).to.match(/^[0-9a-f]{64}$/);
+      expect(tx?.privateWriteHashes.map((write) => write.valueHash)).to.have.length(5);
       // A later reading of a home replaces the earlier (a head-end's correction).
       await record([{ homeId: device(bus1, 0).homeId, energyWh: 300 }]);
       expect(JSON.parse(s.ledger.collection(COLLECTION_A).get(key)?.toString() ?? '{}')).to.include({
@@ -123,7 +127,7 @@ describe('meter-validated consumption (the meter head-end as validation authorit
         { homeId: 'bad id with spaces', energyWh: 1 },
         { homeId: device(bus1, 1).homeId, energyWh: 12.5 },
         { homeId: device(bus1, 2).homeId, energyWh: -1 },
-        { homeId: device(bus1, 3).homeId, energyWh: 50 * 250 + 1 },
+        { homeId: device(bus1, 3).homeId, energyWh: 10_000 * 250 + 1 },
         { homeId: home, energyWh: 7 },
         { homeId: device(bus1, 4).homeId, energyWh: 9, extra: true },
       ]);
@@ -200,6 +204,37 @@ describe('meter-validated consumption (the meter head-end as validation authorit
         metered: 4,
         mismatched: 2,
       });
+    });
+
+    it('takes a reading above the forecast cap, and judges the under-reporting device by it', async () => {
+      await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
+      await s.dispatch(slotId, '0.5');
+      for (const [index, drawn] of [3.5, 2.5, 0.5, 2.625, 0.5].entries()) {
+        await report(device(bus1, index), drawn);
+      }
+      // 60 kW over the slot: above the channel's 50 kW per-home cap, which bounds forecasts only.
+      expect((await record([{ homeId: device(bus1, 2).homeId, energyWh: 15_000 }])).accepted).to.equal(1);
+      expect((await publish('bus-1')).consumption).to.deep.include({
+        nonCompliant: 1,
+        metered: 1,
+        mismatched: 1,
+      });
+    });
+
+    it('refuses to re-publish changed sums without k more homes (a reading recorded since), but not an unchanged one', async () => {
+      await s.publishAggregate(slotId, UTILITY_A, 'bus-1');
+      await s.dispatch(slotId, '0.5');
+      for (const [index, drawn] of [3.5, 2.5, 0.5, 2.625, 0.5].entries()) {
+        await report(device(bus1, index), drawn);
+      }
+      expect((await publish('bus-1')).consumption).to.deep.include({ homes: 5, metered: 0 });
+      expect((await publish('bus-1')).consumption).to.deep.include({ homes: 5, metered: 0 });
+      await record([{ homeId: device(bus1, 0).homeId, energyWh: 1000 }]);
+      await expectRefusal(
+        publish('bus-1'),
+        'FAILED_PRECONDITION',
+        /at least 5 more homes have reported, or unchanged/,
+      );
     });
 
     it('publishes neither the metered nor the mismatch count below k', async () => {

@@ -157,6 +157,25 @@ class Steps {
 /** A kW value as it would be spelled in JSON, not as part of a longer number (13.375 holds 3.375). */
 const spelling = (kw: number): RegExp => new RegExp(`(?<![0-9.])${String(kw).replace('.', '\\.')}(?![0-9])`);
 
+let venCounter = 0;
+
+/**
+ * A home whose certificate the utility's CA issued for its OpenADR VEN (enrolment id oadr-…, the
+ * gateway's naming): only such a certificate may carry a relay-attested item.
+ */
+function venDevice(
+  scenario: Scenario,
+  org: string,
+  bus: string,
+  options: Parameters<Scenario['device']>[2] = {},
+): Promise<TestDevice> {
+  venCounter += 1;
+  return scenario.device(org, bus, {
+    commonName: `oadr-ven-${String(venCounter).padStart(24, '0')}`,
+    ...options,
+  });
+}
+
 const FORBIDDEN_ATTESTATION = /channel settings do not let UtilityAMSP submit relay-attested items/;
 
 describe('relay-attested items', () => {
@@ -171,7 +190,7 @@ describe('relay-attested items', () => {
   describe('the channel setting relayAttestationMspIds', () => {
     it('is empty by default: an attested item is refused FORBIDDEN alone, a signed item beside it is accepted', async () => {
       expect((await steps.settings()).relayAttestationMspIds).to.deep.equal([]);
-      const [a, b] = await Promise.all([s.device(UTILITY_A, 'bus-1'), s.device(UTILITY_A, 'bus-1')]);
+      const [a, b] = await Promise.all([venDevice(s, UTILITY_A, 'bus-1'), venDevice(s, UTILITY_A, 'bus-1')]);
       const receipt = await steps.submitForecasts([
         signedItem(a, forecastPayload(1, 2)),
         attestedItem(b, forecastPayload(1, 3)),
@@ -189,7 +208,7 @@ describe('relay-attested items', () => {
     });
 
     it("one org's proposal alone does not enable attestation, nor two of four: only the majority's approval does", async () => {
-      const devices = await Promise.all([0, 1, 2].map(() => s.device(UTILITY_A, 'bus-1')));
+      const devices = await Promise.all([0, 1, 2].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       const attempt = async (device: TestDevice): Promise<BatchReceiptView> =>
         steps.submitForecasts([attestedItem(device, forecastPayload(0.5, 1))]);
 
@@ -212,7 +231,7 @@ describe('relay-attested items', () => {
 
     it("listing another utility does not let this one attest; a majority can withdraw a utility's consent", async () => {
       await steps.byMajority({ relayAttestationMspIds: [UTILITY_B] });
-      const [a, b, c] = await Promise.all([0, 1, 2].map(() => s.device(UTILITY_A, 'bus-1')));
+      const [a, b, c] = await Promise.all([0, 1, 2].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       const refused = await steps.submitForecasts([
         attestedItem(a!, forecastPayload(1, 2)),
         signedItem(b!, forecastPayload(1, 2)),
@@ -221,7 +240,7 @@ describe('relay-attested items', () => {
       expect(refused.refused.map((r) => [r.index, r.code])).to.deep.equal([[0, 'FORBIDDEN']]);
       expect(refused.refused[0]?.message).to.match(FORBIDDEN_ATTESTATION);
 
-      const bDevice = await s.device(UTILITY_B, 'bus-1');
+      const bDevice = await venDevice(s, UTILITY_B, 'bus-1');
       expect(
         (await steps.submitForecasts([attestedItem(bDevice, forecastPayload(1, 2))], UTILITY_B)).accepted,
       ).to.equal(1);
@@ -231,7 +250,7 @@ describe('relay-attested items', () => {
       await steps.byMajority({ relayAttestationMspIds: [] });
       const withdrawn = await steps.submitForecasts([attestedItem(a!, forecastPayload(1, 2))]);
       expect(withdrawn.refused.map((r) => r.code)).to.deep.equal(['FORBIDDEN']);
-      const other = await s.device(UTILITY_B, 'bus-1');
+      const other = await venDevice(s, UTILITY_B, 'bus-1');
       expect(
         (await steps.submitForecasts([attestedItem(other, forecastPayload(1, 2))], UTILITY_B)).refused.map(
           (r) => r.code,
@@ -280,7 +299,7 @@ describe('relay-attested items', () => {
     });
 
     it('stores an accepted attested item with attested: true beside signed items, which carry no marker', async () => {
-      const [a, b, c] = await Promise.all([0, 1, 2].map(() => s.device(UTILITY_A, 'bus-1')));
+      const [a, b, c] = await Promise.all([0, 1, 2].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       const receipt = await steps.submitForecasts([
         attestedItem(a!, forecastPayload(1, 2)),
         signedItem(b!, forecastPayload(2, 3)),
@@ -310,17 +329,34 @@ describe('relay-attested items', () => {
       expect(proof.forecast).to.include({ lower: 1, upper: 2, bus: 'bus-1' });
     });
 
+    it("refuses an attested item carrying a HEMS device's certificate: a device's items stay signed by the device", async () => {
+      await steps.byMajority({ relayAttestationMspIds: [UTILITY_A] });
+      const device = await s.device(UTILITY_A, 'bus-1');
+      const receipt = await steps.submitForecasts([
+        attestedItem(device, forecastPayload(1, 2)),
+        signedItem(device, forecastPayload(1, 3)),
+      ]);
+      expect(receipt.refused.map((refusal) => [refusal.index, refusal.code])).to.deep.equal([
+        [0, 'FORBIDDEN'],
+      ]);
+      expect(receipt.refused[0]?.message).to.match(/certificate of an OpenADR VEN home/);
+      expect(steps.batchItems().map((item) => [item.upper, item.attested])).to.deep.equal([[3, undefined]]);
+    });
+
     it("still verifies an attested item's certificate: revoked, another org's, expired, not a device's, not a certificate", async () => {
-      const [good, revoked] = await Promise.all([s.device(UTILITY_A, 'bus-1'), s.device(UTILITY_A, 'bus-1')]);
+      const [good, revoked] = await Promise.all([
+        venDevice(s, UTILITY_A, 'bus-1'),
+        venDevice(s, UTILITY_A, 'bus-1'),
+      ]);
       await s.ledger.invoke(identities.admin(UTILITY_A), (ctx) =>
         s.governance.RevokeDeviceCertificate(ctx, revoked.serial, 'lost'),
       );
-      const foreign = await s.device(UTILITY_B, 'bus-1');
-      const expired = await s.device(UTILITY_A, 'bus-1', {
+      const foreign = await venDevice(s, UTILITY_B, 'bus-1');
+      const expired = await venDevice(s, UTILITY_A, 'bus-1', {
         notBefore: new Date('2025-01-01T00:00:00Z'),
         notAfter: new Date('2026-01-01T00:00:00Z'),
       });
-      const relayCert = await s.device(UTILITY_A, 'bus-1', { role: 'relay' });
+      const relayCert = await venDevice(s, UTILITY_A, 'bus-1', { role: 'relay' });
       const rogue = await issueDevice(await createCa(UTILITY_A), { homeId: 'home-rogue', bus: 'bus-1' });
       const receipt = await steps.submitForecasts([
         attestedItem(revoked, forecastPayload(1, 2)),
@@ -357,7 +393,7 @@ describe('relay-attested items', () => {
     });
 
     it('refuses alone an attestation other than "relay", and an entry with both an attestation and a signature', async () => {
-      const devices = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => s.device(UTILITY_A, 'bus-1')));
+      const devices = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       const [a, b, c, d, e, f, g, h] = devices as [
         TestDevice,
         TestDevice,
@@ -400,7 +436,7 @@ describe('relay-attested items', () => {
     });
 
     it("checks an attested item's payload like a signed one's: range, maximum, slot, nonce, one item per home", async () => {
-      const [a, b, c, d, e] = await Promise.all([0, 1, 2, 3, 4].map(() => s.device(UTILITY_A, 'bus-1')));
+      const [a, b, c, d, e] = await Promise.all([0, 1, 2, 3, 4].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       const nonce = freshNonce();
       const receipt = await steps.submitForecasts([
         attestedItem(a!, forecastPayload(3, 1)),
@@ -423,7 +459,7 @@ describe('relay-attested items', () => {
     });
 
     it('the single-item SubmitForecast and ReportConsumption still need a device signature', async () => {
-      const device = await s.device(UTILITY_A, 'bus-1');
+      const device = await venDevice(s, UTILITY_A, 'bus-1');
       const payload = Buffer.from(JSON.stringify(forecastPayload(1, 2)));
       const unsigned = { payload, certificate: device.pem, attestation: 'relay' };
       await expectRefusal(
@@ -463,7 +499,7 @@ describe('relay-attested items', () => {
     let devices: TestDevice[];
 
     beforeEach(async () => {
-      devices = await Promise.all([0, 1, 2, 3].map(() => s.device(UTILITY_A, 'bus-1')));
+      devices = await Promise.all([0, 1, 2, 3].map(() => venDevice(s, UTILITY_A, 'bus-1')));
       await s.submitBatch(
         UTILITY_A,
         devices.map((device) => ({ device, forecast: { slotId, lower: 1, upper: 2 } })),
@@ -559,9 +595,9 @@ describe('relay-attested counts in public, and what stays private', () => {
     s = await Scenario.withSlot(slotId);
     steps = new Steps(s);
     await steps.byMajority({ relayAttestationMspIds: [UTILITY_A] });
-    const aBus1 = await Promise.all(A_BUS1.map(() => s.device(UTILITY_A, 'bus-1')));
-    const aBus2 = await Promise.all(A_BUS2.map(() => s.device(UTILITY_A, 'bus-2')));
-    const bBus1 = await Promise.all(B_BUS1.map(() => s.device(UTILITY_B, 'bus-1')));
+    const aBus1 = await Promise.all(A_BUS1.map(() => venDevice(s, UTILITY_A, 'bus-1')));
+    const aBus2 = await Promise.all(A_BUS2.map(() => venDevice(s, UTILITY_A, 'bus-2')));
+    const bBus1 = await Promise.all(B_BUS1.map(() => venDevice(s, UTILITY_B, 'bus-1')));
     const nonces: string[] = [];
     const payload = (range: readonly [number, number] | undefined): Payload => {
       const nonce = freshNonce();
@@ -590,7 +626,7 @@ describe('relay-attested counts in public, and what stays private', () => {
     expect(second.accepted).to.equal(2);
 
     // B is not listed: its attested item is refused alone, its signed ones are accepted.
-    const extra = await s.device(UTILITY_B, 'bus-1');
+    const extra = await venDevice(s, UTILITY_B, 'bus-1');
     bRefusal = await steps.submitForecasts(
       [
         ...bBus1.map((device, index) => signedItem(device, payload(B_BUS1[index]))),
@@ -791,7 +827,7 @@ describe('a forged relayAttested count', () => {
     const s = await Scenario.withSlot(slotId);
     const steps = new Steps(s);
     await steps.byMajority({ relayAttestationMspIds: [UTILITY_B] });
-    const devices = await Promise.all([0, 1, 2, 3, 4].map(() => s.device(UTILITY_B, 'bus-1')));
+    const devices = await Promise.all([0, 1, 2, 3, 4].map(() => venDevice(s, UTILITY_B, 'bus-1')));
     await steps.submitForecasts(
       devices.map((device, index) =>
         index < 2 ? attestedItem(device, forecastPayload(1, 2)) : signedItem(device, forecastPayload(1, 2)),

@@ -9,6 +9,9 @@ import { aggregateFromBytes, type AggregateRecord, type ConsumptionSummary } fro
 import { withMeterReadings } from './metered-consumption';
 import { groupSums, sumKw } from './views';
 
+/** The members of a consumption summary summed over its homes (absent below k). */
+const SUMMED = ['drawnKw', 'nonCompliant', 'relayAttested', 'metered', 'mismatched'] as const;
+
 /**
  * Publishes the utility's consumption summary of one bus into its aggregate record of the slot:
  * {homes, drawnKw: Σ, nonCompliant}, only the home count below k. Every report listed in transient
@@ -44,17 +47,18 @@ export async function publishConsumption(ctx: HemsContext, own: OwnAggregate): P
     );
   }
   // Two published sums that differ by fewer than k homes would reveal those homes' values by
-  // subtraction, so a re-publication with sums must add at least k homes (or none).
+  // subtraction, so a re-publication with sums must add at least k homes, or change nothing: a
+  // meter reading recorded since (or corrected) changes the sums without adding a home.
   const added = homes - (previous?.homes ?? 0);
   if (
     previous !== undefined &&
     !previous.withheld &&
     !withheld &&
-    added > 0 &&
-    added < settings.minGroupSize
+    added < settings.minGroupSize &&
+    (added > 0 || SUMMED.some((name) => previous[name] !== sums[name]))
   ) {
     throw failedPrecondition(
-      `the consumption summary of ${org} for bus ${busId} in slot ${id} can be re-published only once at least ${settings.minGroupSize} more homes have reported`,
+      `the consumption summary of ${org} for bus ${busId} in slot ${id} can be re-published only once at least ${settings.minGroupSize} more homes have reported, or unchanged`,
     );
   }
   const consumption: ConsumptionSummary = {

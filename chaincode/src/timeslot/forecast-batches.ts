@@ -20,6 +20,7 @@ import {
   parseJsonArgument,
   requireArray,
   requireString,
+  VEN_IDENTITY_PREFIX,
   verifyDeviceSignature,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
@@ -90,6 +91,11 @@ export function verifySlotEntry<P extends { readonly slotId: string }>(
       throw forbidden(
         `the channel settings do not let ${check.trust.org} submit relay-attested items (relayAttestationMspIds)`,
       );
+    }
+    // Only a VEN home's certificate (whose key nobody holds) may vouch without a signature: a
+    // HEMS device's items stay signed by the device, never overridden by its relay's word.
+    if (!device.commonName.startsWith(VEN_IDENTITY_PREFIX)) {
+      throw forbidden('a relay-attested item must carry the certificate of an OpenADR VEN home (oadr-…)');
     }
   } else if (!verifyDeviceSignature(device.publicKey, entry.payload, entry.signature)) {
     throw forbidden(`${what} signature does not verify against the device certificate`);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import {
   collectionOf,
   ContractError,
@@ -24,8 +25,12 @@ import { loadSlot } from './records';
 /** Readings per RecordMeterReadings: a relay batch's worth. */
 export const MAX_METER_READINGS = 1000;
 const MAX_READINGS_BYTES = MAX_METER_READINGS * 200 + 2;
-/** Slots last 15 minutes: a home drawing the channel's maximum power uses maxHomeKw × 250 Wh. */
-const WH_PER_KW_SLOT = 250;
+/**
+ * The largest reading taken: 10,000 kW (the largest per-home maximum the settings allow) over a
+ * 15-minute slot. A physical bound, not the home's forecast cap: the meter must be able to show a
+ * home that drew more than any forecast allowed.
+ */
+export const MAX_READING_WH = 10_000 * 250;
 
 /** What RecordMeterReadings answers: counts and per-item refusals, never a home or a value. */
 export interface MeterReadingsReceipt {
@@ -73,7 +78,6 @@ export async function recordMeterReadings(
   if (list.length === 0) {
     throw invalidArgument('readings must hold at least one reading');
   }
-  const maxWh = Math.floor((await ctx.settings()).maxHomeKw * WH_PER_KW_SLOT);
   const secret = await loadHomeRefSecret(ctx, org);
   const collection = collectionOf(org);
   const txId = ctx.stub.getTxID();
@@ -83,13 +87,14 @@ export async function recordMeterReadings(
   let accepted = 0;
   for (const [index, value] of list.entries()) {
     try {
-      const { homeId, energyWh } = parseReading(value, index, maxWh);
+      const { homeId, energyWh } = parseReading(value, index, MAX_READING_WH);
       const ref = homeReference(secret, id, homeId);
       if (refs.has(ref)) {
         throw conflict('the batch holds an earlier reading of the same home; send this one again');
       }
       refs.add(ref);
-      const reading: StoredMeterReading = { slotId: id, energyWh, recordedAt, txId };
+      const salt = createHmac('sha256', secret).update(`hems.meter\u0000${txId}\u0000${ref}`).digest('hex');
+      const reading: StoredMeterReading = { slotId: id, energyWh, salt, recordedAt, txId };
       await writePrivate(ctx.stub, collection, ctx.keys.meterReading(id, ref), reading);
       accepted += 1;
     } catch (error) {

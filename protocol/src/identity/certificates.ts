@@ -16,6 +16,16 @@ export interface DeviceIdentity {
   readonly bus: string;
   readonly serial: string;
   readonly publicKey: KeyObject;
+  /** The subject's common name: the identity's enrolment id at its CA (`hems-…` a device, `oadr-…` a VEN's home). */
+  readonly commonName: string;
+}
+
+/** The enrolment ids of OpenADR VEN homes start so (gateway-api's venEnrollmentId). */
+export const VEN_IDENTITY_PREFIX = 'oadr-';
+
+function commonNameOf(certificate: X509Certificate): string {
+  const line = certificate.subject.split('\n').find((entry) => entry.startsWith('CN='));
+  return line === undefined ? '' : line.slice(3);
 }
 
 export function parseCertificate(pem: string, name: string): X509Certificate {
@@ -130,7 +140,7 @@ function identityOf(inspected: InspectedCertificate, check: DeviceCertificateChe
     throw invalidArgument('device certificate hems.home attribute is malformed');
   }
   const bus = parseBusId(attrs['hems.bus'], 'device certificate hems.bus attribute');
-  return { homeId, bus, serial, publicKey: certificate.publicKey };
+  return { homeId, bus, serial, publicKey: certificate.publicKey, commonName: commonNameOf(certificate) };
 }
 
 /**

@@ -34,6 +34,11 @@ export function reportMismatches(reportedKw: number, meteredWh: number): boolean
 export interface StoredMeterReading {
   readonly slotId: string;
   readonly energyWh: number;
+  /**
+   * 32 bytes (hex) no other member can derive: the value's hash goes on every peer, and without it
+   * a few thousand guesses of energyWh would find the reading (P2).
+   */
+  readonly salt: string;
   readonly recordedAt: string;
   readonly txId: string;
 }

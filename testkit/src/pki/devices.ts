@@ -28,6 +28,8 @@ export interface DeviceOptions {
   readonly omit?: readonly string[];
   /** Use a P-384 key instead of P-256. */
   readonly p384?: boolean;
+  /** The subject's common name (the enrolment id); default the home id. */
+  readonly commonName?: string;
 }
 
 /** The Fabric attributes of a HEMS device's enrolment certificate, with the options' changes. */
@@ -51,7 +53,7 @@ export async function issueDevice(ca: TestCa, options: DeviceOptions): Promise<T
   const serial = nextSerial();
   const certificate = await issue(ca, {
     serialNumber: serial,
-    subject: `CN=${options.homeId}, OU=client, O=${ca.name}, C=US`,
+    subject: `CN=${options.commonName ?? options.homeId}, OU=client, O=${ca.name}, C=US`,
     publicKey: keys.publicKey,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
