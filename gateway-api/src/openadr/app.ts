@@ -35,6 +35,8 @@ export interface VtnAppOptions {
   readonly allowHttpCallbacks?: boolean;
   readonly tokenLifetimeSeconds?: number;
   readonly fetch?: typeof fetch;
+  /** Resolves a webhook's host (tests); the system resolver by default. */
+  readonly resolveCallbackHost?: (host: string) => Promise<readonly string[]>;
 }
 
 /** Request line and headers the VTN's HTTP parser takes (Node's default is 16 KiB). */
@@ -120,6 +122,7 @@ export async function buildVtnApp(options: VtnAppOptions): Promise<FastifyInstan
     clients,
     ...(options.allowHttpCallbacks === undefined ? {} : { allowHttpCallbacks: options.allowHttpCallbacks }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.resolveCallbackHost === undefined ? {} : { resolve: options.resolveCallbackHost }),
     log: app.log,
   });
   subscriptions.attach(service);

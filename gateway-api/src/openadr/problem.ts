@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError } from '../http/errors';
+import { HttpError, toHttpError } from '../http/errors';
 import type { DeclaredMethods } from '../plugins/http-conformance';
 
 /**
@@ -48,15 +48,28 @@ function problemBody(status: number, detail: string, title = TITLES[status] ?? '
   return { type: 'about:blank', title, status, detail };
 }
 
-/** A refusal of the ledger or of the gateway's services (HttpError), as a problem. */
+/**
+ * A refusal of the ledger or of the gateway's services, as a problem: chaincode refusals and Fabric
+ * failures are mapped as the REST gateway maps them (toHttpError), so a client's request that the
+ * chaincode refuses is a 4xx, never a 500.
+ */
 export function problemOf(error: unknown): ProblemBody {
   if (error instanceof VtnProblem) {
     return problemBody(error.status, error.detail, error.title);
   }
+  const framework = error as Partial<FastifyError>;
+  if (framework.validation === undefined && framework.statusCode === undefined) {
+    const mapped = toHttpError(error);
+    return problemBody(mapped.statusCode, `${mapped.code}: ${mapped.message}`);
+  }
   if (error instanceof HttpError) {
     return problemBody(error.statusCode, `${error.code}: ${error.message}`);
   }
-  const framework = error as Partial<FastifyError>;
+  return frameworkProblem(framework);
+}
+
+/** Fastify's own refusals (validation, body parsing), in words that never quote the request. */
+function frameworkProblem(framework: Partial<FastifyError>): ProblemBody {
   if (framework.validation !== undefined) {
     // Ajv names the member and the rule it broke, never the value sent.
     const where = framework.validationContext ?? 'request';

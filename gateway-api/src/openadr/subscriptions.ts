@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { VtnClient, VtnClients } from './auth/clients';
+import { callbackRefusal, mayDeliver, type CallbackPolicy } from './callback-policy';
 import { badRequest, forbidden, notFound, VtnProblem } from './problem';
 import type { SlotListener } from './slot-directory';
 import type { VtnService } from './vtn-service';
@@ -15,6 +16,8 @@ interface StoredSubscription {
 
 /** Subscriptions per VEN: a VEN needs one or two (events, perhaps reports). */
 const MAX_PER_CLIENT = 20;
+/** Callbacks per subscription: a VEN needs one or two. */
+const MAX_OPERATIONS = 10;
 const CREATE_WORDS = new Set(['POST', 'CREATE']);
 
 export interface SubscriptionOptions {
@@ -22,6 +25,8 @@ export interface SubscriptionOptions {
   readonly clients: Pick<VtnClients, 'usableVen'>;
   /** Allows http: callback URLs (development and tests only); https: always. */
   readonly allowHttpCallbacks?: boolean;
+  /** Resolves a callback's host (tests); the system resolver by default. */
+  readonly resolve?: (host: string) => Promise<readonly string[]>;
   readonly fetch?: typeof fetch;
   readonly log?: { warn(details: object, message: string): void };
   readonly now?: () => Date;
@@ -89,19 +94,22 @@ export class Subscriptions implements SlotListener {
     return object;
   }
 
+  private get policy(): CallbackPolicy {
+    return {
+      development: this.options.allowHttpCallbacks === true,
+      ...(this.options.resolve === undefined ? {} : { resolve: this.options.resolve }),
+    };
+  }
+
   private checkCallbacks(body: Json): void {
-    for (const operation of (body.objectOperations as Json[] | undefined) ?? []) {
-      let url: URL;
-      try {
-        url = new URL(String(operation.callbackUrl));
-      } catch {
-        throw badRequest('callbackUrl must be an absolute URL');
-      }
-      if (
-        url.protocol !== 'https:' &&
-        !(url.protocol === 'http:' && this.options.allowHttpCallbacks === true)
-      ) {
-        throw badRequest('callbackUrl must be an https URL');
+    const operations = (body.objectOperations as Json[] | undefined) ?? [];
+    if (operations.length > MAX_OPERATIONS) {
+      throw badRequest(`a subscription holds at most ${MAX_OPERATIONS} objectOperations`);
+    }
+    for (const operation of operations) {
+      const refusal = callbackRefusal(String(operation.callbackUrl), this.policy);
+      if (refusal !== undefined) {
+        throw badRequest(refusal);
       }
     }
   }
@@ -144,11 +152,15 @@ export class Subscriptions implements SlotListener {
     if (event === undefined) {
       return;
     }
+    // Each callback URL is posted once per event, however many operations name it.
+    const posted = new Set<string>();
     for (const operation of (subscription.object.objectOperations as Json[] | undefined) ?? []) {
       const objects = (operation.objects as unknown[] | undefined) ?? [];
       const operations = ((operation.operations as unknown[] | undefined) ?? []).map(String);
       const word = operations.find((op) => CREATE_WORDS.has(op));
-      if (objects.includes('EVENT') && word !== undefined) {
+      const url = String(operation.callbackUrl);
+      if (objects.includes('EVENT') && word !== undefined && !posted.has(url)) {
+        posted.add(url);
         await this.deliver(String(operation.callbackUrl), operation.bearerToken, {
           objectType: 'EVENT',
           operation: word,
@@ -177,8 +189,13 @@ export class Subscriptions implements SlotListener {
 
   private async deliver(url: string, bearerToken: unknown, notification: Json): Promise<void> {
     try {
+      if (!(await mayDeliver(url, this.policy))) {
+        throw new Error('the callback does not resolve to public addresses only');
+      }
       const response = await (this.options.fetch ?? fetch)(url, {
         method: 'POST',
+        // A redirect could lead into the utility's own network: not followed.
+        redirect: 'error',
         headers: {
           'content-type': 'application/json',
           ...(typeof bearerToken === 'string' ? { authorization: `Bearer ${bearerToken}` } : {}),

@@ -29,7 +29,15 @@ export interface VtnServiceOptions {
 }
 
 /** Reports kept per VEN (the oldest go first): a VEN reads back what it sent lately. */
-const MAX_REPORTS_PER_VEN = 200;
+const MAX_REPORTS_PER_VEN = 50;
+/** Reports kept in all: the oldest go first. */
+const MAX_REPORTS = 20_000;
+/**
+ * Dispatched slots, newest first, whose allowed powers a listing may load from the ledger; older
+ * ones show a dispatch only if the book holds it already, so a VEN's listing never evicts the
+ * tables the devices of the live slots read.
+ */
+const LOADED_DISPATCHES = 2;
 
 function venOf(client: VtnClient): VenRecord | undefined {
   return client.role === 'ven' ? client.ven : undefined;
@@ -42,6 +50,7 @@ function venOf(client: VtnClient): VenRecord | undefined {
  */
 export class VtnService {
   private readonly reports = new Map<string, OwnedObject>();
+  private readonly byOwner = new Map<string, string[]>();
 
   constructor(private readonly options: VtnServiceOptions) {}
 
@@ -67,13 +76,17 @@ export class VtnService {
     version: OpenAdrVersion,
     slot: SlotView,
     ven: VenRecord,
+    load = true,
   ): Promise<Json | undefined> {
     if (slot.dispatch === undefined) {
       return undefined;
     }
-    const power = await this.options.allowedPowers
-      .allowedPowerOf(slot.slotId, { homeId: ven.homeId, certificatePem: ven.certificate })
-      .catch(() => undefined);
+    const book = this.options.allowedPowers;
+    const power = load
+      ? await book
+          .allowedPowerOf(slot.slotId, { homeId: ven.homeId, certificatePem: ven.certificate })
+          .catch(() => undefined)
+      : book.peek(slot.slotId, ven.homeId);
     return power === undefined
       ? undefined
       : dispatchEventOf(version, slot, {
@@ -85,7 +98,12 @@ export class VtnService {
   }
 
   /** The events of one slot a client may see (its dispatch first). */
-  async eventsOfSlot(version: OpenAdrVersion, client: VtnClient, slotId: string): Promise<Json[]> {
+  async eventsOfSlot(
+    version: OpenAdrVersion,
+    client: VtnClient,
+    slotId: string,
+    loadDispatch = true,
+  ): Promise<Json[]> {
     const slot = await this.slot(slotId);
     if (slot === undefined) {
       return [];
@@ -93,7 +111,7 @@ export class VtnService {
     const found: Json[] = [];
     const ven = venOf(client);
     if (ven !== undefined) {
-      const dispatch = await this.dispatchOf(version, slot, ven);
+      const dispatch = await this.dispatchOf(version, slot, ven, loadDispatch);
       if (dispatch !== undefined) {
         found.push(dispatch);
       }
@@ -110,11 +128,11 @@ export class VtnService {
   /** Events a client may see, newest slot first, until `wanted` are found. */
   async events(version: OpenAdrVersion, client: VtnClient, wanted: number): Promise<Json[]> {
     const found: Json[] = [];
-    for (const slotId of this.options.slots.recent()) {
+    for (const [position, slotId] of this.options.slots.recent().entries()) {
       if (found.length >= wanted) {
         break;
       }
-      found.push(...(await this.eventsOfSlot(version, client, slotId)));
+      found.push(...(await this.eventsOfSlot(version, client, slotId, position < LOADED_DISPATCHES)));
     }
     return found;
   }
@@ -234,25 +252,39 @@ export class VtnService {
     }
     const at = this.now();
     const id = `report-${randomBytes(12).toString('base64url')}`;
+    // What is kept of the report: its own members and the one usage payload, not whatever else
+    // the body carried (a body may hold up to 256 KiB).
     const object: Json = {
-      ...body,
+      ...pick(body, ['eventID', 'clientName', 'reportName', 'programID']),
+      resources: [
+        { resourceName: firstResourceName(body), intervals: [{ id: 0, payloads: [{ type, values }] }] },
+      ],
       id,
       createdDateTime: at,
       modificationDateTime: at,
       objectType: 'REPORT',
       ...(version === '3.0.1' ? { programID: body.programID ?? PROGRAM_ID } : { clientID: client.clientId }),
     };
-    // The library types report payload descriptors as event ones: echoing them breaks it.
-    delete object.payloadDescriptors;
     this.keep(client.clientId, id, object);
     return object;
   }
 
   private keep(owner: string, id: string, object: Json): void {
     this.reports.set(id, { owner, object });
-    const own = [...this.reports.entries()].filter(([, entry]) => entry.owner === owner);
-    for (const [oldId] of own.slice(0, Math.max(0, own.length - MAX_REPORTS_PER_VEN))) {
+    const ids = this.byOwner.get(owner) ?? [];
+    ids.push(id);
+    this.byOwner.set(owner, ids);
+    for (const oldId of ids.splice(0, Math.max(0, ids.length - MAX_REPORTS_PER_VEN))) {
       this.reports.delete(oldId);
+    }
+    // Maps iterate in insertion order: the first entries are the oldest.
+    for (const [oldId, entry] of this.reports) {
+      if (this.reports.size <= MAX_REPORTS) {
+        break;
+      }
+      this.reports.delete(oldId);
+      const list = this.byOwner.get(entry.owner);
+      list?.splice(list.indexOf(oldId), 1);
     }
   }
 }
@@ -295,4 +327,17 @@ function reportedUsage(body: Json): { type: 'USAGE_FORECAST' | 'USAGE'; values: 
     throw badRequest(`${usage.type} values must be one or two finite, non-negative numbers (kW)`);
   }
   return { type: usage.type, values: values as number[] };
+}
+
+function pick(body: Json, names: readonly string[]): Json {
+  return Object.fromEntries(
+    names.filter((name) => body[name] !== undefined).map((name) => [name, body[name]]),
+  );
+}
+
+/** The resource a report names first (a VEN's home), bounded as the schema bounds it. */
+function firstResourceName(body: Json): string {
+  const resources = (body.resources as Json[] | undefined) ?? [];
+  const name = resources[0]?.resourceName;
+  return typeof name === 'string' ? name : 'home';
 }

@@ -226,6 +226,8 @@ export async function startVtn(people: VtnPeople, options: Partial<VtnAppOptions
     forecasts: forecasts as unknown as ForecastBatcher,
     consumption: consumption as unknown as ConsumptionBatcher,
     fetch: fetch,
+    // The callbacks' example hosts resolve to a public address (the policy refuses private ones).
+    resolveCallbackHost: () => Promise.resolve(['93.184.216.34']),
     clientCertificate: (request: FastifyRequest) =>
       request.headers[DSO_HEADER] === '1' ? people.dso : undefined,
     logger: {

@@ -4,6 +4,9 @@ import type { VenRecord, VenRegistry } from '../../services/ven-registry';
 import { hashVenSecret, verifyVenSecret, type VenSecretHash } from '../../services/ven-secrets';
 import type { AccessClaims } from './access-tokens';
 
+/** Client secrets checked at once; a token request beyond it is answered 429. */
+export const MAX_SECRET_CHECKS = 4;
+
 /** A client the VTN serves: one VEN (a home of this utility), or the DSO's business logic. */
 export type VtnClient =
   | { readonly role: 'ven'; readonly clientId: string; readonly scope: string; readonly ven: VenRecord }
@@ -30,11 +33,24 @@ export class VtnClients {
    * The VEN of a client id and secret, or undefined for any mismatch: one answer, in about the
    * same time (one slow hash), whether the client id exists or not.
    */
-  async venOf(clientId: string, secret: string): Promise<VenRecord | undefined> {
-    const ven = await this.usableVen(clientId);
-    const matches = await verifyVenSecret(secret, ven?.secret ?? (await this.decoy));
-    return ven !== undefined && matches ? ven : undefined;
+  async venOf(clientId: string, secret: string): Promise<VenRecord | undefined | 'busy'> {
+    // Each check is a slow hash (about 100 ms and 32 MiB): a few at a time, the rest turned away,
+    // so a flood of token requests cannot queue minutes of work on the gateway's thread pool.
+    if (this.checking >= MAX_SECRET_CHECKS) {
+      return 'busy';
+    }
+    this.checking += 1;
+    try {
+      const ven = await this.usableVen(clientId);
+      const matches = await verifyVenSecret(secret, ven?.secret ?? (await this.decoy));
+      return ven !== undefined && matches ? ven : undefined;
+    } finally {
+      this.checking -= 1;
+    }
   }
+
+  /** Secret checks running now. */
+  private checking = 0;
 
   /** A registered VEN whose credentials and home certificate are still good. */
   async usableVen(clientId: string): Promise<VenRecord | undefined> {

@@ -159,6 +159,9 @@ async function authenticate(
     return businessLogic(options, request, body.scope);
   }
   const ven = await options.clients.venOf(id, secret);
+  if (ven === 'busy') {
+    return refusal(429, 'slow_down', 'too many token requests are being checked; retry in a moment');
+  }
   if (ven === undefined) {
     return CLIENT_FAILED;
   }
@@ -202,6 +205,9 @@ export function tokenRoutes(options: TokenRoutesOptions) {
         if ('error' in claims) {
           if (claims.status === 401) {
             failures.recordFailure(address);
+          }
+          if (claims.status === 429) {
+            void reply.header('retry-after', 1);
           }
           return oauthError(reply, claims);
         }
