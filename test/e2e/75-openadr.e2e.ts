@@ -40,6 +40,7 @@ import {
   type Ven,
   venOp,
   Webhook,
+  enrolHomes,
 } from './support/openadr';
 
 /*
@@ -79,6 +80,7 @@ describe('the OpenADR 3 VTN of a utility gateway, through openadr3-client, on th
   let actors: Actors;
   const gateways = new GatewayProcesses(E2E_STATE_DIR);
   const webhook = new Webhook();
+  let restoreEnrolment: (() => Promise<void>) | undefined;
   /** Two VENs of homes on bus-1, whose forecasts go into every version's slot. */
   let vens: Ven[] = [];
   /** The forecasts the VENs sent (for the privacy checks), and the slots they went into. */
@@ -186,10 +188,13 @@ describe('the OpenADR 3 VTN of a utility gateway, through openadr3-client, on th
     await gateways.start(description, ['DSOMSP', UTILITY_A, UTILITY_B, 'RegulatorMSP'], {
       env: { HEMS_GATEWAY_OPENADR_HTTP_CALLBACKS: '1' },
     });
+    // The suite's homes on bus-1 of UtilityA: its two VENs and three signing devices.
+    restoreEnrolment = await enrolHomes(description, UTILITY_A, 'bus-1', 5);
   });
 
   after(async function () {
     this.timeout(60_000);
+    await restoreEnrolment?.();
     await gateways.stop();
     await webhook.stop();
     actors?.close();

@@ -6,7 +6,14 @@ import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { findIdentity, type NetworkDescription, readCredentials } from '@hems/network-client';
+import {
+  connectAs,
+  evaluateJson,
+  findIdentity,
+  type NetworkDescription,
+  readCredentials,
+  submitJson,
+} from '@hems/network-client';
 import {
   type ApiResponse,
   gatewayUrl,
@@ -225,5 +232,38 @@ export class Webhook {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/**
+ * Sets how many homes `mspId` enrols on `bus` (a slot expects the bus's aggregate only then) and
+ * answers how to put back what was there: an earlier suite (the simulated day) may have set the
+ * bootstrap's buses to 0 homes.
+ */
+export async function enrolHomes(
+  description: NetworkDescription,
+  mspId: string,
+  bus: string,
+  homes: number,
+): Promise<() => Promise<void>> {
+  const admin = connectAs(description, { mspId, identity: 'orgadmin' });
+  try {
+    const governance = admin.contract('governance');
+    const { enrolment } = await evaluateJson<{ enrolment: { org: string; bus: string; homes: number }[] }>(
+      governance,
+      'GetEnrolment',
+    );
+    const before = enrolment.find((entry) => entry.org === mspId && entry.bus === bus)?.homes ?? 0;
+    await submitJson(governance, 'SetEnrolledHomes', { args: [bus, String(homes)] });
+    return async () => {
+      const again = connectAs(description, { mspId, identity: 'orgadmin' });
+      try {
+        await submitJson(again.contract('governance'), 'SetEnrolledHomes', { args: [bus, String(before)] });
+      } finally {
+        again.close();
+      }
+    };
+  } finally {
+    admin.close();
   }
 }
