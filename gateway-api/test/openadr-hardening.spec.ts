@@ -84,6 +84,39 @@ describe('OpenADR VTN: hardening', () => {
     expect(read.json<Json>().resources).to.deep.equal(report.resources);
   });
 
+  it("keeps of a subscription only the specification's members, each callback with a bearerToken member", async () => {
+    const created = await call(
+      vtn.app,
+      '3.1.0',
+      'POST',
+      '/subscriptions',
+      bearer('3.1.0', people.a.clientId),
+      {
+        clientName: 'ven-name-a',
+        padding: 'x'.repeat(10_000),
+        objectOperations: [
+          {
+            objects: ['EVENT'],
+            operations: ['POST'],
+            callbackUrl: 'https://ven-a.example/cb',
+            note: 'y'.repeat(1000),
+          },
+        ],
+      },
+    );
+    expect(created.statusCode, created.body).to.equal(201);
+    const subscription = created.json<Json>();
+    expect(subscription).not.to.have.property('padding');
+    expect(subscription.objectOperations).to.deep.equal([
+      {
+        objects: ['EVENT'],
+        operations: ['POST'],
+        callbackUrl: 'https://ven-a.example/cb',
+        bearerToken: null,
+      },
+    ]);
+  });
+
   it('checks at most a few client secrets at once, answering the rest 429 with Retry-After', async () => {
     const requests = Array.from({ length: 12 }, () =>
       call(

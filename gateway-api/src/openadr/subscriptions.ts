@@ -77,7 +77,7 @@ export class Subscriptions implements SlotListener {
     const at = (this.options.now?.() ?? new Date()).toISOString();
     const previous = id === undefined ? undefined : this.get(version, client, id);
     const object: Json = {
-      ...body,
+      ...subscriptionMembers(body),
       id: id ?? `sub-${randomBytes(12).toString('base64url')}`,
       createdDateTime: previous?.createdDateTime ?? at,
       modificationDateTime: at,
@@ -209,4 +209,25 @@ export class Subscriptions implements SlotListener {
       this.options.log?.warn({ objectType: notification.objectType }, 'a subscription callback failed');
     }
   }
+}
+
+/**
+ * What is kept of a subscription: the specification's members only, each callback with its own
+ * members, not whatever else the body carried (a body may hold up to 256 KiB).
+ */
+function subscriptionMembers(body: Json): Json {
+  const kept: Json = {};
+  for (const name of ['clientName', 'programID', 'targets'] as const) {
+    if (body[name] !== undefined) {
+      kept[name] = body[name];
+    }
+  }
+  kept.objectOperations = ((body.objectOperations as Json[] | undefined) ?? []).map((operation) => ({
+    objects: operation.objects,
+    operations: operation.operations,
+    callbackUrl: operation.callbackUrl,
+    // Always present (null when none): clients such as openadr3-client require the member.
+    bearerToken: operation.bearerToken ?? null,
+  }));
+  return kept;
 }
