@@ -17,14 +17,13 @@ import {
   vtnPeople,
   type Vtn,
   type VtnPeople,
+  expectProblem as expectProblemOf,
 } from './support/openadr';
 
 type Json = Record<string, unknown>;
 
 function expectProblem(response: LightMyRequestResponse, status: number): Json {
-  expect(response.statusCode, response.body).to.equal(status);
-  const body = response.json<Json>();
-  expect(body).to.include({ type: 'about:blank', status });
+  const body = expectProblemOf(response, status);
   expect(body.title).to.be.a('string');
   expect(body.detail).to.be.a('string');
   return body;

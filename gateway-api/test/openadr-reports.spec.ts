@@ -18,6 +18,7 @@ import {
   vtnPeople,
   type Vtn,
   type VtnPeople,
+  expectProblem,
 } from './support/openadr';
 
 type Json = Record<string, unknown>;
@@ -36,13 +37,6 @@ function reportOf(version: OpenAdrVersion, eventID: string, payloads: Json[], ex
 }
 
 const forecast = (values: unknown[]): Json[] => [{ type: 'USAGE_FORECAST', values }];
-
-function expectProblem(response: LightMyRequestResponse, status: number): Json {
-  expect(response.statusCode, response.body).to.equal(status);
-  const body = response.json<Json>();
-  expect(body).to.include({ type: 'about:blank', status });
-  return body;
-}
 
 describe('OpenADR VTN: reports', () => {
   let people: VtnPeople;

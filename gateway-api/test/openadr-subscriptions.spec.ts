@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import type { LightMyRequestResponse } from 'fastify';
 import { derivedId } from '../src/openadr/object-ids';
 import { PROGRAM_ID } from '../src/openadr/render';
 import type { OpenAdrVersion } from '../src/openadr/versions';
@@ -14,6 +13,7 @@ import {
   vtnPeople,
   type Vtn,
   type VtnPeople,
+  expectProblem,
 } from './support/openadr';
 
 type Json = Record<string, unknown>;
@@ -32,13 +32,6 @@ function subscriptionOf(version: OpenAdrVersion, callbackUrl = CALLBACK, extra: 
     ],
     ...extra,
   };
-}
-
-function expectProblem(response: LightMyRequestResponse, status: number): Json {
-  expect(response.statusCode, response.body).to.equal(status);
-  const body = response.json<Json>();
-  expect(body).to.include({ type: 'about:blank', status });
-  return body;
 }
 
 async function eventually(condition: () => boolean): Promise<void> {

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { SlotView } from '@hems/protocol';
 import { normalizeSerial } from '@hems/protocol';
 import type { FastifyInstance, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { expect } from 'chai';
 import sinon from 'sinon';
 import { AccessTokens } from '../../src/openadr/auth/access-tokens';
 import { certificateThumbprint } from '../../src/openadr/auth/clients';
@@ -312,3 +313,11 @@ export function basic(id: string, secret: string): string {
 }
 
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const;
+
+/** The answer is a problem object (RFC 7807) of `status`; answers its body. */
+export function expectProblem(response: LightMyRequestResponse, status: number): Record<string, unknown> {
+  expect(response.statusCode, response.body).to.equal(status);
+  const body = response.json<Record<string, unknown>>();
+  expect(body).to.include({ type: 'about:blank', status });
+  return body;
+}

@@ -55,9 +55,9 @@ import {
  *     (fewer days, a longer lookback); this module refuses (FAILED_PRECONDITION) unless `minDays`
  *     is lowered explicitly, so a thin history never pays silently on a weaker baseline. With
  *     n >= minDays eligible days it averages the min(highestDays, n) highest.
- *   - Events on weekends or holidays are refused: the programs baseline them on weekend and
- *     holiday days with rules of their own (PG&E: the 3 highest of the 5 previous weekend days or
- *     holidays, weighted), not implemented here.
+ *   - Events on weekends or holidays are refused (FAILED_PRECONDITION): the programs baseline
+ *     them on weekend and holiday days with rules of their own (PG&E: the 3 highest of the 5
+ *     previous weekend days or holidays, weighted), which this module does not offer.
  *   - A zero denominator (no energy at all in the candidate days' window) gives the ratio 1 when the
  *     event day's window is also empty, and the upper cap otherwise.
  *

@@ -7,6 +7,7 @@ import { evaluateJson, findIdentity, type NetworkDescription, readCredentials } 
 import { type ApiResponse, callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import { Actors, UTILITY_A } from './actors';
 import { AUDITOR, adminOf, sleep } from './gateways';
+import { jsonAnswer } from './json-answer';
 
 /** How long UtilityA's gateway holds a batch open for more forecasts, in this suite. */
 export const BATCH_WAIT_MS = 1_000;
@@ -142,23 +143,7 @@ export function deviceCall<T>(
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              body: (text ? JSON.parse(text) : undefined) as T,
-              headers: res.headers,
-            });
-          } catch (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
-          }
-        });
-      },
+      jsonAnswer(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);

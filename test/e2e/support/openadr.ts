@@ -23,6 +23,7 @@ import {
   type VenClientError,
 } from '@hems/testkit';
 import { UTILITY_A } from './actors';
+import { jsonAnswer } from './json-answer';
 
 /** The VTN's port: the gateway's own + 1000 (HEMS_GATEWAY_OPENADR_PORT unset). */
 export function vtnOrigin(mspId = UTILITY_A): string {
@@ -147,23 +148,7 @@ export function dsoRequest<T>(
             : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': payload.length }),
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              body: (text ? JSON.parse(text) : undefined) as T,
-              headers: res.headers,
-            });
-          } catch (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
-          }
-        });
-      },
+      jsonAnswer(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);
