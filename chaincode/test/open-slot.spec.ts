@@ -12,7 +12,7 @@ describe('OpenSlot', () => {
     prices = DEFAULT_PRICES,
     at = deadline(),
     who = identities.dso(),
-  ): Promise<string> => s.ledger.invoke(who, (ctx) => s.timeslot.OpenSlot(ctx, slotId, at, prices));
+  ): Promise<string> => s.ledger.invoke(who, (ctx) => s.timeslot.OpenSlot(ctx, slotId, at, prices, ''));
 
   beforeEach(async () => {
     s = await Scenario.create();

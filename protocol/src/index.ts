@@ -16,6 +16,7 @@ export * from './payloads/order';
 export * from './payloads/device-payloads';
 export * from './payloads/signing';
 export * from './timeslot/prices';
+export * from './timeslot/schedule';
 export * from './timeslot/forecast-batch';
 export * from './timeslot/metering';
 export * from './governance/settings';

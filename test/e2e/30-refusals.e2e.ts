@@ -16,14 +16,14 @@ describe('refusals surface through a real peer as clear errors', () => {
     const deadline = new Date(Date.now() + 60_000).toISOString();
     await expectRefusal(
       submitJson(actors.auditor.contract(), 'OpenSlot', {
-        args: [uniqueSlotId('wrong-role'), deadline, PRICES],
+        args: [uniqueSlotId('wrong-role'), deadline, PRICES, ''],
       }),
       'FORBIDDEN',
       /DSO operators/,
     );
     await expectRefusal(
       submitJson(actors.relay(UTILITY_A).contract(), 'OpenSlot', {
-        args: [uniqueSlotId('wrong-role'), deadline, PRICES],
+        args: [uniqueSlotId('wrong-role'), deadline, PRICES, ''],
       }),
       'FORBIDDEN',
     );

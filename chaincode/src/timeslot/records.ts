@@ -1,4 +1,4 @@
-import { notFound, parseStoredRecord, type SlotPrices } from '@hems/protocol';
+import { notFound, parseStoredRecord, type SlotPrices, type SlotSchedule } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { drain, readState } from '../lib/state';
@@ -55,6 +55,8 @@ export interface SlotRecord {
   readonly openedAt: string;
   readonly openTxId: string;
   readonly prices: SlotPrices;
+  /** Delivery interval and time-of-use period (absent: the DSO set none). */
+  readonly schedule?: SlotSchedule;
   readonly expected: readonly ExpectedAggregate[];
   readonly dispatch?: DispatchRecord;
   readonly settledAt?: string;

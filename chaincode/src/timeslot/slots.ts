@@ -4,9 +4,11 @@ import {
   invalidArgument,
   parseJsonArgument,
   parsePrices,
+  parseSlotSchedule,
   parseTimestamp,
   SLOT_EVENTS,
   type SlotPrices,
+  type SlotSchedule,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
@@ -34,9 +36,12 @@ export const MAX_PRICES_BYTES = 256 * 1024;
 export interface SlotTerms {
   readonly deadline: Date;
   readonly prices: SlotPrices;
+  readonly schedule?: SlotSchedule;
 }
 
-export function parseSlotTerms(deadline: string, prices: string, now: Date): SlotTerms {
+export const MAX_SCHEDULE_BYTES = 1024;
+
+export function parseSlotTerms(deadline: string, prices: string, schedule: string, now: Date): SlotTerms {
   const deadlineAt = parseTimestamp(deadline, 'deadline');
   if (deadlineAt <= now) {
     throw invalidArgument('deadline must be after the transaction time');
@@ -44,7 +49,13 @@ export function parseSlotTerms(deadline: string, prices: string, now: Date): Slo
   if (deadlineAt.getTime() - now.getTime() > MAX_DEADLINE_LEAD_MS) {
     throw invalidArgument('deadline must be at most 7 days after the transaction time');
   }
-  return { deadline: deadlineAt, prices: parsePrices(parseJsonArgument(prices, 'prices', MAX_PRICES_BYTES)) };
+  return {
+    deadline: deadlineAt,
+    prices: parsePrices(parseJsonArgument(prices, 'prices', MAX_PRICES_BYTES)),
+    ...(schedule === ''
+      ? {}
+      : { schedule: parseSlotSchedule(parseJsonArgument(schedule, 'schedule', MAX_SCHEDULE_BYTES)) }),
+  };
 }
 
 /** Opens a slot with its forecast deadline and per-bus price ranges, expecting the enrolled buses. */
@@ -62,6 +73,7 @@ export async function openSlot(ctx: HemsContext, id: string, terms: SlotTerms): 
     openedAt: isoTime(now),
     openTxId: ctx.stub.getTxID(),
     prices: terms.prices,
+    ...(terms.schedule === undefined ? {} : { schedule: terms.schedule }),
     expected,
   };
   await writeState(ctx.stub, slotKey, slot);
@@ -83,6 +95,7 @@ export async function openSlot(ctx: HemsContext, id: string, terms: SlotTerms): 
       slotId: id,
       deadline: slot.deadline,
       prices: terms.prices,
+      ...(terms.schedule === undefined ? {} : { schedule: terms.schedule }),
       buses: expected.map(({ org, bus }) => ({ org, bus })),
     }),
   );

@@ -37,11 +37,18 @@ export class TimeslotContract extends HemsContract {
   @Param('slotId', 'string', 'slot identifier, e.g. 2026-11-21T10:15Z')
   @Param('deadline', 'string', 'RFC 3339 time when forecast submission closes')
   @Param('prices', 'string', 'JSON {"default":{"lower","upper"},"buses":[{"bus","lower","upper"}]}, per MWh')
+  @Param('schedule', 'string', 'JSON {"deliveryStart","deliveryEnd","period":"peak|mid-peak|off-peak"}, or empty')
   @Returns('string')
-  async OpenSlot(ctx: HemsContext, slotId: string, deadline: string, prices: string): Promise<string> {
+  async OpenSlot(
+    ctx: HemsContext,
+    slotId: string,
+    deadline: string,
+    prices: string,
+    schedule: string,
+  ): Promise<string> {
     await ctx.requireDso('OpenSlot');
     const id = parseSlotId(slotId);
-    return canonicalJson(await openSlot(ctx, id, parseSlotTerms(deadline, prices, ctx.now)));
+    return canonicalJson(await openSlot(ctx, id, parseSlotTerms(deadline, prices, schedule, ctx.now)));
   }
 
   /** `getPrice` / `getLambda`: the slot's public record with derived status, aggregates and λ. */

@@ -113,12 +113,15 @@ export class Scenario {
     return issueDevice(this.ca(org), { homeId: `home-${org}-${this.homeCounter}`, bus, ...options });
   }
 
-  async openSlot(slotId: string, options: { deadlineInMs?: number; prices?: string } = {}): Promise<string> {
+  async openSlot(
+    slotId: string,
+    options: { deadlineInMs?: number; prices?: string; schedule?: string } = {},
+  ): Promise<string> {
     const deadline = new Date(
       this.ledger.now.getTime() + (options.deadlineInMs ?? 15 * MINUTE),
     ).toISOString();
     return this.ledger.invoke(identities.dso(), (ctx) =>
-      this.timeslot.OpenSlot(ctx, slotId, deadline, options.prices ?? DEFAULT_PRICES),
+      this.timeslot.OpenSlot(ctx, slotId, deadline, options.prices ?? DEFAULT_PRICES, options.schedule ?? ''),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { BusPriceRange, PriceRange } from './prices';
+import type { SlotSchedule } from './schedule';
 
 /**
  * What the chaincode's GetSlot answers: the public record of a slot with its derived status and
@@ -10,6 +11,8 @@ export interface SlotView {
   deadline: string;
   openedAt: string;
   prices: { default?: PriceRange; buses: BusPriceRange[] };
+  /** Delivery interval and time-of-use period, when the DSO set them at opening. */
+  schedule?: SlotSchedule;
   expected: { org: string; bus: string; homes: number }[];
   aggregates: {
     org: string;

@@ -79,6 +79,7 @@ export async function openSlot(dso: FabricConnection, slotId: string, minutes = 
       slotId,
       new Date(Date.now() + minutes * 60_000).toISOString(),
       JSON.stringify({ default: { lower: 20, upper: 80 } }),
+      '',
     ],
   });
 }

@@ -69,7 +69,7 @@ export class Actors {
 
   async openSlot(slotId: string, deadlineInMs: number): Promise<void> {
     const deadline = new Date(Date.now() + deadlineInMs).toISOString();
-    await submitJson(this.dso.contract(), 'OpenSlot', { args: [slotId, deadline, PRICES] });
+    await submitJson(this.dso.contract(), 'OpenSlot', { args: [slotId, deadline, PRICES, ''] });
   }
 
   /** The relay of the device's utility submits what the device signed, endorsed by its own peer only. */

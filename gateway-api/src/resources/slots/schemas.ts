@@ -37,6 +37,27 @@ export const openSlotBody = closedObject(
       description: 'RFC 3339 time when forecast submission closes',
     },
     prices,
+    schedule: {
+      ...closedObject(
+        {
+          deliveryStart: {
+            type: 'string',
+            format: 'date-time',
+            description: 'RFC 3339 start of delivery, on a quarter hour',
+          },
+          deliveryEnd: {
+            type: 'string',
+            format: 'date-time',
+            description: 'RFC 3339 end of delivery, on a quarter hour, at most 24 hours after the start',
+          },
+          period: { type: 'string', enum: ['peak', 'mid-peak', 'off-peak'] },
+        },
+        'deliveryStart',
+        'deliveryEnd',
+        'period',
+      ),
+      description: 'Delivery interval and time-of-use period of the slot (demand-response events need them)',
+    },
   },
   'slotId',
   'deadline',

@@ -37,10 +37,20 @@ export function deviceSlotView(slot: SlotView, bus: string): Record<string, unkn
 /** Opens a slot as the DSO identity. */
 export function openSlot(
   ledger: Ledger,
-  slot: { readonly slotId: string; readonly deadline: string; readonly prices: unknown },
+  slot: {
+    readonly slotId: string;
+    readonly deadline: string;
+    readonly prices: unknown;
+    readonly schedule?: unknown;
+  },
 ): Promise<SubmitResult> {
   return timeslot(ledger, 'dso').OpenSlot.submit({
-    arguments: [slot.slotId, slot.deadline, JSON.stringify(slot.prices)],
+    arguments: [
+      slot.slotId,
+      slot.deadline,
+      JSON.stringify(slot.prices),
+      slot.schedule === undefined ? '' : JSON.stringify(slot.schedule),
+    ],
   });
 }
 
