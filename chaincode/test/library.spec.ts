@@ -4,6 +4,7 @@ import { webcrypto, X509Certificate } from 'node:crypto';
 import {
   AuctionContract,
   contracts,
+  DrContract,
   GovernanceContract,
   TimeslotContract,
   TokenContract,
@@ -21,12 +22,19 @@ import {
 import { createCa } from './support/pki';
 
 describe('chaincode entry point', () => {
-  it('exports the timeslot contract first (the default), then governance, auction and token', () => {
-    expect(contracts).to.deep.equal([TimeslotContract, GovernanceContract, AuctionContract, TokenContract]);
+  it('exports the timeslot contract first (the default), then governance, auction, token and dr', () => {
+    expect(contracts).to.deep.equal([
+      TimeslotContract,
+      GovernanceContract,
+      AuctionContract,
+      TokenContract,
+      DrContract,
+    ]);
     expect(new TimeslotContract().getName()).to.equal('timeslot');
     expect(new GovernanceContract().getName()).to.equal('governance');
     expect(new AuctionContract().getName()).to.equal('auction');
     expect(new TokenContract().getName()).to.equal('token');
+    expect(new DrContract().getName()).to.equal('dr');
     expect(collectionOf('UtilityAMSP')).to.equal('UtilityAMSPPrivateCollection');
   });
 });

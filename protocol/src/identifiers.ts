@@ -15,8 +15,12 @@ export const MSP_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 export const HOME_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$';
 /** A per-slot home reference: HMAC-SHA256 hex. */
 export const HOME_REF_PATTERN = '^[0-9a-f]{64}$';
-/** Pseudonymous token accounts, and the DSO's grid account `grid:<msp>`. */
-export const ACCOUNT_ID_PATTERN = '^(acct-[0-9a-f]{32}|grid:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$';
+/**
+ * Pseudonymous token accounts, the DSO's grid account `grid:<msp>` and its demand-response pool
+ * `pool:<msp>` (no nested group: the gateway's router takes the pattern as a path parameter).
+ */
+export const ACCOUNT_ID_PATTERN =
+  '^(acct-[0-9a-f]{32}|grid:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|pool:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$';
 /** Fabric CA enrolment ids of devices: `hems-<name>` or the gateway's `hems~<32 hex>`. */
 export const DEVICE_ENROLLMENT_ID_PATTERN = '^hems(-[A-Za-z0-9][A-Za-z0-9._@-]{0,58}|~[0-9a-f]{32})$';
 /** Fabric transaction ids: SHA-256 hex. */
@@ -34,6 +38,11 @@ export const DEVICE_ENROLLMENT_ID = new RegExp(DEVICE_ENROLLMENT_ID_PATTERN);
 
 export function isAccountId(text: string): boolean {
   return ACCOUNT_ID.test(text);
+}
+
+/** The DSO's demand-response pool: what it funded and has not yet allotted to an event. */
+export function poolAccountOf(dsoMspId: string): string {
+  return `pool:${dsoMspId}`;
 }
 
 /** The DSO's grid account, which receives the auction's grid share. */

@@ -19,6 +19,7 @@ export * from './timeslot/prices';
 export * from './timeslot/schedule';
 export * from './timeslot/forecast-batch';
 export * from './timeslot/metering';
+export * from './timeslot/emergency';
 export * from './governance/settings';
 export * from './auction/amounts';
 export * from './auction/orders';

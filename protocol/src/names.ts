@@ -5,7 +5,7 @@
  */
 
 /** Contracts of the chaincode; `timeslot` is the default one (called by bare transaction names). */
-export const CONTRACTS = ['timeslot', 'governance', 'auction', 'token'] as const;
+export const CONTRACTS = ['timeslot', 'governance', 'auction', 'token', 'dr'] as const;
 export type ContractName = (typeof CONTRACTS)[number];
 
 export const TIMESLOT_TRANSACTIONS = [
@@ -23,6 +23,7 @@ export const TIMESLOT_TRANSACTIONS = [
   'ReportConsumption',
   'ReportConsumptions',
   'RecordMeterReadings',
+  'DeclareEmergency',
   'ListConsumptionRefs',
   'PublishConsumption',
   'GetHomeRef',
@@ -81,12 +82,27 @@ export const TOKEN_TRANSACTIONS = [
   'GetMyAccount',
   'GetAccountId',
   'ReconcileTokens',
+  'FundDrPool',
+  'MintForProduction',
+] as const;
+
+/** Demand response: meter history, events, baselines and rewards (docs/demand-response.md). */
+export const DR_TRANSACTIONS = [
+  'RecordMeterDays',
+  'DeclareEvent',
+  'GetEvent',
+  'ListEvents',
+  'PayRewards',
+  'PublishRewardTotals',
+  'GetMyReward',
+  'AuditEvent',
 ] as const;
 
 export type TimeslotTransaction = (typeof TIMESLOT_TRANSACTIONS)[number];
 export type GovernanceTransaction = (typeof GOVERNANCE_TRANSACTIONS)[number];
 export type AuctionTransaction = (typeof AUCTION_TRANSACTIONS)[number];
 export type TokenTransaction = (typeof TOKEN_TRANSACTIONS)[number];
+export type DrTransaction = (typeof DR_TRANSACTIONS)[number];
 
 /** Every transaction of the public interface, by contract. */
 export const TRANSACTIONS: {
@@ -94,11 +110,13 @@ export const TRANSACTIONS: {
   readonly governance: readonly GovernanceTransaction[];
   readonly auction: readonly AuctionTransaction[];
   readonly token: readonly TokenTransaction[];
+  readonly dr: readonly DrTransaction[];
 } = {
   timeslot: TIMESLOT_TRANSACTIONS,
   governance: GOVERNANCE_TRANSACTIONS,
   auction: AUCTION_TRANSACTIONS,
   token: TOKEN_TRANSACTIONS,
+  dr: DR_TRANSACTIONS,
 };
 
 /** The transactions of one contract. */
@@ -107,6 +125,7 @@ export interface TransactionOf {
   readonly governance: GovernanceTransaction;
   readonly auction: AuctionTransaction;
   readonly token: TokenTransaction;
+  readonly dr: DrTransaction;
 }
 
 /** Chaincode events of the timeslot contract (their payloads: ./events.ts). */
@@ -128,6 +147,12 @@ export const WINDOW_EVENTS = {
   reportsClosed: 'DeliveryReportsClosed',
   settled: 'WindowSettled',
   gridClaimed: 'GridShareClaimed',
+} as const;
+
+/** Chaincode events of the demand-response contract. */
+export const DR_EVENTS = {
+  declared: 'DrEventDeclared',
+  rewardsPaid: 'DrRewardsPaid',
 } as const;
 
 export type SlotEventName = (typeof SLOT_EVENTS)[keyof typeof SLOT_EVENTS];

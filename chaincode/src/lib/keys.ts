@@ -36,7 +36,14 @@ export const KeyType = {
   account: 'hems.account',
   issuance: 'hems.issuance',
   ven: 'hems.ven',
+  drEvent: 'hems.drevent',
+  drAllotment: 'hems.drallotment',
+  meterHistory: 'hems.meterhistory',
+  drResult: 'hems.drresult',
+  drBatch: 'hems.drbatch',
   meterReading: 'hems.meterreading',
+  production: 'hems.production',
+  productionMint: 'hems.productionmint',
 } as const;
 
 /** Private key of the per-utility secret used to derive home references. Fixed name: one per collection. */
@@ -123,6 +130,40 @@ export class Keys {
    * (the key's on-chain hash cannot be tied to a home).
    */
   readonly ven = this.keyOf<[clientId: string]>(KeyType.ven);
+
+  /** A demand-response event, majority-written by its declaration. */
+  readonly drEvent = this.keyOf<[eventId: string]>(KeyType.drEvent);
+
+  /**
+   * One utility's allotment of an event's budget: created by the majority-endorsed declaration
+   * with a key-level policy naming that utility's peer, which alone computes its homes' rewards.
+   */
+  readonly drAllotment = this.keyOf<[eventId: string, org: string]>(KeyType.drAllotment);
+
+  /**
+   * Private: one home's daily meter history, under an HMAC reference of the home that never
+   * changes (so a day's write and a reward's read touch one key per home, not one per day).
+   */
+  readonly meterHistory = this.keyOf<[historyRef: string]>(KeyType.meterHistory);
+
+  /** Private: one home's result in an event (baseline, metered, reward), under a per-event HMAC reference. */
+  readonly drResult = this.keyOf<[eventId: string, resultRef: string]>(KeyType.drResult);
+
+  /** Private: per-bus sums of one reward transaction, under its transaction id. */
+  readonly drBatch = this.keyOf<[eventId: string, txId: string]>(KeyType.drBatch);
+
+  /**
+   * One utility's tokens minted for its homes' exports in a slot (sums only, never a home), created
+   * by the majority-endorsed OpenSlot with a key-level policy naming that utility's peer, which
+   * alone holds the exports. Keyed org first, so the reconciliation reads a utility's by range.
+   */
+  readonly production = this.keyOf<[org: string, slotId: string]>(KeyType.production);
+
+  /**
+   * Private: the marker that a home's production in a slot was minted, under the same per-slot
+   * reference as its forecast (its key hash says no more than the forecast's did).
+   */
+  readonly productionMint = this.keyOf<[slotId: string, homeRef: string]>(KeyType.productionMint);
 
   /** The channel settings: one record. */
   settings(): string {

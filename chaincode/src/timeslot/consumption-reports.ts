@@ -1,5 +1,4 @@
 import {
-  allowedPowerKw,
   collectionOf,
   COMPLIANCE_TOLERANCE_WATTS,
   conflict,
@@ -12,6 +11,7 @@ import {
   kwToWatts,
   notFound,
   parseConsumptionPayload,
+  type SlotEmergency,
   type StoredConsumption,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
@@ -29,8 +29,9 @@ import {
   type SignedBatchEntry,
 } from '../lib/signed-batch';
 import { mayAttest, type SlotEntryCheck, verifySlotEntry } from './forecast-batches';
+import { homeAllowanceKw } from './emergency';
 import { homeReference } from './home-refs';
-import { lambdaOfBus, loadSlot, type DispatchRecord, type SlotRecord } from './records';
+import { loadSlot, type DispatchRecord, type SlotRecord } from './records';
 
 /** The dispatch of a slot that takes consumption reports and summaries: dispatched, not settled. */
 export function openForConsumption(slot: SlotRecord): DispatchRecord {
@@ -62,6 +63,8 @@ export interface ConsumptionBatchReceipt extends ConsumptionReceipt {
 interface ReportContext extends SlotEntryCheck {
   readonly slotId: string;
   readonly dispatch: DispatchRecord;
+  /** The slot's emergency, declared before the dispatch: the allowance is the emergency's. */
+  readonly emergency: SlotEmergency | undefined;
   readonly trust: DeviceTrust;
   readonly maxHomeKw: number;
   readonly secret: Uint8Array;
@@ -132,11 +135,7 @@ async function acceptReport(
   if ((await readPrivate(ctx.stub, context.collection, nonceKey)) !== undefined) {
     throw conflict('the payload nonce was already used: every report needs a fresh random nonce');
   }
-  const allowedKw = allowedPowerKw(
-    lambdaOfBus(context.dispatch, forecast.bus),
-    forecast.lower,
-    forecast.upper,
-  );
+  const allowedKw = homeAllowanceKw(context.dispatch, context.emergency, forecast);
   return {
     homeRef,
     key,
@@ -172,6 +171,7 @@ export async function reportConsumptionBatch(
   const context: ReportContext = {
     slotId: id,
     dispatch: openForConsumption(slot),
+    emergency: slot.emergency,
     trust: await loadDeviceTrust(ctx, org),
     maxHomeKw: (await ctx.settings()).maxHomeKw,
     relayAttestation: await mayAttest(ctx, org),

@@ -1,4 +1,10 @@
-import { notFound, parseStoredRecord, type SlotPrices, type SlotSchedule } from '@hems/protocol';
+import {
+  notFound,
+  parseStoredRecord,
+  type SlotEmergency,
+  type SlotPrices,
+  type SlotSchedule,
+} from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { drain, readState } from '../lib/state';
@@ -60,6 +66,11 @@ export interface SlotRecord {
   readonly expected: readonly ExpectedAggregate[];
   readonly dispatch?: DispatchRecord;
   readonly settledAt?: string;
+  /**
+   * A grid emergency the DSO declared before the dispatch (DeclareEmergency): every home's
+   * allowance shrinks towards its own Lmin. Only its level is public, never an allowance.
+   */
+  readonly emergency?: SlotEmergency;
 }
 
 /**

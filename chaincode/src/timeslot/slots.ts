@@ -17,6 +17,7 @@ import { writeOwnedByOrg } from '../lib/ledger';
 import { type Page, type PageRequest, readPage } from '../lib/paging';
 import { readState, writeState, type RecordView } from '../lib/state';
 import { loadEnrolment } from '../governance/enrolment';
+import { openProductionRecords } from '../token/production';
 import {
   loadAggregates,
   loadSlot,
@@ -88,6 +89,8 @@ export async function openSlot(ctx: HemsContext, id: string, terms: SlotTerms): 
     aggregates.push(pending);
     await writeOwnedByOrg(ctx.stub, key, pending, org);
   }
+  // Likewise one production record per utility: its meter head-end mints on its own peer alone.
+  await openProductionRecords(ctx, id);
 
   ctx.stub.setEvent(
     SLOT_EVENTS.opened,

@@ -1,5 +1,5 @@
 import { Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson, parseHomeRef, parseSlotId, parseTxId } from '@hems/protocol';
+import { canonicalJson, parseEmergencyLevel, parseHomeRef, parseSlotId, parseTxId } from '@hems/protocol';
 import { HemsContext } from '../lib/context';
 import { HemsContract } from '../lib/contract';
 import { KeyType } from '../lib/keys';
@@ -9,6 +9,7 @@ import { publishConsumption } from './consumption';
 import { reportConsumption, reportConsumptionBatch } from './consumption-reports';
 import { allowedPower, allowedPowers } from './allowed-power';
 import { parseDispatchRequest, publishDispatch } from './dispatch';
+import { declareEmergency } from './emergency';
 import { batchNonces, listBatches, submitForecastBatch } from './forecast-batches';
 import { homeRefOfDevice, homeRefsOfHomes, submitForecast } from './forecasts';
 import { privateRefs } from './home-refs';
@@ -37,7 +38,11 @@ export class TimeslotContract extends HemsContract {
   @Param('slotId', 'string', 'slot identifier, e.g. 2026-11-21T10:15Z')
   @Param('deadline', 'string', 'RFC 3339 time when forecast submission closes')
   @Param('prices', 'string', 'JSON {"default":{"lower","upper"},"buses":[{"bus","lower","upper"}]}, per MWh')
-  @Param('schedule', 'string', 'JSON {"deliveryStart","deliveryEnd","period":"peak|mid-peak|off-peak"}, or empty')
+  @Param(
+    'schedule',
+    'string',
+    'JSON {"deliveryStart","deliveryEnd","period":"peak|mid-peak|off-peak"}, or empty',
+  )
   @Returns('string')
   async OpenSlot(
     ctx: HemsContext,
@@ -179,7 +184,8 @@ export class TimeslotContract extends HemsContract {
 
   /**
    * Paper eq. (1) for one home, evaluated on its utility's peer for the utility's relay: the
-   * home's allowed power and the λ that applies to its bus, nothing about any other home.
+   * home's allowed power and the λ that applies to its bus, nothing about any other home. Under a
+   * declared emergency the allowance is the emergency's and the answer carries `emergencyLevel`.
    */
   @Transaction(false)
   @Param('slotId', 'string', 'slot identifier')
@@ -248,6 +254,22 @@ export class TimeslotContract extends HemsContract {
   async RecordMeterReadings(ctx: HemsContext, slotId: string): Promise<string> {
     const caller = await ctx.requireUtilityRoleOnOwnPeer('RecordMeterReadings', ['meter']);
     return canonicalJson(await recordMeterReadings(ctx, caller.mspId, parseSlotId(slotId)));
+  }
+
+  /**
+   * A grid emergency for the slot, declared by the DSO before its dispatch: every home's allowance
+   * becomes Lmin + (allowed − Lmin) × share, share 1/2, 1/4 or 0 at level 1, 2 or 3, so its
+   * essential load (its own forecast lower bound) keeps running. A later declaration may raise the
+   * level, never lower it. Only the level goes into the public slot record.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier')
+  @Param('level', 'string', '"1", "2" or "3"')
+  @Returns('string')
+  async DeclareEmergency(ctx: HemsContext, slotId: string, level: string): Promise<string> {
+    await ctx.requireDso('DeclareEmergency');
+    const id = parseSlotId(slotId);
+    return canonicalJson(await declareEmergency(ctx, id, parseEmergencyLevel(level)));
   }
 
   /**

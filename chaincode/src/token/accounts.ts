@@ -23,7 +23,9 @@ export const MAX_HOME_ID_BYTES = 128;
 export function parseAccountId(value: unknown): string {
   const text = requireString(value, 'accountId');
   if (!isAccountId(text)) {
-    throw invalidArgument('accountId must be acct- and 32 hexadecimal characters, or grid:<MSP id>');
+    throw invalidArgument(
+      'accountId must be acct- and 32 hexadecimal characters, grid:<MSP id> or pool:<MSP id>',
+    );
   }
   return text;
 }

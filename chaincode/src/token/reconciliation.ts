@@ -3,17 +3,21 @@ import type { HemsContext } from '../lib/context';
 import { KeyType } from '../lib/keys';
 import { drain } from '../lib/state';
 import { windowFromBytes } from '../auction/window';
+import { drTokenFlows } from '../dr/token-flows';
 import { issuedBy } from './issuance';
+import { mintedFor } from './production';
 import { accountFromBytes } from './token-ledger';
 
 /**
  * Reconciles the token ledger with what only the majority can write. For each utility U:
  *
- *   expected(U) = issued(U) − Σ charged(U) + Σ paid(U)
+ *   expected(U) = issued(U) − Σ charged(U) + Σ paid(U) + Σ rewards(U) + Σ minted(U)
  *
  * (its deposits, minus what its buyers paid into windows' pools, plus what its sellers were paid
- * out of them; issued(U) = Σ of its majority-written issue records), against held(U) = Σ balance +
- * escrowed over U's accounts. For each grid account:
+ * out of them, the demand-response rewards its allotments say it paid and the production tokens
+ * its production records say it minted; issued(U) = Σ of its majority-written issue records),
+ * against held(U) = Σ balance + escrowed over U's accounts. For each DSO's demand-response pool:
+ * what it funded less the budgets of its events. For each grid account:
  * its balance against the grid shares its DSO claimed. A utility that rewrote a balance, or whose
  * part of a window misstates what moved, shows a difference; so does a pool that went negative.
  * Values are value units as decimal strings; records that do not parse are counted, not trusted.
@@ -23,6 +27,8 @@ import { accountFromBytes } from './token-ledger';
 export interface UtilityReconciliation {
   readonly org: string;
   readonly issued: string;
+  /** Minted for its homes' exports (its production records; one not trusted counts as an unreadable issue). */
+  readonly minted: string;
   readonly charged: string;
   readonly paid: string;
   readonly expected: string;
@@ -38,10 +44,20 @@ export interface GridReconciliation {
   readonly difference: string;
 }
 
+/** The DSO's demand-response pool: what it funded, less the budgets its events took out. */
+export interface DrPoolReconciliation {
+  readonly org: string;
+  readonly funded: string;
+  readonly allotted: string;
+  readonly held: string;
+  readonly difference: string;
+}
+
 export interface TokenReconciliation {
   readonly reconciled: boolean;
   readonly utilities: readonly UtilityReconciliation[];
   readonly grid: readonly GridReconciliation[];
+  readonly drPools: readonly DrPoolReconciliation[];
   /** Σ over windows of charged − paid − grid share: tokens held by pools. */
   readonly pools: string;
   readonly unreadable: {
@@ -49,6 +65,7 @@ export interface TokenReconciliation {
     readonly parts: number;
     readonly windows: number;
     readonly issues: number;
+    readonly dr: number;
   };
 }
 
@@ -56,9 +73,15 @@ function add(map: Map<string, bigint>, key: string, amount: bigint): void {
   map.set(key, (map.get(key) ?? 0n) + amount);
 }
 
-/** Every account's holdings by owner (utility or DSO), and how many accounts did not parse. */
-async function holdings(ctx: HemsContext): Promise<{ held: Map<string, bigint>; unreadable: number }> {
+/**
+ * Every account's holdings by owner (utility or DSO; the DSO's demand-response pool apart), and
+ * how many accounts did not parse.
+ */
+async function holdings(
+  ctx: HemsContext,
+): Promise<{ held: Map<string, bigint>; pools: Map<string, bigint>; unreadable: number }> {
   const held = new Map<string, bigint>();
+  const pools = new Map<string, bigint>();
   let unreadable = 0;
   for (const row of await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.account, []))) {
     const accountId = ctx.stub.splitCompositeKey(row.key).attributes[0] ?? '';
@@ -67,12 +90,16 @@ async function holdings(ctx: HemsContext): Promise<{ held: Map<string, bigint>; 
       if (account.accountId !== accountId || !isAccountId(accountId)) {
         throw new TypeError('an account record does not name its key');
       }
-      add(held, account.mspId, BigInt(account.balance) + BigInt(account.escrowed));
+      add(
+        accountId.startsWith('pool:') ? pools : held,
+        account.mspId,
+        BigInt(account.balance) + BigInt(account.escrowed),
+      );
     } catch {
       unreadable += 1;
     }
   }
-  return { held, unreadable };
+  return { held, pools, unreadable };
 }
 
 /** What every utility's window parts say its buyers paid in and its sellers received. */
@@ -117,19 +144,27 @@ async function gridShares(ctx: HemsContext): Promise<{ shares: Map<string, bigin
 
 export async function reconcileTokens(ctx: HemsContext): Promise<TokenReconciliation> {
   const settings = await ctx.settings();
-  const { held, unreadable: accounts } = await holdings(ctx);
+  const { held, pools: drHeld, unreadable: accounts } = await holdings(ctx);
+  const dr = await drTokenFlows(ctx);
   const { charged, paid, unreadable: parts } = await windowFlows(ctx);
   const { shares, unreadable: windows } = await gridShares(ctx);
   const utilities: UtilityReconciliation[] = [];
   let issues = 0;
   for (const org of [...settings.utilityMspIds].sort()) {
     const { issued, unreadable } = await issuedBy(ctx, org);
-    issues += unreadable;
-    const expected = issued - (charged.get(org) ?? 0n) + (paid.get(org) ?? 0n);
+    const production = await mintedFor(ctx, org);
+    issues += unreadable + production.unreadable;
+    const expected =
+      issued +
+      production.minted -
+      (charged.get(org) ?? 0n) +
+      (paid.get(org) ?? 0n) +
+      (dr.rewards.get(org) ?? 0n);
     const holds = held.get(org) ?? 0n;
     utilities.push({
       org,
       issued: issued.toString(),
+      minted: production.minted.toString(),
       charged: (charged.get(org) ?? 0n).toString(),
       paid: (paid.get(org) ?? 0n).toString(),
       expected: expected.toString(),
@@ -147,17 +182,33 @@ export async function reconcileTokens(ctx: HemsContext): Promise<TokenReconcilia
       difference: (holds - share).toString(),
     };
   });
+  const drPools: DrPoolReconciliation[] = [];
+  for (const org of [...settings.dsoMspIds].sort()) {
+    const { issued, unreadable } = await issuedBy(ctx, org);
+    issues += unreadable;
+    const allotted = dr.budgets.get(org) ?? 0n;
+    const holds = drHeld.get(org) ?? 0n;
+    drPools.push({
+      org,
+      funded: issued.toString(),
+      allotted: allotted.toString(),
+      held: holds.toString(),
+      difference: (holds - (issued - allotted)).toString(),
+    });
+  }
   const sum = (map: Map<string, bigint>): bigint => [...map.values()].reduce((a, b) => a + b, 0n);
   const pools = sum(charged) - sum(paid) - sum(shares);
   return {
     reconciled:
       utilities.every((entry) => entry.difference === '0') &&
       grid.every((entry) => entry.difference === '0') &&
+      drPools.every((entry) => entry.difference === '0') &&
       pools >= 0n &&
-      accounts + parts + windows + issues === 0,
+      accounts + parts + windows + issues + dr.unreadable === 0,
     utilities,
     grid,
+    drPools,
     pools: pools.toString(),
-    unreadable: { accounts, parts, windows, issues },
+    unreadable: { accounts, parts, windows, issues, dr: dr.unreadable },
   };
 }

@@ -1,7 +1,9 @@
 import { Info, Param, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson, forbidden } from '@hems/protocol';
+import { canonicalJson, forbidden, parseSlotId } from '@hems/protocol';
 import { HemsContext } from '../lib/context';
 import { HemsContract } from '../lib/contract';
+import { fundDrPool } from './pool';
+import { mintForProduction } from './production';
 import { reconcileTokens } from './reconciliation';
 import {
   accountHistory,
@@ -97,5 +99,34 @@ export class TokenContract extends HemsContract {
   async ReconcileTokens(ctx: HemsContext): Promise<string> {
     await ctx.requireMember('ReconcileTokens');
     return canonicalJson(await reconcileTokens(ctx));
+  }
+
+  /**
+   * DSO: funds its demand-response pool (`pool:<DSO MSP>`) with `amount` (currency), out of which
+   * DeclareEvent allots each event's budget. Majority-endorsed, recorded as issued by the DSO.
+   */
+  @Transaction()
+  @Param('amount', 'string', 'currency amount, e.g. "500"')
+  @Returns('string')
+  async FundDrPool(ctx: HemsContext, amount: string): Promise<string> {
+    const caller = await ctx.requireDso('FundDrPool');
+    return canonicalJson(await fundDrPool(ctx, caller.mspId, amount));
+  }
+
+  /**
+   * Production-backed tokens (REScoin): the utility's meter head-end, on its own peer, mints for
+   * its homes' metered exports in a dispatched, not settled slot. Transient `exports` = JSON
+   * [{homeId, exportWh}] (whole Wh, at most 1,000 items); each home's account (it must exist) gets
+   * exportWh × the slot's productionTokenRate, once per slot. A bad item is refused alone, by
+   * position. Endorsed by that peer alone: it changes only the home accounts and the utility's
+   * production record of the slot, both under policies naming that peer. The answer, written into
+   * the block, holds counts, the minted total and refusals — never a home or an export.
+   */
+  @Transaction()
+  @Param('slotId', 'string', 'slot identifier; the exports are in transient data')
+  @Returns('string')
+  async MintForProduction(ctx: HemsContext, slotId: string): Promise<string> {
+    const caller = await ctx.requireUtilityRoleOnOwnPeer('MintForProduction', ['meter']);
+    return canonicalJson(await mintForProduction(ctx, caller.mspId, parseSlotId(slotId)));
   }
 }

@@ -22,7 +22,18 @@ import { readState, writeState } from '../lib/state';
  * that would go negative, before anything is written) and writes each changed record once.
  */
 
-export type EntryKind = 'deposit' | 'escrow' | 'refund' | 'charge' | 'payment';
+export type EntryKind =
+  | 'deposit'
+  | 'escrow'
+  | 'refund'
+  | 'charge'
+  | 'payment'
+  /** Out of the DSO's demand-response pool into an event's allotments. */
+  | 'allotment'
+  /** A demand-response reward out of the utility's allotment of an event. */
+  | 'reward'
+  /** New tokens for a home's metered export in a slot (MintForProduction). */
+  | 'mint';
 
 /** Open escrows one account may hold: bounds the record every order transaction rewrites. */
 export const MAX_OPEN_ESCROWS = 96;
@@ -32,6 +43,10 @@ export interface AccountEntry {
   /** Value units, > 0. */
   readonly amount: string;
   readonly windowId?: string;
+  /** The demand-response event of an allotment or a reward. */
+  readonly eventId?: string;
+  /** The slot of a mint. */
+  readonly slotId?: string;
 }
 
 export interface AccountRecord {
@@ -197,6 +212,33 @@ export class TokenBook {
     const state = await this.state(accountId, mspId);
     state.balance += amount;
     record(state, 'payment', amount, windowId);
+  }
+
+  /** Moves `amount` out of the DSO's pool into a demand-response event's allotments. */
+  async allot(eventId: string, accountId: string, mspId: string, amount: bigint): Promise<void> {
+    const state = await this.state(accountId, mspId);
+    if (state.balance < amount) {
+      throw failedPrecondition("the DSO's demand-response pool does not cover the event's budget");
+    }
+    state.balance -= amount;
+    state.entries.push({ kind: 'allotment', amount: amount.toString(), eventId });
+  }
+
+  /** Credits a demand-response reward out of an event's allotment (the caller records that side). */
+  async reward(eventId: string, accountId: string, mspId: string, amount: bigint): Promise<void> {
+    if (amount === 0n) {
+      return;
+    }
+    const state = await this.state(accountId, mspId);
+    state.balance += amount;
+    state.entries.push({ kind: 'reward', amount: amount.toString(), eventId });
+  }
+
+  /** Credits new tokens for a home's export in slot `slotId` (the caller records the minted total). */
+  async mint(accountId: string, mspId: string, amount: bigint, slotId: string): Promise<void> {
+    const state = await this.state(accountId, mspId);
+    state.balance += amount;
+    state.entries.push({ kind: 'mint', amount: amount.toString(), slotId });
   }
 
   /** Writes every changed or created account once. Call after all checks passed. */

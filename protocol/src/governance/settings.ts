@@ -1,5 +1,6 @@
 import { parseStoredJson } from '../json/canonical-json';
 import { invalidArgument } from '../errors';
+import { MAX_PRICE } from '../limits';
 import {
   parseMspId,
   requireArray,
@@ -31,6 +32,12 @@ export interface ChannelSettings {
    * signature. Empty by default; only a majority of the members can let a utility do so.
    */
   readonly relayAttestationMspIds: readonly string[];
+  /**
+   * Tokens a utility's meter head-end mints per MWh a home exported (MintForProduction, REScoin),
+   * in currency per MWh with at most 4 decimals; 0 disables minting. New tokens dilute everyone's,
+   * so only a majority of the members can set the rate.
+   */
+  readonly productionTokenRate: number;
   /** Incremented on every applied change; 0 is the built-in default. */
   readonly version: number;
 }
@@ -43,6 +50,8 @@ export const DEFAULT_SETTINGS: ChannelSettings = {
   utilityMspIds: ['UtilityAMSP', 'UtilityBMSP'],
   auditorMspIds: ['RegulatorMSP'],
   relayAttestationMspIds: [],
+  // 0.05 per kWh exported.
+  productionTokenRate: 50,
   version: 0,
 };
 
@@ -54,6 +63,7 @@ export const SETTINGS_FIELDS = [
   'utilityMspIds',
   'auditorMspIds',
   'relayAttestationMspIds',
+  'productionTokenRate',
 ] as const;
 
 export type SettingsChange = Partial<Omit<ChannelSettings, 'version'>>;
@@ -94,6 +104,13 @@ export function parseSettingsChange(value: unknown): SettingsChange {
       'retentionSeconds',
       0,
       10 * 366 * 24 * 3600,
+    );
+  }
+  if (record.productionTokenRate !== undefined) {
+    change.productionTokenRate = requireDecimalPlaces(
+      requireFiniteNumber(record.productionTokenRate, 'productionTokenRate', 0, MAX_PRICE),
+      'productionTokenRate',
+      4,
     );
   }
   for (const field of ['dsoMspIds', 'utilityMspIds', 'auditorMspIds', 'relayAttestationMspIds'] as const) {

@@ -64,7 +64,9 @@ export function deliveryIntervals(schedule: SlotSchedule): { date: string; start
   const dayStart = Math.floor(start / DAY_MS) * DAY_MS;
   const last = Math.ceil((end - dayStart) / QUARTER_HOUR_MS);
   if (last > 96) {
-    throw invalidArgument('a delivery interval that crosses midnight (UTC) cannot be part of a demand-response event');
+    throw invalidArgument(
+      'a delivery interval that crosses midnight (UTC) cannot be part of a demand-response event',
+    );
   }
   return {
     date: new Date(dayStart).toISOString().slice(0, 10),

@@ -1,3 +1,4 @@
+import type { SlotEmergency } from './emergency';
 import type { BusPriceRange, PriceRange } from './prices';
 import type { SlotSchedule } from './schedule';
 
@@ -84,4 +85,6 @@ export interface SlotView {
     }[];
   };
   settledAt?: string;
+  /** A grid emergency the DSO declared before the dispatch: allowances shrink towards Lmin. */
+  emergency?: SlotEmergency;
 }
