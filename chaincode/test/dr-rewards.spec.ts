@@ -279,6 +279,32 @@ describe('demand response: meter history, events and rewards', () => {
     });
   });
 
+  describe('a malicious member on its own peer', () => {
+    it('cannot pay from another utility’s allotment, refill its own, or take from the DSO’s pool', async () => {
+      const inflate = (stored: Record<string, unknown>): unknown => ({
+        ...stored,
+        allotted: '999999999999999',
+      });
+      // UtilityB's modified chaincode rewrites UtilityA's allotment: the key's policy names A's peer.
+      await expectRefusal(
+        s.ledger.rewriteAlone(UTILITY_B, (ctx) => ctx.keys.drAllotment('dr-1', UTILITY_A), inflate),
+        'ENDORSEMENT_POLICY_FAILURE',
+      );
+      // Its own allotment it can rewrite, but the auditor sees the allotments exceed the budget.
+      await s.ledger.rewriteAlone(UTILITY_B, (ctx) => ctx.keys.drAllotment('dr-1', UTILITY_B), inflate);
+      expect((await s.auditEvent('dr-1')).problems.join('\n')).to.match(/not the budget/);
+      // The pool has no key-level policy: only the majority moves it.
+      await expectRefusal(
+        s.ledger.rewriteAlone(
+          UTILITY_A,
+          (ctx) => ctx.keys.account('pool:DSOMSP'),
+          (stored) => ({ ...stored, balance: '0' }),
+        ),
+        'ENDORSEMENT_POLICY_FAILURE',
+      );
+    });
+  });
+
   describe('privacy', () => {
     it('puts no home id, reading, baseline or reduction in public writes, events, answers or errors', () => {
       const surface = s.ledger.publicSurface();
