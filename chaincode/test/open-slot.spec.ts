@@ -275,3 +275,55 @@ describe('GetSlot and ListSlots', () => {
     }
   });
 });
+
+describe('OpenSlot with a delivery schedule (time-of-use period)', () => {
+  let s: Scenario;
+  const openWith = (slotId: string, schedule: unknown): Promise<string> =>
+    s.ledger.invoke(identities.dso(), (ctx) =>
+      s.timeslot.OpenSlot(
+        ctx,
+        slotId,
+        new Date(s.ledger.now.getTime() + 15 * MINUTE).toISOString(),
+        DEFAULT_PRICES,
+        typeof schedule === 'string' ? schedule : JSON.stringify(schedule),
+      ),
+    );
+  const peak = {
+    deliveryStart: '2026-11-23T17:00:00+00:00',
+    deliveryEnd: '2026-11-23T17:15:00Z',
+    period: 'peak',
+  };
+
+  beforeEach(async () => {
+    s = await Scenario.create();
+  });
+
+  it('keeps the schedule, in UTC, in the slot record and the SlotOpened event', async () => {
+    const slot = JSON.parse(await openWith('tou-1', peak)) as Record<string, unknown>;
+    const expected = {
+      deliveryStart: '2026-11-23T17:00:00.000Z',
+      deliveryEnd: '2026-11-23T17:15:00.000Z',
+      period: 'peak',
+    };
+    expect(slot.schedule).to.deep.equal(expected);
+    expect((await s.getSlot('tou-1')).schedule).to.deep.equal(expected);
+    const event = JSON.parse(s.ledger.lastCommitted().events[0]?.payload ?? '{}') as Record<string, unknown>;
+    expect(event.schedule).to.deep.equal(expected);
+  });
+
+  it('refuses a schedule off the quarter hours, reversed, longer than a day, of an unknown period or with other members', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ ...peak, deliveryStart: '2026-11-23T17:05:00Z' }, /quarter hour/],
+      [{ ...peak, deliveryEnd: '2026-11-23T16:45:00Z' }, /after schedule.deliveryStart/],
+      [{ ...peak, deliveryEnd: '2026-11-24T17:15:00Z' }, /at most 24 hours/],
+      [{ ...peak, period: 'shoulder' }, /peak, mid-peak, off-peak/],
+      [{ ...peak, tariff: 'x' }, /tariff/],
+      [{ ...peak, deliveryStart: 'noon' }, /RFC 3339/],
+      ['{', /schedule/],
+    ];
+    for (const [schedule, pattern] of cases) {
+      await expectRefusal(openWith('tou-bad', schedule), 'INVALID_ARGUMENT', pattern);
+    }
+    await expectRefusal(s.getSlot('tou-bad'), 'NOT_FOUND');
+  });
+});

@@ -26,6 +26,7 @@ import { auditRoutes } from './resources/audit/routes';
 import { consumptionRoutes } from './resources/consumption/routes';
 import { deviceRoutes, type DeviceRoutesOptions } from './resources/devices/routes';
 import { dispatchRoutes } from './resources/dispatch/routes';
+import { drRoutes } from './resources/dr/routes';
 import { forecastRoutes } from './resources/forecasts/routes';
 import { healthRoutes } from './resources/health/routes';
 import { meterRoutes } from './resources/meter/routes';
@@ -83,7 +84,7 @@ export interface AppOptions {
 
 /**
  * Paths of request data that never go to the logs: bodies may hold forecasts, orders, signatures,
- * enrolment secrets, VEN client secrets, home ids and meter readings, and headers may hold
+ * enrolment secrets, VEN client secrets, home ids, meter readings and exports, and headers may hold
  * certificates.
  */
 export const LOG_REDACTIONS = [
@@ -98,6 +99,10 @@ export const LOG_REDACTIONS = [
   'homeId',
   'availability',
   'readings',
+  'homeIds',
+  'days',
+  'intervalsWh',
+  'exports',
 ];
 
 /** Builds the gateway: one plugin per concern, routes per resource. */
@@ -169,5 +174,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(meterRoutes(options.ledger));
   await app.register(settlementRoutes(options.ledger));
   await app.register(accountRoutes(options.ledger));
+  // Demand response (docs/demand-response.md).
+  await app.register(drRoutes(options.ledger));
   return app;
 }

@@ -76,7 +76,22 @@ describe('DSO gateway: slot routes', () => {
         body.slotId,
         body.deadline,
         JSON.stringify(body.prices),
+        '',
       ]);
+    });
+
+    it('passes a delivery schedule to OpenSlot as JSON', async () => {
+      const schedule = {
+        deliveryStart: '2030-01-01T17:00:00Z',
+        deliveryEnd: '2030-01-01T17:15:00Z',
+        period: 'peak',
+      };
+      suite.gateway.ledger.on('OpenSlot', { slotId: body.slotId, status: 'OPEN', schedule });
+      const response = await suite.gateway.post(suite.operator, '/v1/slots', { ...body, schedule });
+      expect(response.statusCode).to.equal(201);
+      expect(suite.gateway.ledger.callsOf('OpenSlot').at(-1)?.options.arguments?.[3]).to.equal(
+        JSON.stringify(schedule),
+      );
     });
 
     it('refuses non-DSO callers, bad bodies and a gateway without a DSO identity', async () => {
@@ -97,6 +112,24 @@ describe('DSO gateway: slot routes', () => {
         [{ ...body, prices: { default: { lower: '1', upper: 2 } } }, /must be number/],
         [{ ...body, prices: { buses: [{ bus: 'b', lower: 1 }] } }, /must have required property 'upper'/],
         [{ ...body, extra: 1 }, /must NOT have additional properties/],
+        [
+          {
+            ...body,
+            schedule: { deliveryStart: '2030-01-01T17:00:00Z', deliveryEnd: '2030-01-01T17:15:00Z' },
+          },
+          /must have required property 'period'/,
+        ],
+        [
+          {
+            ...body,
+            schedule: {
+              deliveryStart: '2030-01-01T17:00:00Z',
+              deliveryEnd: '2030-01-01T17:15:00Z',
+              period: 'high',
+            },
+          },
+          /must be equal to one of the allowed values/,
+        ],
       ];
       await expectBadBodies(bad, (payload) => suite.gateway.post(suite.operator, '/v1/slots', payload));
       const utility = await TestGateway.create('UtilityAMSP', ['relay'], { pki: suite.gateway.pki });

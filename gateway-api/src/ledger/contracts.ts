@@ -18,6 +18,7 @@ export type TimeslotContract = ContractFacade<'timeslot'>;
 export type GovernanceContract = ContractFacade<'governance'>;
 export type AuctionContract = ContractFacade<'auction'>;
 export type TokenContract = ContractFacade<'token'>;
+export type DrContract = ContractFacade<'dr'>;
 
 function facadeOf<C extends ContractName>(
   contract: LedgerContract,
@@ -51,4 +52,9 @@ export function auction(ledger: Ledger, identity: ServiceIdentity): AuctionContr
 /** The token contract as `identity`. */
 export function token(ledger: Ledger, identity: ServiceIdentity): TokenContract {
   return facadeOf(ledger.contract(identity, 'token'), TRANSACTIONS.token);
+}
+
+/** The demand-response contract as `identity`. */
+export function dr(ledger: Ledger, identity: ServiceIdentity): DrContract {
+  return facadeOf(ledger.contract(identity, 'dr'), TRANSACTIONS.dr);
 }

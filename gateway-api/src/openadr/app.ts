@@ -12,6 +12,7 @@ import type { VenRegistry } from '../services/ven-registry';
 import { AccessTokens } from './auth/access-tokens';
 import { VtnClients } from './auth/clients';
 import { tokenRoutes } from './auth/token-routes';
+import type { DrResults } from './dr-results';
 import { badRequest, useProblems } from './problem';
 import { vtnRoutes } from './routes';
 import type { SlotDirectory } from './slot-directory';
@@ -29,6 +30,8 @@ export interface VtnAppOptions {
   readonly allowedPowers: AllowedPowerBook;
   readonly forecasts: ForecastBatcher;
   readonly consumption: ConsumptionBatcher;
+  /** A home's demand-response results, reported to its VEN (LedgerDrResults); none without it. */
+  readonly drResults?: DrResults;
   readonly https?: HttpsServerOptions;
   readonly logger?: FastifyServerOptions['logger'];
   readonly clientCertificate?: ClientCertificateSource;
@@ -117,6 +120,7 @@ export async function buildVtnApp(options: VtnAppOptions): Promise<FastifyInstan
     allowedPowers: options.allowedPowers,
     forecasts: options.forecasts,
     consumption: options.consumption,
+    ...(options.drResults === undefined ? {} : { drResults: options.drResults }),
   });
   const subscriptions = new Subscriptions({
     clients,

@@ -1,9 +1,14 @@
 /**
  * OpenADR object ids (^[a-zA-Z0-9_-]{1,128}$) of the objects the VTN derives from the ledger:
  * `<kind>-<slot>-<subject>`, each part escaped so that '-' only separates ('_' escapes: _u for
- * '_', _h for '-', _c for ':', _d for '.'). Any gateway instance derives the same id.
+ * '_', _h for '-', _c for ':', _d for '.'). Any gateway instance derives the same id. The
+ * demand-response kinds take a demand-response event id where the others take a slot id:
+ * `dr-<event>-<org>` names the event a home's result reports on, `reward-<event>-<venID>` that
+ * result.
  */
-export type DerivedKind = 'price' | 'dispatch' | 'aggregate';
+export type DerivedKind = 'price' | 'dispatch' | 'aggregate' | 'dr' | 'reward';
+
+const KINDS: ReadonlySet<string> = new Set<DerivedKind>(['price', 'dispatch', 'aggregate', 'dr', 'reward']);
 
 const ESCAPES: Readonly<Record<string, string>> = { _: '_u', '-': '_h', ':': '_c', '.': '_d' };
 const UNESCAPES: Readonly<Record<string, string>> = { u: '_', h: '-', c: ':', d: '.' };
@@ -37,12 +42,12 @@ export function parseDerivedId(id: string): DerivedRef | undefined {
   if (extra !== undefined || slot === undefined || subject === undefined) {
     return undefined;
   }
-  if (kind !== 'price' && kind !== 'dispatch' && kind !== 'aggregate') {
+  if (kind === undefined || !KINDS.has(kind)) {
     return undefined;
   }
   const slotId = unescapePart(slot);
   const subjectText = unescapePart(subject);
   return slotId === undefined || subjectText === undefined
     ? undefined
-    : { kind, slotId, subject: subjectText };
+    : { kind: kind as DerivedKind, slotId, subject: subjectText };
 }

@@ -1,4 +1,5 @@
 import type { SlotView } from '@hems/protocol';
+import type { DrHomeResult } from './dr-results';
 import { derivedId } from './object-ids';
 import type { OpenAdrVersion } from './versions';
 
@@ -166,6 +167,85 @@ export function aggregateReportOf(
         resourceName: 'AGGREGATED_REPORT',
         intervalPeriod: intervalPeriod(slot),
         intervals: [{ id: 0, payloads }],
+      },
+    ],
+  };
+}
+
+/** The VEN a demand-response result is rendered for. */
+export interface ResultVen {
+  readonly venId: string;
+  readonly venName: string;
+  readonly clientId: string;
+}
+
+/** Average power over a 15-minute interval of `wh` Wh, in kW: Wh × 4 / 1000, 3 decimals (exact). */
+export function quarterHourKw(wh: number): number {
+  return Math.round(wh * 4) / 1000;
+}
+
+const DR_PAYLOAD_TYPES = ['BASELINE', 'USAGE', 'DELTA_USAGE'] as const;
+
+function reportDescriptor(version: OpenAdrVersion, payloadType: string): Json {
+  return {
+    ...(version === '3.1.0' ? { objectType: 'REPORT_PAYLOAD_DESCRIPTOR' } : {}),
+    payloadType,
+    units: 'KW',
+  };
+}
+
+/**
+ * A home's result of a demand-response event, as a report of the VTN to the home's VEN: one
+ * interval per event interval (15 minutes from the event's start, UTC) with BASELINE (the
+ * home's baseline), USAGE (metered) and DELTA_USAGE (baseline − metered, the reduction; negative
+ * above the baseline), each the interval's average power in kW. Its eventID names the
+ * demand-response event (`dr-<event>-<org>`; such events are not served as OpenADR events).
+ * Undefined when an id would be too long.
+ */
+export function drResultReportOf(
+  version: OpenAdrVersion,
+  org: string,
+  ven: ResultVen,
+  result: DrHomeResult,
+): Json | undefined {
+  const { event } = result;
+  const id = derivedId('reward', event.eventId, ven.venId);
+  const eventID = derivedId('dr', event.eventId, org);
+  const firstStart = Date.parse(`${event.date}T00:00:00.000Z`) + event.start * SLOT_DURATION_MS;
+  if (id === undefined || eventID === undefined || !Number.isFinite(firstStart)) {
+    return undefined;
+  }
+  const at = event.declaredAt ?? new Date(firstStart).toISOString();
+  const intervals = result.baselineWh.map((baselineWh, index) => {
+    const meteredWh = result.meteredWh[index] ?? 0;
+    return {
+      id: index,
+      intervalPeriod: {
+        start: new Date(firstStart + index * SLOT_DURATION_MS).toISOString(),
+        duration: SLOT_DURATION,
+      },
+      payloads: [
+        { type: 'BASELINE', values: [quarterHourKw(baselineWh)] },
+        { type: 'USAGE', values: [quarterHourKw(meteredWh)] },
+        { type: 'DELTA_USAGE', values: [quarterHourKw(baselineWh - meteredWh)] },
+      ],
+    };
+  });
+  return {
+    id,
+    createdDateTime: at,
+    modificationDateTime: at,
+    objectType: 'REPORT',
+    ...(version === '3.0.1' ? { programID: PROGRAM_ID } : { clientID: ven.clientId }),
+    eventID,
+    clientName: ven.venName,
+    reportName: `demand-response event ${event.eventId}`,
+    payloadDescriptors: DR_PAYLOAD_TYPES.map((type) => reportDescriptor(version, type)),
+    resources: [
+      {
+        resourceName: 'home',
+        intervalPeriod: { start: new Date(firstStart).toISOString(), duration: SLOT_DURATION },
+        intervals,
       },
     ],
   };

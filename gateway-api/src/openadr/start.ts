@@ -10,6 +10,7 @@ import { ForecastBatcher } from '../services/forecast-batcher';
 import type { VenRegistry } from '../services/ven-registry';
 import { buildVtnApp, VTN_LOG_REDACTIONS } from './app';
 import { tokenKeyFile } from './auth/access-tokens';
+import { LedgerDrResults } from './dr-results';
 import { SlotDirectory } from './slot-directory';
 
 /** What a utility gateway shares with its VTN. */
@@ -75,6 +76,7 @@ export async function startVtn(options: VtnStartOptions, host: string, port: num
     allowedPowers: options.allowedPowers,
     forecasts,
     consumption,
+    drResults: new LedgerDrResults(ledger),
     https: options.https,
     logger: {
       level: env.HEMS_GATEWAY_LOG_LEVEL ?? 'info',

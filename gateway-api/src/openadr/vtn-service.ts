@@ -5,9 +5,10 @@ import type { ConsumptionBatcher } from '../services/consumption-batcher';
 import type { ForecastBatcher } from '../services/forecast-batcher';
 import type { VenRecord } from '../services/ven-registry';
 import type { VtnClient } from './auth/clients';
+import type { DrResults } from './dr-results';
 import { parseDerivedId } from './object-ids';
 import { badRequest, forbidden, notFound } from './problem';
-import { aggregateReportOf, dispatchEventOf, priceEventOf, PROGRAM_ID } from './render';
+import { aggregateReportOf, dispatchEventOf, drResultReportOf, priceEventOf, PROGRAM_ID } from './render';
 import type { SlotDirectory } from './slot-directory';
 import type { OpenAdrVersion } from './versions';
 
@@ -25,6 +26,8 @@ export interface VtnServiceOptions {
   readonly allowedPowers: AllowedPowerBook;
   readonly forecasts: ForecastBatcher;
   readonly consumption: ConsumptionBatcher;
+  /** A home's demand-response results (reported to its VEN); without it a VEN is reported none. */
+  readonly drResults?: DrResults;
   readonly now?: () => Date;
 }
 
@@ -156,13 +159,30 @@ export class VtnService {
     return event;
   }
 
-  /** Reports a client may read: a VEN its own; business logic this utility's per-bus aggregates. */
+  /** The VEN's home's demand-response results as reports of the VTN, newest event first. */
+  private async drReportsOf(version: OpenAdrVersion, ven: VenRecord, wanted: number): Promise<Json[]> {
+    const results = this.options.drResults;
+    if (results === undefined || wanted <= 0) {
+      return [];
+    }
+    const home = { homeId: ven.homeId, certificatePem: ven.certificate };
+    return (await results.recent(home, wanted))
+      .map((result) => drResultReportOf(version, this.options.org, ven, result))
+      .filter((report): report is Json => report !== undefined);
+  }
+
+  /**
+   * Reports a client may read: a VEN its own (newest first), then the VTN's reports of its home's
+   * demand-response results; business logic this utility's per-bus aggregates.
+   */
   async reportsOf(version: OpenAdrVersion, client: VtnClient, wanted: number): Promise<Json[]> {
-    if (client.role === 'ven') {
-      return [...this.reports.values()]
+    const ven = venOf(client);
+    if (ven !== undefined) {
+      const own = [...this.reports.values()]
         .filter((entry) => entry.owner === client.clientId)
         .map((entry) => ownReportFor(version, entry, client.clientId))
         .reverse();
+      return [...own, ...(await this.drReportsOf(version, ven, wanted - own.length))];
     }
     const found: Json[] = [];
     for (const slotId of this.options.slots.recent()) {
@@ -189,6 +209,18 @@ export class VtnService {
       return ownReportFor(version, own, client.clientId);
     }
     const ref = parseDerivedId(id);
+    const ven = venOf(client);
+    if (ven !== undefined && ref?.kind === 'reward' && ref.subject === ven.venId) {
+      const result = await this.options.drResults?.one(
+        { homeId: ven.homeId, certificatePem: ven.certificate },
+        ref.slotId,
+      );
+      const report =
+        result === undefined ? undefined : drResultReportOf(version, this.options.org, ven, result);
+      if (report !== undefined) {
+        return report;
+      }
+    }
     if (client.role === 'bl' && ref?.kind === 'aggregate') {
       const slot = await this.slot(ref.slotId);
       const report =

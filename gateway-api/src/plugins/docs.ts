@@ -12,6 +12,7 @@ const TAGS: Readonly<Record<string, string>> = {
   orders: 'Energy auction: sealed orders signed by HEMS devices',
   meter: 'Energy auction: available energy and delivery reports',
   accounts: 'Energy auction: token accounts and deposits',
+  dr: 'Demand response: pool, events, meter history, baselines and rewards',
   events: 'Server-sent events of slots, dispatch and trading windows',
   audit: 'Ledger history, transactions, blocks, proofs of submission',
   operations: 'Health and readiness',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { LightMyRequestResponse } from 'fastify';
-import { refusal, type FakeLedger } from './fake-ledger';
+import { refusal, type FakeLedger, type LedgerCall } from './fake-ledger';
 
 /** An error answer: its status, refusal code and, when given, a message matching `message`. */
 export function expectError(
@@ -148,4 +148,20 @@ export function deviceAttributes(
     { name: 'hems.home', value: homeId, ecert: true },
     { name: 'hems.bus', value: bus, ecert: true },
   ];
+}
+
+/** The JSON a recorded ledger call sent in its transient data under `key`. */
+export function transientJson(call: LedgerCall | undefined, key: string): unknown {
+  const bytes = call?.options.transientData?.[key];
+  expect(bytes, `transient ${key}`).to.not.equal(undefined);
+  return JSON.parse(Buffer.from(bytes ?? []).toString('utf8'));
+}
+
+/**
+ * Private values went to the peer in transient data only: none of them is in the call's
+ * proposal arguments (which every endorser and the block keep).
+ */
+export function expectTransientOnly(call: LedgerCall | undefined, secrets: readonly string[]): void {
+  expect(call, 'the ledger call').to.not.equal(undefined);
+  expectNoneOf(JSON.stringify(call?.options.arguments ?? []), secrets);
 }

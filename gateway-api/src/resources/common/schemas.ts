@@ -142,6 +142,19 @@ export function closedObject<
 }
 
 /**
+ * The query of a paged list (ListWindows, ListEvents): the page size and the opaque bookmark the
+ * previous page answered (ledger/paging.ts listedPage).
+ */
+export const pageQuery = closedObject({
+  pageSize: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1-100, default 50' },
+  bookmark: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9_-]{0,1364}$',
+    description: 'The opaque bookmark (base64url) the previous page answered; none for the first page',
+  },
+});
+
+/**
  * An answer object of the chaincode with the members it is known to have, `required` among them;
  * it lets members it does not name through, so a field the chaincode adds is never dropped.
  */

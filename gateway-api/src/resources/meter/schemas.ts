@@ -1,6 +1,7 @@
 import { resourceRoutes } from '../../http/routes';
 import {
   answerObject,
+  busId,
   closedObject,
   homeId,
   optionalMembers,
@@ -10,7 +11,7 @@ import {
   slotIdParams,
   windowIdParams,
 } from '../common/schemas';
-import { MAX_AVAILABILITY_ENTRIES, MAX_READINGS } from '@hems/protocol';
+import { INTERVALS_PER_DAY, MAX_AVAILABILITY_ENTRIES, MAX_READINGS } from '@hems/protocol';
 import { MAX_KWH } from '../common/units';
 
 const route = resourceRoutes('meter');
@@ -157,5 +158,123 @@ export const slotReadingsRoute = route(
     params: slotIdParams,
     body: slotReadingsBody,
     response: { 200: slotReadingsAnswer },
+  },
+);
+
+/** Meter days per post: the chaincode's bound (RecordMeterDays). */
+export const MAX_METER_DAYS = 200;
+
+const calendarDate = {
+  type: 'string',
+  pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$',
+  description: 'Calendar date, YYYY-MM-DD (UTC day)',
+} as const;
+
+export const meterDaysBody = closedObject(
+  {
+    days: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_METER_DAYS,
+      description: "Whole metered days of the utility's homes (each home's private daily history)",
+      items: closedObject(
+        {
+          homeId,
+          bus: busId,
+          date: calendarDate,
+          intervalsWh: {
+            type: 'array',
+            minItems: INTERVALS_PER_DAY,
+            maxItems: INTERVALS_PER_DAY,
+            items: { type: 'integer', minimum: 0, maximum: MAX_SLOT_WH },
+            description: 'Metered energy of each 15-minute interval of the day from 00:00, integer Wh',
+          },
+          holiday: { type: 'boolean', description: "A public holiday of the program's calendar" },
+        },
+        'homeId',
+        'bus',
+        'date',
+        'intervalsWh',
+      ),
+    },
+  },
+  'days',
+);
+
+export const METER_DAYS_BODY_LIMIT = listBodyLimit(
+  {
+    homeId: 'h'.repeat(128),
+    bus: 'b'.repeat(32),
+    date: '2030-01-01',
+    intervalsWh: Array.from({ length: INTERVALS_PER_DAY }, () => MAX_SLOT_WH),
+    holiday: false,
+  },
+  MAX_METER_DAYS,
+);
+
+export const meterDaysAnswer = answerObject(
+  { accepted: integer, refused: { type: 'array', items: itemRefusal } },
+  {
+    recordedAt: text,
+    txId: { type: 'string', description: 'Absent when every day was refused (nothing was ordered)' },
+  },
+);
+
+export const meterDaysRoute = resourceRoutes('meter', 'dr')(
+  "Meter head-end: whole metered days of the utility's homes, kept on its own peer as each home's private " +
+    'history (the demand-response baselines read it)',
+  {
+    roles: ['meter'],
+    bodyLimit: METER_DAYS_BODY_LIMIT,
+    body: meterDaysBody,
+    response: { 200: meterDaysAnswer },
+  },
+);
+
+/** Exports per production post: the chaincode's bound (MintForProduction). */
+export const MAX_PRODUCTION_EXPORTS = 1000;
+
+export const productionBody = closedObject(
+  {
+    exports: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_PRODUCTION_EXPORTS,
+      description:
+        "Each home's metered export to the grid over the slot, integer Wh (a home that exported nothing is left out)",
+      items: closedObject(
+        { homeId, exportWh: { type: 'integer', minimum: 1, maximum: MAX_SLOT_WH } },
+        'homeId',
+        'exportWh',
+      ),
+    },
+  },
+  'exports',
+);
+
+export const PRODUCTION_BODY_LIMIT = listBodyLimit(
+  { homeId: 'h'.repeat(128), exportWh: MAX_SLOT_WH },
+  MAX_PRODUCTION_EXPORTS,
+);
+
+/** MintForProduction's receipt: counts and the minted total, never a home or an export. */
+export const productionReceipt = answerObject(
+  {
+    slotId: text,
+    accepted: integer,
+    minted: { type: 'string', description: 'Value units (1e-10 currency) minted by this post' },
+    refused: { type: 'array', items: itemRefusal },
+  },
+  { txId: { type: 'string', description: 'Absent when every export was refused (nothing was ordered)' } },
+);
+
+export const productionRoute = route(
+  "Meter head-end: each home's metered export in a slot, minted as production tokens into its account (once per slot)",
+  {
+    roles: ['meter'],
+    bodyLimit: PRODUCTION_BODY_LIMIT,
+    params: slotIdParams,
+    body: productionBody,
+    response: { 200: productionReceipt },
   },
 );

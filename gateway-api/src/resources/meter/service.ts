@@ -1,7 +1,8 @@
 import { HttpError } from '../../http/errors';
 import { decodeJson } from '../../ledger/answers';
-import { auction, timeslot } from '../../ledger/contracts';
-import type { Ledger } from '../../ledger/ports';
+import { auction, dr, timeslot, token } from '../../ledger/contracts';
+import type { Ledger, SubmitResult } from '../../ledger/ports';
+import { someAccepted } from '../common/answers';
 import { requireKwh } from '../common/units';
 
 /** A home's energy available for a window (caps its offer). */
@@ -150,4 +151,55 @@ export async function recordSlotReadings(
     refused: receipt.refused,
     ...(submitted.skipped === true ? {} : { txId: submitted.transactionId }),
   };
+}
+
+/** One whole metered day of a home (the demand-response meter history). */
+export interface MeteredDay {
+  readonly homeId: string;
+  readonly bus: string;
+  readonly date: string;
+  readonly intervalsWh: readonly number[];
+  readonly holiday?: boolean;
+}
+
+/**
+ * Records whole metered days in transient data on the utility's own peer, which keeps each home's
+ * private history. A post in which every day is refused is endorsed but not ordered.
+ */
+export function recordMeterDays(ledger: Ledger, days: readonly MeteredDay[]): Promise<SubmitResult> {
+  const entries = days.map(({ homeId, bus, date, intervalsWh, holiday }) => ({
+    homeId,
+    bus,
+    date,
+    intervalsWh,
+    ...(holiday === undefined ? {} : { holiday }),
+  }));
+  return dr(ledger, 'meter').RecordMeterDays.submit({
+    transientData: { days: Buffer.from(JSON.stringify(entries), 'utf8') },
+    endorsingOrganizations: [ledger.mspId],
+    submitIf: someAccepted,
+  });
+}
+
+/**
+ * Mints each home's metered export of a slot as production tokens, on the utility's own peer: the
+ * homes and their exports go in transient data only. A post in which every export is refused (a
+ * home named twice, one already minted, one without an account) is endorsed but not ordered.
+ */
+export function mintForProduction(
+  ledger: Ledger,
+  slotId: string,
+  exports: readonly { homeId: string; exportWh: number }[],
+): Promise<SubmitResult> {
+  return token(ledger, 'meter').MintForProduction.submit({
+    arguments: [slotId],
+    transientData: {
+      exports: Buffer.from(
+        JSON.stringify(exports.map(({ homeId, exportWh }) => ({ homeId, exportWh }))),
+        'utf8',
+      ),
+    },
+    endorsingOrganizations: [ledger.mspId],
+    submitIf: someAccepted,
+  });
 }

@@ -2,10 +2,21 @@ import { routes, type RoutesPlugin } from '../../http/routes';
 import type { Ledger } from '../../ledger/ports';
 import { requireOwnDevice, requireOwnOperator } from '../common/guards';
 import { decodeJson } from '../../ledger/answers';
-import { deviceSlotView, forecastProofOf, openSlot, publicSlotReader, type SlotLookup } from './service';
-import { openSlotRoute, receiptRoute, slotRoute } from './schemas';
+import { submittedAnswer } from '../common/answers';
+import {
+  declareEmergency,
+  deviceSlotView,
+  forecastProofOf,
+  openSlot,
+  publicSlotReader,
+  type SlotLookup,
+} from './service';
+import { emergencyRoute, openSlotRoute, receiptRoute, slotRoute } from './schemas';
 
-/** GET /v1/slots/:slotId for everyone (devices: their own bus), its receipt, and POST /v1/slots for the DSO. */
+/**
+ * GET /v1/slots/:slotId for everyone (devices: their own bus), its receipt, and for the DSO POST
+ * /v1/slots and a slot's emergency.
+ */
 export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
   const publicSlot = publicSlotReader(ledger, cache);
   return routes((app) => {
@@ -29,6 +40,14 @@ export function slotRoutes(ledger: Ledger, cache?: SlotLookup): RoutesPlugin {
       const submitted = await openSlot(ledger, request.body);
       void reply.status(201).header('x-transaction-id', submitted.transactionId);
       return decodeJson(submitted.result);
+    });
+
+    app.post('/v1/slots/:slotId/emergency', emergencyRoute, async (request, reply) => {
+      requireOwnOperator(ledger, request, 'dso', 'declaring an emergency');
+      return submittedAnswer(
+        reply,
+        await declareEmergency(ledger, request.params.slotId, request.body.level),
+      );
     });
   });
 }

@@ -100,3 +100,20 @@ export const receiptRoute = route(
   'HEMS device: its forecast in effect for this slot with the batch and Merkle path that prove its submission to an auditor',
   { roles: ['hems'], params: slotIdParams, response: { 200: homeReceipt } },
 );
+
+export const emergencyBody = closedObject(
+  {
+    level: {
+      type: 'integer',
+      enum: [1, 2, 3],
+      description:
+        "1, 2 or 3: each home's allowance becomes its minimum plus 1/2, 1/4 or none of the rest of its allowed power",
+    },
+  },
+  'level',
+);
+
+export const emergencyRoute = resourceRoutes('slots', 'dr')(
+  'DSO: declare a grid emergency for a slot before its dispatch (majority-endorsed)',
+  { roles: ['dso'], params: slotIdParams, body: emergencyBody, response: { 200: slotResponse } },
+);

@@ -54,6 +54,11 @@ export function openSlot(
   });
 }
 
+/** Declares an emergency of `level` (1-3) for a slot as the DSO identity, under the majority policy. */
+export function declareEmergency(ledger: Ledger, slotId: string, level: number): Promise<SubmitResult> {
+  return timeslot(ledger, 'dso').DeclareEmergency.submit({ arguments: [slotId, String(level)] });
+}
+
 /**
  * The device's proof of submission for a slot — home reference, forecast in effect, batch, index
  * and Merkle path — computed on its utility's own peer from its certificate.

@@ -5,6 +5,7 @@ import {
   closedObject,
   integer,
   openObject,
+  pageQuery,
   publicObject,
   slotId,
   text,
@@ -171,17 +172,8 @@ export const clearWindowRoute = route(
   { roles: ['market'], params: windowIdParams, response: { 200: clearingSummary } },
 );
 
-export const listQuery = closedObject({
-  pageSize: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1-100, default 50' },
-  bookmark: {
-    type: 'string',
-    pattern: '^[A-Za-z0-9_-]{0,1364}$',
-    description: 'The opaque bookmark (base64url) the previous page answered; none for the first page',
-  },
-});
-
 export const listWindowsRoute = route('Trading windows, a page at a time, with their status', {
-  querystring: listQuery,
+  querystring: pageQuery,
   response: { 200: publicObject },
 });
 

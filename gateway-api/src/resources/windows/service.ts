@@ -1,6 +1,7 @@
-import { HttpError, toHttpError } from '../../http/errors';
+import { HttpError } from '../../http/errors';
 import { decodeJson, readerIdentity } from '../../ledger/answers';
 import { auction } from '../../ledger/contracts';
+import { listedPage } from '../../ledger/paging';
 import type { Ledger, SubmitResult } from '../../ledger/ports';
 
 /** A window as the market operator opens it (POST /v1/windows). */
@@ -49,28 +50,9 @@ export function openWindow(ledger: Ledger, opening: WindowOpening): Promise<Subm
   return auction(ledger, 'market').OpenTradingWindow.submit({ arguments: [id, JSON.stringify(spec)] });
 }
 
-/**
- * A page of windows with their status. The bookmark is opaque to callers: the chaincode's (a
- * ledger key, with NUL separators) in base64url, so what a caller sends back is either one the
- * listing handed out or refused by the chaincode (INVALID_ARGUMENT) — never read as a key of
- * another record type.
- */
-export async function listWindows(ledger: Ledger, pageSize = '50', bookmark = ''): Promise<unknown> {
-  const page = decodeJson<Record<string, unknown>>(
-    await auction(ledger, readerIdentity(ledger))
-      .ListWindows.evaluate({
-        arguments: [pageSize, Buffer.from(bookmark, 'base64url').toString('utf8')],
-      })
-      .catch((error: unknown) => {
-        // A bookmark is part of the request line: one the listing did not hand out is a bad request.
-        const refused = toHttpError(error);
-        throw refused.code === 'INVALID_ARGUMENT'
-          ? new HttpError(400, 'INVALID_REQUEST', refused.message)
-          : refused;
-      }),
-  );
-  const next = typeof page.bookmark === 'string' ? page.bookmark : '';
-  return { ...page, bookmark: Buffer.from(next, 'utf8').toString('base64url') };
+/** A page of windows with their status (its bookmark opaque: ledger/paging.ts). */
+export function listWindows(ledger: Ledger, pageSize?: string, bookmark?: string): Promise<unknown> {
+  return listedPage(auction(ledger, readerIdentity(ledger)).ListWindows, pageSize, bookmark);
 }
 
 /** The clearing recomputed from the revealed orders, each checked against its private-data hash. */
