@@ -1,0 +1,351 @@
+import {
+  connectAs,
+  findIdentity,
+  loadNetworkDescription,
+  type NetworkDescription,
+} from '@hems/network-client';
+import { expect } from 'chai';
+import { GatewayProcesses, callGateway, type ApiResponse } from '@hems/testkit';
+import { UTILITY_A, UTILITY_B } from './support/actors';
+import { fetchBlocks } from './support/blocks';
+import { encodings } from './support/encodings';
+import {
+  AUDITOR,
+  adminOf,
+  DSO_OPERATOR,
+  meterOf,
+  sleep,
+  useE2eGatewayPorts,
+  type Caller,
+} from './support/gateways';
+import { E2E_STATE_DIR } from './support/network';
+import { enrolHomes } from './support/openadr';
+
+useE2eGatewayPorts();
+
+/**
+ * Demand response that pays, on the real network through the REST gateways: the DSO funds its
+ * pool and declares an event over two peak slots; each utility's meter head-end posts its homes'
+ * 45-day history and the event day; the utilities pay rewards from their allotments and publish
+ * per-bus totals; a device reads its own baseline; the auditor finds the event's public parts
+ * consistent and the token ledger reconciled; no home id, reading or baseline is in any block.
+ */
+
+/** A Wednesday: the event day of this suite (the baselines are weekday baselines). */
+const EVENT_DATE = '2026-12-09';
+const RATE = 0.5;
+/** Value units per Wh of reduction at 0.5 currency per kWh. */
+const RATE_UNITS = 5_000_000n;
+/** History: 137 Wh per quarter hour, 263 Wh from 17:00; the event day's adjustment window matches (ratio 1). */
+const HISTORY = Array.from({ length: 96 }, (_, index) => (index >= 68 ? 263 : 137));
+/** Per home of UtilityA, Wh used in each of the event's two quarter hours. */
+const METERED_A = [100, 263, 300, 0, 50, 200];
+
+interface Receipt {
+  readonly accepted: number;
+  readonly paid?: string;
+  readonly refused: readonly { index: number; code: string; message: string }[];
+}
+
+interface Allotment {
+  readonly org: string;
+  readonly allotted: string;
+  readonly paid: string;
+  readonly homes: number;
+  readonly totals?: readonly {
+    bus: string;
+    homes: number;
+    withheld: boolean;
+    reductionWh?: number;
+    reward?: string;
+  }[];
+}
+
+function expectStatus(response: ApiResponse, status: number): void {
+  expect(response.status, JSON.stringify(response.body)).to.equal(status);
+}
+
+function daysBefore(count: number): string[] {
+  const event = Date.parse(`${EVENT_DATE}T00:00:00Z`);
+  return Array.from({ length: count }, (_, index) =>
+    new Date(event - (count - index) * 86_400_000).toISOString().slice(0, 10),
+  );
+}
+
+function eventDay(wh: number): number[] {
+  return HISTORY.map((value, index) => (index >= 68 && index < 70 ? wh : value));
+}
+
+describe('demand response through the REST gateways', () => {
+  let description: NetworkDescription;
+  const gateways = new GatewayProcesses(E2E_STATE_DIR);
+  const run = Date.now().toString(36);
+  const slotIds = [`dr-${run}-1700`, `dr-${run}-1715`];
+  const eventId = `dr-${run}`;
+  const homesA = METERED_A.map((_, index) => `dr-${run}-a${index + 1}`);
+  const homeB = `dr-${run}-b1`;
+  let device: Caller;
+  let deviceHomeId: string;
+  const call = <T>(
+    mspId: string,
+    who: Caller,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<ApiResponse<T>> => callGateway<T>(description, mspId, who, method, path, body);
+
+  const restoreEnrolment: (() => Promise<void>)[] = [];
+
+  before(async function () {
+    this.timeout(120_000);
+    description = loadNetworkDescription(E2E_STATE_DIR);
+    // The budget is allotted by enrolled homes; the simulated day's suite may have set them to 0.
+    restoreEnrolment.push(await enrolHomes(description, UTILITY_A, 'bus-1', 7));
+    restoreEnrolment.push(await enrolHomes(description, UTILITY_B, 'bus-1', 1));
+    await gateways.start(description, ['DSOMSP', UTILITY_A, UTILITY_B, 'RegulatorMSP']);
+    device = { mspId: UTILITY_A, name: 'hems-a-005' };
+    deviceHomeId = findIdentity(description, UTILITY_A, 'hems-a-005').attributes['hems.home'] ?? '';
+    expect(deviceHomeId).to.not.equal('');
+  });
+
+  after(async () => {
+    await gateways.stop();
+    for (const restore of restoreEnrolment) {
+      await restore();
+    }
+  });
+
+  it('pays rewards for reductions below private baselines, conserving tokens, revealing no home', async function () {
+    this.timeout(600_000);
+    // Accounts for every home (the device's may exist from another suite: kept).
+    const accounts = new Map<string, string>();
+    for (const [org, homeId] of [
+      ...homesA.map((id) => [UTILITY_A, id]),
+      [UTILITY_A, deviceHomeId],
+      [UTILITY_B, homeB],
+    ] as const) {
+      const opened = await call<{ accountId: string }>(org, adminOf(org), 'POST', '/v1/accounts', { homeId });
+      expect([201, 409], JSON.stringify(opened.body)).to.include(opened.status);
+      if (opened.status === 201) {
+        accounts.set(homeId, opened.body.accountId);
+      }
+    }
+    const reconciledBefore = await call<{ reconciled: boolean }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      '/v1/accounts/reconciliation',
+    );
+    expectStatus(reconciledBefore, 200);
+
+    // The DSO opens two peak slots of the event day, funds its pool and declares the event.
+    const deadline = new Date(Date.now() + 20_000).toISOString();
+    for (const [index, slotId] of slotIds.entries()) {
+      const start = Date.parse(`${EVENT_DATE}T17:${index === 0 ? '00' : '15'}:00Z`);
+      expectStatus(
+        await call('DSOMSP', DSO_OPERATOR, 'POST', '/v1/slots', {
+          slotId,
+          deadline,
+          prices: { default: { lower: 20, upper: 80 } },
+          schedule: {
+            deliveryStart: new Date(start).toISOString(),
+            deliveryEnd: new Date(start + 15 * 60_000).toISOString(),
+            period: 'peak',
+          },
+        }),
+        201,
+      );
+    }
+    expectStatus(await call('DSOMSP', DSO_OPERATOR, 'POST', '/v1/dr/pool', { amount: '100' }), 201);
+    const declared = await call<{ event: { budget: string }; allotments: Allotment[] }>(
+      'DSOMSP',
+      DSO_OPERATOR,
+      'POST',
+      '/v1/dr/events',
+      { eventId, slotIds, method: 'residential-5-in-10', rate: RATE, budget: '50' },
+    );
+    expectStatus(declared, 201);
+    expect(declared.body.allotments.reduce((sum, entry) => sum + BigInt(entry.allotted), 0n)).to.equal(
+      50n * 10n ** 10n,
+    );
+    // A utility cannot declare one.
+    expectStatus(
+      await call(UTILITY_A, adminOf(UTILITY_A), 'POST', '/v1/dr/events', {
+        eventId: `${eventId}-x`,
+        slotIds,
+        method: 'residential-5-in-10',
+        rate: RATE,
+        budget: '1',
+      }),
+      403,
+    );
+
+    // The meter head-ends post 45 days of history and the event day (in batches of at most 200).
+    const posts: [string, string, string, number][] = [
+      ...homesA.map((homeId, index): [string, string, string, number] => [
+        UTILITY_A,
+        homeId,
+        'bus-1',
+        METERED_A[index]!,
+      ]),
+      [UTILITY_A, deviceHomeId, 'bus-1', 263],
+      [UTILITY_B, homeB, 'bus-1', 63],
+    ];
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      const days = posts
+        .filter(([owner]) => owner === org)
+        .flatMap(([, homeId, bus, wh]) => [
+          ...daysBefore(45).map((date) => ({ homeId, bus, date, intervalsWh: HISTORY })),
+          { homeId, bus, date: EVENT_DATE, intervalsWh: eventDay(wh) },
+        ]);
+      for (let next = 0; next < days.length; next += 200) {
+        const posted = await call<Receipt>(org, meterOf(org), 'POST', '/v1/meter/days', {
+          days: days.slice(next, next + 200),
+        });
+        expectStatus(posted, 200);
+        expect(posted.body.refused).to.deep.equal([]);
+      }
+    }
+
+    // Rewards wait for the dispatch; the DSO dispatches after the deadline.
+    const early = await call<{ code: string }>(
+      UTILITY_A,
+      adminOf(UTILITY_A),
+      'POST',
+      `/v1/dr/events/${eventId}/rewards`,
+      { homeIds: homesA },
+    );
+    expectStatus(early, 409);
+    await sleep(Math.max(0, Date.parse(deadline) - Date.now()) + 1000);
+    for (const slotId of slotIds) {
+      expectStatus(
+        await call('DSOMSP', DSO_OPERATOR, 'POST', `/v1/slots/${slotId}/dispatch`, { lambda: 0.5 }),
+        201,
+      );
+    }
+
+    // UtilityA pays its six homes and the device's home; UtilityB its one.
+    const paidA = await call<Receipt>(
+      UTILITY_A,
+      adminOf(UTILITY_A),
+      'POST',
+      `/v1/dr/events/${eventId}/rewards`,
+      {
+        homeIds: [...homesA, deviceHomeId],
+      },
+    );
+    expectStatus(paidA, 200);
+    const reductions = METERED_A.map((wh) => Math.max(0, 2 * (263 - wh)));
+    const expectedA = BigInt(reductions.reduce((sum, wh) => sum + wh, 0)) * RATE_UNITS;
+    expect(paidA.body).to.include({ accepted: 7, paid: expectedA.toString() });
+    const paidB = await call<Receipt>(
+      UTILITY_B,
+      adminOf(UTILITY_B),
+      'POST',
+      `/v1/dr/events/${eventId}/rewards`,
+      { homeIds: [homeB] },
+    );
+    expectStatus(paidB, 200);
+    expect(paidB.body).to.include({ accepted: 1, paid: (400n * RATE_UNITS).toString() });
+    // Each new account holds exactly its reward (they started at 0).
+    for (const [index, homeId] of homesA.entries()) {
+      const account = await call<{ balance: string }>(
+        'RegulatorMSP',
+        AUDITOR,
+        'GET',
+        `/v1/accounts/${accounts.get(homeId) ?? ''}`,
+      );
+      expect(BigInt(account.body.balance), homeId).to.equal(BigInt(reductions[index]!) * RATE_UNITS);
+    }
+    // Paid once.
+    const again = await call<Receipt>(
+      UTILITY_A,
+      adminOf(UTILITY_A),
+      'POST',
+      `/v1/dr/events/${eventId}/rewards`,
+      { homeIds: [homesA[0]] },
+    );
+    expect(again.body.refused.map((item) => item.code)).to.deep.equal(['CONFLICT']);
+
+    // The device reads its own baseline and (zero) reward at its utility's gateway.
+    const mine = await call<{ baselineWh: number[]; meteredWh: number[]; reward: string; paid: boolean }>(
+      UTILITY_A,
+      device,
+      'GET',
+      `/v1/dr/events/${eventId}/reward`,
+    );
+    expectStatus(mine, 200);
+    expect(mine.body).to.deep.include({
+      baselineWh: [263, 263],
+      meteredWh: [263, 263],
+      reward: '0',
+      paid: true,
+    });
+
+    // Totals: bus-1 of UtilityA has 7 homes (≥ k = 5), UtilityB's one home is only counted.
+    for (const org of [UTILITY_A, UTILITY_B]) {
+      expectStatus(await call(org, adminOf(org), 'POST', `/v1/dr/events/${eventId}/totals`), 200);
+    }
+    const view = await call<{ allotments: Allotment[] }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      `/v1/dr/events/${eventId}`,
+    );
+    expectStatus(view, 200);
+    const [allotA, allotB] = [UTILITY_A, UTILITY_B].map((org) =>
+      view.body.allotments.find((entry) => entry.org === org),
+    );
+    expect(allotA?.totals).to.deep.equal([
+      {
+        bus: 'bus-1',
+        homes: 7,
+        withheld: false,
+        baselineWh: 7 * 2 * 263,
+        meteredWh: 2 * (METERED_A.reduce((sum, wh) => sum + wh, 0) + 263),
+        reductionWh: reductions.reduce((sum, wh) => sum + wh, 0),
+        reward: expectedA.toString(),
+      },
+    ]);
+    expect(allotB?.totals).to.deep.equal([{ bus: 'bus-1', homes: 1, withheld: true }]);
+
+    // The auditor: the event's public parts add up, and every token is accounted for.
+    const audit = await call<{ consistent: boolean; problems: string[] }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      `/v1/dr/events/${eventId}/audit`,
+    );
+    expectStatus(audit, 200);
+    expect(audit.body.problems).to.deep.equal([]);
+    expect(audit.body.consistent).to.equal(true);
+    const reconciled = await call<{ reconciled: boolean; drPools: { org: string; difference: string }[] }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      '/v1/accounts/reconciliation',
+    );
+    expectStatus(reconciled, 200);
+    expect(reconciled.body.reconciled, JSON.stringify(reconciled.body)).to.equal(
+      reconciledBefore.body.reconciled,
+    );
+    expect(reconciled.body.drPools.every((pool) => pool.difference === '0')).to.equal(true);
+
+    // Privacy: no home id, no reading sequence and no per-home baseline in any block the DSO holds.
+    const dso = connectAs(description, { mspId: 'DSOMSP', identity: 'dso-operator' });
+    try {
+      const blocks = Buffer.concat((await fetchBlocks(dso, description.channel)).map((block) => block.bytes));
+      const needles = [
+        ...[...homesA, homeB].flatMap((homeId) => encodings(homeId)),
+        ...encodings('137,137,137'),
+        ...encodings('"intervalsWh"'),
+        ...encodings('"baselineWh":['),
+      ];
+      for (const needle of needles) {
+        expect(blocks.includes(needle), `a block holds ${needle.toString('utf8')}`).to.equal(false);
+      }
+    } finally {
+      dso.close();
+    }
+  });
+});
