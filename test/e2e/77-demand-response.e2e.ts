@@ -95,6 +95,12 @@ describe('demand response through the REST gateways', () => {
   ): Promise<ApiResponse<T>> => callGateway<T>(description, mspId, who, method, path, body);
 
   const restoreEnrolment: (() => Promise<void>)[] = [];
+  /** Shared by the steps below, in order. */
+  const accounts = new Map<string, string>();
+  let reconciledBefore: ApiResponse<{ reconciled: boolean }>;
+  let deadline: string;
+  const reductions = METERED_A.map((wh) => Math.max(0, 2 * (263 - wh)));
+  const expectedA = BigInt(reductions.reduce((sum, wh) => sum + wh, 0)) * RATE_UNITS;
 
   before(async function () {
     this.timeout(120_000);
@@ -115,10 +121,77 @@ describe('demand response through the REST gateways', () => {
     }
   });
 
-  it('pays rewards for reductions below private baselines, conserving tokens, revealing no home', async function () {
-    this.timeout(600_000);
-    // Accounts for every home (the device's may exist from another suite: kept).
-    const accounts = new Map<string, string>();
+  /** An emergency of level 2 on a third slot, declared before its dispatch; lowering it is refused. */
+  const declareEmergency = async (deadline: string): Promise<void> => {
+    const emergencySlot = `dr-${run}-1900`;
+    expectStatus(
+      await call('DSOMSP', DSO_OPERATOR, 'POST', '/v1/slots', {
+        slotId: emergencySlot,
+        deadline,
+        prices: { default: { lower: 20, upper: 80 } },
+        schedule: {
+          deliveryStart: `${EVENT_DATE}T19:00:00Z`,
+          deliveryEnd: `${EVENT_DATE}T19:15:00Z`,
+          period: 'peak',
+        },
+      }),
+      201,
+    );
+    expectStatus(
+      await call('DSOMSP', DSO_OPERATOR, 'POST', `/v1/slots/${emergencySlot}/emergency`, { level: 2 }),
+      200,
+    );
+    expectStatus(
+      await call('DSOMSP', DSO_OPERATOR, 'POST', `/v1/slots/${emergencySlot}/emergency`, { level: 1 }),
+      409,
+    );
+    const slotView = await call<{ emergency?: { level: number } }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      `/v1/slots/${emergencySlot}`,
+    );
+    expect(slotView.body.emergency?.level).to.equal(2);
+  };
+
+  /**
+   * Production-backed tokens: UtilityA's head-end mints for a home's 500 Wh export in the first
+   * event slot, at the default 50 currency per MWh (0.025 currency), once.
+   */
+  const mintForExport = async (accountId: string, rewarded: bigint): Promise<void> => {
+    const minted = await call<Receipt & { minted: string }>(
+      UTILITY_A,
+      meterOf(UTILITY_A),
+      'POST',
+      `/v1/slots/${slotIds[0]}/production`,
+      {
+        exports: [{ homeId: homesA[0], exportWh: 500 }],
+      },
+    );
+    expectStatus(minted, 200);
+    expect(minted.body).to.include({ accepted: 1, minted: '250000000' });
+    const mintedAgain = await call<Receipt>(
+      UTILITY_A,
+      meterOf(UTILITY_A),
+      'POST',
+      `/v1/slots/${slotIds[0]}/production`,
+      {
+        exports: [{ homeId: homesA[0], exportWh: 500 }],
+      },
+    );
+    expect(mintedAgain.body.refused.map((item) => item.code)).to.deep.equal(['CONFLICT']);
+    const producer = await call<{ balance: string }>(
+      'RegulatorMSP',
+      AUDITOR,
+      'GET',
+      `/v1/accounts/${accountId}`,
+    );
+    expect(BigInt(producer.body.balance)).to.equal(rewarded + 250_000_000n);
+  };
+
+  it('opens an account for every home', async function () {
+    this.timeout(120_000);
+    // The device's may exist from another suite: kept.
     for (const [org, homeId] of [
       ...homesA.map((id) => [UTILITY_A, id]),
       [UTILITY_A, deviceHomeId],
@@ -130,16 +203,19 @@ describe('demand response through the REST gateways', () => {
         accounts.set(homeId, opened.body.accountId);
       }
     }
-    const reconciledBefore = await call<{ reconciled: boolean }>(
+    reconciledBefore = await call<{ reconciled: boolean }>(
       'RegulatorMSP',
       AUDITOR,
       'GET',
       '/v1/accounts/reconciliation',
     );
     expectStatus(reconciledBefore, 200);
+  });
 
+  it('lets the DSO declare an event over two peak slots, funded from its pool, and an emergency', async function () {
+    this.timeout(120_000);
     // The DSO opens two peak slots of the event day, funds its pool and declares the event.
-    const deadline = new Date(Date.now() + 20_000).toISOString();
+    deadline = new Date(Date.now() + 20_000).toISOString();
     for (const [index, slotId] of slotIds.entries()) {
       const start = Date.parse(`${EVENT_DATE}T17:${index === 0 ? '00' : '15'}:00Z`);
       expectStatus(
@@ -168,7 +244,8 @@ describe('demand response through the REST gateways', () => {
     expect(declared.body.allotments.reduce((sum, entry) => sum + BigInt(entry.allotted), 0n)).to.equal(
       50n * 10n ** 10n,
     );
-    // A utility cannot declare one.
+    await declareEmergency(deadline);
+    // A utility cannot declare an event.
     expectStatus(
       await call(UTILITY_A, adminOf(UTILITY_A), 'POST', '/v1/dr/events', {
         eventId: `${eventId}-x`,
@@ -179,7 +256,10 @@ describe('demand response through the REST gateways', () => {
       }),
       403,
     );
+  });
 
+  it('takes 45 days of private meter history and the event day from the meter head-ends', async function () {
+    this.timeout(120_000);
     // The meter head-ends post 45 days of history and the event day (in batches of at most 200).
     const posts: [string, string, string, number][] = [
       ...homesA.map((homeId, index): [string, string, string, number] => [
@@ -206,7 +286,10 @@ describe('demand response through the REST gateways', () => {
         expect(posted.body.refused).to.deep.equal([]);
       }
     }
+  });
 
+  it('pays rewards to the Wh once the event’s slots are dispatched', async function () {
+    this.timeout(180_000);
     // Rewards wait for the dispatch; the DSO dispatches after the deadline.
     const early = await call<{ code: string }>(
       UTILITY_A,
@@ -235,8 +318,6 @@ describe('demand response through the REST gateways', () => {
       },
     );
     expectStatus(paidA, 200);
-    const reductions = METERED_A.map((wh) => Math.max(0, 2 * (263 - wh)));
-    const expectedA = BigInt(reductions.reduce((sum, wh) => sum + wh, 0)) * RATE_UNITS;
     expect(paidA.body).to.include({ accepted: 7, paid: expectedA.toString() });
     const paidB = await call<Receipt>(
       UTILITY_B,
@@ -257,6 +338,15 @@ describe('demand response through the REST gateways', () => {
       );
       expect(BigInt(account.body.balance), homeId).to.equal(BigInt(reductions[index]!) * RATE_UNITS);
     }
+  });
+
+  it('mints production-backed tokens for a metered export, once', async function () {
+    this.timeout(120_000);
+    await mintForExport(accounts.get(homesA[0] ?? '') ?? '', BigInt(reductions[0] ?? 0) * RATE_UNITS);
+  });
+
+  it('refuses to pay a home twice', async function () {
+    this.timeout(120_000);
     // Paid once.
     const again = await call<Receipt>(
       UTILITY_A,
@@ -266,7 +356,10 @@ describe('demand response through the REST gateways', () => {
       { homeIds: [homesA[0]] },
     );
     expect(again.body.refused.map((item) => item.code)).to.deep.equal(['CONFLICT']);
+  });
 
+  it('lets a device read its own baseline and reward', async function () {
+    this.timeout(120_000);
     // The device reads its own baseline and (zero) reward at its utility's gateway.
     const mine = await call<{ baselineWh: number[]; meteredWh: number[]; reward: string; paid: boolean }>(
       UTILITY_A,
@@ -281,7 +374,10 @@ describe('demand response through the REST gateways', () => {
       reward: '0',
       paid: true,
     });
+  });
 
+  it('publishes per-bus totals from k homes on', async function () {
+    this.timeout(120_000);
     // Totals: bus-1 of UtilityA has 7 homes (≥ k = 5), UtilityB's one home is only counted.
     for (const org of [UTILITY_A, UTILITY_B]) {
       expectStatus(await call(org, adminOf(org), 'POST', `/v1/dr/events/${eventId}/totals`), 200);
@@ -308,7 +404,10 @@ describe('demand response through the REST gateways', () => {
       },
     ]);
     expect(allotB?.totals).to.deep.equal([{ bus: 'bus-1', homes: 1, withheld: true }]);
+  });
 
+  it('finds the event consistent and every token accounted for', async function () {
+    this.timeout(120_000);
     // The auditor: the event's public parts add up, and every token is accounted for.
     const audit = await call<{ consistent: boolean; problems: string[] }>(
       'RegulatorMSP',
@@ -330,7 +429,10 @@ describe('demand response through the REST gateways', () => {
       reconciledBefore.body.reconciled,
     );
     expect(reconciled.body.drPools.every((pool) => pool.difference === '0')).to.equal(true);
+  });
 
+  it('puts no home id, reading or baseline in any block', async function () {
+    this.timeout(120_000);
     // Privacy: no home id, no reading sequence and no per-home baseline in any block the DSO holds.
     const dso = connectAs(description, { mspId: 'DSOMSP', identity: 'dso-operator' });
     try {
