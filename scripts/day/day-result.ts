@@ -1,10 +1,15 @@
 /**
  * What a simulated day produced, as the report and the tests read it. It holds only what the DSO
  * and the public ledger see (per-bus sums, metered consumption, home counts, λ, each trading window's public clearing
- * and totals) plus simulation-side totals per bus and counts per window: no home id, no account
- * id, no individual forecast, allowance, drawn power, order or meter reading is ever put here.
+ * and totals, the demand-response event's view and audit) plus simulation-side totals per bus and
+ * counts per window: no home id, no account id, no individual forecast, allowance, order,
+ * baseline or reward is ever put here. The one per-home record is the simulation's own meter
+ * (`homes`: each home's draw per interval, keyed by its position in the layout, not its id),
+ * which the report only ever sums per bus or feeder.
  */
+import type { TouPeriod } from '@hems/protocol';
 import type { PriceRange } from './appliance-model';
+import type { DrResult, EmergencyBusResult, MeterDaysResult, ProductionResult } from './dr-result';
 import type { BusMetering } from './metering';
 import type { DayOptions } from './options';
 
@@ -51,6 +56,21 @@ export interface SlotTiming {
 export interface SlotResult {
   readonly index: number;
   readonly slotId: string;
+  /** The simulated UTC date of the slot's delivery (its schedule), YYYY-MM-DD. */
+  readonly date?: string;
+  /** The slot's time-of-use period (its schedule). */
+  readonly period?: TouPeriod;
+  /** The slot is part of the day's demand-response event. */
+  readonly drEvent?: boolean;
+  /** The DSO's emergency in the slot and what the homes shed, per bus. */
+  readonly emergency?: { readonly level: number; readonly buses: readonly EmergencyBusResult[] };
+  /** Production tokens minted for the slot's prosumer exports, per utility (sums; minted in value units). */
+  readonly production?: readonly {
+    readonly org: string;
+    readonly exports: number;
+    readonly exportWh: number;
+    readonly minted: string;
+  }[];
   /** Simulated start of the slot, HH:MM. */
   readonly startsAt: string;
   readonly defaultPrices: PriceRange;
@@ -128,14 +148,27 @@ export interface WindowResult {
 export interface DayResult {
   readonly startedAt: string;
   readonly finishedAt: string;
-  /** The day's options (as given or defaulted) and the channel's minimum group size k. */
+  /** The options (as given or defaulted) and the channel's minimum group size k. */
   readonly settings: Omit<DayOptions, 'reportDir' | 'once'> & { readonly minGroupSize: number };
   readonly feeder: readonly {
     readonly bus: string;
     readonly capacityKw: number;
     readonly homes: number;
   }[];
+  /** Every played slot, day after day. */
   readonly slots: readonly SlotResult[];
+  /** The played days: their simulated dates and slot counts, in order. */
+  readonly calendar?: readonly { readonly day: number; readonly date: string; readonly slots: number }[];
+  /** The meter head-ends' daily meter history posts (backfill and each played day). */
+  readonly meterDays?: MeterDaysResult;
+  readonly production?: ProductionResult;
+  /**
+   * The simulation's meter of every home, per played day: Wh per 15-minute interval with DR and
+   * without it (the home's twin). Never printed per home.
+   */
+  readonly homes?: readonly HomeRecord[];
+  /** The last day's demand-response event; absent when the run had none. */
+  readonly demandResponse?: DrResult;
   /** The trading windows, in delivery-slot order; every one settled and its grid share claimed. */
   readonly windows: readonly WindowResult[];
   /** Seconds from the first slot's opening until the last slot and the last window were done. */
@@ -144,4 +177,17 @@ export interface DayResult {
   readonly accountsSeconds: number;
   /** Seconds to enrol the devices (0 when all came from the cache). */
   readonly enrolmentSeconds: number;
+}
+
+/** One simulated home's meter over the played days (home-state.ts), keyed by its layout position. */
+export interface HomeRecord {
+  /** Position in the feeder's layout (feeder-model.ts HomeSpec.index), not the home's id. */
+  readonly index: number;
+  readonly org: string;
+  readonly bus: string;
+  readonly days: readonly {
+    readonly date: string;
+    readonly withDrWh: readonly number[];
+    readonly withoutDrWh: readonly number[];
+  }[];
 }

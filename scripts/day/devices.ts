@@ -2,8 +2,9 @@
  * The simulated HEMS devices: each one a separate client of its utility's REST gateway with its
  * own key pair, enrolled once through the gateways (the utility admin registers the home, the
  * device sends a CSR) and cached in the network's state folder, so a rerun starts at once.
- * A device knows its home's appliance model; its forecasts, allowance and drawn power stay in the
- * device (here: in this object) and only leave it as the signed forecast to its own utility.
+ * A device steers its home's appliances (home-state.ts), whose state carries over from slot to
+ * slot and day to day; its forecasts, allowance and drawn power stay in the device (here: in this
+ * object) and only leave it as the signed forecast and report to its own utility.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,15 +13,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, submitJson, type NetworkDescription } from '@hems/network-client';
 import { GatewayApiError, HemsClient, type AccountInfo, type DeviceCredentials } from '@hems/device-client';
 import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
-import {
-  createHomeProfile,
-  drawnPower,
-  slotDemand,
-  type HomeProfile,
-  type PriceRange,
-  type SlotDemand,
-} from './appliance-model';
+import { createHomeProfile, type HomeProfile, type PriceRange } from './appliance-model';
 import { UTILITIES, type Feeder, type HomeSpec } from './feeder-model';
+import type { EmergencyShed, HomeState, SlotSignals } from './home-state';
 import { paddedEscrow, planOrder } from './market-model';
 
 interface CachedDevice {
@@ -202,10 +197,18 @@ export type OrderOutcome =
       readonly reason: string;
     };
 
+/** What a home drew in a slot: the simulation's meter; never put into a result. */
 export interface DrawOutcome {
   readonly org: string;
   readonly bus: string;
+  readonly homeId: string;
   readonly drawnKw: number;
+  /** The meter's reading over the slot, whole Wh (drawnKw × 250 exactly). */
+  readonly drawnWh: number;
+  /** What the same home would have drawn without demand response (no event, no emergency). */
+  readonly withoutDrWh: number;
+  /** Under an emergency: what the home shed, by class. */
+  readonly shed?: EmergencyShed;
   /** The home drew more than its utility allowed. */
   readonly overAllowance: boolean;
 }
@@ -229,32 +232,44 @@ async function whenVisible<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A home as a slot plays it: a HEMS device (SimulatedHome) or an OpenADR VEN (OpenAdrHome). */
+/**
+ * A home as a slot plays it: a HEMS device (SimulatedHome) or an OpenADR VEN (OpenAdrHome).
+ * `slot` is the absolute slot of the appliance models (days.ts absoluteSlot); `signals` what the
+ * grid told the home about the slot (a demand-response event, an emergency).
+ */
 export interface DayHome {
   readonly mspId: string;
   readonly bus: string;
-  submitForecast(slotId: string, slot: number): Promise<SubmitOutcome>;
-  draw(slotId: string): Promise<DrawOutcome | undefined>;
+  readonly homeId: string;
+  /** The home's appliances: the meter head-end reads its meter here. */
+  readonly state: HomeState;
+  submitForecast(slotId: string, slot: number, signals?: SlotSignals): Promise<SubmitOutcome>;
+  /** withoutDrLambda: the λ the twins without DR would have been dispatched with (home-state.ts). */
+  draw(slotId: string, withoutDrLambda?: number): Promise<DrawOutcome | undefined>;
   close(): void;
 }
 
-/** One home: its appliance model and its own REST client of its utility's gateway. */
-export class SimulatedHome {
+/** One home: its appliances and its own REST client of its utility's gateway. */
+export class SimulatedHome implements DayHome {
   readonly mspId: string;
   readonly bus: string;
+  readonly homeId: string;
   private readonly client: HemsClient;
+  /** The home's installed PV and model for the energy auction's orders. */
   private readonly profile: HomeProfile;
-  /** This home's forecasts by slot, kept until it has drawn its power. */
-  private readonly demands = new Map<string, SlotDemand>();
+  /** The absolute slot of each slot id this home forecast, until it has drawn its power. */
+  private readonly forecasts = new Map<string, number>();
 
   constructor(
     description: NetworkDescription,
     device: CachedDevice,
     private readonly spec: HomeSpec,
     private readonly seed: number,
+    readonly state: HomeState,
   ) {
     this.mspId = device.mspId;
     this.bus = device.bus;
+    this.homeId = device.homeId;
     this.profile = createHomeProfile(seed, spec.index);
     this.client = new HemsClient({
       gatewayUrl: gatewayUrl(device.mspId),
@@ -265,43 +280,56 @@ export class SimulatedHome {
   }
 
   /** Reads the slot's price range for its bus, computes its range and submits it, signed. */
-  async submitForecast(slotId: string, slot: number): Promise<SubmitOutcome> {
+  async submitForecast(slotId: string, slot: number, signals?: SlotSignals): Promise<SubmitOutcome> {
     try {
       const info = await whenVisible(() => this.client.getSlot(slotId));
       const prices: PriceRange | null = info.prices;
-      const demand = slotDemand(this.profile, this.seed, this.spec.index, slot, prices);
-      this.demands.set(slotId, demand);
+      const range = this.state.forecast(slot, prices, signals);
+      this.forecasts.set(slotId, slot);
       const started = performance.now();
-      await this.client.submitForecast(slotId, { lower: demand.lower, upper: demand.upper });
+      await this.client.submitForecast(slotId, { lower: range.lower, upper: range.upper });
       return { accepted: true, latencyMs: performance.now() - started };
     } catch (error) {
-      this.demands.delete(slotId);
+      this.forecasts.delete(slotId);
+      this.state.release(slot);
       // The gateway's message is about the slot or the request, never the forecast's values.
       return { accepted: false, reason: error instanceof Error ? error.message : String(error) };
     }
   }
 
   /**
-   * Reads its allowed power (the gateway computes λ·Lmax + (1−λ)·Lmin on the utility's peer),
-   * draws what it wants up to that and reports the drawn power, signed. Undefined when it had no
-   * forecast in the slot.
+   * Reads its allowed power (the gateway computes λ·Lmax + (1−λ)·Lmin on the utility's peer, shrunk
+   * under an emergency), lets its appliances draw up to that and reports the drawn power, signed.
+   * Undefined when it had no forecast in the slot.
    */
-  async draw(slotId: string): Promise<DrawOutcome | undefined> {
-    const demand = this.demands.get(slotId);
-    if (demand === undefined) {
+  async draw(slotId: string, withoutDrLambda?: number): Promise<DrawOutcome | undefined> {
+    const slot = this.forecasts.get(slotId);
+    if (slot === undefined) {
       return undefined;
     }
-    this.demands.delete(slotId);
-    const dispatch = await whenVisible(() => this.client.getDispatch(slotId));
-    const drawnKw = drawnPower(demand, dispatch.allowedKw);
-    // The meter's reading, signed by the device: its utility's peer judges it against the allowance.
-    await this.client.reportConsumption(slotId, drawnKw);
-    return {
-      org: this.mspId,
-      bus: this.bus,
-      drawnKw,
-      overAllowance: drawnKw > dispatch.allowedKw + 1e-9,
-    };
+    this.forecasts.delete(slotId);
+    try {
+      const dispatch = await whenVisible(() => this.client.getDispatch(slotId));
+      const drawn = await this.state.draw(slot, {
+        allowedKw: dispatch.allowedKw,
+        lambda: dispatch.lambda,
+        ...(withoutDrLambda === undefined ? {} : { withoutDrLambda }),
+      });
+      // The meter's reading, signed by the device: its utility's peer judges it against the allowance.
+      await this.client.reportConsumption(slotId, drawn.drawnKw);
+      return {
+        org: this.mspId,
+        bus: this.bus,
+        homeId: this.homeId,
+        drawnKw: drawn.drawnKw,
+        drawnWh: drawn.drawnWh,
+        withoutDrWh: drawn.withoutDrWh,
+        ...(drawn.shed === undefined ? {} : { shed: drawn.shed }),
+        overAllowance: drawn.overAllowance,
+      };
+    } finally {
+      this.state.release(slot);
+    }
   }
 
   /**

@@ -1,13 +1,13 @@
 /**
  * The DSO's side of a slot, entirely through the DSO's REST gateway as its operator: open the slot
- * with prices, have the utilities publish their per-bus sums (the DSO gateway asks every utility
+ * with prices and its schedule, have the utilities publish their per-bus sums (the DSO gateway asks every utility
  * gateway; a utility aggregates only once all its enrolled homes on a bus submitted, or after the
  * deadline), then publish λ computed by the gateway's optimizer from the feeder's capacities.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NetworkDescription } from '@hems/network-client';
 import { callGateway, type ApiResponse } from '@hems/testkit';
-import type { SlotView } from '@hems/protocol';
+import type { SlotSchedule, SlotView } from '@hems/protocol';
 import { busAggregatesOf, planDispatch } from '@hems/gateway-api';
 import type { SlotClosure } from './day-result';
 import { meteringComplete, MeteringError, type HomeDraw } from './metering';
@@ -51,11 +51,13 @@ export class Dispatcher {
     return `/v1/slots/${encodeURIComponent(slotId)}${suffix}`;
   }
 
-  async openSlot(slotId: string, deadline: Date, prices: SlotPrices): Promise<void> {
+  /** Opens a slot with its forecast deadline, its prices and its schedule (delivery interval, period). */
+  async openSlot(slotId: string, deadline: Date, prices: SlotPrices, schedule?: SlotSchedule): Promise<void> {
     const response = await this.call('POST', '/v1/slots', {
       slotId,
       deadline: deadline.toISOString(),
       prices,
+      ...(schedule === undefined ? {} : { schedule }),
     });
     if (response.status !== 201) {
       throw failure(`opening slot ${slotId}`, response);

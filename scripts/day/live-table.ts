@@ -4,6 +4,7 @@
  * between them one line per settled trading window with its public clearing and settlement.
  */
 import type { DayResult, SlotResult, WindowResult } from './day-result';
+import type { DrResult } from './dr-result';
 import { maxOverload } from './dispatch-summary';
 import { formatValue, kwhFromWh } from './market-model';
 
@@ -77,7 +78,16 @@ export function tableRow(slot: SlotResult): string {
     cell(slot.closedBy === 'all-submitted' ? 'early' : 'deadline', WIDTHS.close),
     cell(`${slot.timing.submitP50Ms}/${slot.timing.submitMaxMs}`, WIDTHS.submit),
     cell((slot.timing.totalMs / 1000).toFixed(1), WIDTHS.total),
+    ...slotMarks(slot),
   ].join(' ');
+}
+
+/** Marks of a slot in the demand-response event (DR) or under an emergency (E and its level). */
+function slotMarks(slot: SlotResult): string[] {
+  return [
+    ...(slot.drEvent === true ? ['DR'] : []),
+    ...(slot.emergency === undefined ? [] : [`E${slot.emergency.level}`]),
+  ];
 }
 
 /**
@@ -113,7 +123,67 @@ export function tableSummary(day: DayResult): string {
       `${violations} homes drew more than allowed`,
     ...(day.settings.openadrShare === 0 ? [] : [openadrSummary(day)]),
     ...(day.windows.length === 0 ? [] : [windowSummary(day.windows)]),
+    ...meterSummary(day),
+    ...(day.demandResponse === undefined ? [] : [drSummary(day.demandResponse)]),
   ].join('\n');
+}
+
+/** The played dates, the meter history posts and the production tokens. */
+function meterSummary(day: DayResult): string[] {
+  const lines: string[] = [];
+  const dates = day.calendar ?? [];
+  if (dates.length > 1) {
+    lines.push(`${dates.length} days played: ${dates.map((entry) => entry.date).join(', ')}`);
+  }
+  const meterDays = day.meterDays;
+  if (meterDays !== undefined) {
+    const { backfill, daily } = meterDays;
+    lines.push(
+      `metered days posted: ${backfill.accepted} of ${backfill.items} history days (backfill), ${daily.accepted} of ${daily.items} played days` +
+        (backfill.refused + daily.refused > 0
+          ? `; first refusal: ${backfill.firstRefusal ?? daily.firstRefusal ?? ''}`
+          : ''),
+    );
+  }
+  const production = day.production?.utilities ?? [];
+  if (production.length > 0) {
+    const exports = production.reduce((sum, entry) => sum + entry.exports, 0);
+    const exportWh = production.reduce((sum, entry) => sum + entry.exportWh, 0);
+    const minted = production.reduce((sum, entry) => sum + BigInt(entry.minted), 0n);
+    lines.push(
+      `production tokens: ${exports} prosumer exports, ${kwhFromWh(exportWh).toFixed(3)} kWh, ${formatValue(minted.toString())} € minted`,
+    );
+  }
+  const mismatched = day.slots.reduce(
+    (sum, slot) => sum + slot.buses.reduce((busSum, bus) => busSum + (bus.metered?.mismatched ?? 0), 0),
+    0,
+  );
+  const metered = day.slots.reduce(
+    (sum, slot) => sum + slot.buses.reduce((busSum, bus) => busSum + (bus.metered?.metered ?? 0), 0),
+    0,
+  );
+  if (metered > 0) {
+    lines.push(
+      `meter readings: ${metered} home-slots metered by the head-ends, ${mismatched} device reports mismatching`,
+    );
+  }
+  return lines;
+}
+
+/** The event: PAR with and without DR, reduction, rewards, emergency shedding, audit. */
+function drSummary(dr: DrResult): string {
+  const reduction = dr.buses.reduce((sum, bus) => sum + bus.simulation.reductionWh, 0);
+  const paid = dr.utilities.reduce((sum, entry) => sum + BigInt(entry.paidUnits), 0n);
+  const homes = dr.utilities.reduce((sum, entry) => sum + entry.paidHomes, 0);
+  const shed = dr.emergency?.buses.reduce((sum, bus) => sum + bus.shedKw, 0);
+  return [
+    `demand response ${dr.eventId} (${dr.date} ${dr.startsAt}–${dr.endsAt}):`,
+    `feeder PAR ${dr.feeder.par.withDr} with DR, ${dr.feeder.par.withoutDr} without;`,
+    `${kwhFromWh(reduction).toFixed(3)} kWh less than without DR;`,
+    `${homes} homes' rewards computed, ${formatValue(paid.toString())} € paid;`,
+    ...(shed === undefined ? [] : [`emergency level ${dr.emergency?.level} shed ${shed.toFixed(3)} kW;`]),
+    `audit ${dr.audit === null ? 'unread' : dr.audit.consistent ? 'consistent' : 'INCONSISTENT'}`,
+  ].join(' ');
 }
 
 /** The OpenADR homes' forecasts, and the relay-attested ones the published sums counted. */

@@ -8,6 +8,7 @@
  *   npm start -- --homes 40 --slots 24 --speed max
  *   npm start -- --start 09:00 --slots 16 --auction-every 2
  *   npm start -- --once                         # stop the network at the end
+ *   npm start -- --days 3                       # three days; a demand-response event on the last
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,11 @@ async function main(options: DayOptions): Promise<void> {
       `${options.slots} slots from ${timeOfDay(options.startSlot)} at ${options.speed === null ? 'full speed' : `${options.speed}× real time`}, seed ${options.seed}; ` +
       (options.auctionEvery === 0
         ? 'no energy auction'
-        : `a trading window every ${options.auctionEvery} slots (delivery in the next slot)`),
+        : `a trading window every ${options.auctionEvery} slots (delivery in the next slot)`) +
+      (options.days > 1 ? `; ${options.days} days on consecutive simulated dates` : '') +
+      (options.drEvent
+        ? '; a demand-response event over the last day’s peak slots, with a grid emergency at 19:00'
+        : ''),
   );
   let headerShown = false;
   const showHeader = (): void => {
@@ -61,6 +66,13 @@ async function main(options: DayOptions): Promise<void> {
   if (mismatched.length > 0) {
     // The report is written either way; a clearing the auditor cannot reproduce is a failure.
     console.error(`the auditor's recomputed clearing differs in ${mismatched.length} windows`);
+    process.exitCode = 1;
+  }
+  const audit = day.demandResponse?.audit;
+  if (audit?.consistent === false) {
+    console.error(
+      `the auditor found the demand-response event's accounts inconsistent: ${audit.problems.join('; ')}`,
+    );
     process.exitCode = 1;
   }
 }

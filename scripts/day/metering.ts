@@ -21,6 +21,9 @@ export interface BusMetering {
   readonly withheldHomes: number;
   readonly drawnKw: number;
   readonly nonCompliant: number;
+  /** Homes of the sum whose meter head-end reading was recorded, and of those whose device's report disagreed. */
+  readonly metered?: number;
+  readonly mismatched?: number;
 }
 
 export class MeteringError extends Error {
@@ -102,5 +105,7 @@ export function checkMetering(
     withheldHomes: consumption.withheldHomes,
     drawnKw: consumption.drawnKw,
     nonCompliant: consumption.nonCompliant,
+    ...(consumption.metered === undefined ? {} : { metered: consumption.metered }),
+    ...(consumption.mismatched === undefined ? {} : { mismatched: consumption.mismatched }),
   };
 }

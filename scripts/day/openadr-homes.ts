@@ -10,15 +10,9 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, submitJson, type NetworkDescription } from '@hems/network-client';
 import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
-import {
-  createHomeProfile,
-  drawnPower,
-  slotDemand,
-  type HomeProfile,
-  type SlotDemand,
-} from './appliance-model';
-import type { DrawOutcome, OrderOutcome, SubmitOutcome } from './devices';
+import type { DayHome, DrawOutcome, OrderOutcome, SubmitOutcome } from './devices';
 import { UTILITIES, type HomeSpec } from './feeder-model';
+import type { HomeState, SlotSignals } from './home-state';
 import { OpenAdrVen, VenError, type VenCredentials } from './openadr-ven';
 
 interface CachedVen extends VenCredentials {
@@ -30,6 +24,12 @@ interface CachedVen extends VenCredentials {
 const VISIBILITY_TIMEOUT_MS = 20_000;
 const VISIBILITY_POLL_MS = 200;
 const VERSION_PATH = '/openadr/3.1.0';
+/**
+ * Events a VEN lists at once (newest slots first): the specification's default page. A demand-
+ * response event's slots are opened ahead of time (dr-event.ts), so the slot being played may be
+ * a dozen slots behind the newest one.
+ */
+const EVENTS_PAGE = 50;
 
 /** Whether the home at `index` runs a VEN: an even spread of `share` of the homes. */
 export function runsVen(index: number, share: number): boolean {
@@ -148,24 +148,23 @@ function payloadOf(event: EventObject, type: string): readonly number[] | undefi
   return event.intervals?.[0]?.payloads.find((payload) => payload.type === type)?.values;
 }
 
-/** One home run by an OpenADR VEN: its appliance model and its VEN. */
-export class OpenAdrHome {
+/** One home run by an OpenADR VEN: its appliances and its VEN. */
+export class OpenAdrHome implements DayHome {
   readonly mspId: string;
   readonly bus: string;
+  readonly homeId: string;
   readonly via = 'openadr';
   private readonly ven: OpenAdrVen;
-  private readonly profile: HomeProfile;
-  private readonly demands = new Map<string, { demand: SlotDemand; eventId: string }>();
+  private readonly forecasts = new Map<string, { slot: number; eventId: string }>();
 
   constructor(
     description: NetworkDescription,
     credentials: CachedVen,
-    private readonly spec: HomeSpec,
-    private readonly seed: number,
+    readonly state: HomeState,
   ) {
     this.mspId = credentials.mspId;
     this.bus = credentials.bus;
-    this.profile = createHomeProfile(seed, spec.index);
+    this.homeId = credentials.homeId;
     this.ven = new OpenAdrVen(
       vtnUrl(credentials.mspId),
       gatewayCaPem(description, credentials.mspId),
@@ -177,7 +176,7 @@ export class OpenAdrHome {
   private async eventOf(slotId: string, what: 'price range' | 'dispatch'): Promise<EventObject> {
     const deadline = Date.now() + VISIBILITY_TIMEOUT_MS;
     for (;;) {
-      const events = await this.ven.get<EventObject[]>('/events?skip=0&limit=10');
+      const events = await this.ven.get<EventObject[]>(`/events?skip=0&limit=${EVENTS_PAGE}`);
       const found = events.find((event) => event.eventName === `slot ${slotId} ${what}`);
       if (found !== undefined) {
         return found;
@@ -198,35 +197,52 @@ export class OpenAdrHome {
     });
   }
 
-  async submitForecast(slotId: string, slot: number): Promise<SubmitOutcome> {
+  async submitForecast(slotId: string, slot: number, signals?: SlotSignals): Promise<SubmitOutcome> {
     try {
       const event = await this.eventOf(slotId, 'price range');
       const price = payloadOf(event, 'PRICE');
       const prices = price === undefined ? null : { lower: price[0] ?? 0, upper: price[1] ?? price[0] ?? 0 };
-      const demand = slotDemand(this.profile, this.seed, this.spec.index, slot, prices);
+      const range = this.state.forecast(slot, prices, signals);
       const started = performance.now();
-      await this.report(event.id, 'USAGE_FORECAST', [demand.lower, demand.upper]);
-      this.demands.set(slotId, { demand, eventId: event.id });
+      await this.report(event.id, 'USAGE_FORECAST', [range.lower, range.upper]);
+      this.forecasts.set(slotId, { slot, eventId: event.id });
       return { accepted: true, latencyMs: performance.now() - started, via: 'openadr' };
     } catch (error) {
+      this.state.release(slot);
       return { accepted: false, reason: error instanceof Error ? error.message : String(error) };
     }
   }
 
-  async draw(slotId: string): Promise<DrawOutcome | undefined> {
-    const planned = this.demands.get(slotId);
+  async draw(slotId: string, withoutDrLambda?: number): Promise<DrawOutcome | undefined> {
+    const planned = this.forecasts.get(slotId);
     if (planned === undefined) {
       return undefined;
     }
-    this.demands.delete(slotId);
-    const event = await this.eventOf(slotId, 'dispatch');
-    const allowedKw = payloadOf(event, 'IMPORT_CAPACITY_LIMIT')?.[0];
-    if (allowedKw === undefined) {
-      throw new Error(`slot ${slotId}: the dispatch event carries no IMPORT_CAPACITY_LIMIT`);
+    this.forecasts.delete(slotId);
+    try {
+      const event = await this.eventOf(slotId, 'dispatch');
+      const allowedKw = payloadOf(event, 'IMPORT_CAPACITY_LIMIT')?.[0];
+      if (allowedKw === undefined) {
+        throw new Error(`slot ${slotId}: the dispatch event carries no IMPORT_CAPACITY_LIMIT`);
+      }
+      const drawn = await this.state.draw(planned.slot, {
+        allowedKw,
+        ...(withoutDrLambda === undefined ? {} : { withoutDrLambda }),
+      });
+      await this.report(event.id, 'USAGE', [drawn.drawnKw]);
+      return {
+        org: this.mspId,
+        bus: this.bus,
+        homeId: this.homeId,
+        drawnKw: drawn.drawnKw,
+        drawnWh: drawn.drawnWh,
+        withoutDrWh: drawn.withoutDrWh,
+        ...(drawn.shed === undefined ? {} : { shed: drawn.shed }),
+        overAllowance: drawn.overAllowance,
+      };
+    } finally {
+      this.state.release(planned.slot);
     }
-    const drawnKw = drawnPower(planned.demand, allowedKw);
-    await this.report(event.id, 'USAGE', [drawnKw]);
-    return { org: this.mspId, bus: this.bus, drawnKw, overAllowance: drawnKw > allowedKw + 1e-9 };
   }
 
   /** OpenADR has no sealed auction: a VEN home does not trade. */

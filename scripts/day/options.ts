@@ -14,12 +14,19 @@
  *   --openadr-share X
  *                 share of the homes run by an OpenADR 3 VEN instead of the HEMS client, 0 to 1,
  *                 default 0 (docs/openadr.md)
+ *   --days N      play the day N times on consecutive simulated dates, 1 to 7, default 1
+ *   --dr-event on|off
+ *                 a demand-response event over the last day's peak slots (17:00-21:00), with a
+ *                 grid emergency at 19:00; default on when --days is 2 or more and the day plays
+ *                 peak slots
  *   --report DIR  folder of the HTML report, default reports/
  *   --once        stop the network at the end
  */
 import path from 'node:path';
 import { SLOTS_PER_DAY, SLOT_MINUTES } from './appliance-model';
+import { MAX_DAYS } from './days';
 import { UTILITIES } from './feeder-model';
+import { eventSlots } from './tariff';
 
 export interface DayOptions {
   readonly homes: number;
@@ -34,6 +41,10 @@ export interface DayOptions {
   readonly seed: number;
   /** Share of the homes run by an OpenADR VEN (relay-attested reports), 0 to 1. */
   readonly openadrShare: number;
+  /** Days played, on consecutive simulated dates. */
+  readonly days: number;
+  /** A demand-response event (and an emergency) on the last day. */
+  readonly drEvent: boolean;
   readonly reportDir: string;
   readonly once: boolean;
 }
@@ -52,12 +63,15 @@ export const DEFAULT_OPTIONS: DayOptions = {
   speed: 180,
   seed: 1,
   openadrShare: 0,
+  days: 1,
+  drEvent: false,
   reportDir: path.resolve(__dirname, '..', '..', 'reports'),
   once: false,
 };
 
 export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [--start HH:MM] [--auction-every N]
-                    [--speed X|max] [--seed N] [--openadr-share X] [--report DIR] [--once]
+                    [--speed X|max] [--seed N] [--openadr-share X] [--days N] [--dr-event on|off]
+                    [--report DIR] [--once]
   --homes N     simulated homes, ${UTILITIES.length}×buses to ${MAX_HOMES} (default ${DEFAULT_OPTIONS.homes})
   --buses N     feeder buses, 1 to ${MAX_BUSES} (default ${DEFAULT_OPTIONS.buses})
   --slots N     15-minute slots, 1 to ${SLOTS_PER_DAY} (default: the rest of the day from --start)
@@ -68,6 +82,10 @@ export const USAGE = `usage: npm start -- [--homes N] [--buses N] [--slots N] [-
   --seed N      seed of the home profiles, 0 to 4294967295 (default ${DEFAULT_OPTIONS.seed})
   --openadr-share X
                 share of the homes run by an OpenADR 3 VEN, 0 to 1 (default 0)
+  --days N      play the day N times on consecutive simulated dates, 1 to ${MAX_DAYS} (default 1)
+  --dr-event on|off
+                a demand-response event over the last day's peak slots (17:00-21:00) and a grid
+                emergency at 19:00 (default: on with --days 2 or more when the day plays peak slots)
   --report DIR  folder for the HTML report (default reports/)
   --once        stop the network at the end`;
 
@@ -108,6 +126,13 @@ function share(text: string): number {
   return Number(text);
 }
 
+function onOff(text: string): boolean {
+  if (text !== 'on' && text !== 'off') {
+    throw new OptionsError(`--dr-event must be on or off, got '${text}'`);
+  }
+  return text === 'on';
+}
+
 /** `HH:MM` on a quarter hour as the day's slot number. */
 function startSlot(text: string): number {
   const match = /^(\d{2}):(\d{2})$/.exec(text);
@@ -133,6 +158,8 @@ const VALUED = new Set([
   '--speed',
   '--seed',
   '--openadr-share',
+  '--days',
+  '--dr-event',
   '--report',
 ]);
 
@@ -213,6 +240,14 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
       `--slots must be at most ${slotsLeft} when the day starts at ${values.get('--start') ?? '00:00'} (the day ends at midnight), got ${slots}`,
     );
   }
+  const days = given(values, '--days', whole('--days', 1, MAX_DAYS), DEFAULT_OPTIONS.days);
+  const peak = eventSlots(start, slots).length > 0;
+  const drEvent = given(values, '--dr-event', onOff, days >= 2 && peak);
+  if (drEvent && !peak) {
+    throw new OptionsError(
+      '--dr-event on needs the day to play peak slots (17:00-21:00): start earlier or play more slots',
+    );
+  }
   return {
     homes,
     buses,
@@ -227,6 +262,8 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     speed: given(values, '--speed', speed, DEFAULT_OPTIONS.speed),
     seed: given(values, '--seed', whole('--seed', 0, 0xffffffff), DEFAULT_OPTIONS.seed),
     openadrShare: given(values, '--openadr-share', share, DEFAULT_OPTIONS.openadrShare),
+    days,
+    drEvent,
     reportDir: given(values, '--report', (text) => path.resolve(text), DEFAULT_OPTIONS.reportDir),
     once,
   };

@@ -10,14 +10,24 @@ import type { BusMetering } from './metering';
 import { timeOfDay } from './appliance-model';
 import { escapeXml, renderChart } from './svg-chart';
 import { auctionPrivacy, auctionSection } from './report-auction';
+import { drSection, meterSection } from './report-dr';
 import { COLORS, table } from './report-html';
 
 function busSeries(day: DayResult, bus: string): (BusSlotResult | undefined)[] {
   return day.slots.map((slot) => slot.buses.find((entry) => entry.bus === bus));
 }
 
+/** The x-axis label of each slot: its time, with its day's number when the run played several. */
+export function slotLabels(day: DayResult): string[] {
+  const dates = day.calendar ?? [];
+  return day.slots.map((slot) => {
+    const number = dates.findIndex((entry) => entry.date === slot.date);
+    return dates.length > 1 && number >= 0 ? `d${number + 1} ${slot.startsAt}` : slot.startsAt;
+  });
+}
+
 function busCharts(day: DayResult): string {
-  const xLabels = day.slots.map((slot) => slot.startsAt);
+  const xLabels = slotLabels(day);
   return day.feeder
     .map((feederBus) => {
       const series = busSeries(day, feederBus.bus);
@@ -121,7 +131,11 @@ ${day.windows.length === 0 ? '' : auctionPrivacy(day)}`;
 /** What the energy auction made public, when, and what stayed private throughout. */
 function meteredText(metered: BusMetering): string {
   const withheld = metered.withheldHomes > 0 ? ` + ${metered.withheldHomes} withheld` : '';
-  return `${metered.drawnKw} (${metered.homes}${withheld}, ${metered.nonCompliant} over)`;
+  const meters =
+    metered.metered === undefined
+      ? ''
+      : `, ${metered.metered} metered, ${metered.mismatched ?? 0} mismatched`;
+  return `${metered.drawnKw} (${metered.homes}${withheld}, ${metered.nonCompliant} over${meters})`;
 }
 
 function slotTable(day: DayResult): string {
@@ -192,8 +206,19 @@ function timingTable(day: DayResult): string {
   );
 }
 
+/** The played days and their simulated dates, when the run played more than one. */
+function calendarParagraph(day: DayResult): string {
+  const dates = day.calendar ?? [];
+  if (dates.length <= 1) {
+    return dates.length === 1 ? `<p>Simulated date ${escapeXml(dates[0]?.date ?? '')} (UTC).</p>` : '';
+  }
+  return `<p>${dates.length} days on consecutive simulated dates (UTC): ${escapeXml(
+    dates.map((entry) => `d${entry.day + 1} ${entry.date} (${entry.slots} slots)`).join(', '),
+  )}; each home's appliances kept their state from day to day.</p>`;
+}
+
 export function renderReport(day: DayResult): string {
-  const xLabels = day.slots.map((slot) => slot.startsAt);
+  const xLabels = slotLabels(day);
   const violations = day.slots.reduce((sum, slot) => sum + slot.allowanceViolations, 0);
   const early = day.slots.filter((slot) => slot.closedBy === 'all-submitted').length;
   const otherBuses = [...new Set(day.slots.flatMap((slot) => slot.otherBuses))];
@@ -212,6 +237,7 @@ seed ${day.settings.seed}, k = ${day.settings.minGroupSize}. Started ${escapeXml
 enrolment ${day.enrolmentSeconds} s, token accounts ${day.accountsSeconds} s; slot from open to last allowance: median ${((totals[Math.floor(totals.length / 2)] ?? 0) / 1000).toFixed(1)} s,
 max ${((totals.at(-1) ?? 0) / 1000).toFixed(1)} s. ${early} of ${day.slots.length} slots closed early (every enrolled home submitted).
 Homes that drew more than their allowed power: ${violations}.</p>
+${calendarParagraph(day)}
 ${openadrParagraph(day)}
 ${otherBuses.length > 0 ? `<p class="note">Other buses enrolled on this network (not part of the day) were in every slot: ${escapeXml(otherBuses.join(', '))}; slots waited for their deadline because of them.</p>` : ''}
 ${table(
@@ -244,6 +270,8 @@ ${renderChart({
   ],
 })}
 ${auctionSection(day)}
+${drSection(day)}
+${meterSection(day)}
 ${privacySection(day)}
 <h2>Per slot and bus</h2>
 ${slotTable(day)}

@@ -1,31 +1,47 @@
 /**
- * A simulated day on a running network: one REST gateway per org, the simulated HEMS devices
- * enrolled through them, and every slot played as a sequence of phases (open → forecast →
- * aggregate → dispatch → deliver). Slots are pipelined: the next slot opens (at its time in
- * compressed time) once the current one has collected its forecasts, so one slot's aggregation and
- * dispatch overlap with the next one's forecasts; at most two slots are in flight.
- * Every `auctionEvery`-th slot also opens a trading window of the energy auction for the next
- * slot (auction.ts). Windows are their own pipeline: a window outlives the slot it opened in (it
- * settles after its delivery slot was played), so it is queued beside the slots, and the day ends
- * when the last slot and the last window are done.
+ * The simulated day on a running network: one REST gateway per org, the simulated HEMS devices
+ * enrolled through them (a share run by OpenADR VENs), token accounts for every home, then the
+ * day played `--days` times on consecutive simulated dates (play-day.ts), each home's appliances
+ * keeping their state from slot to slot and day to day (home-state.ts):
+ *
+ * 1. before the first day, when a demand-response event is planned: each utility's meter
+ *    head-end backfills 45 days of metered history per home (meter-history.ts);
+ * 2. each day: the slots before --start and after the last slot are played unsteered (nobody
+ *    dispatches them, the homes draw anyway), the slots in between on the network, with their
+ *    schedule (date and time-of-use period); after the day, each head-end posts the day's metered
+ *    intervals of every home;
+ * 3. the last day carries the demand-response event and the emergency (dr-event.ts): after it is
+ *    metered, the utilities pay the rewards and publish their totals and the auditor reads the
+ *    event's public record and audit (dr-day.ts).
+ *
+ * The energy auction's trading windows run as their own pipeline beside the slots (auction.ts);
+ * the run ends when the last slot and the last window are done.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, type NetworkDescription } from '@hems/network-client';
 import { GatewayProcesses } from '@hems/testkit';
-import { Auction, type AuctionObserver, type WindowPlan } from './auction';
-import { Utility } from './utility';
-import { createHomeProfile, timeOfDay } from './appliance-model';
-import type { DayResult, SlotResult, WindowResult } from './day-result';
-import { enrolDevices, homesOf, setEnrolledHomes, SimulatedHome } from './devices';
-import { allowRelayAttestation, issueVens, OpenAdrHome, runsVen, vtnUrl } from './openadr-homes';
+import { Auction } from './auction';
+import { createHomeProfile } from './appliance-model';
+import type { DayResult, HomeRecord, SlotResult, WindowResult } from './day-result';
+import { absoluteDay, absoluteSlot, historyDates, playedDays, slotIdOf, type PlayedDay } from './days';
+import { enrolDevices, homesOf, setEnrolledHomes, SimulatedHome, type DayHome } from './devices';
 import { Dispatcher } from './dispatcher';
+import { settleEvent } from './dr-day';
+import { DrEventCalls, planDrEvent, type DrPlan } from './dr-event';
+import { productionTotals } from './dr-metrics';
+import type { DrResult, MeterDaysResult } from './dr-result';
 import { capacities, layoutFeeder, UTILITIES, type Feeder, type HomeSpec } from './feeder-model';
+import { HomeState } from './home-state';
+import { addOutcomes, backfillItems, NO_METER_DAYS, postMeterDays, type MeterDayItem } from './meter-history';
+import { MeterHeadEnd } from './meter-slot';
+import { allowRelayAttestation, issueVens, OpenAdrHome, runsVen, vtnUrl } from './openadr-homes';
 import { auctionPositions, slotPeriodMs, type DayOptions } from './options';
-import { busPrices, newSlotRun, playPhases, slotPhases, slotResult } from './slot-run';
+import { Failure, playDay, type DayContext } from './play-day';
+import { busPrices, slotPhases } from './slot-run';
+import { pricesOnBus } from './tariff';
+import { Utility, type UtilityHome } from './utility';
 
 /** Orgs that get a gateway: the DSO, the utilities and the regulator. */
 const GATEWAY_ORGS = ['DSOMSP', ...UTILITIES, 'RegulatorMSP'] as const;
-const MAX_SLOTS_IN_FLIGHT = 2;
 
 export interface DayObserver {
   /** Progress lines (enrolment, network set-up). */
@@ -36,49 +52,25 @@ export interface DayObserver {
   readonly windowDone?: (window: WindowResult) => void;
 }
 
-async function minGroupSize(description: NetworkDescription): Promise<number> {
+/** The channel settings the day needs: k and the production token rate (currency per MWh). */
+async function channelSettings(
+  description: NetworkDescription,
+): Promise<{ minGroupSize: number; productionTokenRate: number }> {
   const dso = connectAs(description, { mspId: 'DSOMSP', identity: 'dso-operator' });
   try {
-    return (await evaluateJson<{ minGroupSize: number }>(dso.contract('governance'), 'GetSettings'))
-      .minGroupSize;
+    const settings = await evaluateJson<{ minGroupSize: number; productionTokenRate?: number }>(
+      dso.contract('governance'),
+      'GetSettings',
+    );
+    return { minGroupSize: settings.minGroupSize, productionTokenRate: settings.productionTokenRate ?? 0 };
   } finally {
     dso.close();
   }
 }
 
-/** A promise with its resolver, to signal a slot's progress to the loop that opens the next one. */
-interface Signal {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-/** The promise of `entry`; resolved already when there is none (past the day's last slot). */
-function signalled(entry: Signal | undefined): Promise<void> {
-  return entry?.promise ?? Promise.resolve();
-}
-
-function signal(): Signal {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-/** Wall-clock span of the slot after `position` when the day is paced; null when unpaced. */
-function pacedDelivery(
-  dayStart: number,
-  position: number,
-  periodMs: number | null,
-): WindowPlan['pacedDelivery'] {
-  return periodMs === null
-    ? null
-    : { start: dayStart + (position + 1) * periodMs, end: dayStart + (position + 2) * periodMs };
-}
-
 function daySettings(options: DayOptions): Omit<DayResult['settings'], 'minGroupSize'> {
-  const { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare } = options;
-  return { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare };
+  const { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare, days, drEvent } = options;
+  return { homes, buses, slots, startSlot, auctionEvery, speed, seed, openadrShare, days, drEvent };
 }
 
 function feederSummary(feeder: Feeder): DayResult['feeder'] {
@@ -89,64 +81,183 @@ function feederSummary(feeder: Feeder): DayResult['feeder'] {
   }));
 }
 
-/**
- * The energy auction of the day, with the token accounts of every home opened; returns how long
- * opening the accounts took, s.
- */
-async function openAuction(
+const seconds = (since: number): number => Math.round((performance.now() - since) / 100) / 10;
+
+/** Every home of the feeder, devices and VENs, each with its appliances; answers them and the enrolment time. */
+async function homesOfDay(
+  options: DayOptions,
   description: NetworkDescription,
-  enrolled: Awaited<ReturnType<typeof enrolDevices>>['devices'],
-  homes: readonly SimulatedHome[],
-  seed: number,
-  observer: AuctionObserver,
-): Promise<{ auction: Auction; accountsSeconds: number }> {
-  // Each utility knows its homes (the ids it enrolled) and models their meters.
-  const utilities = UTILITIES.map(
-    (mspId) =>
-      new Utility(
+  feeder: Feeder,
+  log: (line: string) => void,
+): Promise<{ homes: DayHome[]; devices: SimulatedHome[]; enrolmentSeconds: number }> {
+  const stateOf = (spec: HomeSpec): HomeState =>
+    new HomeState(options.seed, spec.index, absoluteSlot(0, 0), (slot) =>
+      pricesOnBus(busPrices(slot % 96, feeder), spec.bus),
+    );
+  // A share of the homes runs an OpenADR VEN: no HEMS device, credentials from the utility.
+  const isVen = (home: HomeSpec): boolean => runsVen(home.index, options.openadrShare);
+  const enrolment = await enrolDevices(description, feeder, log, (home) => !isVen(home));
+  await setEnrolledHomes(description, feeder, log);
+  const devices = enrolment.devices.map(
+    ({ device, home }) => new SimulatedHome(description, device, home, options.seed, stateOf(home)),
+  );
+  const venSpecs = homesOf(feeder).filter(({ home }) => isVen(home));
+  const homes: DayHome[] = [...devices];
+  if (venSpecs.length > 0) {
+    await allowRelayAttestation(description, log);
+    const vens = await issueVens(description, venSpecs, log);
+    homes.push(
+      ...vens.map((ven, position) => new OpenAdrHome(description, ven, stateOf(venSpecs[position]!.home))),
+    );
+    log(
+      `${vens.length} of ${feeder.homes.length} homes run an OpenADR 3 VEN (${vtnUrl('UtilityAMSP')}, ...)`,
+    );
+  }
+  return { homes, devices, enrolmentSeconds: Math.round(enrolment.seconds * 10) / 10 };
+}
+
+/** Each utility's homes as it knows them: id, layout, PV model, device (none for a VEN), meter. */
+function utilityHomes(homes: readonly DayHome[], feeder: Feeder, seed: number): Map<string, UtilityHome[]> {
+  const specs = new Map(homesOf(feeder).map(({ home, homeId }) => [homeId, home]));
+  const byUtility = new Map<string, UtilityHome[]>(UTILITIES.map((mspId) => [mspId, []]));
+  for (const home of homes) {
+    // A device enrolled by an earlier run may carry a suffixed id: its layout id is its prefix.
+    const spec =
+      specs.get(home.homeId) ?? [...specs].find(([homeId]) => home.homeId.startsWith(`${homeId}-`))?.[1];
+    if (spec !== undefined) {
+      byUtility.get(home.mspId)?.push({
+        homeId: home.homeId,
+        spec,
+        profile: createHomeProfile(seed, spec.index),
+        device: home instanceof SimulatedHome ? home : undefined,
+        meter: home.state,
+      });
+    }
+  }
+  return byUtility;
+}
+
+/** The head-ends backfill 45 days of history per home before the first played day. */
+async function backfill(
+  description: NetworkDescription,
+  options: DayOptions,
+  byUtility: ReadonlyMap<string, readonly UtilityHome[]>,
+  first: PlayedDay,
+  log: (line: string) => void,
+): Promise<MeterDaysResult['backfill']> {
+  const dates = historyDates(first.date);
+  log(
+    `the meter head-ends post ${dates.length} days of metered history per home (${dates[0]} to ${dates.at(-1)})`,
+  );
+  const outcomes = await Promise.all(
+    [...byUtility].map(([mspId, homes]) =>
+      postMeterDays(
         description,
         mspId,
-        enrolled.flatMap(({ device, home }, position) => {
-          const simulated = homes[position];
-          return home.mspId === mspId && simulated !== undefined
-            ? [
-                {
-                  homeId: device.homeId,
-                  spec: home,
-                  profile: createHomeProfile(seed, home.index),
-                  device: simulated,
-                },
-              ]
-            : [];
-        }),
-        seed,
+        backfillItems(
+          options.seed,
+          homes.map((home) => ({
+            homeId: home.homeId,
+            bus: home.spec.bus,
+            index: home.spec.index,
+            tariff: (slot: number) => home.meter.tariffOf(slot),
+          })),
+          dates,
+        ),
       ),
+    ),
   );
-  const auction = new Auction(description, utilities, homes, observer);
-  observer.log(
-    'the utility admins open token accounts for their homes and deposit the consumers’ starting balances',
-  );
-  const accountsStarted = performance.now();
-  await auction.openAccounts();
-  return { auction, accountsSeconds: Math.round((performance.now() - accountsStarted) / 100) / 10 };
+  return { ...outcomes.reduce(addOutcomes, NO_METER_DAYS), days: dates.length };
 }
 
-/** The trading windows of the day once all are done; stops opening new ones when the day failed. */
-async function closeWindows(
-  auction: Auction | undefined,
-  failed: boolean,
-  delivered: readonly Signal[],
-): Promise<WindowResult[]> {
-  if (failed) {
-    auction?.stop();
-  }
-  // Slots that never opened (the day stopped) release the windows waiting for them.
-  delivered.forEach((entry) => entry.resolve());
-  return (await auction?.finished()) ?? [];
+/** After a played day, each head-end posts the day's metered intervals of every one of its homes. */
+async function postPlayedDay(
+  description: NetworkDescription,
+  byUtility: ReadonlyMap<string, readonly UtilityHome[]>,
+  day: PlayedDay,
+): Promise<MeterDaysResult['daily']> {
+  const outcomes = await Promise.all(
+    [...byUtility].map(([mspId, homes]) => {
+      const items: MeterDayItem[] = homes.flatMap((home) => {
+        const metered = home.meter.meteredDay(absoluteDay(day.day));
+        return metered === undefined
+          ? []
+          : [{ homeId: home.homeId, bus: home.spec.bus, date: day.date, intervalsWh: metered.withDr }];
+      });
+      return postMeterDays(description, mspId, items);
+    }),
+  );
+  return outcomes.reduce(addOutcomes, NO_METER_DAYS);
 }
 
 /**
- * Plays the day on the network described (its state folder); the gateways are started on the
+ * Plays every day of the calendar in turn, the unsteered slots around each day's played ones,
+ * posts each day's metered intervals and settles the event after the last day; stops at the run's
+ * first failure.
+ */
+async function playCalendar(
+  context: DayContext,
+  calendar: readonly PlayedDay[],
+  plan: DrPlan | null,
+  description: NetworkDescription,
+  byUtility: ReadonlyMap<string, readonly UtilityHome[]>,
+  meterDays: { daily: MeterDaysResult['daily'] },
+): Promise<{ slots: SlotResult[]; demandResponse: DrResult | undefined; records: HomeRecord[] }> {
+  const { homes, options, feeder, runId, failure, log } = context;
+  const slots: SlotResult[] = [];
+  const records = [...byUtility.values()].flat().map((home) => ({
+    home,
+    record: {
+      index: home.spec.index,
+      org: home.spec.mspId,
+      bus: home.spec.bus,
+      days: [] as HomeRecord['days'][number][],
+    },
+  }));
+  let demandResponse: DrResult | undefined;
+  for (const day of calendar) {
+    homes.forEach((home) => home.state.playUnsteered(absoluteSlot(day.day, options.startSlot)));
+    if (calendar.length > 1) {
+      log(`day ${day.day + 1} of ${calendar.length}: ${day.date}`);
+    }
+    const event =
+      day.last && plan !== null
+        ? new DrEventCalls(description, plan, (index) => slotIdOf(runId, day.date, index))
+        : null;
+    const played = await playDay(context, day, event);
+    slots.push(...played.slots);
+    if (failure.error !== undefined) {
+      break;
+    }
+    homes.forEach((home) => home.state.playUnsteered(absoluteSlot(day.day + 1, 0)));
+    meterDays.daily = addOutcomes(meterDays.daily, await postPlayedDay(description, byUtility, day));
+    for (const { home, record } of records) {
+      const metered = home.meter.meteredDay(absoluteDay(day.day));
+      if (metered !== undefined) {
+        record.days.push({ date: day.date, withDrWh: metered.withDr, withoutDrWh: metered.withoutDr });
+      }
+    }
+    if (event !== null) {
+      demandResponse = await settleEvent(
+        event,
+        homes,
+        feeder,
+        day,
+        played.slots,
+        played.emergencyDeclared,
+        log,
+      );
+    }
+  }
+  return {
+    slots,
+    demandResponse,
+    records: records.map(({ record }) => record).sort((a, b) => a.index - b.index),
+  };
+}
+
+/**
+ * Plays the day(s) on the network described (its state folder); the gateways are started on the
  * ports set with useGatewayPorts and stopped at the end.
  */
 export async function runDay(
@@ -157,131 +268,110 @@ export async function runDay(
   const log = observer.log ?? (() => undefined);
   const feeder = layoutFeeder(options.homes, options.buses);
   const startedAt = new Date();
-  const k = await minGroupSize(description);
+  const calendar = playedDays(options.days, startedAt);
+  const settings = await channelSettings(description);
   const gateways = new GatewayProcesses(description.stateDir);
   log(`starting one REST gateway per org (${GATEWAY_ORGS.join(', ')})`);
   await gateways.start(description, GATEWAY_ORGS);
-  const homes: SimulatedHome[] = [];
-  const venHomes: OpenAdrHome[] = [];
+  const homes: DayHome[] = [];
   try {
-    // A share of the homes runs an OpenADR VEN: no HEMS device, credentials from the utility.
-    const isVen = (home: HomeSpec): boolean => runsVen(home.index, options.openadrShare);
-    const enrolment = await enrolDevices(description, feeder, log, (home) => !isVen(home));
-    await setEnrolledHomes(description, feeder, log);
-    homes.push(
-      ...enrolment.devices.map(
-        ({ device, home }) => new SimulatedHome(description, device, home, options.seed),
-      ),
+    const enrolled = await homesOfDay(options, description, feeder, log);
+    homes.push(...enrolled.homes);
+    const byUtility = utilityHomes(homes, feeder, options.seed);
+    const utilities = UTILITIES.map(
+      (mspId) => new Utility(description, mspId, byUtility.get(mspId) ?? [], options.seed),
     );
-    const venSpecs = homesOf(feeder).filter(({ home }) => isVen(home));
-    if (venSpecs.length > 0) {
-      await allowRelayAttestation(description, log);
-      const vens = await issueVens(description, venSpecs, log);
-      venHomes.push(
-        ...vens.map(
-          (ven, position) => new OpenAdrHome(description, ven, venSpecs[position]!.home, options.seed),
+    // Accounts for the auction, the demand-response rewards and the production tokens.
+    log(
+      'the utility admins open token accounts for their homes and deposit the consumers’ starting balances',
+    );
+    const accountsStarted = performance.now();
+    await Promise.all(utilities.map((utility) => utility.openAccounts()));
+    const accountsSeconds = seconds(accountsStarted);
+    const headEnds = UTILITIES.map(
+      (mspId) =>
+        new MeterHeadEnd(
+          description,
+          mspId,
+          byUtility.get(mspId) ?? [],
+          options.seed,
+          settings.productionTokenRate,
         ),
-      );
-      log(
-        `${venHomes.length} of ${feeder.homes.length} homes run an OpenADR 3 VEN (${vtnUrl('UtilityAMSP')}, ...)`,
-      );
-    }
-    const dispatcher = new Dispatcher(description, capacities(feeder));
-    const phases = slotPhases(dispatcher, [...homes, ...venHomes], log);
-    const periodMs = slotPeriodMs(options);
+    );
     const runId = Date.now().toString(36);
-    const slotIdOf = (index: number): string => `day-${runId}-${String(index).padStart(2, '0')}`;
-
-    let failure: Error | undefined;
-    const fail = (error: unknown): void => {
-      failure ??= error instanceof Error ? error : new Error(String(error));
+    const last = calendar[calendar.length - 1]!;
+    const plan = options.drEvent ? planDrEvent(options, runId, last.date) : null;
+    const meterDays: { backfill: MeterDaysResult['backfill']; daily: MeterDaysResult['daily'] } = {
+      backfill: { ...NO_METER_DAYS, days: 0 },
+      daily: NO_METER_DAYS,
     };
-    const windowAt = new Set(auctionPositions(options));
-    const { auction, accountsSeconds } =
-      windowAt.size > 0
-        ? await openAuction(description, enrolment.devices, homes, options.seed, {
+    if (plan !== null) {
+      meterDays.backfill = await backfill(description, options, byUtility, calendar[0]!, log);
+    }
+    const failure = new Failure();
+    const auction =
+      auctionPositions(options).length > 0
+        ? new Auction(description, utilities, enrolled.devices, {
             log,
             windowDone: observer.windowDone,
-            failed: fail,
+            failed: failure.fail,
           })
-        : { auction: undefined, accountsSeconds: 0 };
-    const dayStart = Date.now();
-    // Per slot: resolved once it was played (or the day stopped), for the window delivering in it.
-    const delivered = Array.from({ length: options.slots }, () => signal());
-
-    const results: SlotResult[] = [];
-    let reported = 0;
-    const report = (): void => {
-      for (let next = results[reported]; next !== undefined; next = results[reported]) {
-        observer.slotDone?.(next);
-        reported += 1;
-      }
+        : undefined;
+    const dispatcher = new Dispatcher(description, capacities(feeder));
+    const context: DayContext = {
+      options,
+      feeder,
+      dispatcher,
+      phases: slotPhases(dispatcher, homes, headEnds, capacities(feeder), log),
+      homes,
+      auction,
+      periodMs: slotPeriodMs(options),
+      runId,
+      failure,
+      log,
+      ...(observer.slotDone === undefined ? {} : { slotDone: observer.slotDone }),
     };
-    const running: Promise<void>[] = [];
-    let mayOpenNext: Promise<void> = Promise.resolve();
-
-    for (let position = 0; position < options.slots && failure === undefined; position += 1) {
-      await mayOpenNext;
-      if (position >= MAX_SLOTS_IN_FLIGHT) {
-        await running[position - MAX_SLOTS_IN_FLIGHT];
-      }
-      if (periodMs !== null) {
-        await delay(Math.max(0, dayStart + position * periodMs - Date.now()));
-      }
-      if (failure !== undefined) {
-        break;
-      }
-      const opened = performance.now();
-      const index = options.startSlot + position;
-      const slot = newSlotRun(index, slotIdOf(index), feeder, periodMs);
-      if (auction !== undefined && windowAt.has(position)) {
-        const deliveryIndex = index + 1;
-        auction.schedule({
-          position,
-          windowId: `${slotIdOf(deliveryIndex)}-w`,
-          deliveryIndex,
-          deliverySlotId: slotIdOf(deliveryIndex),
-          deliveryStartsAt: timeOfDay(deliveryIndex),
-          prices: busPrices(deliveryIndex, feeder),
-          pacedDelivery: pacedDelivery(dayStart, position, periodMs),
-          delivered: signalled(delivered[position + 1]),
-        });
-      }
-      const pipelined = signal();
-      mayOpenNext = pipelined.promise;
-      running[position] = (async () => {
-        try {
-          await playPhases(slot, phases, pipelined.resolve);
-          results[position] = slotResult(slot, feeder, performance.now() - opened);
-          report();
-        } catch (error) {
-          fail(error);
-        } finally {
-          pipelined.resolve();
-          delivered[position]?.resolve();
-        }
-      })();
+    const started = performance.now();
+    const { slots, demandResponse, records } = await playCalendar(
+      context,
+      calendar,
+      plan,
+      description,
+      byUtility,
+      meterDays,
+    ).catch((error: unknown) => {
+      failure.fail(error);
+      return { slots: [], demandResponse: undefined, records: [] };
+    });
+    if (failure.error !== undefined) {
+      auction?.stop();
     }
-    await Promise.all(running);
-    const windows = await closeWindows(auction, failure !== undefined, delivered);
-    if (failure !== undefined) {
-      throw failure;
+    const windows = (await auction?.finished()) ?? [];
+    if (failure.error !== undefined) {
+      throw failure.error;
     }
     return {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      settings: { ...daySettings(options), minGroupSize: k },
+      settings: { ...daySettings(options), minGroupSize: settings.minGroupSize },
       feeder: feederSummary(feeder),
-      slots: results,
+      slots,
+      calendar: calendar.map((day) => ({
+        day: day.day,
+        date: day.date,
+        slots: slots.filter((slot) => slot.date === day.date).length,
+      })),
+      meterDays,
+      production: productionTotals(slots, UTILITIES, settings.productionTokenRate),
+      homes: records,
+      ...(demandResponse === undefined ? {} : { demandResponse }),
       windows,
-      wallSeconds: Math.round((Date.now() - dayStart) / 100) / 10,
-      enrolmentSeconds: Math.round(enrolment.seconds * 10) / 10,
+      wallSeconds: seconds(started),
+      enrolmentSeconds: enrolled.enrolmentSeconds,
       accountsSeconds,
     };
   } finally {
-    for (const home of [...homes, ...venHomes]) {
-      home.close();
-    }
+    homes.forEach((home) => home.close());
     await gateways.stop();
   }
 }

@@ -8,6 +8,7 @@ import { callGateway, type ApiResponse } from '@hems/testkit';
 import type { HomeProfile } from './appliance-model';
 import type { SimulatedHome } from './devices';
 import type { HomeSpec } from './feeder-model';
+import type { HomeState } from './home-state';
 import { adminOf, alreadyDone, AuctionError, failure, meterOf, persist } from './auction-calls';
 import {
   availableEnergyKwh,
@@ -24,12 +25,17 @@ export const START_BALANCE = 50n;
 /** Account openings and deposits running at once (each a majority-endorsed transaction). */
 const ACCOUNT_CONCURRENCY = 8;
 
-/** A home as its utility knows it: the home id it enrolled, the device, and its smart-meter model. */
+/**
+ * A home as its utility knows it: the home id it enrolled, its HEMS device (none for a home run by
+ * an OpenADR VEN, which does not trade), its smart-meter model (PV) and its meter (the appliances'
+ * metered draw).
+ */
 export interface UtilityHome {
   readonly homeId: string;
   readonly spec: HomeSpec;
   readonly profile: HomeProfile;
-  readonly device: SimulatedHome;
+  readonly device: SimulatedHome | undefined;
+  readonly meter: HomeState;
 }
 
 /** Runs `work` over `items`, at most `concurrency` at a time. */
@@ -55,7 +61,7 @@ export class Utility {
   constructor(
     private readonly description: NetworkDescription,
     readonly mspId: string,
-    private readonly homes: readonly UtilityHome[],
+    readonly homes: readonly UtilityHome[],
     private readonly seed: number,
   ) {}
 
@@ -70,7 +76,7 @@ export class Utility {
 
   /**
    * Opens an account for every home (an existing one, from an earlier day, is kept: 409) and tops
-   * every consumer's balance up to START_BALANCE; prosumers start at zero and only sell.
+   * every HEMS consumer's balance up to START_BALANCE; prosumers start at zero and only sell.
    */
   async openAccounts(): Promise<void> {
     const start = START_BALANCE * VALUE_UNITS_PER_CURRENCY;
@@ -78,6 +84,10 @@ export class Utility {
       const opened = await this.call(adminOf(this.mspId), 'POST', '/v1/accounts', { homeId: home.homeId });
       if (opened.status !== 201 && !alreadyDone(opened)) {
         throw failure(`${this.mspId}: opening an account`, opened);
+      }
+      if (home.device === undefined) {
+        // A VEN's home: an account for its demand-response rewards and production tokens only.
+        return;
       }
       // The device reads its own account through the relay: the id is what the utility's
       // secret makes of the home id, so the utility can always compute this mapping itself.
@@ -100,10 +110,13 @@ export class Utility {
     });
   }
 
-  /** The meter head-end posts every prosumer's available energy for the window; answers how many. */
+  /**
+   * The meter head-end posts the available energy of every prosumer with a HEMS device (VEN homes
+   * do not trade) for the window; answers how many.
+   */
   async postAvailability(windowId: string, deliverySlot: number, prices: SlotPrices): Promise<number> {
     const availability = this.homes
-      .filter((home) => isProsumer(home.profile))
+      .filter((home) => home.device !== undefined && isProsumer(home.profile))
       .map((home) => ({
         homeId: home.homeId,
         energyKwh: availableEnergyKwh(

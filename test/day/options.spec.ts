@@ -6,6 +6,7 @@ import {
   OptionsError,
   parseDayOptions,
   slotPeriodMs,
+  USAGE,
 } from '../../scripts/day/options';
 
 describe('day: options', () => {
@@ -19,6 +20,8 @@ describe('day: options', () => {
       auctionEvery: 4,
       speed: 180,
       seed: 1,
+      days: 1,
+      drEvent: false,
       once: false,
     });
     expect(slotPeriodMs(DEFAULT_OPTIONS)).to.equal(5000);
@@ -40,6 +43,9 @@ describe('day: options', () => {
       '42',
       '--openadr-share',
       '0.5',
+      '--days',
+      '3',
+      '--dr-event=off',
       '--report',
       'out',
       '--once',
@@ -53,6 +59,8 @@ describe('day: options', () => {
       speed: null,
       seed: 42,
       openadrShare: 0.5,
+      days: 3,
+      drEvent: false,
       reportDir: path.resolve('out'),
       once: true,
     });
@@ -66,6 +74,32 @@ describe('day: options', () => {
     expect(parseDayOptions(['--start', '18:00'])).to.include({ startSlot: 72, slots: 24 });
     expect(parseDayOptions(['--start', '23:45'])).to.include({ startSlot: 95, slots: 1 });
     expect(parseDayOptions(['--start', '12:15', '--slots', '4'])).to.include({ startSlot: 49, slots: 4 });
+  });
+
+  it('plays 1 to 7 days; a demand-response event on the last one by default from 2 days on', () => {
+    expect(parseDayOptions(['--days', '1'])).to.include({ days: 1, drEvent: false });
+    expect(parseDayOptions(['--days', '2'])).to.include({ days: 2, drEvent: true });
+    expect(parseDayOptions(['--days=7'])).to.include({ days: 7, drEvent: true });
+    expect(parseDayOptions(['--days', '3', '--dr-event', 'off'])).to.include({ days: 3, drEvent: false });
+    // One day can carry the event too: its baselines come from the backfilled history.
+    expect(parseDayOptions(['--dr-event', 'on'])).to.include({ days: 1, drEvent: true });
+    // The event needs peak slots (17:00-21:00) in the day: without them it is off by default.
+    expect(parseDayOptions(['--days', '2', '--start', '09:00', '--slots', '4'])).to.include({
+      days: 2,
+      drEvent: false,
+    });
+    expect(parseDayOptions(['--days', '2', '--start', '20:45', '--slots', '1'])).to.include({
+      drEvent: true,
+    });
+    expect(parseDayOptions(['--days', '2', '--start', '21:00'])).to.include({ drEvent: false });
+  });
+
+  it('names --days and --dr-event in the usage text', () => {
+    expect(USAGE).to.include('[--days N]').and.include('[--dr-event on|off]');
+    expect(USAGE).to.match(
+      /--days N +play the day N times on consecutive simulated dates, 1 to 7 \(default 1\)/,
+    );
+    expect(USAGE).to.include('--dr-event on|off');
   });
 
   it('opens a window every N-th slot whose delivery slot is still part of the day', () => {
@@ -110,6 +144,18 @@ describe('day: options', () => {
     [['--start', '23:00', '--slots', '5'], /--slots must be at most 4 when the day starts at 23:00/],
     [['--once=yes'], /--once takes no value/],
     [['--homes', '10', '--homes', '12'], /--homes is given twice/],
+    [['--days', '0'], /--days must be between 1 and 7, got 0/],
+    [['--days', '8'], /--days must be between 1 and 7, got 8/],
+    [['--days', 'two'], /--days must be a whole number, got 'two'/],
+    [['--days'], /--days needs a value/],
+    [['--days', '2', '--days', '3'], /--days is given twice/],
+    [['--dr-event', 'yes'], /--dr-event must be on or off, got 'yes'/],
+    [['--dr-event'], /--dr-event needs a value/],
+    [
+      ['--dr-event', 'on', '--start', '09:00', '--slots', '4'],
+      /--dr-event on needs the day to play peak slots/,
+    ],
+    [['--dr-event', 'on', '--start', '21:00'], /--dr-event on needs the day to play peak slots/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],
     [['32'], /unknown argument '32'/],
   ];

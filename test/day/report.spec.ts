@@ -184,6 +184,8 @@ function simulatedDay(): { day: DayResult; trace: PrivateTrace } {
       speed: 180,
       seed: SEED,
       openadrShare: 0,
+      days: 1,
+      drEvent: false,
       minGroupSize: K,
     },
     feeder: feeder.buses.map((bus) => ({

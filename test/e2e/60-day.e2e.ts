@@ -99,7 +99,12 @@ function expectMeteredAsLedger(
     withheldHomes: metered.withheldHomes,
     drawnKw: metered.drawnKw,
     nonCompliant: metered.nonCompliant,
+    ...(metered.metered === undefined ? {} : { metered: metered.metered }),
+    ...(metered.mismatched === undefined ? {} : { mismatched: metered.mismatched }),
   });
+  // The meter head-ends read every home that drew; each device reported what its meter read.
+  expect(metered.metered, label).to.equal(metered.homes);
+  expect(metered.mismatched ?? 0, label).to.equal(0);
   expect(metered.pendingOrgs).to.deep.equal([]);
   expect(metered.nonCompliant).to.equal(0);
   // The day checked Σ drawn against its homes' own draws (scripts/day/metering.ts); with no
