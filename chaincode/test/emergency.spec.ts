@@ -134,7 +134,7 @@ describe('DeclareEmergency (grid emergency: allowances shrink towards each homeâ
   });
 
   describe('success', () => {
-    it('stores the level in the public slot record, majority-endorsed, with no event', async () => {
+    it('stores the level in the public slot record, majority-endorsed, with an EmergencyDeclared event', async () => {
       const view = await declare('2');
       const tx = s.ledger.lastCommitted();
       expect(view.emergency).to.deep.equal({
@@ -144,7 +144,9 @@ describe('DeclareEmergency (grid emergency: allowances shrink towards each homeâ
       });
       expect(view.status).to.equal('CLOSED');
       expect(tx.endorsement).to.equal('majority');
-      expect(tx.events).to.deep.equal([]);
+      expect(tx.events).to.deep.equal([
+        { name: 'EmergencyDeclared', payload: '{"level":2,"slotId":"' + slotId + '"}' },
+      ]);
       expect(tx.publicWrites.map((write) => write.key.split('\u0000')[1])).to.deep.equal(['hems.slot']);
       expect((await s.getSlot(slotId)).emergency).to.deep.include({ level: 2 });
     });
@@ -318,7 +320,9 @@ describe('DeclareEmergency (grid emergency: allowances shrink towards each homeâ
         expect(JSON.stringify(slot.emergency)).to.match(
           /^\{"declaredAt":"[^"]+","level":[12],"txId":"[0-9a-f]{64}"\}$/,
         );
-        expect(tx.events).to.deep.equal([]);
+        expect(tx.events.map((event) => Object.keys(JSON.parse(event.payload) as object))).to.deep.equal([
+          ['level', 'slotId'],
+        ]);
       }
       // The emergency allowances (and the forecasts' individual bounds above Lmin) appear nowhere
       // a member outside UtilityA sees: public writes, read sets, events, responses, errors.

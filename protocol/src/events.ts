@@ -24,6 +24,12 @@ export interface DispatchPublishedData {
   readonly revision: number;
 }
 
+/** EmergencyDeclared's public payload: the slot and its level (1-3), nothing per home. */
+export interface EmergencyDeclaredData {
+  readonly slotId: string;
+  readonly level: number;
+}
+
 /**
  * A window event's public payload as the chaincode emits it (WindowOpened: the window's spec;
  * OrdersRevealed: org and count; WindowCleared: price and totals; WindowSettled: org and whether

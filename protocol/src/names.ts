@@ -135,6 +135,7 @@ export const SLOT_EVENTS = {
   dispatchPublished: 'DispatchPublished',
   settled: 'SlotSettled',
   consumptionPublished: 'ConsumptionPublished',
+  emergencyDeclared: 'EmergencyDeclared',
 } as const;
 
 /** Chaincode events of the auction contract. */

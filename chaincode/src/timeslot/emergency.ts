@@ -1,8 +1,10 @@
 import {
   allowedPowerKw,
+  canonicalBytes,
   conflict,
   emergencyAllowanceKw,
   failedPrecondition,
+  SLOT_EVENTS,
   type EmergencyLevel,
   type SlotEmergency,
 } from '@hems/protocol';
@@ -18,7 +20,7 @@ import { slotView } from './views';
  * endorsed concurrently cannot both commit (MVCC on the slot key): every home's allowance follows
  * from one dispatch under one level. Declared before the dispatch only, because the relays answer
  * their devices from the allowed powers they read once the slot is dispatched. Public: the level,
- * its time and transaction, never an allowance.
+ * its time and transaction (and an EmergencyDeclared event), never an allowance.
  */
 export async function declareEmergency(
   ctx: HemsContext,
@@ -46,6 +48,8 @@ export async function declareEmergency(
   const emergency: SlotEmergency = { level, declaredAt: isoTime(ctx.now), txId: ctx.stub.getTxID() };
   const updated: SlotRecord = { ...slot, emergency };
   await writeState(ctx.stub, ctx.keys.slot(id), updated);
+  // The gateways' slot caches re-read the slot on it, and relays learn of the level before λ.
+  ctx.stub.setEvent(SLOT_EVENTS.emergencyDeclared, canonicalBytes({ slotId: id, level }));
   return slotView(updated, await loadAggregates(ctx, id), ctx.now);
 }
 

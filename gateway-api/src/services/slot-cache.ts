@@ -22,6 +22,8 @@ const SLOT_CHANGING_EVENTS: ReadonlySet<string> = new Set([
   SLOT_EVENTS.settled,
   // A utility's consumption summary changes its aggregate record and the bus's metered totals.
   SLOT_EVENTS.consumptionPublished,
+  // The emergency level goes into the slot record.
+  SLOT_EVENTS.emergencyDeclared,
 ]);
 
 export interface SlotCacheOptions {
@@ -46,7 +48,8 @@ interface CachedSlot {
 
 /**
  * Public slot data (what GetSlot answers) kept up to date from chaincode events: each
- * SlotOpened, AggregatePublished, DispatchPublished, ConsumptionPublished or SlotSettled re-reads
+ * SlotOpened, AggregatePublished, DispatchPublished, ConsumptionPublished, EmergencyDeclared or
+ * SlotSettled re-reads
  * its slot once. The last processed event is checkpointed to a file, so a restarted gateway
  * resumes after it instead of missing the changes made while it was down. A slot that is not cached (evicted, changed
  * before the first checkpoint, or whose re-read failed) is read from the ledger by the caller.
