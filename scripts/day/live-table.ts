@@ -147,11 +147,11 @@ function meterSummary(day: DayResult): string[] {
   }
   const production = day.production?.utilities ?? [];
   if (production.length > 0) {
-    const exports = production.reduce((sum, entry) => sum + entry.exports, 0);
+    const exportCount = production.reduce((sum, entry) => sum + entry.exports, 0);
     const exportWh = production.reduce((sum, entry) => sum + entry.exportWh, 0);
     const minted = production.reduce((sum, entry) => sum + BigInt(entry.minted), 0n);
     lines.push(
-      `production tokens: ${exports} prosumer exports, ${kwhFromWh(exportWh).toFixed(3)} kWh, ${formatValue(minted.toString())} € minted`,
+      `production tokens: ${exportCount} prosumer exports, ${kwhFromWh(exportWh).toFixed(3)} kWh, ${formatValue(minted.toString())} € minted`,
     );
   }
   const mismatched = day.slots.reduce(

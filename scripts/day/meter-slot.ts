@@ -121,7 +121,8 @@ export class MeterHeadEnd {
    */
   async mintProduction(slotId: string, slot: number, prices: SlotPrices): Promise<ProductionOutcome> {
     let outcome: ProductionOutcome = { org: this.mspId, exports: 0, exportWh: 0, minted: '0', refused: 0 };
-    for (const exports of batches(
+    // Not named `exports`: in the CommonJS output that would shadow the module's own exports.
+    for (const batch of batches(
       productionExports(this.homes, this.seed, slot, prices),
       MAX_PRODUCTION_EXPORTS,
     )) {
@@ -129,9 +130,7 @@ export class MeterHeadEnd {
       const answer = await this.post<BatchAnswer>(
         what,
         `/v1/slots/${encodeURIComponent(slotId)}/production`,
-        {
-          exports,
-        },
+        { exports: batch },
       );
       if (alreadyDone(answer)) {
         continue;
@@ -140,7 +139,7 @@ export class MeterHeadEnd {
         throw failure(what, answer);
       }
       const refused = new Set((answer.body.refused ?? []).map((entry) => entry.index));
-      const minted = exports.filter((_, index) => !refused.has(index));
+      const minted = batch.filter((_, index) => !refused.has(index));
       const exportWh = minted.reduce((sum, entry) => sum + entry.exportWh, 0);
       const value =
         typeof answer.body.minted === 'string' && /^\d+$/.test(answer.body.minted)
