@@ -3,6 +3,8 @@ import { identities } from './support/fake-ledger';
 import { DrScenario, EVENT_DATE, EVENT_SLOTS, dayReadings, daysBefore } from './support/dr';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
+const DAY_AFTER = '2026-11-24';
+
 /** 0.5 currency per kWh = 5,000,000 price units; a Wh of reduction pays 5,000,000 value units. */
 const RATE = 0.5;
 const RATE_UNITS = 5_000_000n;
@@ -21,6 +23,8 @@ describe('demand response: meter history, events and rewards', () => {
     for (const homeId of [...bus1, bus2Home, 'dr-no-history']) {
       await s.openAccount(UTILITY_A, homeId);
     }
+    // The day after the event day: its meter data is complete (a day is delivered once it is over).
+    s.ledger.now = new Date(`${DAY_AFTER}T01:00:00Z`);
   });
 
   describe('FundDrPool', () => {
@@ -67,6 +71,19 @@ describe('demand response: meter history, events and rewards', () => {
       ]);
       expect(receipt.refused[0]).to.include({ index: 0, code: 'FAILED_PRECONDITION' });
       expect(receipt.refused[0]?.message).to.match(/60 days/);
+    });
+
+    it('refuses a day that is not over yet', async () => {
+      const receipt = await s.recordDays([
+        { homeId: bus1[0], bus: 'bus-1', date: DAY_AFTER, intervalsWh: dayReadings(1, 1, 1) },
+      ]);
+      expect(receipt.refused).to.deep.equal([
+        {
+          index: 0,
+          code: 'FAILED_PRECONDITION',
+          message: 'days[0] is a day that is not over yet: a day is delivered once it is over',
+        },
+      ]);
     });
 
     it('is for the meter head-end on its own peer', async () => {
@@ -131,6 +148,18 @@ describe('demand response: meter history, events and rewards', () => {
       expect((await s.reconcile()).reconciled).to.equal(true);
       await expectRefusal(s.declare('dr-1', { ...TERMS, budget: '1' }), 'CONFLICT');
     });
+
+    it('refuses an event over intervals another event covers: a reduction is paid once', async () => {
+      // The same slot, and another slot delivering in the same quarter hour.
+      await s.openPeakSlot('ev-1715-again', '17:15');
+      for (const slotIds of [['ev-1715'], ['ev-1715-again']]) {
+        await expectRefusal(
+          s.declare('dr-overlap', { ...TERMS, slotIds }),
+          'CONFLICT',
+          /event dr-1 already covers/,
+        );
+      }
+    });
   });
 
   describe('PayRewards', () => {
@@ -175,7 +204,7 @@ describe('demand response: meter history, events and rewards', () => {
       expect((await s.reconcile()).reconciled).to.equal(true);
     });
 
-    it('pays each home once, and not after its utility closed its payments', async () => {
+    it('pays each home once', async () => {
       const receipt = await s.pay('dr-1', [bus1[0], bus1[0]]);
       expect(receipt.accepted).to.equal(0);
       expect(receipt.refused.map((item) => item.code)).to.deep.equal(['CONFLICT', 'CONFLICT']);
@@ -258,7 +287,7 @@ describe('demand response: meter history, events and rewards', () => {
       await expectRefusal(s.pay('dr-1', [bus2Home]), 'FAILED_PRECONDITION', /closed/);
     });
 
-    it('finds the public parts consistent, and a utility that pays itself more out', async () => {
+    it('finds the public parts consistent, and a utility that lists payments it did not make', async () => {
       expect(await s.auditEvent('dr-1')).to.include({ consistent: true });
       // A malicious utility rewrites its allotment on its own peer: it claims more paid than it listed.
       await s.ledger.rewriteAlone(
@@ -290,9 +319,11 @@ describe('demand response: meter history, events and rewards', () => {
         s.ledger.rewriteAlone(UTILITY_B, (ctx) => ctx.keys.drAllotment('dr-1', UTILITY_A), inflate),
         'ENDORSEMENT_POLICY_FAILURE',
       );
-      // Its own allotment it can rewrite, but the auditor sees the allotments exceed the budget.
+      // Its own allotment it can rewrite, but the auditor holds it against the declaration.
       await s.ledger.rewriteAlone(UTILITY_B, (ctx) => ctx.keys.drAllotment('dr-1', UTILITY_B), inflate);
-      expect((await s.auditEvent('dr-1')).problems.join('\n')).to.match(/not the budget/);
+      expect((await s.auditEvent('dr-1')).problems.join('\n')).to.match(
+        /UtilityBMSP: its allotment states 99999.9999999999, not the 41.6666666666 the declaration allotted/,
+      );
       // The pool has no key-level policy: only the majority moves it.
       await expectRefusal(
         s.ledger.rewriteAlone(
@@ -302,6 +333,81 @@ describe('demand response: meter history, events and rewards', () => {
         ),
         'ENDORSEMENT_POLICY_FAILURE',
       );
+    });
+  });
+
+  describe('a utility paying its own accounts beyond its allotment', () => {
+    it('is caught by the reconciliation, which trusts an allotment only up to what the majority allotted', async () => {
+      const fresh = await DrScenario.create();
+      await fresh.openPeakSlot('ev-1700', '17:00');
+      await fresh.fundPool('10');
+      await fresh.declare('dr-x', { ...TERMS, slotIds: ['ev-1700'], budget: '10' });
+      const accountId = await fresh.accountIdOf(UTILITY_A, 'thief-home');
+      await fresh.openAccount(UTILITY_A, 'thief-home');
+      expect((await fresh.reconcile()).reconciled).to.equal(true);
+      // On its own peer: 100,000 currency into its home's account, "paid" as a reward of dr-x.
+      const stolen = (100_000n * 10n ** 10n).toString();
+      await fresh.ledger.rewriteAlone(
+        UTILITY_A,
+        (ctx) => ctx.keys.account(accountId),
+        (stored) => ({
+          ...stored,
+          balance: stolen,
+        }),
+      );
+      await fresh.ledger.rewriteAlone(
+        UTILITY_A,
+        (ctx) => ctx.keys.drAllotment('dr-x', UTILITY_A),
+        (stored) => ({
+          ...stored,
+          allotted: stolen,
+          paid: stolen,
+          rewarded: 1,
+          lastPayments: [{ accountId, amount: stolen }],
+        }),
+      );
+      const reconciliation = await fresh.reconcile();
+      expect(reconciliation.reconciled).to.equal(false);
+      expect((reconciliation.unreadable as { dr: number }).dr).to.equal(1);
+      expect((await fresh.auditEvent('dr-x')).problems.join('\n')).to.match(
+        /not the .* the declaration allotted/,
+      );
+    });
+
+    it('cannot break GetEvent or AuditEvent with a malformed allotment', async () => {
+      const fresh = await DrScenario.create();
+      await fresh.openPeakSlot('ev-1700', '17:00');
+      await fresh.fundPool('10');
+      await fresh.declare('dr-x', { ...TERMS, slotIds: ['ev-1700'], budget: '10' });
+      await fresh.ledger.rewriteAlone(
+        UTILITY_B,
+        (ctx) => ctx.keys.drAllotment('dr-x', UTILITY_B),
+        (stored) => ({
+          ...stored,
+          lastPayments: [{ accountId: 'acct-' + '1'.repeat(32), amount: '1e5' }],
+        }),
+      );
+      const view = (await fresh.event('dr-x')) as unknown as {
+        allotments: { org: string }[];
+        unreadable: string[];
+      };
+      expect(view.allotments.map((entry) => entry.org)).to.deep.equal([UTILITY_A]);
+      expect(view.unreadable).to.deep.equal([UTILITY_B]);
+      const audit = await fresh.auditEvent('dr-x');
+      expect(audit.consistent).to.equal(false);
+      expect(audit.problems).to.include('UtilityBMSP: its allotment does not parse');
+    });
+  });
+
+  describe('the payment window', () => {
+    it('opens when the event day is over and closes three days later', async () => {
+      await s.openPeakSlot('ev-tue', `${DAY_AFTER}T17:00:00Z`);
+      await s.declare('dr-tue', { ...TERMS, slotIds: ['ev-tue'], budget: '1' });
+      s.ledger.advance(16 * MINUTE);
+      await s.dispatch('ev-tue', '0.5');
+      await expectRefusal(s.pay('dr-tue', [bus1[0]]), 'FAILED_PRECONDITION', /once its day is over/);
+      s.ledger.now = new Date('2026-11-27T00:00:01Z');
+      await expectRefusal(s.pay('dr-tiny', [bus2Home]), 'FAILED_PRECONDITION', /payable for 3 days/);
     });
   });
 

@@ -31,8 +31,18 @@ useE2eGatewayPorts();
  * consistent and the token ledger reconciled; no home id, reading or baseline is in any block.
  */
 
-/** A Wednesday: the event day of this suite (the baselines are weekday baselines). */
-const EVENT_DATE = '2026-12-09';
+/**
+ * The event day: the latest weekday before today (UTC). The baselines are weekday baselines, a
+ * day's meter data is delivered once it is over, and rewards are paid within 3 days after it.
+ */
+const EVENT_DATE = ((): string => {
+  for (let back = 1; ; back += 1) {
+    const day = new Date(Date.now() - back * 86_400_000);
+    if (day.getUTCDay() !== 0 && day.getUTCDay() !== 6) {
+      return day.toISOString().slice(0, 10);
+    }
+  }
+})();
 const RATE = 0.5;
 /** Value units per Wh of reduction at 0.5 currency per kWh. */
 const RATE_UNITS = 5_000_000n;

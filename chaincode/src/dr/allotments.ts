@@ -1,4 +1,4 @@
-import { parseStoredRecord, unitsFromStored } from '@hems/protocol';
+import { isAccountId, parseStoredRecord, unitsFromStored } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { readState } from '../lib/state';
@@ -69,6 +69,31 @@ export function emptyAllotment(
   };
 }
 
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function checkPayment(payment: unknown): void {
+  const { accountId, amount } = (payment ?? {}) as { accountId?: unknown; amount?: unknown };
+  if (typeof accountId !== 'string' || !isAccountId(accountId)) {
+    throw new Error('a stored payment names no account');
+  }
+  unitsFromStored(amount, 'payment');
+}
+
+function checkBusTotals(value: unknown): void {
+  const totals = (value ?? {}) as Record<string, unknown>;
+  if (typeof totals.bus !== 'string' || !isCount(totals.homes) || typeof totals.withheld !== 'boolean') {
+    throw new Error('stored bus totals are malformed');
+  }
+  if (!totals.withheld) {
+    if (![totals.baselineWh, totals.meteredWh, totals.reductionWh].every(isCount)) {
+      throw new Error('stored bus totals are malformed');
+    }
+    unitsFromStored(totals.reward, 'bus reward');
+  }
+}
+
 export function allotmentFromBytes(bytes: Uint8Array): AllotmentRecord {
   const record = parseStoredRecord<AllotmentRecord>(bytes, 'allotment', [
     'eventId',
@@ -83,6 +108,13 @@ export function allotmentFromBytes(bytes: Uint8Array): AllotmentRecord {
   unitsFromStored(record.paid, 'paid');
   if (!Array.isArray(record.batches) || !Array.isArray(record.lastPayments)) {
     throw new Error('stored allotment lists are malformed');
+  }
+  // Written by one utility's peer alone: every member an auditor adds up is checked here, so a
+  // malformed record is refused as a whole (and reported) rather than breaking a reader.
+  (record.lastPayments as unknown[]).forEach(checkPayment);
+  ((record.totals ?? []) as unknown[]).forEach(checkBusTotals);
+  if (!isCount(record.homes) || !isCount(record.rewarded)) {
+    throw new Error('stored allotment counts are malformed');
   }
   return record;
 }

@@ -24,8 +24,8 @@ export interface EventAudit {
 }
 
 /**
- * Recomputes the public parts of an event's rewards: the allotments add up to the budget; each
- * utility paid no more than its allotment; the payments its allotment's history lists add up to
+ * Recomputes the public parts of an event's rewards: each allotment states what the (majority)
+ * declaration allotted; each utility paid no more than that; the payments its allotment's history lists add up to
  * what it says it paid, each account at most once, each a whole multiple of the rate (reward ÷ rate
  * is a reduction in whole Wh); its published per-bus totals price each bus's reduction at the rate,
  * claim no more reduction than the bus's baseline and no more reward than was paid. What it cannot
@@ -33,14 +33,18 @@ export interface EventAudit {
  * read (GetMyReward) and its utility can disclose to the auditor.
  */
 export async function auditEvent(ctx: HemsContext, eventId: string): Promise<EventAudit> {
-  const { event, allotments } = await drEventView(ctx, await loadDrEvent(ctx, eventId));
-  const problems: string[] = [];
+  const { event, allotments, unreadable } = await drEventView(ctx, await loadDrEvent(ctx, eventId));
+  const problems: string[] = unreadable.map((org) => `${org}: its allotment does not parse`);
   const rate = BigInt(event.ratePriceUnits);
-  const allotted = allotments.reduce((sum, allotment) => sum + BigInt(allotment.allotted), 0n);
-  if (allotted !== BigInt(event.budget)) {
-    problems.push(
-      `the allotments add up to ${formatValue(allotted.toString())}, not the budget ${formatValue(event.budget)}`,
-    );
+  for (const [org, share] of Object.entries(event.allotted)) {
+    const allotment = allotments.find((entry) => entry.org === org);
+    if (allotment === undefined && !unreadable.includes(org)) {
+      problems.push(`${org}: its allotment is missing`);
+    } else if (allotment !== undefined && allotment.allotted !== share) {
+      problems.push(
+        `${org}: its allotment states ${formatValue(allotment.allotted)}, not the ${formatValue(share)} the declaration allotted`,
+      );
+    }
   }
   const utilities: AllotmentAudit[] = [];
   for (const allotment of allotments) {
@@ -105,6 +109,10 @@ function busTotalProblems(allotment: AllotmentRecord, rate: bigint, problems: st
   if (totalReward > BigInt(allotment.paid)) {
     problems.push(`${org}: its bus totals claim more reward than it paid`);
   }
+  const homes = (allotment.totals ?? []).reduce((sum, bus) => sum + bus.homes, 0);
+  if (allotment.totals !== undefined && homes !== allotment.homes) {
+    problems.push(`${org}: its bus totals count ${homes} homes, not the ${allotment.homes} it paid for`);
+  }
 }
 
 async function auditAllotment(
@@ -122,6 +130,11 @@ async function auditAllotment(
   if (listed !== paid) {
     problems.push(
       `${org}: its payments add up to ${formatValue(listed.toString())}, not the ${formatValue(allotment.paid)} it states`,
+    );
+  }
+  if (payments !== allotment.rewarded) {
+    problems.push(
+      `${org}: its history lists ${payments} payments, not the ${allotment.rewarded} homes it says it rewarded`,
     );
   }
   busTotalProblems(allotment, rate, problems);

@@ -27,11 +27,12 @@ import {
 import { isoTime } from '../lib/clock';
 import type { HemsContext } from '../lib/context';
 import { writeOwnedByOrg } from '../lib/ledger';
-import { readState, writeState } from '../lib/state';
+import { KeyType } from '../lib/keys';
+import { drain, readState, writeState } from '../lib/state';
 import { loadEnrolment } from '../governance/enrolment';
 import { loadSlot } from '../timeslot/records';
 import { TokenBook } from '../token/token-ledger';
-import { emptyAllotment, loadAllotment, type AllotmentRecord } from './allotments';
+import { allotmentFromBytes, emptyAllotment, type AllotmentRecord } from './allotments';
 
 /**
  * A demand-response event: the DSO asks for less load over a run of peak slots of one day and
@@ -61,6 +62,11 @@ export interface DrEventRecord {
   readonly ratePriceUnits: number;
   /** Value units. */
   readonly budget: string;
+  /**
+   * Value units per utility: the split of the budget as the majority wrote it. An allotment (which
+   * its utility's peer alone rewrites) is checked against it, never trusted above it.
+   */
+  readonly allotted: Readonly<Record<string, string>>;
   readonly declaredAt: string;
   readonly txId: string;
 }
@@ -120,7 +126,31 @@ export function drEventFromBytes(bytes: Uint8Array): DrEventRecord {
     'method',
     'ratePriceUnits',
     'budget',
+    'allotted',
   ]);
+}
+
+/** The events of one day and the intervals each covers (KeyType.drDay). */
+export interface DrDayRecord {
+  readonly date: string;
+  readonly events: readonly { readonly eventId: string; readonly start: number; readonly end: number }[];
+}
+
+export async function loadDrDay(ctx: HemsContext, date: string): Promise<DrDayRecord | undefined> {
+  const bytes = await readState(ctx.stub, ctx.keys.drDay(date));
+  return bytes === undefined
+    ? undefined
+    : parseStoredRecord<DrDayRecord>(bytes, 'event day', ['date', 'events']);
+}
+
+/** Refuses an event whose intervals overlap one already declared on its day: a reduction is paid once. */
+function checkNoOverlap(day: DrDayRecord | undefined, span: { start: number; end: number }): void {
+  const overlapping = day?.events.find((event) => event.start < span.end && span.start < event.end);
+  if (overlapping !== undefined) {
+    throw conflict(
+      `event ${overlapping.eventId} already covers some of these intervals: a reduction is paid by one event only`,
+    );
+  }
 }
 
 export async function loadDrEvent(ctx: HemsContext, eventId: string): Promise<DrEventRecord> {
@@ -149,6 +179,9 @@ async function eventSpan(
     if (slot.dispatch !== undefined || slot.settledAt !== undefined) {
       throw failedPrecondition(`slot ${slotId} is already dispatched; an event must be declared before`);
     }
+    if (!sameUtcDay(slot.schedule.deliveryStart, slot.schedule.deliveryEnd)) {
+      throw failedPrecondition(`slot ${slotId} delivers across midnight (UTC); an event covers one day`);
+    }
     spans.push(deliveryIntervals(slot.schedule));
   }
   spans.sort((a, b) => a.start - b.start);
@@ -169,6 +202,12 @@ async function eventSpan(
     end = span.end;
   }
   return { date: first.date, start: first.start, end };
+}
+
+/** Whether a delivery from `start` to `end` stays within one UTC day (it may end at midnight). */
+function sameUtcDay(start: string, end: string): boolean {
+  const day = Math.floor(Date.parse(start) / 86_400_000);
+  return Math.floor((Date.parse(end) - 1) / 86_400_000) === day;
 }
 
 /** The baselines need a weekday, and the adjustment window's hours before the event's start. */
@@ -216,6 +255,8 @@ export async function declareEvent(
   }
   const span = await eventSpan(ctx, terms.slotIds);
   checkBaselineFits(terms.method, span.date, span.start);
+  const day = await loadDrDay(ctx, span.date);
+  checkNoOverlap(day, span);
   const pool = poolAccountOf(dso);
   const book = new TokenBook(ctx);
   const funds = await book.load(pool);
@@ -223,6 +264,7 @@ export async function declareEvent(
     throw failedPrecondition("the DSO's demand-response pool does not cover the event's budget");
   }
   await book.allot(eventId, pool, dso, terms.budget);
+  const split = [...(await splitBudget(ctx, terms.budget))].sort(([a], [b]) => (a < b ? -1 : 1));
   const event: DrEventRecord = {
     eventId,
     dsoMspId: dso,
@@ -231,14 +273,18 @@ export async function declareEvent(
     method: terms.method,
     ratePriceUnits: terms.ratePriceUnits,
     budget: terms.budget.toString(),
+    allotted: Object.fromEntries(split.map(([org, share]) => [org, share.toString()])),
     declaredAt: isoTime(ctx.now),
     txId: ctx.stub.getTxID(),
   };
   await writeState(ctx.stub, ctx.keys.drEvent(eventId), event);
+  const dayRecord: DrDayRecord = {
+    date: span.date,
+    events: [...(day?.events ?? []), { eventId, start: span.start, end: span.end }],
+  };
+  await writeState(ctx.stub, ctx.keys.drDay(span.date), dayRecord);
   const allotments: AllotmentRecord[] = [];
-  for (const [org, share] of [...(await splitBudget(ctx, terms.budget))].sort(([a], [b]) =>
-    a < b ? -1 : 1,
-  )) {
+  for (const [org, share] of split) {
     const allotment = emptyAllotment(ctx, eventId, org, share);
     allotments.push(allotment);
     await writeOwnedByOrg(ctx.stub, ctx.keys.drAllotment(eventId, org), allotment, org);
@@ -259,17 +305,29 @@ export async function declareEvent(
   return { event, allotments };
 }
 
-/** The event's public view: its record and every utility's allotment as stored (absent ones skipped). */
+/**
+ * The event's public view: its record, every utility's allotment as stored, and the utilities
+ * whose allotment does not parse (a utility's peer alone writes it; a reader tolerates it).
+ */
 export async function drEventView(
   ctx: HemsContext,
   event: DrEventRecord,
-): Promise<{ event: DrEventRecord; allotments: AllotmentRecord[] }> {
+): Promise<{ event: DrEventRecord; allotments: AllotmentRecord[]; unreadable: string[] }> {
   const allotments: AllotmentRecord[] = [];
-  for (const org of (await ctx.settings()).utilityMspIds) {
-    const allotment = await loadAllotment(ctx, event.eventId, org);
-    if (allotment !== undefined) {
+  const unreadable: string[] = [];
+  for (const row of await drain(
+    ctx.stub.getStateByPartialCompositeKey(KeyType.drAllotment, [event.eventId]),
+  )) {
+    const org = ctx.stub.splitCompositeKey(row.key).attributes[1] ?? '';
+    try {
+      const allotment = allotmentFromBytes(row.value);
+      if (allotment.org !== org || allotment.eventId !== event.eventId) {
+        throw new TypeError('an allotment does not name its key');
+      }
       allotments.push(allotment);
+    } catch {
+      unreadable.push(org);
     }
   }
-  return { event, allotments };
+  return { event, allotments, unreadable };
 }

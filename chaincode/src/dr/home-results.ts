@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import {
+  BASELINE_DEFAULTS,
   collectionOf,
   computeBaseline,
   failedPrecondition,
@@ -9,9 +10,8 @@ import {
   type MeterDay,
 } from '@hems/protocol';
 import type { HemsContext } from '../lib/context';
-import { KeyType } from '../lib/keys';
-import { drain, readPrivate } from '../lib/state';
-import { drEventFromBytes, type DrEventRecord } from './events';
+import { readPrivate } from '../lib/state';
+import { loadDrDay, type DrEventRecord } from './events';
 import { historyRef, loadMeterHistory } from './meter-history';
 
 /**
@@ -53,14 +53,19 @@ export async function loadHomeResult(
     : (requireObject(parseStoredJson(bytes, 'reward result'), 'reward result') as unknown as HomeResult);
 }
 
-/** Dates of every declared event: never baseline days, since a home's response lowers them. */
-export async function eventDates(ctx: HemsContext): Promise<Set<string>> {
+/**
+ * The days of the baseline's lookback before `date` on which an event was declared: never
+ * baseline days, since a home's response lowers them. One point read per day of the lookback, per
+ * transaction (not per home); each is MVCC-checked, so an event declared meanwhile on one of those
+ * days makes the payment retry rather than pay on a stale calendar.
+ */
+export async function eventDates(ctx: HemsContext, event: DrEventRecord): Promise<Set<string>> {
   const dates = new Set<string>();
-  for (const row of await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.drEvent, []))) {
-    try {
-      dates.add(drEventFromBytes(row.value).date);
-    } catch {
-      // An unreadable event record is skipped here; AuditEvent and GetEvent report it.
+  const eventDay = Date.parse(`${event.date}T00:00:00Z`);
+  for (let back = 1; back <= BASELINE_DEFAULTS[event.method].lookbackDays; back += 1) {
+    const date = new Date(eventDay - back * 86_400_000).toISOString().slice(0, 10);
+    if ((await loadDrDay(ctx, date)) !== undefined) {
+      dates.add(date);
     }
   }
   return dates;
@@ -86,7 +91,16 @@ export async function computeHomeResult(
   }
   const today = history.days.find((day) => day.date === event.date);
   if (today === undefined) {
-    throw failedPrecondition("the event day is not in the home's meter history yet");
+    throw failedPrecondition(
+      history.days.some((day) => day.date > event.date)
+        ? "the event day is no longer in the home's meter history (it keeps 60 days)"
+        : "the event day is not in the home's meter history yet",
+    );
+  }
+  if (today.holiday === true) {
+    throw failedPrecondition(
+      'the meter head-end marked the event day a holiday: the weekday baseline does not apply',
+    );
   }
   const before: MeterDay[] = history.days
     .filter((day) => day.date < event.date)

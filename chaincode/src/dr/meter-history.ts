@@ -36,6 +36,7 @@ import { MAX_READING_WH } from '../timeslot/meter-readings';
 
 /** Days kept per home: the baselines' 45-day lookback, the event day and two weeks' margin. */
 export const HISTORY_DAYS = 60;
+const DAY_MS = 86_400_000;
 /** Items per RecordMeterDays: one day of one home each. */
 export const MAX_METER_DAYS = 200;
 const MAX_METER_DAYS_BYTES = MAX_METER_DAYS * (INTERVALS_PER_DAY * 9 + 256) + 2;
@@ -131,14 +132,18 @@ interface HistoryDraft {
  * older than the retention behind the newest day held is refused rather than silently dropped.
  */
 function merge(draft: HistoryDraft, item: MeterDayItem): void {
-  const newest = Math.max(item.dayNumber, ...draft.days.keys());
+  const newestBefore = Math.max(-Infinity, ...draft.days.keys());
+  const newest = Math.max(item.dayNumber, newestBefore);
   if (item.dayNumber <= newest - HISTORY_DAYS) {
     throw failedPrecondition(
       `the date is more than ${HISTORY_DAYS} days older than the newest day of the home's history, which keeps ${HISTORY_DAYS} days`,
     );
   }
   draft.days.set(item.dayNumber, item.day);
-  draft.bus = item.bus;
+  if (item.dayNumber >= newestBefore) {
+    // The home's current bus is the one of its newest day, not of a correction of an old one.
+    draft.bus = item.bus;
+  }
   draft.changed = true;
   for (const dayNumber of [...draft.days.keys()]) {
     if (dayNumber <= newest - HISTORY_DAYS) {
@@ -167,6 +172,11 @@ export async function recordMeterDays(ctx: HemsContext, org: string): Promise<Me
   for (const [index, value] of list.entries()) {
     try {
       const item = parseItem(value, index);
+      if ((item.dayNumber + 1) * DAY_MS > ctx.now.getTime()) {
+        throw failedPrecondition(
+          `days[${index}] is a day that is not over yet: a day is delivered once it is over`,
+        );
+      }
       const ref = historyRef(secret, item.homeId);
       let draft = drafts.get(ref);
       if (draft === undefined) {

@@ -28,7 +28,7 @@ export async function myReward(
       event,
       device.homeId,
       accountIdOf(secret, device.homeId),
-      await eventDates(ctx),
+      await eventDates(ctx, event),
     ));
   return {
     eventId,

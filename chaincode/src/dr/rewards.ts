@@ -51,6 +51,7 @@ export interface RewardBatchRecord {
   readonly eventId: string;
   readonly txId: string;
   readonly buses: Readonly<Record<string, BusSums>>;
+  readonly salt: string;
 }
 
 export async function openAllotment(
@@ -63,6 +64,26 @@ export async function openAllotment(
     throw failedPrecondition(`event ${event.eventId} has no allotment for ${org}`);
   }
   return allotment;
+}
+
+/**
+ * Days after the event day during which its rewards are paid. The paid-once markers are private
+ * records, which the collection's blockToLive purges eventually: payments close well before.
+ */
+export const PAYMENT_DAYS = 3;
+const DAY_MS = 86_400_000;
+
+/** Rewards are paid after the event day is over and within PAYMENT_DAYS of it. */
+function requirePaymentWindow(ctx: HemsContext, event: DrEventRecord): void {
+  const dayEnd = Date.parse(`${event.date}T00:00:00Z`) + DAY_MS;
+  if (ctx.now.getTime() < dayEnd) {
+    throw failedPrecondition(`rewards of event ${event.eventId} are paid once its day is over and metered`);
+  }
+  if (ctx.now.getTime() > dayEnd + PAYMENT_DAYS * DAY_MS) {
+    throw failedPrecondition(
+      `rewards of event ${event.eventId} were payable for ${PAYMENT_DAYS} days after its day; payments are closed`,
+    );
+  }
 }
 
 /** Rewards are computed once every slot of the event is dispatched: its homes knew their limits. */
@@ -112,11 +133,12 @@ export async function payRewards(ctx: HemsContext, org: string, eventId: string)
   if (allotment.totalsPublishedAt !== undefined) {
     throw failedPrecondition(`${org} has published its totals of event ${eventId}: its payments are closed`);
   }
+  requirePaymentWindow(ctx, event);
   await requireDispatched(ctx, event);
   const list = parseHomeIds(ctx);
   const secret = await loadHomeRefSecret(ctx, org);
   const collection = collectionOf(org);
-  const dates = await eventDates(ctx);
+  const dates = await eventDates(ctx, event);
   const txId = ctx.stub.getTxID();
   const book = new TokenBook(ctx);
   const remaining = BigInt(allotment.allotted) - BigInt(allotment.paid);
@@ -138,15 +160,19 @@ export async function payRewards(ctx: HemsContext, org: string, eventId: string)
         throw conflict(`the home's reward for event ${eventId} was already paid`);
       }
       const accountId = accountIdOf(secret, homeId);
-      const account = await book.load(accountId);
-      if (account === undefined) {
-        throw failedPrecondition('the home has no token account: open one with a deposit first');
-      }
-      if (account.mspId !== org) {
-        throw forbidden('the home account belongs to another organization');
-      }
       const result = await computeHomeResult(ctx, org, secret, event, homeId, accountId, dates);
       const reward = BigInt(result.reward);
+      if (reward > 0n) {
+        // Read only when there is something to credit: a home paid 0 keeps its account out of the
+        // read set, so the auction's transactions on it cannot make the whole batch retry.
+        const account = await book.load(accountId);
+        if (account === undefined) {
+          throw failedPrecondition('the home has no token account: open one with a deposit first');
+        }
+        if (account.mspId !== org) {
+          throw forbidden('the home account belongs to another organization');
+        }
+      }
       if (paid + reward > remaining) {
         throw failedPrecondition(`the allotment of ${org} for event ${eventId} does not cover this reward`);
       }
@@ -174,7 +200,9 @@ export async function payRewards(ctx: HemsContext, org: string, eventId: string)
     }
   }
   if (accepted > 0) {
-    const batch: RewardBatchRecord = { eventId, txId, buses };
+    // Salted: its on-chain hash must not let anyone search the sums the public totals withhold.
+    const salt = createHmac('sha256', secret).update(`hems.drbatch.salt\u0000${txId}`).digest('hex');
+    const batch: RewardBatchRecord = { eventId, txId, buses, salt };
     await writePrivate(ctx.stub, collection, ctx.keys.drBatch(eventId, txId), batch);
     const next: AllotmentRecord = {
       ...allotment,

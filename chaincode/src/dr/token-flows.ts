@@ -8,7 +8,8 @@ import { drEventFromBytes } from './events';
 /**
  * What demand response moved, for the token reconciliation: per DSO, the budgets its events took
  * out of its pool (majority-written event records); per utility, the rewards its allotments say
- * it paid its homes. Records that do not parse or do not name their key are counted, not trusted.
+ * it paid its homes, each capped by what the event's majority-written declaration allotted it.
+ * Records that do not parse, do not name their key or exceed that cap are counted, not trusted.
  */
 export interface DrTokenFlows {
   readonly budgets: Map<string, bigint>;
@@ -23,6 +24,8 @@ function add(map: Map<string, bigint>, key: string, amount: bigint): void {
 export async function drTokenFlows(ctx: HemsContext): Promise<DrTokenFlows> {
   const budgets = new Map<string, bigint>();
   const rewards = new Map<string, bigint>();
+  /** What each declaration allotted each utility, by event id and org. */
+  const allotted = new Map<string, bigint>();
   let unreadable = 0;
   for (const row of await drain(ctx.stub.getStateByPartialCompositeKey(KeyType.drEvent, []))) {
     try {
@@ -31,6 +34,9 @@ export async function drTokenFlows(ctx: HemsContext): Promise<DrTokenFlows> {
         throw new TypeError('an event record does not name its key');
       }
       add(budgets, event.dsoMspId, unitsFromStored(event.budget, 'event budget'));
+      for (const [org, share] of Object.entries(event.allotted)) {
+        allotted.set(`${event.eventId}\u0000${org}`, unitsFromStored(share, 'allotted'));
+      }
     } catch {
       unreadable += 1;
     }
@@ -42,7 +48,13 @@ export async function drTokenFlows(ctx: HemsContext): Promise<DrTokenFlows> {
       if (allotment.eventId !== eventId || allotment.org !== org || org === undefined) {
         throw new TypeError('an allotment does not name its key');
       }
-      add(rewards, org, unitsFromStored(allotment.paid, 'paid rewards'));
+      // The utility's own peer writes `paid`: it is trusted only up to what the majority allotted.
+      const paid = unitsFromStored(allotment.paid, 'paid rewards');
+      const cap = allotted.get(`${eventId}\u0000${org}`) ?? 0n;
+      if (paid > cap) {
+        throw new RangeError('an allotment states more paid than its event allotted');
+      }
+      add(rewards, org, paid);
     } catch {
       unreadable += 1;
     }

@@ -41,6 +41,7 @@ export const KeyType = {
   meterHistory: 'hems.meterhistory',
   drResult: 'hems.drresult',
   drBatch: 'hems.drbatch',
+  drDay: 'hems.drday',
   meterReading: 'hems.meterreading',
   production: 'hems.production',
   productionMint: 'hems.productionmint',
@@ -148,6 +149,13 @@ export class Keys {
 
   /** Private: one home's result in an event (baseline, metered, reward), under a per-event HMAC reference. */
   readonly drResult = this.keyOf<[eventId: string, resultRef: string]>(KeyType.drResult);
+
+  /**
+   * The events of one calendar day (UTC) and their intervals, majority-written by each declaration:
+   * an overlapping event is refused, and a reward reads the days of its baseline's lookback by
+   * point reads (no range query over all events ever declared).
+   */
+  readonly drDay = this.keyOf<[date: string]>(KeyType.drDay);
 
   /** Private: per-bus sums of one reward transaction, under its transaction id. */
   readonly drBatch = this.keyOf<[eventId: string, txId: string]>(KeyType.drBatch);

@@ -109,6 +109,11 @@ const eventRecord = openObject(
       description: 'The rate in price units (1e-4 currency per MWh) per Wh',
     },
     budget: valueUnits,
+    allotted: {
+      type: 'object',
+      additionalProperties: valueUnits,
+      description: "Value units per utility: the declaration's split of the budget",
+    },
     declaredAt: text,
     txId: text,
   },
@@ -148,7 +153,15 @@ const allotment = openObject({
 
 /** The event as GetEvent and DeclareEvent answer it. */
 export const eventView = {
-  ...openObject({ event: eventRecord, allotments: { type: 'array', items: allotment } }),
+  ...openObject({
+    event: eventRecord,
+    allotments: { type: 'array', items: allotment },
+    unreadable: {
+      type: 'array',
+      items: text,
+      description: 'Utilities whose allotment record does not parse (the audit reports them)',
+    },
+  }),
   description: "A demand-response event: its slots, method, rate and budget, and each utility's allotment",
 };
 
