@@ -71,6 +71,13 @@ interface Allotment {
   }[];
 }
 
+interface Reconciliation {
+  readonly reconciled: boolean;
+  readonly utilities: readonly { org: string; difference: string }[];
+  readonly drPools: readonly { org: string; difference: string }[];
+  readonly unreadable: Readonly<Record<string, number>>;
+}
+
 function expectStatus(response: ApiResponse, status: number): void {
   expect(response.status, JSON.stringify(response.body)).to.equal(status);
 }
@@ -107,7 +114,7 @@ describe('demand response through the REST gateways', () => {
   const restoreEnrolment: (() => Promise<void>)[] = [];
   /** Shared by the steps below, in order. */
   const accounts = new Map<string, string>();
-  let reconciledBefore: ApiResponse<{ reconciled: boolean }>;
+  let reconciledBefore: ApiResponse<Reconciliation>;
   let deadline: string;
   const reductions = METERED_A.map((wh) => Math.max(0, 2 * (263 - wh)));
   const expectedA = BigInt(reductions.reduce((sum, wh) => sum + wh, 0)) * RATE_UNITS;
@@ -213,7 +220,7 @@ describe('demand response through the REST gateways', () => {
         accounts.set(homeId, opened.body.accountId);
       }
     }
-    reconciledBefore = await call<{ reconciled: boolean }>(
+    reconciledBefore = await call<Reconciliation>(
       'RegulatorMSP',
       AUDITOR,
       'GET',
@@ -428,7 +435,7 @@ describe('demand response through the REST gateways', () => {
     expectStatus(audit, 200);
     expect(audit.body.problems).to.deep.equal([]);
     expect(audit.body.consistent).to.equal(true);
-    const reconciled = await call<{ reconciled: boolean; drPools: { org: string; difference: string }[] }>(
+    const reconciled = await call<Reconciliation>(
       'RegulatorMSP',
       AUDITOR,
       'GET',
@@ -438,7 +445,13 @@ describe('demand response through the REST gateways', () => {
     expect(reconciled.body.reconciled, JSON.stringify(reconciled.body)).to.equal(
       reconciledBefore.body.reconciled,
     );
+    // What this suite moved is accounted for: every utility's and pool's difference is what it was
+    // before (0 unless an earlier suite left one), and nothing unreadable was added.
+    const differences = (body: Reconciliation): string[] =>
+      [...body.utilities, ...body.drPools].map((entry) => `${entry.org}:${entry.difference}`);
+    expect(differences(reconciled.body)).to.deep.equal(differences(reconciledBefore.body));
     expect(reconciled.body.drPools.every((pool) => pool.difference === '0')).to.equal(true);
+    expect(reconciled.body.unreadable).to.deep.equal(reconciledBefore.body.unreadable);
   });
 
   it('puts no home id, reading or baseline in any block', async function () {
