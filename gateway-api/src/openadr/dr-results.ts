@@ -39,9 +39,11 @@ export interface DrResults {
   one(home: DrHome, eventId: string): Promise<DrHomeResult | undefined>;
 }
 
-/** Events a listing looks at (one page of ListEvents) and results it reads at most. */
+/** Events per ListEvents page, and results a listing reads at most. */
 export const LISTED_DR_EVENTS = 100;
 export const MAX_DR_RESULTS = 20;
+/** Pages of LISTED_DR_EVENTS events read per listing: bounds a VEN's poll. */
+const MAX_LISTED_PAGES = 20;
 /** Final results (paid) kept in memory; the oldest go first. */
 const MAX_CACHED_RESULTS = 10_000;
 
@@ -93,18 +95,36 @@ export class LedgerDrResults implements DrResults {
   constructor(private readonly ledger: Ledger) {}
 
   async recent(home: DrHome, wanted: number): Promise<DrHomeResult[]> {
-    const page = decodeJson<{ events?: unknown } | null>(
-      await dr(this.ledger, readerIdentity(this.ledger)).ListEvents.evaluate({
-        arguments: [String(LISTED_DR_EVENTS), ''],
-      }),
-    );
-    const events = (Array.isArray(page?.events) ? page.events : [])
+    const events = (await this.allEvents())
       .map(timesOf)
       .filter((times): times is DrEventTimes => times !== undefined)
       .sort((a, b) => b.date.localeCompare(a.date) || b.start - a.start || b.eventId.localeCompare(a.eventId))
       .slice(0, Math.min(wanted, MAX_DR_RESULTS));
     const results = await Promise.all(events.map((event) => this.resultOf(home, event)));
     return results.filter((result): result is DrHomeResult => result !== undefined);
+  }
+
+  /**
+   * Every event, page by page (events are listed in id order, not by date, so the newest can be on
+   * any page), up to MAX_LISTED_PAGES pages.
+   */
+  private async allEvents(): Promise<unknown[]> {
+    const events: unknown[] = [];
+    let bookmark = '';
+    for (let page = 0; page < MAX_LISTED_PAGES; page += 1) {
+      const answer = decodeJson<{ events?: unknown; bookmark?: unknown } | null>(
+        await dr(this.ledger, readerIdentity(this.ledger)).ListEvents.evaluate({
+          arguments: [String(LISTED_DR_EVENTS), bookmark],
+        }),
+      );
+      const listed: unknown[] = Array.isArray(answer?.events) ? (answer.events as unknown[]) : [];
+      events.push(...listed);
+      bookmark = typeof answer?.bookmark === 'string' ? answer.bookmark : '';
+      if (bookmark === '' || listed.length < LISTED_DR_EVENTS) {
+        break;
+      }
+    }
+    return events;
   }
 
   async one(home: DrHome, eventId: string): Promise<DrHomeResult | undefined> {
