@@ -16,6 +16,8 @@ const slotId = 'slot-1';
 const COLLECTION_A = `${UTILITY_A}PrivateCollection`;
 /** Value units per Wh at the default rate of 50 currency per MWh (0.05 per kWh). */
 const PER_WH = 50n * 10_000n;
+/** The most one home exports in a 15-minute slot at the default maxHomeKw of 50: 50 kW × 250. */
+const MAX_WH = 12_500;
 
 interface Receipt {
   readonly slotId: string;
@@ -105,10 +107,11 @@ describe('MintForProduction (production-backed tokens)', () => {
   });
 
   describe('OpenSlot', () => {
-    it("creates one production record per utility under a policy naming only that utility's peer", async () => {
+    it('keeps the rate in the slot record, and one production record per utility under a policy naming only its peer', async () => {
       await s.openSlot(slotId);
       const tx = s.ledger.lastCommitted();
       expect(tx.endorsement).to.equal('majority');
+      expect(await s.getSlot(slotId)).to.include({ productionTokenRate: 50 });
       for (const org of [UTILITY_A, UTILITY_B]) {
         const write = tx.publicWrites.find(
           (entry) => entry.key.includes('hems.production') && entry.key.includes(org),
@@ -131,11 +134,11 @@ describe('MintForProduction (production-backed tokens)', () => {
       await dispatchedSlot();
       const receipt = await mint([
         { homeId: home(0).homeId, exportWh: 1000 },
-        { homeId: home(1).homeId, exportWh: 2_500_000 },
+        { homeId: home(1).homeId, exportWh: MAX_WH },
         { homeId: home(2).homeId, exportWh: 1 },
       ]);
       const tx = s.ledger.lastCommitted();
-      const amounts = [1000n * PER_WH, 2_500_000n * PER_WH, PER_WH];
+      const amounts = [1000n * PER_WH, BigInt(MAX_WH) * PER_WH, PER_WH];
       const total = amounts.reduce((a, b) => a + b, 0n);
       expect(receipt).to.deep.equal({
         slotId,
@@ -157,7 +160,7 @@ describe('MintForProduction (production-backed tokens)', () => {
       expect(record).to.include({
         minted: total.toString(),
         homes: 3,
-        exportWh: 2_501_001,
+        exportWh: 1000 + MAX_WH + 1,
         rate: 50,
         txId: tx.txId,
       });
@@ -271,6 +274,97 @@ describe('MintForProduction (production-backed tokens)', () => {
         /hems\.production\/UtilityAMSP\/slot-forged/,
       );
     });
+
+    describe('a malicious member on its own peer', () => {
+      /**
+       * UtilityA's modified chaincode rewrites its production record of `slot` (consistently: the
+       * total is the exports times the record's rate) and credits its own home's account with what
+       * the forged record adds, so the sums would balance if the record were trusted.
+       */
+      const forge = async (
+        slot: string,
+        forged: { rate: number; homes: number; exportWh: number },
+      ): Promise<bigint> => {
+        const minted = BigInt(forged.exportWh) * BigInt(Math.round(forged.rate * 10_000));
+        const before = BigInt(production(UTILITY_A, slot).minted as string);
+        await s.ledger.rewriteAlone(
+          UTILITY_A,
+          (ctx) => ctx.keys.production(UTILITY_A, slot),
+          (stored) => ({ ...stored, ...forged, minted: minted.toString() }),
+        );
+        await s.ledger.rewriteAlone(
+          UTILITY_A,
+          (ctx) => ctx.keys.account(accounts[2] ?? ''),
+          (stored) => ({
+            ...stored,
+            balance: (BigInt(stored.balance as string) + minted - before).toString(),
+          }),
+        );
+        return minted;
+      };
+
+      it('cannot cover tokens it credited itself with a rewritten record: rate, exports or homes beyond the slot', async () => {
+        await dispatchedSlot();
+        await mint([{ homeId: home(0).homeId, exportWh: 400 }]);
+        // Even a settled slot's record is the utility's to rewrite: the checks read the slot record.
+        await s.ledger.invoke(identities.dso(), (ctx) => s.timeslot.SettleSlot(ctx, slotId));
+        const forgeries = [
+          // A higher rate than the slot opened with (the record's copy of it is the utility's).
+          { rate: 5000, homes: 1, exportWh: 400 },
+          // More than one home can export in 15 minutes at maxHomeKw (50 kW: 12,500 Wh).
+          { rate: 50, homes: 1, exportWh: MAX_WH + 1 },
+          // More homes than the slot expects of UtilityA (its enrolment at opening: 5 + 2).
+          { rate: 50, homes: 8, exportWh: 8 * MAX_WH },
+        ];
+        for (const forged of forgeries) {
+          const minted = await forge(slotId, forged);
+          const r = await reconcile();
+          expect(r.reconciled, JSON.stringify(forged)).to.equal(false);
+          expect(r.unreadable).to.include({ issues: 1 });
+          // Not trusted, the record counts for nothing: UtilityA holds all it claims as a difference.
+          expect(r.utilities.find((entry) => entry.org === UTILITY_A)).to.include({
+            minted: '0',
+            difference: minted.toString(),
+          });
+        }
+      });
+
+      it('cannot mint in a slot opened while minting was off by rewriting its record', async () => {
+        await byMajority({ productionTokenRate: 0 });
+        await dispatchedSlot('slot-off');
+        await byMajority({ productionTokenRate: 50 });
+        expect(await s.getSlot('slot-off')).to.include({ productionTokenRate: 0 });
+        const minted = await forge('slot-off', { rate: 50, homes: 1, exportWh: 400 });
+        const r = await reconcile();
+        expect(r.reconciled).to.equal(false);
+        expect(r.unreadable).to.include({ issues: 1 });
+        expect(r.utilities.find((entry) => entry.org === UTILITY_A)).to.include({
+          minted: '0',
+          difference: minted.toString(),
+        });
+      });
+
+      it('stays reconciled with a record within the bounds and consistent with the slot', async () => {
+        await dispatchedSlot();
+        // Every minted home at the physical bound of the slot: the honest mint passes the checks.
+        await mint(homes.map((device) => ({ homeId: device.homeId, exportWh: MAX_WH })));
+        let r = await reconcile();
+        expect(r.reconciled, JSON.stringify(r)).to.equal(true);
+        expect(r.utilities.find((entry) => entry.org === UTILITY_A)).to.include({
+          minted: (3n * BigInt(MAX_WH) * PER_WH).toString(),
+          difference: '0',
+        });
+        // What the checks cannot see: an overstatement within the bounds (all 7 expected homes at
+        // the bound) is the utility's meters' word, as for consumption.
+        const minted = await forge(slotId, { rate: 50, homes: 7, exportWh: 7 * MAX_WH });
+        r = await reconcile();
+        expect(r.reconciled, JSON.stringify(r)).to.equal(true);
+        expect(r.utilities.find((entry) => entry.org === UTILITY_A)).to.include({
+          minted: minted.toString(),
+          difference: '0',
+        });
+      });
+    });
   });
 
   describe('refuses', () => {
@@ -376,7 +470,7 @@ describe('MintForProduction (production-backed tokens)', () => {
       await dispatchedSlot();
       const receipt = await mint([
         { homeId: home(0).homeId, exportWh: 0 },
-        { homeId: home(0).homeId, exportWh: 2_500_001 },
+        { homeId: home(0).homeId, exportWh: MAX_WH + 1 },
         { homeId: home(0).homeId, exportWh: 1.5 },
         { homeId: home(0).homeId, exportWh: '10' },
         { homeId: 'bad id with spaces', exportWh: 10 },
@@ -401,6 +495,40 @@ describe('MintForProduction (production-backed tokens)', () => {
         'INVALID_ARGUMENT',
         /transient field 'exports' is required/,
       );
+    });
+
+    it('an export above maxHomeKw × 250 Wh, and homes beyond those the slot expects of the utility', async () => {
+      // 7.001 kW over 15 minutes: 1750.25 Wh, so at most 1750 whole Wh.
+      await byMajority({ maxHomeKw: 7.001 });
+      await s.ledger.invoke(identities.admin(UTILITY_A), (ctx) =>
+        s.governance.SetEnrolledHomes(ctx, 'bus-2', '0'),
+      );
+      await s.ledger.invoke(identities.admin(UTILITY_A), (ctx) =>
+        s.governance.SetEnrolledHomes(ctx, 'bus-1', '2'),
+      );
+      await dispatchedSlot();
+      const first = await mint([
+        { homeId: home(0).homeId, exportWh: 1751 },
+        { homeId: home(0).homeId, exportWh: 1750 },
+      ]);
+      expect(first.accepted).to.equal(1);
+      expect(first.refused).to.deep.equal([
+        { index: 0, code: 'INVALID_ARGUMENT', message: 'exports[0].exportWh must be between 1 and 1750' },
+      ]);
+      const second = await mint([
+        { homeId: home(1).homeId, exportWh: 10 },
+        { homeId: home(2).homeId, exportWh: 10 },
+      ]);
+      expect(second.accepted).to.equal(1);
+      expect(second.refused).to.deep.equal([
+        {
+          index: 1,
+          code: 'FAILED_PRECONDITION',
+          message: `slot ${slotId} expects 2 homes of ${UTILITY_A} (its enrolment at opening), all minted for`,
+        },
+      ]);
+      expect(production()).to.include({ homes: 2, exportWh: 1760 });
+      expect((await reconcile()).reconciled).to.equal(true);
     });
 
     it('while the channel rate is 0, and in a slot opened while it was', async () => {
@@ -431,7 +559,7 @@ describe('MintForProduction (production-backed tokens)', () => {
   });
 
   describe('privacy', () => {
-    it('puts no home id or export in public writes, answers or errors; writes only the accounts and the production record', async () => {
+    it('puts no home id in public writes, answers or errors, nor an export in answers; writes only the accounts and the production record', async () => {
       await dispatchedSlot();
       const before = s.ledger.committed.length;
       await mint([
@@ -466,10 +594,32 @@ describe('MintForProduction (production-backed tokens)', () => {
         expect(surface).not.to.include(device.homeId);
       }
       expect(surface).not.to.include('home-without-account');
-      // The per-home exports are not published as such (the batch's sum is).
+      // The answers hold counts and the batch's total, never a home's export.
       for (const tx of txs) {
         expect(tx.response).not.to.match(/1234|4321|exportWh|homeId/);
       }
+    });
+
+    it("publishes each account's export of the slot: its mint amount ÷ the slot's public rate", async () => {
+      await dispatchedSlot();
+      await mint([
+        { homeId: home(0).homeId, exportWh: 1234 },
+        { homeId: home(1).homeId, exportWh: 4321 },
+      ]);
+      // Anyone reading the public state: the slot's rate, the record's per-account amounts and
+      // each account's entries. The account id is a pseudonym, but a persistent one, so the
+      // 15-minute exports of one home form a metered time series (P1 holds for the home id only).
+      const perWh = BigInt(Math.round(((await s.getSlot(slotId)).productionTokenRate as number) * 10_000));
+      const published = (production().lastMints as { accountId: string; amount: string }[]).map(
+        ({ accountId, amount }) => [accountId, Number(BigInt(amount) / perWh)],
+      );
+      expect(published).to.have.deep.members([
+        [accounts[0], 1234],
+        [accounts[1], 4321],
+      ]);
+      const entry = (await account(accounts[0] ?? '')).lastEntries.at(-1);
+      expect(entry).to.include({ kind: 'mint', slotId });
+      expect(BigInt(entry?.amount as string) / perWh).to.equal(1234n);
     });
   });
 });

@@ -71,6 +71,14 @@ export interface SlotRecord {
    * allowance shrinks towards its own Lmin. Only its level is public, never an allowance.
    */
   readonly emergency?: SlotEmergency;
+  /**
+   * The channel's productionTokenRate when the slot opened (currency per MWh; 0: no production
+   * minting in the slot): the rate MintForProduction credits and the reconciliation checks each
+   * utility's production record against. Kept here because this record is the majority's, while a
+   * production record is rewritten by its utility's peer alone. Absent in slots stored before it
+   * existed: nothing is minted in those.
+   */
+  readonly productionTokenRate?: number;
 }
 
 /**

@@ -76,6 +76,7 @@ export async function openSlot(ctx: HemsContext, id: string, terms: SlotTerms): 
     prices: terms.prices,
     ...(terms.schedule === undefined ? {} : { schedule: terms.schedule }),
     expected,
+    productionTokenRate: (await ctx.settings()).productionTokenRate,
   };
   await writeState(ctx.stub, slotKey, slot);
 
@@ -90,7 +91,7 @@ export async function openSlot(ctx: HemsContext, id: string, terms: SlotTerms): 
     await writeOwnedByOrg(ctx.stub, key, pending, org);
   }
   // Likewise one production record per utility: its meter head-end mints on its own peer alone.
-  await openProductionRecords(ctx, id);
+  await openProductionRecords(ctx, slot);
 
   ctx.stub.setEvent(
     SLOT_EVENTS.opened,

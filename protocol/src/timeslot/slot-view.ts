@@ -87,4 +87,6 @@ export interface SlotView {
   settledAt?: string;
   /** A grid emergency the DSO declared before the dispatch: allowances shrink towards Lmin. */
   emergency?: SlotEmergency;
+  /** The channel's productionTokenRate when the slot opened (currency per MWh; 0: no minting). */
+  productionTokenRate?: number;
 }
