@@ -6,6 +6,7 @@
  *   npm run bench -- --only ingestion --devices 1000
  *   npm run bench -- --only aggregate --homes 100 --repeat 1
  *   npm run bench -- --only clearing --orders 1000,10000
+ *   npm run bench -- --only dr --dr-homes 2000
  *
  * The on-chain benchmarks transact on the running network (network/.state, `npm run network:up`)
  * and start their own gateway processes on ports 29443-29446. Benchmark devices skip Fabric CA
@@ -19,9 +20,11 @@ import {
   clearingRow,
   type ClearingBenchResult,
 } from './auction-clearing';
+import { benchDemandResponse } from './demand-response';
 import { benchIngestion } from './forecast-ingestion';
 import type { BareTlsResult } from './lib/bare-tls';
 import { FEEDER_PAIRS } from './lib/context';
+import { DR_COMPARE_HEADERS, drComparisonRow, type DrSummary } from './lib/dr-results';
 import { benchDevices, spreadDevices } from './lib/devices';
 import { Connections, UTILITIES, withBenchGateways } from './lib/fabric';
 import { poolResult, RESULT_HEADERS, resultRow, type BenchResult } from './lib/results';
@@ -53,6 +56,8 @@ interface Report {
   /** The cycle's phases; its reads are summarized in `results`. */
   cycle?: CycleResult;
   clearing?: ClearingBenchResult[];
+  /** The demand-response run's ids, setup times and PayRewards comparison; its rows are in `results`. */
+  demandResponse?: DrSummary;
   errors: { benchmark: string; message: string }[];
 }
 
@@ -241,6 +246,28 @@ async function onChain(report: Report, options: BenchOptions): Promise<void> {
         );
         if (result.firstError !== null) {
           throw new Error(result.firstError);
+        }
+      });
+    }
+    if (options.only.includes('dr')) {
+      await attempt(report, 'dr', async () => {
+        const summary = await benchDemandResponse(context, (result) => {
+          report.results.push(result);
+          console.log(`\n${formatTable(RESULT_HEADERS, [resultRow(result)])}`);
+        });
+        report.demandResponse = summary;
+        const cost = summary.payRewardsCost;
+        const endorseCost = summary.payRewardsEndorseCost;
+        console.log(
+          `\nPayRewards by homes per transaction (${summary.homes} homes of ${summary.org}, one event per size, one transaction in flight):\n${formatTable(DR_COMPARE_HEADERS, summary.comparison.map(drComparisonRow))}`,
+        );
+        if (cost !== null && endorseCost !== null) {
+          console.log(
+            `PayRewards ≈ ${cost.fixedMs} ms per transaction + ${cost.perItemMs} ms per home (endorsement: ${endorseCost.fixedMs} ms + ${endorseCost.perItemMs} ms per home), least squares over the p50s`,
+          );
+        }
+        if (summary.firstFailure !== null) {
+          throw new Error(summary.firstFailure);
         }
       });
     }

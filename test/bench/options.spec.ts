@@ -5,12 +5,34 @@ describe('bench options', () => {
   it('defaults to every benchmark at the sizes of the issue', () => {
     const options = parseOptions([]);
     expect(options).to.deep.equal(DEFAULT_OPTIONS);
-    expect(options.only).to.deep.equal(['ingestion', 'aggregate', 'cycle', 'clearing']);
+    expect(options.only).to.deep.equal(['ingestion', 'aggregate', 'cycle', 'dr', 'clearing']);
     expect(options.devices).to.deep.equal([10000]);
     expect(options.homes).to.deep.equal([1000, 10000, 100000]);
     expect(options).to.include({ seconds: 60, batchItems: 500, cycleHomes: 10000, restConcurrency: 512 });
     expect(options.orders).to.deep.equal([1000, 10000]);
     expect(options.issuer).to.equal('direct');
+    expect(options).to.include({ drHomes: 2000, drBatches: 10 });
+    expect(options.drSizes).to.deep.equal([1, 100, 500]);
+  });
+
+  it('reads the demand-response options, its batch sizes in ascending order', () => {
+    const options = parseOptions([
+      '--only',
+      'dr',
+      '--dr-homes',
+      '100',
+      '--dr-sizes=500,1,100,1',
+      '--dr-batches',
+      '3',
+    ]);
+    expect(options.only).to.deep.equal(['dr']);
+    expect(options).to.include({ drHomes: 100, drBatches: 3 });
+    expect(options.drSizes).to.deep.equal([1, 100, 500]);
+    expect(() => parseOptions(['--dr-sizes', '1000'])).to.throw(
+      '--dr-sizes must be between 1 and 500, got 1000',
+    );
+    expect(() => parseOptions(['--dr-homes', '0'])).to.throw('--dr-homes must be between 1 and 100000');
+    expect(() => parseOptions(['--dr-batches', '101'])).to.throw('--dr-batches must be between 1 and 100');
   });
 
   it('reads lists, numbers and choices in both --flag value and --flag=value forms', () => {
@@ -43,7 +65,7 @@ describe('bench options', () => {
   it('refuses unknown flags, benchmarks and malformed or out-of-range numbers precisely', () => {
     expect(() => parseOptions(['--device', '5'])).to.throw('unknown option --device');
     expect(() => parseOptions(['--only', 'ingest'])).to.throw(
-      '--only takes ingestion, aggregate, cycle, clearing; unknown "ingest"',
+      '--only takes ingestion, aggregate, cycle, dr, clearing; unknown "ingest"',
     );
     expect(() => parseOptions(['--devices', '1e3'])).to.throw(
       '--devices takes positive whole numbers, got "1e3"',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runPool } from '../../scripts/bench/lib/runner';
+import { runLanes, runPool } from '../../scripts/bench/lib/runner';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -61,5 +61,45 @@ describe('bench runner', () => {
     } catch (error) {
       expect((error as Error).message).to.equal('concurrency must be a positive whole number');
     }
+  });
+
+  it('runs lanes side by side and the items of a lane in order, one at a time', async () => {
+    const inFlight = new Map<string, number>();
+    let lanesAtOnce = 0;
+    const order: string[] = [];
+    const lanes = [
+      ['a1', 'a2', 'a3'],
+      ['b1', 'b2'],
+      ['c1', 'c2', 'c3', 'c4'],
+    ];
+    const outcome = await runLanes(lanes, async (item) => {
+      const lane = item.slice(0, 1);
+      expect(inFlight.get(lane) ?? 0).to.equal(0);
+      inFlight.set(lane, 1);
+      lanesAtOnce = Math.max(lanesAtOnce, [...inFlight.values()].filter((count) => count > 0).length);
+      await tick();
+      order.push(item);
+      inFlight.set(lane, 0);
+    });
+    expect(lanesAtOnce).to.equal(3);
+    for (const lane of lanes) {
+      expect(order.filter((item) => lane.includes(item))).to.deep.equal(lane);
+    }
+    expect(outcome).to.include({ items: 9, succeeded: 9, failures: 0 });
+    expect(outcome.latenciesMs).to.have.length(9);
+  });
+
+  it('counts a failed item and goes on with the rest of its lane', async () => {
+    const done: number[] = [];
+    const outcome = await runLanes([[1, 2, 3], [4]], async (item) => {
+      await tick();
+      if (item === 2) {
+        throw new Error('refused 2');
+      }
+      done.push(item);
+    });
+    expect(done.sort()).to.deep.equal([1, 3, 4]);
+    expect(outcome).to.include({ items: 4, succeeded: 3, failures: 1, firstError: 'refused 2' });
+    expect((await runLanes([], () => Promise.resolve())).items).to.equal(0);
   });
 });

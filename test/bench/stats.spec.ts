@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { median, percentile, round, summarize } from '../../scripts/bench/lib/stats';
+import { fitLinearCost, median, percentile, round, summarize } from '../../scripts/bench/lib/stats';
 
 describe('bench stats', () => {
   const hundred = Array.from({ length: 100 }, (_, index) => index + 1);
@@ -44,5 +44,39 @@ describe('bench stats', () => {
   it('rounds to the given decimals', () => {
     expect(round(1.23456)).to.equal(1.2);
     expect(round(1.23456, 3)).to.equal(1.235);
+  });
+
+  it('fits a fixed and a per-item cost by least squares', () => {
+    const exact = fitLinearCost([
+      { items: 1, ms: 502 },
+      { items: 100, ms: 700 },
+      { items: 500, ms: 1500 },
+    ]);
+    expect(exact?.fixedMs).to.be.closeTo(500, 1e-9);
+    expect(exact?.perItemMs).to.be.closeTo(2, 1e-9);
+    const noisy = fitLinearCost([
+      { items: 0, ms: 1 },
+      { items: 0, ms: 3 },
+      { items: 10, ms: 12 },
+      { items: 10, ms: 10 },
+    ]);
+    expect(noisy?.fixedMs).to.be.closeTo(2, 1e-9);
+    expect(noisy?.perItemMs).to.be.closeTo(0.9, 1e-9);
+  });
+
+  it('fits nothing from fewer than two distinct item counts', () => {
+    expect(fitLinearCost([])).to.equal(null);
+    expect(
+      fitLinearCost([
+        { items: 5, ms: 1 },
+        { items: 5, ms: 2 },
+      ]),
+    ).to.equal(null);
+    expect(
+      fitLinearCost([
+        { items: 5, ms: 1 },
+        { items: 6, ms: Number.NaN },
+      ]),
+    ).to.equal(null);
   });
 });

@@ -9,6 +9,7 @@ import {
   type FabricConnection,
   type NetworkDescription,
 } from '@hems/network-client';
+import type { SlotSchedule } from '@hems/protocol';
 import { GatewayProcesses, useGatewayPorts } from '@hems/testkit';
 
 /**
@@ -72,16 +73,27 @@ export function benchSlotId(label: string): string {
   return `bench-${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** Opens a slot as the DSO operator with a default price range; the deadline is `minutes` ahead. */
-export async function openSlot(dso: FabricConnection, slotId: string, minutes = 60): Promise<void> {
+/**
+ * Opens a slot as the DSO operator with a default price range; the deadline is `minutes` ahead
+ * (answered). With `schedule`, the slot's delivery interval and time-of-use period (OpenSlot's
+ * 4th argument; demand-response events need peak slots).
+ */
+export async function openSlot(
+  dso: FabricConnection,
+  slotId: string,
+  minutes = 60,
+  schedule?: SlotSchedule,
+): Promise<Date> {
+  const deadline = new Date(Date.now() + minutes * 60_000);
   await submitJson(dso.contract(), 'OpenSlot', {
     args: [
       slotId,
-      new Date(Date.now() + minutes * 60_000).toISOString(),
+      deadline.toISOString(),
       JSON.stringify({ default: { lower: 20, upper: 80 } }),
-      '',
+      schedule === undefined ? '' : JSON.stringify(schedule),
     ],
   });
+  return deadline;
 }
 
 export interface Enrolment {

@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench`: which benchmarks to run and at which sizes. */
 import { readFlags } from '../../lib/flags';
 
-export const BENCHMARKS = ['ingestion', 'aggregate', 'cycle', 'clearing'] as const;
+export const BENCHMARKS = ['ingestion', 'aggregate', 'cycle', 'dr', 'clearing'] as const;
 export type Benchmark = (typeof BENCHMARKS)[number];
 
 export const INGESTION_MODES = ['gateway', 'raw'] as const;
@@ -25,7 +25,7 @@ export interface BenchOptions {
   /** Forecasts per batch (gateways and raw batches) and the gateways' batch wait. */
   readonly batchItems: number;
   readonly batchWaitMs: number;
-  /** Raw batched run: batch transactions in flight. */
+  /** Raw batched runs (ingestion, the demand-response meter days): batch transactions in flight. */
   readonly batchesInFlight: number;
   /** Requests in flight in the sustained REST run (devices holding connections). */
   readonly restConcurrency: number;
@@ -40,6 +40,12 @@ export interface BenchOptions {
   readonly repeat: number;
   /** Homes in the full slot cycle. */
   readonly cycleHomes: number;
+  /** Demand response: homes of UtilityAMSP with meter history, accounts and rewards. */
+  readonly drHomes: number;
+  /** Demand response: PayRewards batch sizes compared side by side (homes per transaction). */
+  readonly drSizes: readonly number[];
+  /** Demand response: PayRewards transactions per compared size (at most homes ÷ size). */
+  readonly drBatches: number;
   /** Auction clearing: order counts. */
   readonly orders: readonly number[];
   /** Timed runs per clearing size and rule (after one warm-up run). */
@@ -67,6 +73,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   homes: [1000, 10000, 100_000],
   repeat: 3,
   cycleHomes: 10_000,
+  drHomes: 2000,
+  drSizes: [1, 100, 500],
+  drBatches: 10,
   orders: [1000, 10000],
   clearingRuns: 7,
   concurrency: 64,
@@ -80,6 +89,10 @@ const MAX_SECONDS = 3600;
 const MAX_ORDERS = 100_000;
 const MAX_CONCURRENCY = 4096;
 const MAX_REPEAT = 100;
+/** PayRewards takes at most 500 homes per transaction. */
+const MAX_REWARD_HOMES = 500;
+/** Each demand-response home gets 46 meter days, an account and rewards: 100,000 takes hours. */
+const MAX_DR_HOMES = 100_000;
 
 export const USAGE = `npm run bench -- [options]
   --only <list>          benchmarks to run: ${BENCHMARKS.join(',')} (default: all)
@@ -91,7 +104,7 @@ export const USAGE = `npm run bench -- [options]
   --raw-items <n>        ingestion: forecasts of the raw batched run (default: ${DEFAULT_OPTIONS.rawItems})
   --batch-items <n>      forecasts per batch, 1-1000 (default: ${DEFAULT_OPTIONS.batchItems})
   --batch-wait-ms <n>    the gateways' batch wait (default: ${DEFAULT_OPTIONS.batchWaitMs})
-  --batches-in-flight <n> raw batched run: transactions in flight (default: ${DEFAULT_OPTIONS.batchesInFlight})
+  --batches-in-flight <n> raw batched runs (ingestion, dr meter days): transactions in flight (default: ${DEFAULT_OPTIONS.batchesInFlight})
   --rest-concurrency <n> sustained REST run: requests in flight (default: ${DEFAULT_OPTIONS.restConcurrency})
   --rest-devices <n>     raw batched run: devices its forecasts come from (default: ${DEFAULT_OPTIONS.restDevices})
   --new-connection-requests <n>     new-connection run and bare TLS: requests (default: ${DEFAULT_OPTIONS.newConnectionRequests})
@@ -99,6 +112,9 @@ export const USAGE = `npm run bench -- [options]
   --homes <list>         PublishAggregate: homes on one bus (default: ${DEFAULT_OPTIONS.homes.join(',')})
   --repeat <n>           PublishAggregate: fresh-slot repetitions per size, median reported (default: ${DEFAULT_OPTIONS.repeat})
   --cycle-homes <n>      full slot cycle: homes (default: ${DEFAULT_OPTIONS.cycleHomes})
+  --dr-homes <n>         demand response: homes with 46 days of meter history and rewards (default: ${DEFAULT_OPTIONS.drHomes})
+  --dr-sizes <list>      demand response: PayRewards homes per transaction compared, 1-${MAX_REWARD_HOMES} (default: ${DEFAULT_OPTIONS.drSizes.join(',')})
+  --dr-batches <n>       demand response: PayRewards transactions per compared size, at most homes ÷ size (default: ${DEFAULT_OPTIONS.drBatches})
   --orders <list>        auction clearing: order counts (default: ${DEFAULT_OPTIONS.orders.join(',')})
   --clearing-runs <n>    auction clearing: timed runs per size and rule (default: ${DEFAULT_OPTIONS.clearingRuns})
   --concurrency <n>      requests in flight (default: ${DEFAULT_OPTIONS.concurrency})
@@ -162,6 +178,13 @@ const SETTERS = new Map<string, (options: MutableOptions, value: string, flag: s
   ['homes', (options, value, flag) => (options.homes = numberList(value, flag, MAX_DEVICES))],
   ['repeat', (options, value, flag) => (options.repeat = wholeNumber(value, flag, MAX_REPEAT))],
   ['cycle-homes', (options, value, flag) => (options.cycleHomes = wholeNumber(value, flag, MAX_DEVICES))],
+  ['dr-homes', (options, value, flag) => (options.drHomes = wholeNumber(value, flag, MAX_DR_HOMES))],
+  [
+    'dr-sizes',
+    (options, value, flag) =>
+      (options.drSizes = numberList(value, flag, MAX_REWARD_HOMES).sort((a, b) => a - b)),
+  ],
+  ['dr-batches', (options, value, flag) => (options.drBatches = wholeNumber(value, flag, MAX_REPEAT))],
   ['orders', (options, value, flag) => (options.orders = numberList(value, flag, MAX_ORDERS))],
   ['clearing-runs', (options, value, flag) => (options.clearingRuns = wholeNumber(value, flag, MAX_REPEAT))],
   [

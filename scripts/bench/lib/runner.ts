@@ -60,6 +60,39 @@ export async function runPool<T>(
   return { items: next, succeeded: latenciesMs.length, failures, latenciesMs, seconds, firstError };
 }
 
+/**
+ * Runs the lanes concurrently and the items of each lane one after another, in order (an item may
+ * need the previous one of its lane committed), timing every item. A failure is counted and its
+ * lane goes on with its next item.
+ */
+export async function runLanes<T>(
+  lanes: readonly (readonly T[])[],
+  work: (item: T) => Promise<void>,
+): Promise<PoolOutcome> {
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  let firstError: string | undefined;
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (const item of lane) {
+        started += 1;
+        const itemStart = performance.now();
+        try {
+          await work(item);
+          latenciesMs.push(performance.now() - itemStart);
+        } catch (error) {
+          failures += 1;
+          firstError ??= errorMessage(error);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { items: started, succeeded: latenciesMs.length, failures, latenciesMs, seconds, firstError };
+}
+
 /** Milliseconds taken by `work`, with its result. */
 export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
   const t0 = performance.now();

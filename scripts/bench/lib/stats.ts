@@ -60,3 +60,33 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary {
     maxMs: round(sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] ?? Number.NaN)),
   };
 }
+
+/** A cost model `fixed + perItem × items`, fitted by least squares. */
+export interface LinearCost {
+  readonly fixedMs: number;
+  readonly perItemMs: number;
+}
+
+/**
+ * Fits `ms ≈ fixedMs + perItemMs × items` to the points by ordinary least squares: the cost of a
+ * transaction apart from its items, and the cost each item adds. Null for fewer than two distinct
+ * item counts.
+ */
+export function fitLinearCost(
+  points: readonly { readonly items: number; readonly ms: number }[],
+): LinearCost | null {
+  const usable = points.filter((point) => Number.isFinite(point.items) && Number.isFinite(point.ms));
+  if (new Set(usable.map((point) => point.items)).size < 2) {
+    return null;
+  }
+  const meanItems = usable.reduce((sum, point) => sum + point.items, 0) / usable.length;
+  const meanMs = usable.reduce((sum, point) => sum + point.ms, 0) / usable.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const point of usable) {
+    covariance += (point.items - meanItems) * (point.ms - meanMs);
+    variance += (point.items - meanItems) ** 2;
+  }
+  const perItemMs = covariance / variance;
+  return { fixedMs: meanMs - perItemMs * meanItems, perItemMs };
+}
