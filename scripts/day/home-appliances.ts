@@ -9,9 +9,11 @@
  * deadlines at rated power), then the rest of the shiftable load, both earliest deadline first,
  * then curtailable load. Shiftable energy not served stays pending until its deadline, and past
  * it is written off as unserved; curtailable energy not served is dropped. Lmin = essential +
- * mandatory, Lmax = all it wants, so any allowance ≥ Lmin meets every deadline. Energy is integer
- * Wh (1 kW over a 15-minute slot = 250 Wh): kW values are multiples of 0.004 and the books of
- * shiftable energy balance exactly. Same seed, home index and allowances: same numbers.
+ * mandatory, Lmax = all it wants, so any allowance ≥ Lmin meets every deadline. In the slots of a
+ * demand-response event it heard of, the home holds its shiftable load down to the least rate its
+ * deadlines need, and brings it back after the event staggered and paced (home-rebound.ts). Energy is integer Wh (1 kW over a 15-minute
+ * slot = 250 Wh): kW values are multiples of 0.004 and the books of shiftable energy balance
+ * exactly. Same seed, home index, allowances and events: same numbers.
  */
 import { priceResponse, SLOTS_PER_DAY, type PriceRange } from './appliance-model';
 import {
@@ -23,71 +25,29 @@ import {
   ratedWh,
   WH_PER_KW_SLOT,
   type ApplianceSet,
-  type ByClass,
-  type Numbers,
   type ShiftableJob,
   type ShiftableName,
 } from './home-appliance-set';
+import type {
+  EmergencyCurtailment,
+  EmergencyLevel,
+  EnergyLedger,
+  MeteredDay,
+  SlotDraw,
+  SlotForecast,
+} from './home-books';
+import { heldWantedWh, restartDelaySlots } from './home-rebound';
 
 export * from './home-appliance-set';
-
-/**
- * Emergency levels. 0: none; 1: shed curtailable load; 2: also defer all shiftable load no
- * deadline needs in the slot; 3: essential load only (deadline-critical shiftable load deferred).
- */
-export type EmergencyLevel = 0 | 1 | 2 | 3;
+export type * from './home-books';
 
 /** Metered days a home keeps: the 45-day lookback of the 10-in-10 baseline (protocol/src/dr). */
 export const HISTORY_DAYS = 45;
 
 export interface PendingJob extends ShiftableJob {
   remainingWh: number;
-}
-
-/**
- * A slot's forecast range (kW, 3 decimals) and the energy behind it, Wh: mandatoryWh is the
- * shiftable energy its deadlines need in this slot, shiftableWh what the home would like to run.
- */
-export type SlotForecast = Numbers<
-  'slot' | 'lower' | 'upper' | 'essentialWh' | 'mandatoryWh' | 'shiftableWh' | 'curtailableWh'
->;
-
-/** What the home drew in a slot, and the energy it served, deferred, dropped and wrote off. */
-export interface SlotDraw {
-  readonly slot: number;
-  readonly drawnKw: number;
-  /** The allowance was below the essential load, which the home drew anyway. */
-  readonly overAllowance: boolean;
-  readonly servedWh: ByClass;
-  /** Shiftable energy wanted in the slot and carried to later slots. */
-  readonly deferredWh: number;
-  /** Curtailable energy wanted in the slot and dropped. */
-  readonly curtailedWh: number;
-  /** Pending shiftable energy whose deadline passed at the start of the slot, unserved. */
-  readonly missedDeadlineWh: number;
-}
-
-export interface EmergencyCurtailment {
-  readonly level: EmergencyLevel;
-  readonly allowedKw: number;
-  /** Energy given up in the slot: shiftable is deferred, curtailable dropped, essential never. */
-  readonly shedWh: ByClass;
-  /** Level 3: shiftable energy that will miss a deadline, as no later slot runs above rated power. */
-  readonly deadlineShortfallWh: number;
-}
-
-/** The home's cumulative books, Wh. Shiftable: demandedWh = servedWh + pendingWh + unservedWh exactly. */
-export interface EnergyLedger {
-  readonly essential: Numbers<'servedWh'>;
-  readonly shiftable: Numbers<'demandedWh' | 'servedWh' | 'pendingWh' | 'unservedWh'>;
-  readonly curtailable: Numbers<'wantedWh' | 'servedWh' | 'curtailedWh'>;
-  readonly overAllowanceSlots: number;
-}
-
-/** One day of the home's meter: Wh per 15-minute interval, null where the home was not simulated. */
-export interface MeteredDay {
-  readonly day: number;
-  readonly intervalsWh: readonly (number | null)[];
+  /** A demand-response event held it: it resumes staggered and paced (home-rebound.ts). */
+  held: boolean;
 }
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
@@ -112,6 +72,13 @@ interface State {
   /** Cumulative Wh, and the count of slots over the allowance. */
   totals: Totals;
   history: Map<number, (number | null)[]>;
+  /**
+   * Slots of demand-response events the home heard of, with its response to the slot's tariff
+   * alone; forecast copies share it and only read it.
+   */
+  events: Map<number, number>;
+  /** The first slot the home resumes the load an event held: after the event and its delay. */
+  restartSlot: number;
 }
 
 interface Home {
@@ -130,7 +97,7 @@ interface Plan {
 function release(state: State, job: ShiftableJob): void {
   state.totals.demanded += job.energyWh;
   if (job.energyWh > 0) {
-    state.pending.push({ ...job, remainingWh: job.energyWh });
+    state.pending.push({ ...job, remainingWh: job.energyWh, held: false });
   }
 }
 
@@ -145,6 +112,13 @@ function begin(home: Home, state: State, t: number): number {
   const missedWh = sum(state.pending.filter((job) => job.dueSlot <= t).map((job) => job.remainingWh));
   state.pending = state.pending.filter((job) => job.dueSlot > t);
   state.totals.unserved += missedWh;
+  if (state.events.has(t)) {
+    // The event holds all the load pending now (home-rebound.ts); its last slot sets the restart.
+    state.pending.forEach((job) => {
+      job.held = true;
+    });
+    state.restartSlot = t + 1 + restartDelaySlots(home.seed, home.homeIndex, t);
+  }
   return missedWh;
 }
 
@@ -168,8 +142,13 @@ function plan(home: Home, state: State, t: number, prices: PriceRange | null): P
       }
       const runnable = Math.min(ratedWh(appliance), cumulative);
       const mandatoryWh = Math.min(needed, runnable);
+      const held = jobs.some((job) => job.held);
       // Rated power when it can; the dearer the slot, the more it waits (never below mandatory).
-      const wantedWh = mandatoryWh + Math.round((runnable - mandatoryWh) * (1 - response));
+      // Held load weighs the event's tariff alone: its minimum rate, not the reward, holds it.
+      const wait = held ? (state.events.get(t) ?? response) : response;
+      const wish = { mandatoryWh, wantedWh: mandatoryWh + Math.round((runnable - mandatoryWh) * (1 - wait)) };
+      // Held load comes back at a minimum rate, staggered and paced, not all at once after the event.
+      const wantedWh = held ? heldWantedWh(wish, jobs, t, state.restartSlot) : wish.wantedWh;
       return { appliance: appliance.name, mandatoryWh, wantedWh, due: jobs[0]?.dueSlot ?? Infinity };
     })
     .sort((a, b) => a.due - b.due);
@@ -293,6 +272,8 @@ export class HomeAppliances {
       pending: [],
       totals,
       history: new Map(),
+      events: new Map(),
+      restartSlot: startSlot,
     };
     const jobs = [day - 1, day].flatMap((of) => jobsOfDay(this.appliances, seed, homeIndex, of));
     for (const job of jobs) {
@@ -308,6 +289,18 @@ export class HomeAppliances {
   /** The next slot draw() plays. */
   get nextSlot(): number {
     return this.state.slot;
+  }
+
+  /**
+   * The home heard of a demand-response event over `slot` (≥ nextSlot), whose tariff without the
+   * event's reward is `tariff`: its shiftable load is held there, at the least rate its deadlines
+   * need, and comes back after the event staggered and paced (home-rebound.ts).
+   */
+  hearEvent(slot: number, tariff: PriceRange | null): void {
+    checkSlot(slot, this.state.slot);
+    const events = this.state.events;
+    [...events.keys()].filter((known) => known < this.state.slot).forEach((known) => events.delete(known));
+    events.set(slot, priceResponse(tariff));
   }
 
   /** The forecast range [Lmin, Lmax] of `slot` (≥ nextSlot) at the slot's prices; changes nothing. */

@@ -6,7 +6,9 @@
  *
  * - Forecast: Lmin = essential load + the shiftable energy its deadlines need now, Lmax = all the
  *   home wants; in a DR event slot the home weighs the tariff plus the event's reward per MWh it
- *   does not draw, so it wants only its mandatory shiftable load and half its comfort load.
+ *   does not draw, so it wants half its comfort load and holds its shiftable load down to the
+ *   least rate its deadlines need; after the event it brings the held load back staggered and
+ *   paced, not all at once (home-rebound.ts).
  * - Draw: at most the allowed power; capped shiftable load (EV, water heater, HVAC pre-cooling,
  *   dishwasher) is deferred and served later within its deadline, curtailable load is dropped.
  *   Under an emergency the home sheds by priority class (home-appliances.ts emergency()):
@@ -161,6 +163,10 @@ export class HomeState {
     const turn = this.turn(slot);
     turn.prices = prices;
     turn.signals = signals;
+    if (signals.drRate !== undefined) {
+      // Only the home hears of the event; its twin plays the day as if there were none.
+      this.home.hearEvent(slot, prices);
+    }
     turn.forecast = this.home.forecast(slot, respondedPrices(prices, signals));
     turn.withoutDr = this.twin.forecast(slot, prices);
     return turn.forecast;
