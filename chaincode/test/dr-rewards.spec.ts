@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { identities } from './support/fake-ledger';
+import { freshNonce, signPayload } from './support/pki';
 import { DrScenario, EVENT_DATE, EVENT_SLOTS, dayReadings, daysBefore } from './support/dr';
 import { MINUTE, UTILITY_A, UTILITY_B, expectRefusal } from './support/scenario';
 
@@ -396,6 +397,86 @@ describe('demand response: meter history, events and rewards', () => {
       const audit = await fresh.auditEvent('dr-x');
       expect(audit.consistent).to.equal(false);
       expect(audit.problems).to.include('UtilityBMSP: its allotment does not parse');
+    });
+  });
+
+  describe('an under-reporting device', () => {
+    it('is flagged by its meter in the slot, and its reward follows the meter, not its report', async () => {
+      const fresh = await DrScenario.create();
+      await fresh.openPeakSlot('ev-1700', '17:00');
+      // Five UtilityA homes forecast the event slot (k = 5, so the summary's counts are public).
+      const homes = await fresh.submitMany('ev-1700', UTILITY_A, 'bus-1', [
+        [1, 3],
+        [1, 3],
+        [1, 3],
+        [1, 3],
+        [1, 3],
+      ]);
+      await fresh.fundPool('10');
+      await fresh.declare('dr-u', { ...TERMS, slotIds: ['ev-1700'], budget: '10' });
+      await fresh.publishAggregate('ev-1700', UTILITY_A, 'bus-1');
+      fresh.ledger.advance(16 * MINUTE);
+      await fresh.dispatch('ev-1700', '0.5');
+      // Home 0 draws 3 kW (750 Wh) and its device reports 0.2 kW; the others report what they drew, 0.2 kW.
+      for (const home of homes) {
+        const payload = Buffer.from(JSON.stringify({ slotId: 'ev-1700', drawnKw: 0.2, nonce: freshNonce() }));
+        const forecastBatch = await fresh.forecastBatchOf(UTILITY_A, home, 'ev-1700');
+        await fresh.ledger.invoke(
+          identities.relay(UTILITY_A),
+          (ctx) => fresh.timeslot.ReportConsumption(ctx, 'ev-1700'),
+          {
+            transient: { ...signPayload(home, payload), forecastBatch: Buffer.from(forecastBatch) },
+            peer: UTILITY_A,
+          },
+        );
+      }
+      const readings = homes.map((home, index) => ({
+        homeId: home.homeId,
+        energyWh: index === 0 ? 750 : 50,
+      }));
+      await fresh.ledger.invoke(
+        identities.meter(UTILITY_A),
+        (ctx) => fresh.timeslot.RecordMeterReadings(ctx, 'ev-1700'),
+        {
+          peer: UTILITY_A,
+          transient: { readings: JSON.stringify(readings) },
+        },
+      );
+      const { refs } = await fresh.ledger.evaluateJson<{ refs: string[] }>(
+        identities.relay(UTILITY_A),
+        (ctx) => fresh.timeslot.ListConsumptionRefs(ctx, 'ev-1700'),
+        { peer: UTILITY_A },
+      );
+      const summary = await fresh.ledger.invokeJson<{ consumption: Record<string, unknown> }>(
+        identities.relay(UTILITY_A),
+        (ctx) => fresh.timeslot.PublishConsumption(ctx, 'ev-1700', 'bus-1'),
+        { peer: UTILITY_A, transient: { refs: JSON.stringify(refs) } },
+      );
+      expect(summary.consumption).to.include({ metered: 5, mismatched: 1 });
+      // The day's meter data: baseline 200 Wh at 17:00; home 0 used 750 Wh, the others 50 Wh.
+      fresh.ledger.now = new Date(`${DAY_AFTER}T01:00:00Z`);
+      for (const [index, home] of homes.entries()) {
+        await fresh.openAccount(UTILITY_A, home.homeId);
+        await fresh.backfill(
+          UTILITY_A,
+          home.homeId,
+          'bus-1',
+          dayReadings(100, 100, 200),
+          dayReadings(100, 100, index === 0 ? 750 : 50),
+        );
+      }
+      const paid = await fresh.pay(
+        'dr-u',
+        homes.map((home) => home.homeId),
+      );
+      expect(paid).to.include({ accepted: 5, paid: (4n * 150n * RATE_UNITS).toString() });
+      const { allotments } = await fresh.event('dr-u');
+      const payments = (allotments.find((entry) => entry.org === UTILITY_A)?.lastPayments ?? []) as {
+        accountId: string;
+      }[];
+      const cheater = await fresh.accountIdOf(UTILITY_A, homes[0]!.homeId);
+      expect(payments).to.have.length(4);
+      expect(payments.map((payment) => payment.accountId)).not.to.include(cheater);
     });
   });
 
