@@ -120,9 +120,18 @@ for k in "${PEER_ORG_KEYS[@]}"; do
     if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "Package ID: ${PKG_ID[$k]},"; then
       log "peer0.$k: ${PKG_ID[$k]} already installed"
     else
-      peer lifecycle chaincode install "$WORK/$k/$LABEL.tar.gz" >>"$LOGS/cli.log" 2>&1 \
-        || die "install on peer0.$k failed (see $LOGS/cli.log)"
-      log "peer0.$k: installed ${PKG_ID[$k]}"
+      # queryinstalled can fail on a peer that has just restarted: an install the peer then
+      # reports as done already is what the check wanted to find.
+      status=0
+      out=$(peer lifecycle chaincode install "$WORK/$k/$LABEL.tar.gz" 2>&1) || status=$?
+      printf '%s\n' "$out" >>"$LOGS/cli.log"
+      if (( status == 0 )); then
+        log "peer0.$k: installed ${PKG_ID[$k]}"
+      elif grep -q "chaincode already successfully installed" <<<"$out"; then
+        log "peer0.$k: ${PKG_ID[$k]} already installed"
+      else
+        die "install on peer0.$k failed (see $LOGS/cli.log)"
+      fi
     fi
   )
 done
