@@ -7,7 +7,7 @@ import type { DayHome } from './devices';
 import type { DrResult } from './dr-result';
 import type { SlotResult } from './day-result';
 import { absoluteDay, type PlayedDay } from './days';
-import { eventSpan, ledgerTotals, viewCurrency, viewInValueUnits, type DrEventCalls } from './dr-event';
+import { eventSpan, ledgerTotals, viewCurrency, type DrEventCalls } from './dr-event';
 import {
   busLoads,
   eventEnergy,
@@ -49,7 +49,6 @@ export async function settleEvent(
   );
   const view = await event.readEvent(UTILITIES);
   const audit = await event.audit();
-  const valueUnits = viewInValueUnits(view, plan.budget);
   const totals = ledgerTotals(view);
   const span = eventSpan(plan);
   const buses = feeder.buses.map((bus) => bus.bus);
@@ -75,14 +74,14 @@ export async function settleEvent(
     })),
     utilities: paid.map((result) => {
       const allotment = view?.allotments?.find((entry) => entry.org === result.org);
-      const allotted = viewCurrency(allotment?.allotted, valueUnits);
-      const paidCurrency = viewCurrency(allotment?.paid, valueUnits);
+      const allotted = viewCurrency(allotment?.allotted);
+      const paidCurrency = viewCurrency(allotment?.paid);
       return {
         ...result,
         ...(allotted === undefined ? {} : { allotted }),
         ...(paidCurrency === undefined ? {} : { paid: paidCurrency }),
         ...(allotment?.homes === undefined ? {} : { homes: allotment.homes }),
-        totalsPublished: allotment?.totalsPublished === true || allotment?.totalsPublishedAt !== undefined,
+        totalsPublished: allotment?.totalsPublishedAt !== undefined,
       };
     }),
     audit,

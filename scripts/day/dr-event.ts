@@ -29,7 +29,7 @@ import {
 import { batches } from './meter-history';
 import type { DrLedgerBusTotals, DrUtilityResult } from './dr-result';
 import type { SlotSignals } from './home-state';
-import { formatValue, VALUE_UNITS_PER_CURRENCY } from './market-model';
+import { formatValue } from './market-model';
 import { eventSlots } from './tariff';
 
 export const DR_METHOD = 'residential-5-in-10';
@@ -94,11 +94,8 @@ export function signalsOf(plan: DrPlan | null, index: number): SlotSignals {
 }
 
 /** An amount of the event view as currency: value units when the view gives those, else as given. */
-export function viewCurrency(text: string | undefined, valueUnits: boolean): string | undefined {
-  if (text === undefined) {
-    return undefined;
-  }
-  return valueUnits && /^\d+$/.test(text) ? formatValue(text) : text;
+export function viewCurrency(text: string | undefined): string | undefined {
+  return text === undefined || !/^\d+$/.test(text) ? text : formatValue(text);
 }
 
 interface AllotmentView {
@@ -106,15 +103,13 @@ interface AllotmentView {
   readonly allotted?: string;
   readonly paid?: string;
   readonly homes?: number;
-  readonly buses?: readonly (Omit<DrLedgerBusTotals, 'org'> & { bus: string })[];
   readonly totals?: readonly (Omit<DrLedgerBusTotals, 'org'> & { bus: string })[];
-  readonly totalsPublished?: boolean;
   readonly totalsPublishedAt?: string;
 }
 
+/** GET /v1/dr/events/{id}: the event record and each utility's allotment (amounts in value units). */
 export interface EventView {
-  readonly eventId: string;
-  readonly budget?: string;
+  readonly event?: { readonly eventId: string; readonly budget: string };
   readonly allotments?: readonly AllotmentView[];
 }
 
@@ -122,16 +117,11 @@ export interface EventView {
 export function ledgerTotals(view: EventView | undefined): Map<string, DrLedgerBusTotals[]> {
   const byBus = new Map<string, DrLedgerBusTotals[]>();
   for (const allotment of view?.allotments ?? []) {
-    for (const { bus, ...totals } of allotment.buses ?? allotment.totals ?? []) {
+    for (const { bus, ...totals } of allotment.totals ?? []) {
       byBus.set(bus, [...(byBus.get(bus) ?? []), { ...totals, org: allotment.org }]);
     }
   }
   return byBus;
-}
-
-/** Whether the view's amounts are value units: its budget is the event's in value units. */
-export function viewInValueUnits(view: EventView | undefined, budget: string): boolean {
-  return view?.budget !== undefined && view.budget === (BigInt(budget) * VALUE_UNITS_PER_CURRENCY).toString();
 }
 
 interface RewardsAnswer {
@@ -254,7 +244,7 @@ export class DrEventCalls {
         last = answer.body;
         const published = (org: string): boolean => {
           const allotment = last?.allotments?.find((entry) => entry.org === org);
-          return allotment?.totalsPublished === true || allotment?.totalsPublishedAt !== undefined;
+          return allotment?.totalsPublishedAt !== undefined;
         };
         if (utilities.every(published)) {
           return last;

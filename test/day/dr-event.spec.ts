@@ -10,7 +10,6 @@ import {
   planDrEvent,
   signalsOf,
   viewCurrency,
-  viewInValueUnits,
   type EventView,
 } from '../../scripts/day/dr-event';
 import { batches } from '../../scripts/day/meter-history';
@@ -66,16 +65,15 @@ describe('day: the demand-response event', () => {
 
   it("reads each utility's published per-bus totals and its amounts from the event view", () => {
     const view: EventView = {
-      eventId: 'dr-r-20261208',
-      budget: '3200000000000',
+      event: { eventId: 'dr-r-20261208', budget: '3200000000000' },
       allotments: [
         {
           org: 'UtilityAMSP',
           allotted: '1600000000000',
           paid: '25000000000',
           homes: 16,
-          totalsPublished: true,
-          buses: [
+          totalsPublishedAt: '2026-12-09T10:00:00Z',
+          totals: [
             {
               bus: 'feeder-1',
               homes: 6,
@@ -112,11 +110,9 @@ describe('day: the demand-response event', () => {
     expect(totals.get('feeder-1')?.[0]).to.include({ homes: 6, reductionWh: 9_500, reward: '47500000000' });
     expect(totals.get('feeder-2')).to.deep.equal([{ org: 'UtilityAMSP', homes: 3, withheld: true }]);
     expect(ledgerTotals(undefined).size).to.equal(0);
-    // The view's amounts are value units when its budget is the event's in value units.
-    expect(viewInValueUnits(view, '320')).to.be.true;
-    expect(viewCurrency('25000000000', true)).to.equal('2.5');
-    expect(viewInValueUnits({ eventId: 'e', budget: '320' }, '320')).to.be.false;
-    expect(viewCurrency('2.5', false)).to.equal('2.5');
-    expect(viewCurrency(undefined, true)).to.equal(undefined);
+    // The view's amounts are value units (1e-10 currency), shown in currency.
+    expect(viewCurrency('25000000000')).to.equal('2.5');
+    expect(viewCurrency('1600000000000')).to.equal('160');
+    expect(viewCurrency(undefined)).to.equal(undefined);
   });
 });
