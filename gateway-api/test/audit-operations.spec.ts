@@ -150,6 +150,28 @@ describe('operations routes', () => {
     }
   });
 
+  it('keeps every schema of the document valid OpenAPI 3.0 (exclusive bounds are booleans there)', async () => {
+    const document = (
+      await suite.gateway.request(undefined, { method: 'GET', url: '/docs/json' })
+    ).json<unknown>();
+    expect((document as { openapi: string }).openapi).to.match(/^3\.0\./);
+    const numericBounds: string[] = [];
+    const walk = (value: unknown, at: string): void => {
+      if (Array.isArray(value)) {
+        value.forEach((item, index) => walk(item, `${at}/${index}`));
+      } else if (typeof value === 'object' && value !== null) {
+        for (const [key, member] of Object.entries(value)) {
+          if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof member !== 'boolean') {
+            numericBounds.push(`${at}/${key}`);
+          }
+          walk(member, `${at}/${key}`);
+        }
+      }
+    };
+    walk(document, '');
+    expect(numericBounds).to.deep.equal([]);
+  });
+
   it('answers unknown routes with the common error format', async () => {
     const response = await suite.gateway.request(undefined, { method: 'GET', url: '/nope' });
     expect(response.statusCode).to.equal(404);

@@ -79,7 +79,8 @@ export const declareEventBody = closedObject(
     method: { type: 'string', enum: BASELINE_METHODS, description: 'The baseline method' },
     rate: {
       type: 'number',
-      exclusiveMinimum: 0,
+      // The smallest rate with 4 decimals; not exclusiveMinimum, which OpenAPI 3.0 takes as a boolean.
+      minimum: 0.0001,
       maximum: MAX_RATE_PER_KWH,
       description: 'Reward per kWh of reduction, currency, at most 4 decimals',
     },
