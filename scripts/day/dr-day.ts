@@ -81,6 +81,7 @@ export async function settleEvent(
         ...(allotted === undefined ? {} : { allotted }),
         ...(paidCurrency === undefined ? {} : { paid: paidCurrency }),
         ...(allotment?.homes === undefined ? {} : { homes: allotment.homes }),
+        ...(allotment?.rewarded === undefined ? {} : { rewarded: allotment.rewarded }),
         totalsPublished: allotment?.totalsPublishedAt !== undefined,
       };
     }),

@@ -103,6 +103,7 @@ interface AllotmentView {
   readonly allotted?: string;
   readonly paid?: string;
   readonly homes?: number;
+  readonly rewarded?: number;
   readonly totals?: readonly (Omit<DrLedgerBusTotals, 'org'> & { bus: string })[];
   readonly totalsPublishedAt?: string;
 }

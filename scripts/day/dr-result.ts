@@ -47,8 +47,10 @@ export interface DrUtilityResult {
   readonly paid?: string;
   /** Homes whose result its utility computed (the allotment's count). */
   readonly homes?: number;
+  /** Of those, homes paid more than 0 (the allotment's count). */
+  readonly rewarded?: number;
   readonly totalsPublished: boolean;
-  /** What the PayRewards receipts said: homes paid (a result computed), refused, value units paid. */
+  /** What the PayRewards receipts said: homes accepted (a result computed, paid 0 or more), refused, value units paid. */
   readonly paidHomes: number;
   readonly refusedHomes: number;
   readonly paidUnits: string;

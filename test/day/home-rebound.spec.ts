@@ -32,7 +32,11 @@ const heldWh = (jobs: readonly Readonly<PendingJob>[]): number =>
 
 /** Serves `rate` Wh in every slot from t on, earliest deadline first; answers whether every job met its due slot. */
 function meetsDeadlines(jobs: readonly JobLeft[], t: number, rate: number): boolean {
-  const left = [...jobs].sort((a, b) => a.dueSlot - b.dueSlot).map((job) => ({ ...job }));
+  // A job with nothing left needs no slot (at rate 0 the loop below would never drop it).
+  const left = [...jobs]
+    .filter((job) => job.remainingWh > 0)
+    .sort((a, b) => a.dueSlot - b.dueSlot)
+    .map((job) => ({ ...job }));
   for (let slot = t; left.length > 0; slot += 1) {
     if (left[0]!.dueSlot <= slot) {
       return false;

@@ -135,6 +135,7 @@ const DR: DrResult = {
       allotted: '100',
       paid: '10.9935',
       homes: 9,
+      rewarded: 7,
       totalsPublished: true,
       paidHomes: 9,
       refusedHomes: 1,
@@ -291,8 +292,8 @@ describe('day: the report of demand response, meters and production tokens', () 
     const dr = section(html, 'Demand response');
     const utilityRows = rows(dr.slice(dr.indexOf('<h3>Rewards'), dr.indexOf('<h3>Emergency')));
     expect(utilityRows).to.deep.equal([
-      ['UtilityAMSP', '100', '10.9935', '9', '9', '1', '10.9935', 'yes'],
-      ['UtilityBMSP', '100', '11.75', '11', '11', '0', '11.75', 'yes'],
+      ['UtilityAMSP', '100', '10.9935', '9', '7', '9', '1', '10.9935', 'yes'],
+      ['UtilityBMSP', '100', '11.75', '11', '–', '11', '0', '11.75', 'yes'],
     ]);
   });
 
