@@ -33,6 +33,24 @@ describe('utility gateway: HEMS device routes', () => {
       expect(suite.gateway.ledger.callsOf('GetSlot')[0]?.options.arguments).to.deep.equal(['slot-1']);
     });
 
+    it('shows the device the slot’s schedule and emergency level (public, what its appliances act on)', async () => {
+      const schedule = {
+        deliveryStart: '2030-01-01T19:00:00.000Z',
+        deliveryEnd: '2030-01-01T19:15:00.000Z',
+        period: 'peak',
+      };
+      suite.gateway.ledger.on('GetSlot', {
+        ...OPEN_SLOT,
+        schedule,
+        emergency: { level: 2, declaredAt: '2030-01-01T18:00:00.000Z', txId: 'a'.repeat(64) },
+      });
+      const body = (
+        await suite.gateway.request(suite.device, { method: 'GET', url: '/v1/slots/slot-1' })
+      ).json<Record<string, unknown>>();
+      expect(body).to.deep.include({ schedule, emergencyLevel: 2 });
+      expect(body).not.to.have.property('emergency');
+    });
+
     it('falls back to the default price range and a null λ before dispatch', async () => {
       const other = await suite.gateway.pki.device('UtilityAMSP', 'home-8', 'bus-9');
       const body = (await suite.gateway.request(other, { method: 'GET', url: '/v1/slots/slot-1' })).json<

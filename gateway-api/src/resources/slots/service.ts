@@ -22,7 +22,10 @@ export function publicSlotReader(ledger: Ledger, cache?: SlotLookup): (slotId: s
   return async (slotId) => (cache?.get(slotId) as SlotView | undefined) ?? loadSlot(ledger, slotId);
 }
 
-/** What a HEMS device sees of a slot: its own bus's price range and λ only. */
+/**
+ * What a HEMS device sees of a slot: its own bus's price range and λ, and the slot's public
+ * delivery schedule (its time-of-use period) and emergency level, which its appliances act on.
+ */
 export function deviceSlotView(slot: SlotView, bus: string): Record<string, unknown> {
   return {
     slotId: slot.slotId,
@@ -31,6 +34,8 @@ export function deviceSlotView(slot: SlotView, bus: string): Record<string, unkn
     bus,
     prices: slot.prices.buses.find((entry) => entry.bus === bus) ?? slot.prices.default ?? null,
     lambda: slot.dispatch?.perBus.find((entry) => entry.bus === bus)?.lambda ?? slot.dispatch?.lambda ?? null,
+    ...(slot.schedule === undefined ? {} : { schedule: slot.schedule }),
+    ...(slot.emergency === undefined ? {} : { emergencyLevel: slot.emergency.level }),
   };
 }
 
