@@ -15,7 +15,7 @@ import { GatewayApiError, HemsClient, type AccountInfo, type DeviceCredentials }
 import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
 import { createHomeProfile, type HomeProfile, type PriceRange } from './appliance-model';
 import { UTILITIES, type Feeder, type HomeSpec } from './feeder-model';
-import type { EmergencyShed, HomeState, SlotSignals } from './home-state';
+import type { EmergencyShed, HomeDrawResult, HomeState, SlotSignals } from './home-state';
 import { paddedEscrow, planOrder } from './market-model';
 
 interface CachedDevice {
@@ -213,6 +213,23 @@ export interface DrawOutcome {
   readonly overAllowance: boolean;
 }
 
+/** A home's draw in a slot as the day records it, from its appliance state's result. */
+export function drawOutcome(
+  home: { readonly mspId: string; readonly bus: string; readonly homeId: string },
+  drawn: HomeDrawResult,
+): DrawOutcome {
+  return {
+    org: home.mspId,
+    bus: home.bus,
+    homeId: home.homeId,
+    drawnKw: drawn.drawnKw,
+    drawnWh: drawn.drawnWh,
+    withoutDrWh: drawn.withoutDrWh,
+    ...(drawn.shed === undefined ? {} : { shed: drawn.shed }),
+    overAllowance: drawn.overAllowance,
+  };
+}
+
 function isStatus(error: unknown, ...codes: number[]): boolean {
   return error instanceof GatewayApiError && codes.includes(error.statusCode);
 }
@@ -317,16 +334,7 @@ export class SimulatedHome implements DayHome {
       });
       // The meter's reading, signed by the device: its utility's peer judges it against the allowance.
       await this.client.reportConsumption(slotId, drawn.drawnKw);
-      return {
-        org: this.mspId,
-        bus: this.bus,
-        homeId: this.homeId,
-        drawnKw: drawn.drawnKw,
-        drawnWh: drawn.drawnWh,
-        withoutDrWh: drawn.withoutDrWh,
-        ...(drawn.shed === undefined ? {} : { shed: drawn.shed }),
-        overAllowance: drawn.overAllowance,
-      };
+      return drawOutcome(this, drawn);
     } finally {
       this.state.release(slot);
     }

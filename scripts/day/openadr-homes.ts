@@ -10,7 +10,13 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connectAs, evaluateJson, submitJson, type NetworkDescription } from '@hems/network-client';
 import { callGateway, gatewayCaPem, gatewayUrl } from '@hems/testkit';
-import type { DayHome, DrawOutcome, OrderOutcome, SubmitOutcome } from './devices';
+import {
+  drawOutcome,
+  type DayHome,
+  type DrawOutcome,
+  type OrderOutcome,
+  type SubmitOutcome,
+} from './devices';
 import { UTILITIES, type HomeSpec } from './feeder-model';
 import type { HomeState, SlotSignals } from './home-state';
 import { OpenAdrVen, VenError, type VenCredentials } from './openadr-ven';
@@ -230,16 +236,7 @@ export class OpenAdrHome implements DayHome {
         ...(withoutDrLambda === undefined ? {} : { withoutDrLambda }),
       });
       await this.report(event.id, 'USAGE', [drawn.drawnKw]);
-      return {
-        org: this.mspId,
-        bus: this.bus,
-        homeId: this.homeId,
-        drawnKw: drawn.drawnKw,
-        drawnWh: drawn.drawnWh,
-        withoutDrWh: drawn.withoutDrWh,
-        ...(drawn.shed === undefined ? {} : { shed: drawn.shed }),
-        overAllowance: drawn.overAllowance,
-      };
+      return drawOutcome(this, drawn);
     } finally {
       this.state.release(planned.slot);
     }

@@ -8,7 +8,8 @@ import { createHmac } from 'node:crypto';
  * windows, except the account, which is stable by design (it holds the home's tokens).
  */
 
-function hmacHex(secret: Uint8Array, parts: readonly string[]): string {
+/** HMAC-SHA256 (hex) of `parts` joined by NUL under the utility's secret: every home reference and salt. */
+export function hmacHex(secret: Uint8Array, parts: readonly string[]): string {
   return createHmac('sha256', secret).update(parts.join('\u0000'), 'utf8').digest('hex');
 }
 

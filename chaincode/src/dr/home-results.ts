@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   BASELINE_DEFAULTS,
   collectionOf,
@@ -9,6 +8,7 @@ import {
   rewardOf,
   type MeterDay,
 } from '@hems/protocol';
+import { hmacHex } from '../auction/references';
 import type { HemsContext } from '../lib/context';
 import { readPrivate } from '../lib/state';
 import { loadDrDay, type DrEventRecord } from './events';
@@ -36,9 +36,7 @@ export interface HomeResult {
 }
 
 export function resultRef(secret: Uint8Array, eventId: string, homeId: string): string {
-  return createHmac('sha256', secret)
-    .update(`hems.drresult\u0000${eventId}\u0000${homeId}`, 'utf8')
-    .digest('hex');
+  return hmacHex(secret, ['hems.drresult', eventId, homeId]);
 }
 
 export async function loadHomeResult(

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   collectionOf,
   ContractError,
@@ -16,6 +15,7 @@ import {
   requireReadings,
 } from '@hems/protocol';
 import { isoTime } from '../lib/clock';
+import { hmacHex } from '../auction/references';
 import type { HemsContext } from '../lib/context';
 import { readPrivate, writePrivate } from '../lib/state';
 import { refusalOf, type ItemRefusal } from '../lib/signed-batch';
@@ -67,7 +67,7 @@ export interface MeterDaysReceipt {
 
 /** The home's reference for its meter history: HMAC of the home id under the utility's secret. */
 export function historyRef(secret: Uint8Array, homeId: string): string {
-  return createHmac('sha256', secret).update(`hems.meterhistory\u0000${homeId}`, 'utf8').digest('hex');
+  return hmacHex(secret, ['hems.meterhistory', homeId]);
 }
 
 export async function loadMeterHistory(
@@ -204,9 +204,7 @@ export async function recordMeterDays(ctx: HemsContext, org: string): Promise<Me
     const record: MeterHistoryRecord = {
       bus: draft.bus,
       days: [...draft.days].sort(([a], [b]) => a - b).map(([, day]) => day),
-      salt: createHmac('sha256', secret)
-        .update(`hems.meterhistory.salt\u0000${txId}\u0000${draft.ref}`)
-        .digest('hex'),
+      salt: hmacHex(secret, ['hems.meterhistory.salt', txId, draft.ref]),
       updatedAt: recordedAt,
       txId,
     };

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   canonicalBytes,
   collectionOf,
@@ -18,7 +17,7 @@ import { writePrivate, writeState } from '../lib/state';
 import { refusalOf, type ItemRefusal } from '../lib/signed-batch';
 import { requireTransientText } from '../lib/transient';
 import { loadHomeRefSecret } from '../governance/records';
-import { accountIdOf } from '../auction/references';
+import { accountIdOf, hmacHex } from '../auction/references';
 import { loadSlot } from '../timeslot/records';
 import { TokenBook } from '../token/token-ledger';
 import { loadAllotment, type AllotmentRecord, type RewardPayment } from './allotments';
@@ -177,9 +176,7 @@ export async function payRewards(ctx: HemsContext, org: string, eventId: string)
         throw failedPrecondition(`the allotment of ${org} for event ${eventId} does not cover this reward`);
       }
       await book.reward(eventId, accountId, org, reward);
-      const salt = createHmac('sha256', secret)
-        .update(`hems.drresult.salt\u0000${txId}\u0000${ref}`)
-        .digest('hex');
+      const salt = hmacHex(secret, ['hems.drresult.salt', txId, ref]);
       await writePrivate(ctx.stub, collection, ctx.keys.drResult(eventId, ref), {
         ...result,
         salt,
@@ -201,7 +198,7 @@ export async function payRewards(ctx: HemsContext, org: string, eventId: string)
   }
   if (accepted > 0) {
     // Salted: its on-chain hash must not let anyone search the sums the public totals withhold.
-    const salt = createHmac('sha256', secret).update(`hems.drbatch.salt\u0000${txId}`).digest('hex');
+    const salt = hmacHex(secret, ['hems.drbatch.salt', txId]);
     const batch: RewardBatchRecord = { eventId, txId, buses, salt };
     await writePrivate(ctx.stub, collection, ctx.keys.drBatch(eventId, txId), batch);
     const next: AllotmentRecord = {

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   collectionOf,
   ContractError,
@@ -17,6 +16,7 @@ import type { HemsContext } from '../lib/context';
 import { writePrivate } from '../lib/state';
 import { refusalOf, type ItemRefusal } from '../lib/signed-batch';
 import { requireTransientText } from '../lib/transient';
+import { hmacHex } from '../auction/references';
 import { loadHomeRefSecret } from '../governance/records';
 import { openForConsumption } from './consumption-reports';
 import { homeReference } from './home-refs';
@@ -93,7 +93,7 @@ export async function recordMeterReadings(
         throw conflict('the batch holds an earlier reading of the same home; send this one again');
       }
       refs.add(ref);
-      const salt = createHmac('sha256', secret).update(`hems.meter\u0000${txId}\u0000${ref}`).digest('hex');
+      const salt = hmacHex(secret, ['hems.meter', txId, ref]);
       const reading: StoredMeterReading = { slotId: id, energyWh, salt, recordedAt, txId };
       await writePrivate(ctx.stub, collection, ctx.keys.meterReading(id, ref), reading);
       accepted += 1;
